@@ -1,0 +1,117 @@
+# libneutrino: build, install, test, demo and benchmark.
+#
+#   make            build libneutrino.so and libneutrino.a
+#   make install    install them with the headers and neutrino.pc
+#                   (PREFIX, LIBDIR, INCLUDEDIR and DESTDIR are honoured separately)
+#   make demo       run an unmodified QNX-style server and client as two processes
+#   make test       every check of the project
+#   make bench      the benchmark suite (not part of make test)
+
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DESTDIR    ?=
+VERSION    := 0.1.0
+SOVERSION  := 0
+CARGO      ?= cargo
+CC         ?= cc
+
+BUILD   := $(CURDIR)/build
+STAGE   := $(BUILD)/stage
+RELEASE := target/release
+PKGENV  := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib
+
+.PHONY: all lib install stage demo test lint unit check-headers headers-compile \
+        check-install c-tests c-tests-asan bench clang clean
+
+all: lib
+
+lib:
+	$(CARGO) build --release
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/neutrino/sys
+	install -m 755 $(RELEASE)/libneutrino.so $(DESTDIR)$(LIBDIR)/libneutrino.so.$(VERSION)
+	ln -sf libneutrino.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libneutrino.so.$(SOVERSION)
+	ln -sf libneutrino.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libneutrino.so
+	install -m 644 $(RELEASE)/libneutrino.a $(DESTDIR)$(LIBDIR)/libneutrino.a
+	install -m 644 include/*.h $(DESTDIR)$(INCLUDEDIR)/neutrino/
+	install -m 644 include/sys/*.h $(DESTDIR)$(INCLUDEDIR)/neutrino/sys/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    pkgconfig/neutrino.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/neutrino.pc
+
+# A private installation that the C tests, the demo and the benchmarks build against,
+# through pkg-config, exactly as users do.
+stage:
+	$(MAKE) --no-print-directory install PREFIX=$(STAGE) LIBDIR=$(STAGE)/lib \
+	    INCLUDEDIR=$(STAGE)/include DESTDIR=
+
+demo: stage
+	mkdir -p $(BUILD)/demo
+	for p in server client; do \
+	    $(PKGENV) sh -c '$(CC) -Wall -Wextra -Werror -o $(BUILD)/demo/'$$p' examples/'$$p'.c $$(pkg-config --cflags --libs neutrino)' || exit 1; \
+	done
+	$(PKGENV) bash examples/demo.sh $(BUILD)/demo
+
+bench: stage
+	mkdir -p $(BUILD)/bench
+	$(PKGENV) sh -c '$(CC) -O2 -Wall -Wextra -Werror -o $(BUILD)/bench/bench bench/bench.c $$(pkg-config --cflags --libs neutrino) -lpthread'
+	$(PKGENV) $(BUILD)/bench/bench --json results/bench.json $(BENCHFLAGS)
+
+# --- checks -------------------------------------------------------------------------------
+
+test: lint unit check-headers headers-compile check-install c-tests c-tests-asan
+	@echo "make test: all checks passed"
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --release
+
+# The generated part of the header is committed; regenerating it must change nothing.
+check-headers: lib
+	diff -u include/sys/neutrino_api.h target/neutrino_api.h
+
+clang:
+	@command -v clang >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq clang >/dev/null; }
+
+# Every header compiles warning-free as C and C++, with gcc and clang.
+headers-compile: stage clang
+	mkdir -p $(BUILD)/headers
+	for cc in gcc clang; do \
+	  for std in gnu11 gnu17; do \
+	    $(PKGENV) sh -c "$$cc -std=$$std -Wall -Wextra -Werror -pedantic-errors -Wno-gnu-include-next -Wno-unknown-warning-option -fsyntax-only -x c c-tests/headers.inc \$$(pkg-config --cflags neutrino)" || exit 1; \
+	  done; \
+	done
+	for cxx in g++ clang++; do \
+	  $(PKGENV) sh -c "$$cxx -std=gnu++17 -Wall -Wextra -Werror -fsyntax-only -x c++ c-tests/headers.inc \$$(pkg-config --cflags neutrino)" || exit 1; \
+	done
+	@echo "headers: compiled with gcc, clang, g++ and clang++"
+
+# PREFIX, LIBDIR, INCLUDEDIR and DESTDIR are honoured separately.
+check-install: lib
+	rm -rf $(BUILD)/destdir
+	$(MAKE) --no-print-directory install DESTDIR=$(BUILD)/destdir PREFIX=/opt/nto \
+	    LIBDIR=/opt/nto/lib64 INCLUDEDIR=/opt/nto/inc
+	test -f $(BUILD)/destdir/opt/nto/lib64/libneutrino.so.$(VERSION)
+	test -L $(BUILD)/destdir/opt/nto/lib64/libneutrino.so
+	test -f $(BUILD)/destdir/opt/nto/lib64/libneutrino.a
+	test -f $(BUILD)/destdir/opt/nto/inc/neutrino/sys/neutrino.h
+	grep -q '^libdir=/opt/nto/lib64$$' $(BUILD)/destdir/opt/nto/lib64/pkgconfig/neutrino.pc
+	grep -q '^includedir=/opt/nto/inc$$' $(BUILD)/destdir/opt/nto/lib64/pkgconfig/neutrino.pc
+	readelf -d $(RELEASE)/libneutrino.so | grep -q 'SONAME.*libneutrino.so.$(SOVERSION)'
+	@! nm -D --defined-only $(RELEASE)/libneutrino.so | awk '{print $$3}' | grep -vE '^(Channel|Connect|Msg)' | grep -v '^NEUTRINO_0$$' | grep .
+	@echo "install: layout, soname and exported symbols as expected"
+
+c-tests: stage
+	$(PKGENV) bash c-tests/run.sh $(BUILD)/c-tests
+
+c-tests-asan: stage
+	$(PKGENV) bash c-tests/run.sh $(BUILD)/c-tests-asan -fsanitize=address -fno-omit-frame-pointer
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)

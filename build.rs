@@ -1,0 +1,45 @@
+//! Links the shared library with an explicit soname and a version script that exports only
+//! the QNX API, and regenerates the cbindgen part of the headers into OUT_DIR so that
+//! `make check-headers` can compare it with the committed copy.
+
+use std::env;
+use std::path::PathBuf;
+
+/// The export modules, in the order their prototypes appear in the header.
+const API_SOURCES: &[&str] = &["src/capi/neutrino.rs"];
+
+fn main() {
+    let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let script = root.join("neutrino.map");
+    println!("cargo:rerun-if-changed=neutrino.map");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libneutrino.so.0");
+    println!(
+        "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
+        script.display()
+    );
+
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let config =
+        cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml is readable");
+    // Only the ABI module and the exports make the header; the rest is internal.
+    let mut builder = cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(root.join("src/kernel/abi.rs"));
+    for f in API_SOURCES {
+        builder = builder.with_src(root.join(f));
+    }
+    builder
+        .generate()
+        .expect("cbindgen generates the API header")
+        .write_to_file(out.join("neutrino_api.h"));
+    // A stable path for the Makefile's drift check.
+    let target_dir = root.join("target");
+    std::fs::create_dir_all(&target_dir).ok();
+    std::fs::copy(
+        out.join("neutrino_api.h"),
+        target_dir.join("neutrino_api.h"),
+    )
+    .expect("copy generated header");
+}

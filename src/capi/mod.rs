@@ -1,0 +1,85 @@
+//! The C exports, one module per QNX header. These functions check pointers, turn C
+//! arguments into slices and convert the kernel's `Result` into the C convention once:
+//! plain calls set `errno` and return -1, `_r` calls return `-errno` and leave `errno` alone.
+//!
+//! # Safety
+//! Every export is `unsafe extern "C"`: callers pass pointers that are either NULL or valid
+//! for the lengths they state, as the QNX documentation requires. NULL with a non-zero length
+//! is reported as `EFAULT`; other invalid pointers are the caller's undefined behaviour, as in
+//! any C library, except where the single copy between processes reports `EFAULT` itself.
+
+pub mod neutrino;
+
+use crate::kernel::errno::{Errno, KResult};
+use crate::transport::copy::{self, Seg};
+
+/// The integer types the exports return.
+pub(crate) trait CInt: Copy {
+    fn from_i32(v: i32) -> Self;
+}
+impl CInt for i32 {
+    fn from_i32(v: i32) -> Self {
+        v
+    }
+}
+impl CInt for i64 {
+    fn from_i32(v: i32) -> Self {
+        v as i64
+    }
+}
+impl CInt for isize {
+    fn from_i32(v: i32) -> Self {
+        v as isize
+    }
+}
+
+/// The plain convention: the value, or -1 with `errno` set.
+pub(crate) fn or_errno<T: CInt>(r: KResult<T>) -> T {
+    r.unwrap_or_else(|e| {
+        // SAFETY: errno is the calling thread's.
+        unsafe { *libc::__errno_location() = e.0 };
+        T::from_i32(-1)
+    })
+}
+
+/// The `_r` convention: the value, or `-errno`.
+pub(crate) fn or_neg<T: CInt>(r: KResult<T>) -> T {
+    r.unwrap_or_else(|e| T::from_i32(-e.0))
+}
+
+/// A single buffer as one segment; NULL with a non-zero length is `EFAULT`.
+pub(crate) fn buffer(ptr: *const libc::c_void, len: usize) -> KResult<[Seg; 1]> {
+    if ptr.is_null() && len != 0 {
+        return Err(Errno::EFAULT);
+    }
+    if len > isize::MAX as usize {
+        return Err(Errno::EOVERFLOW);
+    }
+    Ok([Seg {
+        base: ptr as usize,
+        len,
+    }])
+}
+
+/// An IOV array as segments, borrowed in place (`Seg` has `iovec`'s layout).
+///
+/// # Safety
+/// `iov` must be NULL or point at `parts` readable `iovec`s.
+pub(crate) unsafe fn iovs<'a>(iov: *const libc::iovec, parts: usize) -> KResult<&'a [Seg]> {
+    if parts == 0 {
+        return Ok(&[]);
+    }
+    if parts > copy::MAX_PARTS {
+        return Err(Errno::EOVERFLOW);
+    }
+    if iov.is_null() {
+        return Err(Errno::EFAULT);
+    }
+    // SAFETY: the caller guarantees `parts` iovecs; Seg is repr(C) {usize, usize} like iovec.
+    let segs = unsafe { std::slice::from_raw_parts(iov as *const Seg, parts) };
+    if segs.iter().any(|s| s.base == 0 && s.len != 0) {
+        return Err(Errno::EFAULT);
+    }
+    copy::total(segs)?;
+    Ok(segs)
+}

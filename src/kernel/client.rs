@@ -1,0 +1,452 @@
+//! Client connections (coids) and the client half of the message state machine: posting
+//! a message into a slot and waiting, SEND- then REPLY-blocked, for the server's answer.
+
+use super::abi::{_NTO_CHF_UNBLOCK, _NTO_COF_MASK, _NTO_COF_NOSHARE, _NTO_SIDE_CHANNEL};
+use super::errno::{check, Errno, KResult};
+use super::ids::IdTable;
+use super::process::{current, Process};
+use super::server::{self, fail_blocked};
+use super::thread;
+use crate::transport::copy::{self, Seg};
+use crate::transport::fdreg::Tracked;
+use crate::transport::futex;
+use crate::transport::link::{Link, PeerCred, Request, OP_ATTACH, OP_DETACH};
+use crate::transport::region::{
+    state, Bell, ConnRegion, BELL_CLIENTS_LEN, BELL_SERVER_LEN, CONN_REGION_LEN, INLINE,
+    REPLY_INLINE, SLOTS,
+};
+use crate::transport::shm::Region;
+use crate::transport::spin;
+use std::collections::HashMap;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Side-channel coids are numbered below this (the low bits of the coid).
+const MAX_SIDE_COIDS: usize = 0x1_0000;
+
+/// One connection to a channel, shared by every coid of this process that names it.
+pub struct Conn {
+    pub server_pid: libc::pid_t,
+    pub chid: i32,
+    pub scoid: i32,
+    pub bit: u32,
+    pub chflags: u32,
+    pub region: Arc<ConnRegion>,
+    pub bell: Arc<Bell>,
+    /// The link to the server process; `None` when the server is this process.
+    pub link: Option<Arc<Link>>,
+    pub noshare: bool,
+    /// Coids naming this connection (changed under the coid table's lock).
+    refs: AtomicUsize,
+    dead: AtomicBool,
+}
+
+impl Conn {
+    pub fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Acquire) || self.bell.server().dead.load(Ordering::Acquire) != 0
+    }
+}
+
+/// The process's coids.
+pub struct Coids {
+    side: IdTable<Arc<Conn>>,
+    /// fd-range coids: each holds a real descriptor (a duplicate of /dev/null) with its
+    /// number, so that no `open()` can be handed the same number.
+    fds: HashMap<i32, (Arc<Conn>, Tracked)>,
+    /// Shareable connections by (server pid, chid).
+    shared: HashMap<(libc::pid_t, i32), Arc<Conn>>,
+}
+
+impl Coids {
+    pub fn new() -> Coids {
+        Coids {
+            side: IdTable::new(1),
+            fds: HashMap::new(),
+            shared: HashMap::new(),
+        }
+    }
+
+    fn get(&self, coid: i32) -> Option<&Arc<Conn>> {
+        if coid < 0 {
+            return None;
+        }
+        if coid as u32 & _NTO_SIDE_CHANNEL != 0 {
+            self.side.get((coid as u32 & !_NTO_SIDE_CHANNEL) as usize)
+        } else {
+            self.fds.get(&coid).map(|(c, _)| c)
+        }
+    }
+
+    fn conns(&self) -> impl Iterator<Item = &Arc<Conn>> {
+        self.side
+            .iter()
+            .map(|(_, c)| c)
+            .chain(self.fds.values().map(|(c, _)| c))
+    }
+}
+
+impl Default for Coids {
+    fn default() -> Self {
+        Coids::new()
+    }
+}
+
+/// The connection `coid` names, or `EBADF`.
+pub fn lookup(p: &Process, coid: i32) -> KResult<Arc<Conn>> {
+    p.coids.lock().get(coid).cloned().ok_or(Errno::EBADF)
+}
+
+/// `ConnectAttach`.
+pub fn attach(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32) -> KResult<i32> {
+    if nd != 0 {
+        return Err(Errno::ENOREMOTE);
+    }
+    if flags as u32 & !_NTO_COF_MASK != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if pid < 0 || chid <= 0 {
+        return Err(Errno::ESRCH);
+    }
+    let p = current();
+    let target = if pid == 0 { p.pid } else { pid };
+    let noshare = flags as u32 & _NTO_COF_NOSHARE != 0;
+    let existing = if noshare {
+        None
+    } else {
+        p.coids
+            .lock()
+            .shared
+            .get(&(target, chid))
+            .filter(|c| !c.is_dead())
+            .cloned()
+    };
+    let conn = match existing {
+        Some(c) => c,
+        None => connect(p, target, chid, noshare)?,
+    };
+    let mut coids = p.coids.lock();
+    let coid = if index & _NTO_SIDE_CHANNEL != 0 {
+        coids
+            .side
+            .insert(conn.clone(), MAX_SIDE_COIDS)
+            .map(|n| (_NTO_SIDE_CHANNEL | n as u32) as i32)
+            .ok_or(Errno::EAGAIN)
+    } else {
+        reserve_fd(index).map(|fd| {
+            let n = fd.as_raw_fd();
+            coids.fds.insert(n, (conn.clone(), Tracked::new(fd)));
+            n
+        })
+    };
+    match coid {
+        Ok(coid) => {
+            conn.refs.fetch_add(1, Ordering::Relaxed);
+            if !noshare {
+                coids
+                    .shared
+                    .entry((target, chid))
+                    .or_insert_with(|| conn.clone());
+            }
+            Ok(coid)
+        }
+        Err(e) => {
+            if conn.refs.load(Ordering::Relaxed) == 0 {
+                drop(coids);
+                disconnect(p, &conn);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The lowest free descriptor at or above `index`, as an fd-range coid.
+fn reserve_fd(index: u32) -> KResult<OwnedFd> {
+    static DEV_NULL: &std::ffi::CStr = c"/dev/null";
+    // SAFETY: plain syscalls; the descriptors returned are ours.
+    unsafe {
+        let null = libc::open(DEV_NULL.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        check(null as libc::c_long)?;
+        let fd = libc::fcntl(null, libc::F_DUPFD_CLOEXEC, index as libc::c_int);
+        let e = Errno::last();
+        libc::close(null);
+        if fd < 0 {
+            return Err(e);
+        }
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// Makes a new connection to channel `chid` of process `target`.
+fn connect(
+    p: &'static Process,
+    target: libc::pid_t,
+    chid: i32,
+    noshare: bool,
+) -> KResult<Arc<Conn>> {
+    let conn = if target == p.pid {
+        let ch = p.channel(chid)?;
+        // SAFETY: plain syscalls.
+        let me = PeerCred {
+            pid: p.pid,
+            uid: unsafe { libc::getuid() },
+            gid: unsafe { libc::getgid() },
+        };
+        let (sc, _fd) = server::new_conn(p, &ch, me, 0)?;
+        Conn {
+            server_pid: target,
+            chid,
+            scoid: sc.scoid,
+            bit: sc.bit,
+            chflags: ch.flags,
+            region: sc.region.clone(),
+            bell: ch.bell.clone(),
+            link: None,
+            noshare,
+            refs: AtomicUsize::new(0),
+            dead: AtomicBool::new(false),
+        }
+    } else {
+        let link = p.link(target)?;
+        let (resp, fds) = link.request(&Request {
+            op: OP_ATTACH,
+            chid,
+            ..Default::default()
+        })?;
+        if resp.status != 0 {
+            return Err(Errno(resp.status));
+        }
+        let [region, bell_server, bell_clients] =
+            <[OwnedFd; 3]>::try_from(fds).map_err(|_| Errno::EIO)?;
+        Conn {
+            server_pid: target,
+            chid,
+            scoid: resp.scoid,
+            bit: resp.bit,
+            chflags: resp.chflags,
+            region: ConnRegion::new(Region::map_received(
+                region.as_raw_fd(),
+                CONN_REGION_LEN,
+                true,
+            )?),
+            bell: Bell::new(
+                Region::map_received(bell_server.as_raw_fd(), BELL_SERVER_LEN, false)?,
+                Region::map_received(bell_clients.as_raw_fd(), BELL_CLIENTS_LEN, true)?,
+            ),
+            link: Some(link),
+            noshare,
+            refs: AtomicUsize::new(0),
+            dead: AtomicBool::new(false),
+        }
+    };
+    Ok(Arc::new(conn))
+}
+
+/// Ends a connection no coid names any more.
+fn disconnect(p: &Process, conn: &Arc<Conn>) {
+    conn.dead.store(true, Ordering::Release);
+    match &conn.link {
+        Some(link) => {
+            let _ = link.request(&Request {
+                op: OP_DETACH,
+                chid: conn.chid,
+                scoid: conn.scoid,
+                ..Default::default()
+            });
+        }
+        None => {
+            let sc = p
+                .scoids
+                .read()
+                .get((conn.scoid as u32 & 0xFFFF) as usize)
+                .cloned();
+            if let Some(sc) = sc.filter(|sc| sc.scoid == conn.scoid) {
+                server::forget(p, &sc, Errno::EBADF);
+            }
+        }
+    }
+}
+
+/// `ConnectDetach` of a client coid.
+pub fn detach(coid: i32) -> KResult<()> {
+    let p = current();
+    let mut coids = p.coids.lock();
+    let conn = if coid >= 0 && coid as u32 & _NTO_SIDE_CHANNEL != 0 {
+        coids
+            .side
+            .remove((coid as u32 & !_NTO_SIDE_CHANNEL) as usize)
+    } else {
+        coids.fds.remove(&coid).map(|(c, _fd)| c)
+    }
+    .ok_or(Errno::EINVAL)?;
+    if conn.refs.fetch_sub(1, Ordering::Relaxed) != 1 {
+        return Ok(());
+    }
+    let key = (conn.server_pid, conn.chid);
+    if coids
+        .shared
+        .get(&key)
+        .is_some_and(|c| Arc::ptr_eq(c, &conn))
+    {
+        coids.shared.remove(&key);
+    }
+    drop(coids);
+    disconnect(p, &conn);
+    Ok(())
+}
+
+/// The server process at the other end of `link` has died: every connection through it is
+/// dead and every thread blocked on one fails with `ESRCH`.
+pub fn server_gone(p: &Process, link: &Arc<Link>) {
+    let coids = p.coids.lock();
+    for conn in coids
+        .conns()
+        .filter(|c| c.link.as_ref().is_some_and(|l| Arc::ptr_eq(l, link)))
+    {
+        conn.dead.store(true, Ordering::Release);
+        for s in 0..SLOTS {
+            fail_blocked(&conn.region, s, Errno::ESRCH, true);
+        }
+    }
+}
+
+impl Conn {
+    /// Takes a free slot; waits (SEND-blocked, in effect) while all are in use.
+    fn claim(&self) -> KResult<usize> {
+        let start = thread::tid() as usize % SLOTS;
+        loop {
+            for i in (0..SLOTS).map(|i| (start + i) % SLOTS) {
+                let st = &self.region.slot(i).state;
+                if st.load(Ordering::Relaxed) == state::FREE
+                    && st
+                        .compare_exchange(
+                            state::FREE,
+                            state::CLAIMED,
+                            Ordering::Acquire,
+                            Ordering::Relaxed,
+                        )
+                        .is_ok()
+                {
+                    return Ok(i);
+                }
+            }
+            if self.is_dead() {
+                return Err(Errno::EBADF);
+            }
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+
+    /// `MsgSend*`: posts the message and waits for the reply; returns the reply status.
+    pub fn send(&self, coid: i32, smsg: &[Seg], rmsg: &[Seg]) -> KResult<i64> {
+        let send_len = copy::total(smsg)?;
+        let reply_cap = copy::total(rmsg)?;
+        if self.is_dead() {
+            return Err(Errno::EBADF);
+        }
+        let s = self.claim()?;
+        let slot = self.region.slot(s);
+        slot.tid.store(thread::tid() as u32, Ordering::Relaxed);
+        slot.priority
+            .store(thread::priority() as u32, Ordering::Relaxed);
+        slot.coid.store(coid as u32, Ordering::Relaxed);
+        slot.send_len.store(send_len as u64, Ordering::Relaxed);
+        slot.reply_cap.store(reply_cap as u64, Ordering::Relaxed);
+        slot.send_iov.store(smsg.as_ptr() as u64, Ordering::Relaxed);
+        slot.send_parts.store(smsg.len() as u64, Ordering::Relaxed);
+        slot.reply_iov
+            .store(rmsg.as_ptr() as u64, Ordering::Relaxed);
+        slot.reply_parts.store(rmsg.len() as u64, Ordering::Relaxed);
+        slot.reply_flags.store(0, Ordering::Relaxed);
+        if send_len <= INLINE {
+            // SAFETY: the segments are the caller's checked buffers; the inline area holds
+            // INLINE bytes.
+            unsafe { copy::gather(smsg, 0, self.region.send_data(s), send_len) };
+        }
+        slot.ticket.store(
+            self.bell.clients().tickets.fetch_add(1, Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        slot.state.store(state::SENT, Ordering::SeqCst);
+        self.post(s);
+        // A channel destroyed or a server lost while we posted will never look at the slot.
+        if self.is_dead() {
+            if let Ok(e) = self.abort(s, state::SENT) {
+                return Err(e);
+            }
+        }
+        self.wait_reply(s, rmsg)
+    }
+
+    fn post(&self, s: usize) {
+        self.region
+            .layout()
+            .header
+            .posted
+            .fetch_or(1 << s, Ordering::SeqCst);
+        self.bell.ring(self.bit);
+    }
+
+    /// Leaves slot `s` that is in state `from`; gives the error `MsgSend` returns.
+    fn abort(&self, s: usize, from: u32) -> KResult<Errno> {
+        let slot = self.region.slot(s);
+        slot.state
+            .compare_exchange(from, state::ABORTED, Ordering::AcqRel, Ordering::Relaxed)
+            .map_err(|_| Errno::EAGAIN)?;
+        self.post(s); // the server frees aborted slots
+        Ok(if self.is_dead() {
+            Errno::ESRCH
+        } else {
+            Errno::EINTR
+        })
+    }
+
+    fn wait_reply(&self, s: usize, rmsg: &[Seg]) -> KResult<i64> {
+        let slot = self.region.slot(s);
+        loop {
+            let st = slot.state.load(Ordering::Acquire);
+            match st {
+                state::REPLIED => {
+                    if slot.reply_flags.load(Ordering::Relaxed) & REPLY_INLINE != 0 {
+                        let n = (slot.reply_len.load(Ordering::Relaxed) as usize).min(INLINE);
+                        // SAFETY: n ≤ INLINE; rmsg are the caller's checked reply buffers.
+                        unsafe { copy::scatter(self.region.reply_data(s), n, rmsg) };
+                    }
+                    let status = slot.status.load(Ordering::Relaxed) as i64;
+                    slot.state.store(state::FREE, Ordering::Release);
+                    return Ok(status);
+                }
+                state::FAILED => {
+                    let e = slot.status.load(Ordering::Relaxed) as i32;
+                    slot.state.store(state::FREE, Ordering::Release);
+                    return Err(Errno(e));
+                }
+                _ => {}
+            }
+            if spin::until(|| slot.state.load(Ordering::Relaxed) != st) {
+                continue;
+            }
+            slot.client_waiting.store(1, Ordering::SeqCst);
+            // A timeout makes a caught signal end the wait with EINTR even under SA_RESTART,
+            // as QNX's kernel calls do.
+            let r = if slot.state.load(Ordering::SeqCst) == st {
+                futex::wait(&slot.state, st, Some(Duration::from_secs(1)))
+            } else {
+                Ok(())
+            };
+            slot.client_waiting.store(0, Ordering::Relaxed);
+            if r == Err(Errno::EINTR) {
+                // SEND-blocked: leave at once. REPLY-blocked: leave unless the channel holds
+                // its clients (_NTO_CHF_UNBLOCK).
+                let leave = st == state::SENT
+                    || (st == state::RECEIVED && self.chflags & _NTO_CHF_UNBLOCK == 0);
+                if leave {
+                    if let Ok(e) = self.abort(s, st) {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+}

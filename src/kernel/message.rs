@@ -1,0 +1,120 @@
+//! The server half of the message state machine: replying to, reading from and writing to
+//! a REPLY-blocked client named by its rcvid.
+
+use super::abi::_msg_info;
+use super::channel::Channel;
+use super::client;
+use super::errno::KResult;
+use super::process::current;
+use super::server::{lookup, ServerConn};
+use crate::transport::copy::{self, Dir, Seg};
+use crate::transport::region::{state, INLINE, REPLY_INLINE};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// `MsgSend*` on `coid`.
+pub fn send(coid: i32, smsg: &[Seg], rmsg: &[Seg]) -> KResult<i64> {
+    client::lookup(current(), coid)?.send(coid, smsg, rmsg)
+}
+
+/// `MsgReceive*` on `chid`.
+pub fn receive(chid: i32, segs: &[Seg], info: Option<&mut _msg_info>) -> KResult<i64> {
+    let p = current();
+    let ch: Arc<Channel> = p.channel(chid)?;
+    ch.receive(p, segs, info)
+}
+
+/// `MsgReply*`: copies min(reply, client's reply buffer) bytes and releases the client with
+/// `status`.
+pub fn reply(rcvid: i64, status: i64, segs: &[Seg]) -> KResult<()> {
+    let len = copy::total(segs)?;
+    let (conn, s, gen) = lookup(current(), rcvid)?;
+    conn.release(s, gen)?;
+    conn.begin_copy(s)?;
+    let r = conn.received(s);
+    let n = len.min(r.reply_cap as usize);
+    let slot = conn.region.slot(s);
+    let copied = if n <= INLINE {
+        // SAFETY: segs are the server's checked buffers; the inline area holds INLINE bytes.
+        unsafe { copy::gather(segs, 0, conn.region.reply_data(s), n) };
+        slot.reply_len.store(n as u64, Ordering::Relaxed);
+        slot.reply_flags.store(REPLY_INLINE, Ordering::Relaxed);
+        Ok(())
+    } else {
+        write_client(&conn, r.reply_iov, r.reply_parts, segs, 0).map(|_| ())
+    };
+    match copied {
+        Ok(()) => {
+            conn.finish(s, state::REPLIED, status as u64);
+            Ok(())
+        }
+        Err(e) => {
+            conn.finish(s, state::FAILED, e.0 as u64);
+            Err(e)
+        }
+    }
+}
+
+/// `MsgError`: releases the client with `error` (`EOK`: `MsgSend` returns 0).
+pub fn error(rcvid: i64, error: i32) -> KResult<()> {
+    let (conn, s, gen) = lookup(current(), rcvid)?;
+    conn.release(s, gen)?;
+    conn.begin_copy(s)?;
+    if error == 0 {
+        conn.region.slot(s).reply_flags.store(0, Ordering::Relaxed);
+        conn.finish(s, state::REPLIED, 0);
+    } else {
+        conn.finish(s, state::FAILED, error as u64);
+    }
+    Ok(())
+}
+
+/// `MsgRead*`: bytes of the client's message from `offset`.
+pub fn read(rcvid: i64, segs: &[Seg], offset: usize) -> KResult<usize> {
+    copy::total(segs)?;
+    let (conn, s, _) = lookup(current(), rcvid)?;
+    let r = conn.received(s);
+    if offset as u64 >= r.send_len {
+        return Ok(0);
+    }
+    if r.send_len <= INLINE as u64 {
+        // The message is in the slot, in this process's memory.
+        let src = [Seg {
+            base: conn.region.send_data(s) as usize,
+            len: r.send_len as usize,
+        }];
+        return copy::vm_copy(current().pid, segs, &src, offset, Dir::Read);
+    }
+    let remote = copy::fetch_iovs(conn.peer.pid, r.send_iov, r.send_parts)?;
+    copy::vm_copy(conn.peer.pid, segs, &remote, offset, Dir::Read)
+}
+
+/// `MsgWrite*`: bytes into the client's reply buffer at `offset`; the client stays blocked.
+pub fn write(rcvid: i64, segs: &[Seg], offset: usize) -> KResult<usize> {
+    copy::total(segs)?;
+    let (conn, s, _) = lookup(current(), rcvid)?;
+    conn.begin_copy(s)?;
+    let r = conn.received(s);
+    let res = write_client(&conn, r.reply_iov, r.reply_parts, segs, offset);
+    conn.finish(s, state::RECEIVED, 0);
+    res
+}
+
+fn write_client(
+    conn: &ServerConn,
+    iov: u64,
+    parts: u64,
+    segs: &[Seg],
+    offset: usize,
+) -> KResult<usize> {
+    let remote = copy::fetch_iovs(conn.peer.pid, iov, parts)?;
+    copy::vm_copy(conn.peer.pid, segs, &remote, offset, Dir::Write)
+}
+
+/// `MsgInfo`.
+pub fn info(rcvid: i64, info: &mut _msg_info) -> KResult<()> {
+    let (conn, s, _) = lookup(current(), rcvid)?;
+    let r = conn.received(s);
+    conn.fill_info(&r, conn.chid, info);
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! The emulated microkernel: channels, connections and the SEND/RECEIVE/REPLY state
+//! machine. Every QNX rule lives here, once; peers are threads or processes only as far as
+//! the copy routines care.
+
+pub mod abi;
+pub mod channel;
+pub mod client;
+pub mod errno;
+pub mod ids;
+pub mod message;
+pub mod process;
+pub mod server;
+pub mod thread;

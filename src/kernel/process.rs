@@ -1,0 +1,116 @@
+//! The calling process's kernel state: its channels, server connections, client
+//! connections and links, created on first use and started afresh in a `fork()` child.
+
+use super::channel::Channel;
+use super::client::Coids;
+use super::errno::{Errno, KResult};
+use super::ids::IdTable;
+use super::server::ServerConn;
+use crate::transport::link::{Link, Service};
+use parking_lot::{Mutex, RwLock};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, Once};
+
+pub struct Process {
+    pub pid: libc::pid_t,
+    pub channels: Mutex<IdTable<Arc<Channel>>>,
+    /// Server connections, by the low bits of their scoid.
+    pub scoids: RwLock<IdTable<Arc<ServerConn>>>,
+    pub coids: Mutex<Coids>,
+    /// Links to server processes, by pid.
+    pub links: Mutex<HashMap<libc::pid_t, Arc<Link>>>,
+    pub service: Service,
+}
+
+static CURRENT: AtomicPtr<Process> = AtomicPtr::new(std::ptr::null_mut());
+
+/// The calling process's state.
+pub fn current() -> &'static Process {
+    let p = CURRENT.load(Ordering::Acquire);
+    if !p.is_null() {
+        // SAFETY: a published Process is leaked and never freed.
+        return unsafe { &*p };
+    }
+    init()
+}
+
+#[cold]
+fn init() -> &'static Process {
+    static ATFORK: Once = Once::new();
+    ATFORK.call_once(|| {
+        // SAFETY: registering a plain function pointer.
+        unsafe { libc::pthread_atfork(None, None, Some(fork_child)) };
+    });
+    let fresh = Box::into_raw(Box::new(
+        Process::new().expect("libneutrino: cannot create an epoll descriptor"),
+    ));
+    match CURRENT.compare_exchange(
+        std::ptr::null_mut(),
+        fresh,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    ) {
+        // SAFETY: just published; leaked for the life of the process.
+        Ok(_) => unsafe { &*fresh },
+        Err(other) => {
+            // SAFETY: `fresh` was never published; `other` is leaked for the process's life.
+            unsafe {
+                drop(Box::from_raw(fresh));
+                &*other
+            }
+        }
+    }
+}
+
+/// QNX: a fork child has no channels and no connections. The parent's state is abandoned
+/// (other threads may have held its locks at the fork) and every descriptor the library
+/// held is closed, so the child can't keep the parent's links alive.
+extern "C" fn fork_child() {
+    CURRENT.store(std::ptr::null_mut(), Ordering::Release);
+    crate::transport::fdreg::close_all();
+    super::thread::forget_tid();
+}
+
+impl Process {
+    fn new() -> KResult<Process> {
+        Ok(Process {
+            // SAFETY: plain syscall.
+            pid: unsafe { libc::getpid() },
+            channels: Mutex::new(IdTable::new(1)),
+            scoids: RwLock::new(IdTable::new(1)),
+            coids: Mutex::new(Coids::new()),
+            links: Mutex::new(HashMap::new()),
+            service: Service::new(&super::server::HANDLER)?,
+        })
+    }
+
+    /// The calling process's `&'static` service (processes are never freed).
+    pub fn service(&'static self) -> &'static Service {
+        &self.service
+    }
+
+    pub fn channel(&self, chid: i32) -> KResult<Arc<Channel>> {
+        if chid <= 0 {
+            return Err(Errno::ESRCH);
+        }
+        self.channels
+            .lock()
+            .get(chid as usize)
+            .cloned()
+            .ok_or(Errno::ESRCH)
+    }
+
+    /// The link to server process `pid`, opened on first use.
+    pub fn link(&'static self, pid: libc::pid_t) -> KResult<Arc<Link>> {
+        let mut links = self.links.lock();
+        if let Some(l) = links.get(&pid) {
+            if !l.is_dead() {
+                return Ok(l.clone());
+            }
+        }
+        let l = self.service().connect(pid)?;
+        links.insert(pid, l.clone());
+        Ok(l)
+    }
+}

@@ -1,0 +1,55 @@
+//! Shared (cross-process) futex wait and wake on a 32-bit word in shared memory.
+
+use crate::kernel::errno::{Errno, KResult};
+use std::sync::atomic::AtomicU32;
+use std::time::Duration;
+
+/// Sleeps while `*word == expected`, at most `timeout`. Spurious returns are allowed: the
+/// caller always re-checks its condition. Returns `EINTR` when a signal interrupted it.
+pub fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> KResult<()> {
+    let ts = timeout.map(|d| libc::timespec {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    });
+    let tsp = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: `word` is a valid, aligned u32 for the duration of the call; the kernel only
+    // reads it. A shared (not PRIVATE) futex keys on the page, so it works across processes.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            tsp,
+            std::ptr::null::<u32>(),
+            0,
+        )
+    };
+    if r == -1 {
+        let e = Errno::last();
+        if e == Errno::EINTR {
+            return Err(e);
+        }
+        // EAGAIN (value changed) and ETIMEDOUT are ordinary wake-ups for our callers.
+    }
+    Ok(())
+}
+
+/// Wakes up to `n` waiters on `word`.
+pub fn wake(word: &AtomicU32, n: i32) {
+    // SAFETY: FUTEX_WAKE only uses the address as a key; it never dereferences user data
+    // beyond checking the mapping.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE,
+            n,
+            std::ptr::null::<libc::timespec>(),
+            std::ptr::null::<u32>(),
+            0,
+        );
+    }
+}

@@ -1,0 +1,486 @@
+//! The per-process control socket and its service thread.
+//!
+//! Every process that owns a channel listens on the abstract Unix socket
+//! `\0neutrino.<pid>`; no daemon is involved. A client process opens one link per server
+//! process and uses it for set-up (attach, detach) and nothing else: messages travel through
+//! shared memory. The link also carries liveness: it lives exactly as long as both processes,
+//! so end-of-file on it is death, without PID polling. `SO_PEERCRED` tells each side who the
+//! other is.
+
+use super::fdreg::Tracked;
+use crate::kernel::errno::{check, Errno, KResult};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Who is at the other end of a link, as the kernel reports it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PeerCred {
+    pub pid: libc::pid_t,
+    pub uid: libc::uid_t,
+    pub gid: libc::gid_t,
+}
+
+pub type LinkId = u64;
+
+pub const OP_ATTACH: u32 = 1;
+pub const OP_DETACH: u32 = 2;
+
+/// A request from a client process to a server process.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Request {
+    pub op: u32,
+    pub chid: i32,
+    pub flags: u32,
+    pub scoid: i32,
+}
+
+/// The answer; an attach also carries three descriptors: the connection region, the
+/// read-only and the shared part of the channel's bell.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Response {
+    /// 0 or an errno.
+    pub status: i32,
+    pub scoid: i32,
+    pub bit: u32,
+    /// The channel's `_NTO_CHF_*` flags.
+    pub chflags: u32,
+}
+
+/// What the kernel does with the events of the service thread.
+pub trait Handler: Send + Sync {
+    fn attach(
+        &self,
+        link: LinkId,
+        peer: PeerCred,
+        req: &Request,
+    ) -> KResult<(Response, Vec<OwnedFd>)>;
+    fn detach(&self, link: LinkId, req: &Request) -> KResult<Response>;
+    /// The client process at the other end of incoming link `link` has gone.
+    fn client_gone(&self, link: LinkId);
+    /// The server process `pid` that outgoing `link` connected to has gone.
+    fn server_gone(&self, link: &Arc<Link>);
+}
+
+fn socket_name(pid: libc::pid_t) -> (libc::sockaddr_un, libc::socklen_t) {
+    // SAFETY: sockaddr_un is plain data.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let name = format!("neutrino.{pid}");
+    // sun_path[0] stays 0: the abstract namespace, which vanishes with the process.
+    for (i, b) in name.bytes().enumerate() {
+        addr.sun_path[i + 1] = b as libc::c_char;
+    }
+    let len = std::mem::size_of::<libc::sa_family_t>() + 1 + name.len();
+    (addr, len as libc::socklen_t)
+}
+
+fn seqpacket() -> KResult<OwnedFd> {
+    // SAFETY: plain syscall.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0) };
+    check(fd as libc::c_long)?;
+    // SAFETY: a fresh descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The kernel's view of the process at the other end of a connected socket.
+pub fn peer_cred(fd: RawFd) -> KResult<PeerCred> {
+    // SAFETY: ucred is plain data filled by the kernel.
+    let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: cred and len are valid for the call.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            &mut cred as *mut _ as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    check(r as libc::c_long)?;
+    Ok(PeerCred {
+        pid: cred.pid,
+        uid: cred.uid,
+        gid: cred.gid,
+    })
+}
+
+fn send_msg<T: Copy>(fd: RawFd, msg: &T, fds: &[RawFd]) -> KResult<()> {
+    let mut iov = libc::iovec {
+        iov_base: msg as *const T as *mut libc::c_void,
+        iov_len: std::mem::size_of::<T>(),
+    };
+    let mut cbuf = [0u64; 8]; // room for a few descriptors, u64-aligned as cmsghdr wants
+                              // SAFETY: msghdr is plain data; every pointer set below outlives the sendmsg call.
+    let mut mh: libc::msghdr = unsafe { std::mem::zeroed() };
+    mh.msg_iov = &mut iov;
+    mh.msg_iovlen = 1;
+    if !fds.is_empty() {
+        let payload = std::mem::size_of_val(fds) as u32;
+        // SAFETY: CMSG_* compute sizes and pointers inside cbuf, which is large enough for
+        // three descriptors (checked by the assert).
+        unsafe {
+            let space = libc::CMSG_SPACE(payload) as usize;
+            assert!(space <= std::mem::size_of_val(&cbuf));
+            mh.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
+            mh.msg_controllen = space;
+            let c = libc::CMSG_FIRSTHDR(&mh);
+            (*c).cmsg_level = libc::SOL_SOCKET;
+            (*c).cmsg_type = libc::SCM_RIGHTS;
+            (*c).cmsg_len = libc::CMSG_LEN(payload) as usize;
+            std::ptr::copy_nonoverlapping(
+                fds.as_ptr(),
+                libc::CMSG_DATA(c) as *mut RawFd,
+                fds.len(),
+            );
+        }
+    }
+    // SAFETY: mh is fully initialised.
+    let r = unsafe { libc::sendmsg(fd, &mh, libc::MSG_NOSIGNAL) };
+    check(r as libc::c_long)?;
+    Ok(())
+}
+
+/// Receives one message; returns `Ok(None)` at end of file.
+fn recv_msg<T: Copy + Default>(fd: RawFd, flags: i32) -> KResult<Option<(T, Vec<OwnedFd>)>> {
+    let mut msg = T::default();
+    let mut iov = libc::iovec {
+        iov_base: &mut msg as *mut T as *mut libc::c_void,
+        iov_len: std::mem::size_of::<T>(),
+    };
+    let mut cbuf = [0u64; 8];
+    // SAFETY: as in send_msg.
+    let mut mh: libc::msghdr = unsafe { std::mem::zeroed() };
+    mh.msg_iov = &mut iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
+    mh.msg_controllen = std::mem::size_of_val(&cbuf);
+    // SAFETY: mh points at buffers that live across the call.
+    let r = unsafe { libc::recvmsg(fd, &mut mh, flags | libc::MSG_CMSG_CLOEXEC) };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    let mut fds = Vec::new();
+    // SAFETY: walking the control messages the kernel wrote into cbuf.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&mh);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                let n = ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize)
+                    / std::mem::size_of::<RawFd>();
+                let data = libc::CMSG_DATA(c) as *const RawFd;
+                for i in 0..n {
+                    fds.push(OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(i))));
+                }
+            }
+            c = libc::CMSG_NXTHDR(&mh, c);
+        }
+    }
+    if r == 0 {
+        return Ok(None);
+    }
+    if r as usize != std::mem::size_of::<T>() {
+        return Err(Errno::EIO);
+    }
+    Ok(Some((msg, fds)))
+}
+
+/// A client process's link to one server process.
+pub struct Link {
+    pub id: LinkId,
+    pub server: PeerCred,
+    fd: Tracked,
+    lock: Mutex<()>,
+    dead: AtomicBool,
+}
+
+impl Link {
+    pub fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::SeqCst)
+    }
+
+    /// Sends `req` and waits for the server's answer.
+    pub fn request(&self, req: &Request) -> KResult<(Response, Vec<OwnedFd>)> {
+        let _g = self.lock.lock();
+        if self.is_dead() {
+            return Err(Errno::ESRCH);
+        }
+        send_msg(self.fd.as_raw_fd(), req, &[]).map_err(|_| Errno::ESRCH)?;
+        loop {
+            match recv_msg::<Response>(self.fd.as_raw_fd(), 0) {
+                Ok(Some(r)) => return Ok(r),
+                Ok(None) => return Err(Errno::ESRCH),
+                Err(e) if e == Errno::EINTR => continue,
+                Err(_) => return Err(Errno::ESRCH),
+            }
+        }
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+const KIND_LISTENER: u64 = 1;
+const KIND_INCOMING: u64 = 2;
+const KIND_OUTGOING: u64 = 3;
+
+struct Incoming {
+    id: LinkId,
+    fd: Tracked,
+    peer: PeerCred,
+}
+
+/// One process's service thread, its listener and its links.
+pub struct Service {
+    epfd: Tracked,
+    listener: Mutex<Option<Tracked>>,
+    incoming: Mutex<HashMap<RawFd, Incoming>>,
+    outgoing: Mutex<HashMap<RawFd, Arc<Link>>>,
+    next_id: AtomicU64,
+    started: AtomicBool,
+    handler: &'static dyn Handler,
+}
+
+impl Service {
+    pub fn new(handler: &'static dyn Handler) -> KResult<Service> {
+        // SAFETY: plain syscall.
+        let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        check(ep as libc::c_long)?;
+        Ok(Service {
+            // SAFETY: fresh descriptor we own.
+            epfd: Tracked::new(unsafe { OwnedFd::from_raw_fd(ep) }),
+            listener: Mutex::new(None),
+            incoming: Mutex::new(HashMap::new()),
+            outgoing: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            started: AtomicBool::new(false),
+            handler,
+        })
+    }
+
+    fn watch(&self, fd: RawFd, kind: u64, events: u32) -> KResult<()> {
+        let mut ev = libc::epoll_event {
+            events,
+            u64: (kind << 32) | fd as u32 as u64,
+        };
+        // SAFETY: ev is valid for the call.
+        check(
+            unsafe { libc::epoll_ctl(self.epfd.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) }
+                as libc::c_long,
+        )?;
+        Ok(())
+    }
+
+    fn unwatch(&self, fd: RawFd) {
+        // SAFETY: plain syscall; failure only means it was not registered.
+        unsafe {
+            libc::epoll_ctl(
+                self.epfd.as_raw_fd(),
+                libc::EPOLL_CTL_DEL,
+                fd,
+                std::ptr::null_mut(),
+            )
+        };
+    }
+
+    fn start(&'static self) -> KResult<()> {
+        if self.started.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        std::thread::Builder::new()
+            .name("neutrino-svc".into())
+            .spawn(move || self.run())
+            .map(|_| ())
+            .map_err(|_| Errno::EAGAIN)
+    }
+
+    /// Makes this process reachable by `ConnectAttach` from other processes.
+    pub fn listen(&'static self) -> KResult<()> {
+        let mut l = self.listener.lock();
+        if l.is_some() {
+            return Ok(());
+        }
+        let fd = seqpacket()?;
+        // SAFETY: plain syscall.
+        let (addr, len) = socket_name(unsafe { libc::getpid() });
+        // SAFETY: addr is a valid sockaddr_un of `len` bytes.
+        check(unsafe {
+            libc::bind(
+                fd.as_raw_fd(),
+                &addr as *const _ as *const libc::sockaddr,
+                len,
+            )
+        } as libc::c_long)?;
+        // SAFETY: plain syscalls on our socket.
+        check(unsafe { libc::listen(fd.as_raw_fd(), 128) } as libc::c_long)?;
+        // SAFETY: as above.
+        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+        self.watch(fd.as_raw_fd(), KIND_LISTENER, libc::EPOLLIN as u32)?;
+        *l = Some(Tracked::new(fd));
+        drop(l);
+        self.start()
+    }
+
+    /// Opens a link to server process `pid`.
+    pub fn connect(&'static self, pid: libc::pid_t) -> KResult<Arc<Link>> {
+        let fd = seqpacket()?;
+        let (addr, len) = socket_name(pid);
+        loop {
+            // SAFETY: addr is a valid sockaddr_un of `len` bytes.
+            let r = unsafe {
+                libc::connect(
+                    fd.as_raw_fd(),
+                    &addr as *const _ as *const libc::sockaddr,
+                    len,
+                )
+            };
+            if r == 0 {
+                break;
+            }
+            match Errno::last() {
+                Errno::EINTR => continue,
+                // Nobody listens: no such process, or one without channels.
+                _ => return Err(Errno::ESRCH),
+            }
+        }
+        let server = peer_cred(fd.as_raw_fd())?;
+        let link = Arc::new(Link {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            server,
+            fd: Tracked::new(fd),
+            lock: Mutex::new(()),
+            dead: AtomicBool::new(false),
+        });
+        let raw = link.raw_fd();
+        self.outgoing.lock().insert(raw, link.clone());
+        self.watch(raw, KIND_OUTGOING, libc::EPOLLRDHUP as u32)?;
+        self.start()?;
+        Ok(link)
+    }
+
+    fn run(&self) {
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 32];
+        loop {
+            // SAFETY: events is a valid buffer of 32 entries.
+            let n = unsafe { libc::epoll_wait(self.epfd.as_raw_fd(), events.as_mut_ptr(), 32, -1) };
+            if n < 0 {
+                continue; // EINTR
+            }
+            for ev in &events[..n as usize] {
+                let kind = ev.u64 >> 32;
+                let fd = ev.u64 as u32 as RawFd;
+                match kind {
+                    KIND_LISTENER => self.accept_all(fd),
+                    KIND_INCOMING => self.serve(fd),
+                    KIND_OUTGOING => self.outgoing_closed(fd),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn accept_all(&self, lfd: RawFd) {
+        loop {
+            // SAFETY: plain syscall; we do not want the peer address.
+            let fd = unsafe {
+                libc::accept4(
+                    lfd,
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    libc::SOCK_CLOEXEC,
+                )
+            };
+            if fd < 0 {
+                return;
+            }
+            // SAFETY: fresh descriptor we own.
+            let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+            let Ok(peer) = peer_cred(fd.as_raw_fd()) else {
+                continue;
+            };
+            let raw = fd.as_raw_fd();
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            self.incoming.lock().insert(
+                raw,
+                Incoming {
+                    id,
+                    fd: Tracked::new(fd),
+                    peer,
+                },
+            );
+            if self
+                .watch(
+                    raw,
+                    KIND_INCOMING,
+                    (libc::EPOLLIN | libc::EPOLLRDHUP) as u32,
+                )
+                .is_err()
+            {
+                self.incoming.lock().remove(&raw);
+            }
+        }
+    }
+
+    fn serve(&self, fd: RawFd) {
+        let Some((id, peer)) = self.incoming.lock().get(&fd).map(|i| (i.id, i.peer)) else {
+            return;
+        };
+        match recv_msg::<Request>(fd, libc::MSG_DONTWAIT) {
+            Ok(Some((req, _))) => {
+                let (resp, fds) = match req.op {
+                    OP_ATTACH => self
+                        .handler
+                        .attach(id, peer, &req)
+                        .unwrap_or_else(|e| (err_response(e), Vec::new())),
+                    OP_DETACH => (
+                        self.handler.detach(id, &req).unwrap_or_else(err_response),
+                        Vec::new(),
+                    ),
+                    _ => (err_response(Errno::EINVAL), Vec::new()),
+                };
+                let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+                let _ = send_msg(fd, &resp, &raw);
+            }
+            Err(e) if e == Errno::EAGAIN || e == Errno::EINTR => {}
+            // End of file or a broken peer: the client process is gone.
+            _ => {
+                self.unwatch(fd);
+                if let Some(inc) = self.incoming.lock().remove(&fd) {
+                    self.handler.client_gone(inc.id);
+                    drop(inc.fd);
+                }
+            }
+        }
+    }
+
+    fn outgoing_closed(&self, fd: RawFd) {
+        self.unwatch(fd);
+        if let Some(link) = self.outgoing.lock().remove(&fd) {
+            link.dead.store(true, Ordering::SeqCst);
+            self.handler.server_gone(&link);
+        }
+    }
+
+    /// Forgets an outgoing link whose last connection went away.
+    pub fn close_link(&self, link: &Arc<Link>) {
+        let fd = link.raw_fd();
+        let mut out = self.outgoing.lock();
+        if out.get(&fd).is_some_and(|l| Arc::ptr_eq(l, link)) {
+            self.unwatch(fd);
+            out.remove(&fd);
+        }
+    }
+}
+
+fn err_response(e: Errno) -> Response {
+    Response {
+        status: e.0,
+        ..Default::default()
+    }
+}

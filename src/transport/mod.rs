@@ -1,0 +1,9 @@
+//! How bytes and wake-ups cross between threads and processes.
+
+pub mod copy;
+pub mod fdreg;
+pub mod futex;
+pub mod link;
+pub mod region;
+pub mod shm;
+pub mod spin;
