@@ -288,11 +288,10 @@ impl Channel {
             let n = recv_len.min(rcv.send_len as usize);
             // SAFETY: the inline buffer holds INLINE bytes; `segs` were checked by the caller
             // to be this process's buffers.
-            unsafe { copy::scatter(conn.region.send_data(s), n, segs) };
+            unsafe { copy::scatter(conn.region.send_data(s), n, segs, 0) };
             Ok(n)
         } else {
-            copy::fetch_iovs(conn.peer.pid, rcv.send_iov, rcv.send_parts)
-                .and_then(|remote| copy::vm_copy(conn.peer.pid, segs, &remote, 0, Dir::Read))
+            conn.read_client(s, &rcv, 0, segs)
         };
         let n = match copied {
             Ok(n) => n,

@@ -12,8 +12,8 @@ use crate::transport::fdreg::Tracked;
 use crate::transport::futex;
 use crate::transport::link::{Link, PeerCred, Request, OP_ATTACH, OP_DETACH};
 use crate::transport::region::{
-    state, Bell, ConnRegion, BELL_CLIENTS_LEN, BELL_SERVER_LEN, CONN_REGION_LEN, INLINE,
-    REPLY_INLINE, SLOTS,
+    state, Bell, ConnRegion, AGENT_WRITE, BELL_CLIENTS_LEN, BELL_SERVER_LEN, CONN_REGION_LEN,
+    INLINE, REPLY_INLINE, SLOTS,
 };
 use crate::transport::shm::Region;
 use crate::transport::spin;
@@ -376,7 +376,7 @@ impl Conn {
                 return Err(e);
             }
         }
-        self.wait_reply(s, rmsg)
+        self.wait_reply(s, smsg, rmsg)
     }
 
     fn post(&self, s: usize) {
@@ -402,7 +402,27 @@ impl Conn {
         })
     }
 
-    fn wait_reply(&self, s: usize, rmsg: &[Seg]) -> KResult<i64> {
+    /// Copies one chunk for the server between our buffers and the slot, when the kernel
+    /// does not let the server copy itself (see `ServerConn::agent`).
+    fn serve_agent(&self, s: usize, smsg: &[Seg], rmsg: &[Seg]) {
+        let slot = self.region.slot(s);
+        let offset = slot.agent_offset.load(Ordering::Relaxed) as usize;
+        let len = (slot.agent_len.load(Ordering::Relaxed) as usize).min(INLINE);
+        // SAFETY: smsg/rmsg are this thread's checked buffers, alive while it is blocked;
+        // the slot areas hold INLINE bytes.
+        let n = unsafe {
+            if slot.agent_dir.load(Ordering::Relaxed) == AGENT_WRITE {
+                copy::scatter(self.region.reply_data(s), len, rmsg, offset)
+            } else {
+                copy::gather(smsg, offset, self.region.send_data(s), len)
+            }
+        };
+        slot.agent_result.store(n as u64, Ordering::Relaxed);
+        slot.state.store(state::AGENT_DONE, Ordering::SeqCst);
+        futex::wake(&slot.state, 1);
+    }
+
+    fn wait_reply(&self, s: usize, smsg: &[Seg], rmsg: &[Seg]) -> KResult<i64> {
         let slot = self.region.slot(s);
         loop {
             let st = slot.state.load(Ordering::Acquire);
@@ -411,7 +431,7 @@ impl Conn {
                     if slot.reply_flags.load(Ordering::Relaxed) & REPLY_INLINE != 0 {
                         let n = (slot.reply_len.load(Ordering::Relaxed) as usize).min(INLINE);
                         // SAFETY: n ≤ INLINE; rmsg are the caller's checked reply buffers.
-                        unsafe { copy::scatter(self.region.reply_data(s), n, rmsg) };
+                        unsafe { copy::scatter(self.region.reply_data(s), n, rmsg, 0) };
                     }
                     let status = slot.status.load(Ordering::Relaxed) as i64;
                     slot.state.store(state::FREE, Ordering::Release);
@@ -421,6 +441,10 @@ impl Conn {
                     let e = slot.status.load(Ordering::Relaxed) as i32;
                     slot.state.store(state::FREE, Ordering::Release);
                     return Err(Errno(e));
+                }
+                state::AGENT_REQ => {
+                    self.serve_agent(s, smsg, rmsg);
+                    continue;
                 }
                 _ => {}
             }

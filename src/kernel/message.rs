@@ -6,7 +6,7 @@ use super::channel::Channel;
 use super::client;
 use super::errno::KResult;
 use super::process::current;
-use super::server::{lookup, ServerConn};
+use super::server::lookup;
 use crate::transport::copy::{self, Dir, Seg};
 use crate::transport::region::{state, INLINE, REPLY_INLINE};
 use std::sync::atomic::Ordering;
@@ -41,7 +41,7 @@ pub fn reply(rcvid: i64, status: i64, segs: &[Seg]) -> KResult<()> {
         slot.reply_flags.store(REPLY_INLINE, Ordering::Relaxed);
         Ok(())
     } else {
-        write_client(&conn, r.reply_iov, r.reply_parts, segs, 0).map(|_| ())
+        conn.write_client(s, &r, 0, segs).map(|_| ())
     };
     match copied {
         Ok(()) => {
@@ -85,8 +85,7 @@ pub fn read(rcvid: i64, segs: &[Seg], offset: usize) -> KResult<usize> {
         }];
         return copy::vm_copy(current().pid, segs, &src, offset, Dir::Read);
     }
-    let remote = copy::fetch_iovs(conn.peer.pid, r.send_iov, r.send_parts)?;
-    copy::vm_copy(conn.peer.pid, segs, &remote, offset, Dir::Read)
+    conn.read_client(s, &r, offset, segs)
 }
 
 /// `MsgWrite*`: bytes into the client's reply buffer at `offset`; the client stays blocked.
@@ -95,20 +94,9 @@ pub fn write(rcvid: i64, segs: &[Seg], offset: usize) -> KResult<usize> {
     let (conn, s, _) = lookup(current(), rcvid)?;
     conn.begin_copy(s)?;
     let r = conn.received(s);
-    let res = write_client(&conn, r.reply_iov, r.reply_parts, segs, offset);
+    let res = conn.write_client(s, &r, offset, segs);
     conn.finish(s, state::RECEIVED, 0);
     res
-}
-
-fn write_client(
-    conn: &ServerConn,
-    iov: u64,
-    parts: u64,
-    segs: &[Seg],
-    offset: usize,
-) -> KResult<usize> {
-    let remote = copy::fetch_iovs(conn.peer.pid, iov, parts)?;
-    copy::vm_copy(conn.peer.pid, segs, &remote, offset, Dir::Write)
 }
 
 /// `MsgInfo`.

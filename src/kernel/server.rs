@@ -6,14 +6,22 @@ use super::abi::{_msg_info, _NTO_CONNECTION_SCOID, _NTO_MI_BITS_64, _NTO_SIDE_CH
 use super::channel::Channel;
 use super::errno::{Errno, KResult};
 use super::process::{current, Process};
+use crate::transport::copy::{self, Dir, Seg};
 use crate::transport::futex;
 use crate::transport::link::{Handler, Link, LinkId, PeerCred, Request, Response};
-use crate::transport::region::{state, ConnRegion, CONN_MAGIC, CONN_REGION_LEN, SLOTS};
+use crate::transport::region::{
+    state, ConnRegion, AGENT_READ, AGENT_WRITE, CONN_MAGIC, CONN_REGION_LEN, INLINE, SLOTS,
+};
 use crate::transport::shm::Region;
 use parking_lot::Mutex;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+/// How long a server waits for a client thread to serve one agent copy. A live client
+/// answers in microseconds; one stopped or hostile must not hold the server forever.
+const AGENT_PATIENCE: Duration = Duration::from_secs(10);
 
 /// Scoids are numbered below this (the low 16 bits of a scoid).
 const MAX_SCOIDS: usize = 0x1_0000;
@@ -63,6 +71,9 @@ pub struct ServerConn {
     pub link: LinkId,
     pub slots: [SlotPriv; SLOTS],
     dead: AtomicBool,
+    /// The kernel refused `process_vm_*` towards this client (another user, or ptrace
+    /// restrictions): copies go through the blocked client thread instead.
+    vm_denied: AtomicBool,
 }
 
 fn index_of(scoid: i32) -> usize {
@@ -198,6 +209,113 @@ impl ServerConn {
             .fetch_or(1 << s, Ordering::SeqCst);
     }
 
+    /// Copies the client's message from `offset` into `segs`: one copy between the two
+    /// processes, or chunks through the slot when the kernel refuses that.
+    pub fn read_client(
+        &self,
+        s: usize,
+        r: &Received,
+        offset: usize,
+        segs: &[Seg],
+    ) -> KResult<usize> {
+        if !self.vm_denied.load(Ordering::Relaxed) {
+            let res = copy::fetch_iovs(self.peer.pid, r.send_iov, r.send_parts)
+                .and_then(|remote| copy::vm_copy(self.peer.pid, segs, &remote, offset, Dir::Read));
+            if res != Err(Errno::EPERM) {
+                return res;
+            }
+            self.vm_denied.store(true, Ordering::Relaxed);
+        }
+        self.begin_copy(s)?;
+        let res = self.agent(s, AGENT_READ, offset, segs, r.send_len as usize);
+        self.finish(s, state::RECEIVED, 0);
+        res
+    }
+
+    /// Copies `segs` into the client's reply buffer at `offset`. The caller holds the slot
+    /// in COPYING.
+    pub fn write_client(
+        &self,
+        s: usize,
+        r: &Received,
+        offset: usize,
+        segs: &[Seg],
+    ) -> KResult<usize> {
+        if !self.vm_denied.load(Ordering::Relaxed) {
+            let res = copy::fetch_iovs(self.peer.pid, r.reply_iov, r.reply_parts)
+                .and_then(|remote| copy::vm_copy(self.peer.pid, segs, &remote, offset, Dir::Write));
+            if res != Err(Errno::EPERM) {
+                return res;
+            }
+            self.vm_denied.store(true, Ordering::Relaxed);
+        }
+        self.agent(s, AGENT_WRITE, offset, segs, r.reply_cap as usize)
+    }
+
+    /// The fallback copy: the REPLY-blocked client thread copies chunk after chunk between
+    /// its buffers and the slot (see `Conn::serve_agent`). `stream_len` is the length of
+    /// the client's stream on that side.
+    fn agent(
+        &self,
+        s: usize,
+        dir: u32,
+        offset: usize,
+        segs: &[Seg],
+        stream_len: usize,
+    ) -> KResult<usize> {
+        let slot = self.region.slot(s);
+        let bounce = if dir == AGENT_READ {
+            self.region.send_data(s)
+        } else {
+            self.region.reply_data(s)
+        };
+        let want = copy::total(segs)?.min(stream_len.saturating_sub(offset));
+        let mut done = 0;
+        while done < want {
+            let chunk = (want - done).min(INLINE);
+            if dir == AGENT_WRITE {
+                // SAFETY: segs are this process's checked buffers; bounce holds INLINE bytes.
+                unsafe { copy::gather(segs, done, bounce, chunk) };
+            }
+            slot.agent_dir.store(dir, Ordering::Relaxed);
+            slot.agent_offset
+                .store((offset + done) as u64, Ordering::Relaxed);
+            slot.agent_len.store(chunk as u64, Ordering::Relaxed);
+            slot.state.store(state::AGENT_REQ, Ordering::SeqCst);
+            futex::wake(&slot.state, 1);
+            let started = Instant::now();
+            loop {
+                let st = slot.state.load(Ordering::Acquire);
+                if st == state::AGENT_DONE {
+                    break;
+                }
+                if st != state::AGENT_REQ || self.is_dead() {
+                    return Err(Errno::ESRCH);
+                }
+                if started.elapsed() > AGENT_PATIENCE {
+                    slot.state.store(state::COPYING, Ordering::SeqCst);
+                    return Err(Errno::EFAULT);
+                }
+                futex::wait(&slot.state, st, Some(Duration::from_millis(10))).ok();
+            }
+            slot.state.store(state::COPYING, Ordering::SeqCst);
+            let got = slot.agent_result.load(Ordering::Relaxed) as i64;
+            if got < 0 {
+                return Err(Errno(-got as i32));
+            }
+            let got = (got as usize).min(chunk);
+            if dir == AGENT_READ {
+                // SAFETY: as above.
+                unsafe { copy::scatter(bounce, got, segs, done) };
+            }
+            done += got;
+            if got < chunk {
+                break;
+            }
+        }
+        Ok(done)
+    }
+
     pub fn fill_info(&self, r: &Received, chid: i32, info: &mut _msg_info) {
         *info = _msg_info {
             nd: 0,
@@ -250,6 +368,7 @@ pub fn new_conn(
             link,
             slots: Default::default(),
             dead: AtomicBool::new(false),
+            vm_denied: AtomicBool::new(false),
         });
         conn = Some(c.clone());
         c
@@ -291,7 +410,8 @@ pub fn fail_blocked(region: &ConnRegion, s: usize, e: Errno, force: bool) {
     let slot = region.slot(s);
     loop {
         let st = slot.state.load(Ordering::Acquire);
-        let blocked = st == state::SENT || st == state::RECEIVED || (force && st == state::COPYING);
+        let copying = matches!(st, state::COPYING | state::AGENT_REQ | state::AGENT_DONE);
+        let blocked = st == state::SENT || st == state::RECEIVED || (force && copying);
         if !blocked {
             return;
         }

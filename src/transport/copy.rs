@@ -16,6 +16,8 @@ pub struct Seg {
     pub len: usize,
 }
 
+const _: () = assert!(std::mem::size_of::<Seg>() == std::mem::size_of::<libc::iovec>());
+
 /// The most IOV entries a peer may name in one message.
 pub const MAX_PARTS: usize = 1 << 20;
 const BATCH: usize = 1024; // IOV_MAX for one process_vm_* call
@@ -191,20 +193,26 @@ pub unsafe fn gather(src: &[Seg], mut offset: usize, dst: *mut u8, len: usize) -
     done
 }
 
-/// Scatters `len` bytes from `src` into the segments `dst`, starting at byte 0 of them.
+/// Scatters up to `len` bytes from `src` into the logical stream `dst` from `offset`.
+/// Returns the bytes copied.
 ///
 /// # Safety
 /// As for [`gather`], with `dst` writable.
-pub unsafe fn scatter(src: *const u8, len: usize, dst: &[Seg]) -> usize {
+pub unsafe fn scatter(src: *const u8, len: usize, dst: &[Seg], mut offset: usize) -> usize {
     let mut done = 0;
     for d in dst {
         if done == len {
             break;
         }
-        let n = d.len.min(len - done);
+        if offset >= d.len {
+            offset -= d.len;
+            continue;
+        }
+        let n = (d.len - offset).min(len - done);
         // SAFETY: the caller guarantees both ranges.
-        unsafe { std::ptr::copy_nonoverlapping(src.add(done), d.base as *mut u8, n) };
+        unsafe { std::ptr::copy_nonoverlapping(src.add(done), (d.base + offset) as *mut u8, n) };
         done += n;
+        offset = 0;
     }
     done
 }
@@ -273,5 +281,3 @@ mod tests {
         );
     }
 }
-
-const _: () = assert!(std::mem::size_of::<Seg>() == std::mem::size_of::<libc::iovec>());

@@ -29,7 +29,15 @@ pub mod state {
     pub const ABORTED: u32 = 6;
     /// The server is copying into the client's buffers; the client must not leave yet.
     pub const COPYING: u32 = 7;
+    /// The server asks the blocked client thread to copy a chunk through the slot (when
+    /// the kernel refuses `process_vm_*` between the two processes), and the client's answer.
+    pub const AGENT_REQ: u32 = 8;
+    pub const AGENT_DONE: u32 = 9;
 }
+
+/// Directions of an agent copy, in [`Slot::agent_dir`].
+pub const AGENT_READ: u32 = 0;
+pub const AGENT_WRITE: u32 = 1;
 
 /// Reply flags in [`Slot::reply_flags`].
 pub const REPLY_INLINE: u32 = 1;
@@ -45,6 +53,13 @@ pub struct Slot {
     pub priority: AtomicU32,
     pub coid: AtomicU32,
     pub reply_flags: AtomicU32,
+    /// An agent copy: direction, offset in the client's send or reply stream, length, and
+    /// the client's result (bytes, or a negative errno).
+    pub agent_dir: AtomicU32,
+    pub _pad: AtomicU32,
+    pub agent_offset: AtomicU64,
+    pub agent_len: AtomicU64,
+    pub agent_result: AtomicU64,
     /// Position in the channel's FIFO among equal priorities.
     pub ticket: AtomicU64,
     /// Total bytes the client sends, and the capacity of its reply buffers.
