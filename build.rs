@@ -15,31 +15,19 @@ fn main() {
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libneutrino.so.0");
-    println!(
-        "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
-        script.display()
-    );
+    println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", script.display());
 
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
-    let config =
-        cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml is readable");
+    let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml is readable");
     // Only the ABI module and the exports make the header; the rest is internal.
-    let mut builder = cbindgen::Builder::new()
-        .with_config(config)
-        .with_src(root.join("src/kernel/abi.rs"));
+    let mut builder = cbindgen::Builder::new().with_config(config).with_src(root.join("src/kernel/abi.rs"));
     for f in API_SOURCES {
         builder = builder.with_src(root.join(f));
     }
-    builder
-        .generate()
-        .expect("cbindgen generates the API header")
-        .write_to_file(out.join("neutrino_api.h"));
+    builder.generate().expect("cbindgen generates the API header").write_to_file(out.join("neutrino_api.h"));
     // A stable path for the Makefile's drift check.
     let target_dir = root.join("target");
     std::fs::create_dir_all(&target_dir).ok();
-    std::fs::copy(
-        out.join("neutrino_api.h"),
-        target_dir.join("neutrino_api.h"),
-    )
-    .expect("copy generated header");
+    std::fs::copy(out.join("neutrino_api.h"), target_dir.join("neutrino_api.h"))
+        .expect("copy generated header");
 }

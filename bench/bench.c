@@ -59,6 +59,7 @@ static int         opt_reps = 7;
 static double      opt_time = 0.2;          /* seconds per repetition       */
 static int         opt_quick;
 static const char *opt_json = "results/bench.json";
+static const char *opt_only;                /* comma-separated row ids      */
 
 /* ------------------------------------------------------------------------ */
 /* small helpers                                                            */
@@ -1012,17 +1013,44 @@ static int write_json(const char *path, int ncpu, const struct utsname *un)
 static void usage(const char *argv0)
 {
     fprintf(stderr,
-            "usage: %s [--quick] [--json PATH] [--reps N] [--time SECONDS]\n"
+            "usage: %s [--quick] [--json PATH] [--reps N] [--time SECONDS] [--only IDS]\n"
             "  --quick        3 repetitions of ~0.05 s (smoke run)\n"
             "  --json PATH    where to write the JSON results (default results/bench.json)\n"
             "  --reps N       repetitions per row (default 7, max %d)\n"
-            "  --time S       target seconds per repetition (default 0.2)\n",
+            "  --time S       target seconds per repetition (default 0.2)\n"
+            "  --only IDS     run only these rows (comma-separated ids:\n"
+            "                 msg_rt_process_16, msg_rt_thread_16, msg_rt_process_1k,\n"
+            "                 msg_rt_process_64k, pulse_oneway_process,\n"
+            "                 socket_seqpacket_16, spin_floor)\n",
             argv0, MAX_REPS);
+}
+
+static int selected(const char *id)
+{
+    const char *p = opt_only;
+    size_t      n = strlen(id);
+
+    if (p == NULL) {
+        return 1;
+    }
+    while ((p = strstr(p, id)) != NULL) {
+        if ((p == opt_only || p[-1] == ',') && (p[n] == '\0' || p[n] == ',')) {
+            return 1;
+        }
+        p += n;
+    }
+    return 0;
 }
 
 static void run_row(int idx)
 {
     row_t *r = &rows[idx];
+
+    if (!selected(r->id)) {
+        r->status = ROW_SKIPPED;
+        snprintf(r->note, sizeof r->note, "not selected (--only)");
+        return;
+    }
 
     fprintf(stderr, "bench: %s (%zu bytes) ...", r->label, r->bytes);
     row_err[0] = '\0';
@@ -1077,6 +1105,8 @@ int main(int argc, char **argv)
             opt_json = argv[++i];
         } else if (strncmp(argv[i], "--json=", 7) == 0) {
             opt_json = argv[i] + 7;
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            opt_only = argv[++i];
         } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
             opt_reps = atoi(argv[++i]);
             reps_set = 1;

@@ -660,12 +660,63 @@ H_FN void h_echo_quit(int coid)
         h_failf(__FILE__, __LINE__, "echo quit: MsgSend: %s", h_errname(errno));
 }
 
+struct h_rx {
+    int chid;
+    size_t bytes;
+    rcvid_t rcvid;
+    int err;
+    struct _msg_info info;
+    atomic_int done;
+    char buf[];
+};
+
+H_FN void *h_rx_thread(void *arg)
+{
+    struct h_rx *r = (struct h_rx *)arg;
+    errno = 0;
+    r->rcvid = MsgReceive(r->chid, r->buf, r->bytes, &r->info);
+    r->err = errno;
+    atomic_store(&r->done, 1);
+    return NULL;
+}
+
+/*
+ * MsgReceive with a time limit, for things that may legitimately never arrive (a pulse
+ * the library forgot to send must be a failure, not a hang).  Returns 1 and fills the
+ * outputs if the receive returned within timeout_ms, else 0; the receiving thread is
+ * then abandoned (it has its own buffer and ends when the channel is destroyed).
+ */
+H_FN int h_receive_within(int chid, void *buf, size_t bytes, struct _msg_info *info,
+                          int timeout_ms, rcvid_t *rcvid, int *err)
+{
+    struct h_rx *r = (struct h_rx *)calloc(1, sizeof *r + bytes);
+    if (!r) {
+        h_failf(__FILE__, __LINE__, "out of memory");
+        h_abort();
+    }
+    r->chid = chid;
+    r->bytes = bytes;
+    pthread_t t = h_thread(h_rx_thread, r);
+    if (h_join(t, timeout_ms, NULL) != 0) {
+        pthread_detach(t);
+        return 0;
+    }
+    memcpy(buf, r->buf, bytes);
+    if (info)
+        *info = r->info;
+    *rcvid = r->rcvid;
+    if (err)
+        *err = r->err;
+    free(r);
+    return 1;
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* The runner                                                                            */
 
 static volatile sig_atomic_t h_current_pgid;
 
-static void h_on_term(int sig)
+H_FN void h_on_term(int sig)
 {
     if (h_current_pgid > 0)
         kill(-(pid_t)h_current_pgid, SIGKILL);
@@ -681,13 +732,13 @@ H_FN int h_env_int(const char *name, int dflt)
     return atoi(s);
 }
 
-static int h_cmp_tests(const void *a, const void *b)
+H_FN int h_cmp_tests(const void *a, const void *b)
 {
     return ((const struct h_test *)a)->line - ((const struct h_test *)b)->line;
 }
 
 /* Runs one case in a fresh process group; returns 1 if it passed. */
-static int h_run_one(const struct h_test *t, int timeout_ms)
+H_FN int h_run_one(const struct h_test *t, int timeout_ms)
 {
     long long start = h_now_ms();
     fflush(NULL);

@@ -323,6 +323,22 @@ rcvid_t MsgReceivev(int chid, const iov_t *iov, size_t parts, struct _msg_info *
 
 rcvid_t MsgReceivev_r(int chid, const iov_t *iov, size_t parts, struct _msg_info *info);
 
+int MsgReceivePulse(int chid, void *pulse, size_t bytes, struct _msg_info *info);
+
+int MsgReceivePulse_r(int chid, void *pulse, size_t bytes, struct _msg_info *info);
+
+int MsgReceivePulsev(int chid, const iov_t *iov, size_t parts, struct _msg_info *info);
+
+int MsgReceivePulsev_r(int chid, const iov_t *iov, size_t parts, struct _msg_info *info);
+
+int MsgSendPulse(int coid, int priority, int code, int value);
+
+int MsgSendPulse_r(int coid, int priority, int code, int value);
+
+int MsgSendPulsePtr(int coid, int priority, int code, void *value);
+
+int MsgSendPulsePtr_r(int coid, int priority, int code, void *value);
+
 int MsgReply(rcvid_t rcvid, long status, const void *msg, size_t bytes);
 
 int MsgReply_r(rcvid_t rcvid, long status, const void *msg, size_t bytes);

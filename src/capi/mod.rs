@@ -55,10 +55,7 @@ pub(crate) fn buffer(ptr: *const libc::c_void, len: usize) -> KResult<[Seg; 1]> 
     if len > isize::MAX as usize {
         return Err(Errno::EOVERFLOW);
     }
-    Ok([Seg {
-        base: ptr as usize,
-        len,
-    }])
+    Ok([Seg { base: ptr as usize, len }])
 }
 
 /// An IOV array as segments, borrowed in place (`Seg` has `iovec`'s layout).

@@ -4,7 +4,7 @@
 use super::{buffer, iovs, or_errno, or_neg};
 use crate::kernel::abi::{_msg_info, rcvid_t};
 use crate::kernel::errno::{Errno, KResult};
-use crate::kernel::{channel, client, message};
+use crate::kernel::{channel, client, message, pulse};
 use libc::{c_int, c_long, c_uint, c_void, iovec, pid_t, size_t, ssize_t};
 
 fn create(flags: c_uint) -> KResult<c_int> {
@@ -37,24 +37,12 @@ pub extern "C" fn ChannelDestroy_r(chid: c_int) -> c_int {
 }
 
 #[no_mangle]
-pub extern "C" fn ConnectAttach(
-    nd: u32,
-    pid: pid_t,
-    chid: c_int,
-    index: c_uint,
-    flags: c_int,
-) -> c_int {
+pub extern "C" fn ConnectAttach(nd: u32, pid: pid_t, chid: c_int, index: c_uint, flags: c_int) -> c_int {
     or_errno(client::attach(nd, pid, chid, index, flags))
 }
 
 #[no_mangle]
-pub extern "C" fn ConnectAttach_r(
-    nd: u32,
-    pid: pid_t,
-    chid: c_int,
-    index: c_uint,
-    flags: c_int,
-) -> c_int {
+pub extern "C" fn ConnectAttach_r(nd: u32, pid: pid_t, chid: c_int, index: c_uint, flags: c_int) -> c_int {
     or_neg(client::attach(nd, pid, chid, index, flags))
 }
 
@@ -385,10 +373,11 @@ unsafe fn receive_s(
     msg: *mut c_void,
     bytes: size_t,
     info: *mut _msg_info,
+    pulses_only: bool,
 ) -> KResult<rcvid_t> {
     let b = buffer(msg, bytes)?;
     // SAFETY: forwarded caller contract.
-    message::receive(chid, &b, unsafe { info_mut(info) })
+    message::receive(chid, &b, unsafe { info_mut(info) }, pulses_only)
 }
 
 /// # Safety
@@ -398,11 +387,12 @@ unsafe fn receive_v(
     iov: *const iovec,
     parts: size_t,
     info: *mut _msg_info,
+    pulses_only: bool,
 ) -> KResult<rcvid_t> {
     // SAFETY: forwarded caller contract.
     let segs = unsafe { iovs(iov, parts)? };
     // SAFETY: forwarded caller contract.
-    message::receive(chid, segs, unsafe { info_mut(info) })
+    message::receive(chid, segs, unsafe { info_mut(info) }, pulses_only)
 }
 
 /// Waits for a message on `chid`; returns its rcvid (or 0 for a pulse).
@@ -417,7 +407,7 @@ pub unsafe extern "C" fn MsgReceive(
     info: *mut _msg_info,
 ) -> rcvid_t {
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { receive_s(chid, msg, bytes, info) })
+    or_errno(unsafe { receive_s(chid, msg, bytes, info, false) })
 }
 
 /// # Safety
@@ -430,7 +420,7 @@ pub unsafe extern "C" fn MsgReceive_r(
     info: *mut _msg_info,
 ) -> rcvid_t {
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { receive_s(chid, msg, bytes, info) })
+    or_neg(unsafe { receive_s(chid, msg, bytes, info, false) })
 }
 
 /// # Safety
@@ -443,7 +433,7 @@ pub unsafe extern "C" fn MsgReceivev(
     info: *mut _msg_info,
 ) -> rcvid_t {
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { receive_v(chid, iov, parts, info) })
+    or_errno(unsafe { receive_v(chid, iov, parts, info, false) })
 }
 
 /// # Safety
@@ -456,7 +446,89 @@ pub unsafe extern "C" fn MsgReceivev_r(
     info: *mut _msg_info,
 ) -> rcvid_t {
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { receive_v(chid, iov, parts, info) })
+    or_neg(unsafe { receive_v(chid, iov, parts, info, false) })
+}
+
+/// Waits for a pulse on `chid`, leaving messages queued; returns 0.
+///
+/// # Safety
+/// `pulse` valid for `bytes`; `info` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn MsgReceivePulse(
+    chid: c_int,
+    pulse: *mut c_void,
+    bytes: size_t,
+    info: *mut _msg_info,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    or_errno(unsafe { receive_s(chid, pulse, bytes, info, true) }.map(|_| 0))
+}
+
+/// # Safety
+/// As `MsgReceivePulse`.
+#[no_mangle]
+pub unsafe extern "C" fn MsgReceivePulse_r(
+    chid: c_int,
+    pulse: *mut c_void,
+    bytes: size_t,
+    info: *mut _msg_info,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    or_neg(unsafe { receive_s(chid, pulse, bytes, info, true) }.map(|_| 0))
+}
+
+/// # Safety
+/// `iov` points at `parts` IOVs; `info` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn MsgReceivePulsev(
+    chid: c_int,
+    iov: *const iovec,
+    parts: size_t,
+    info: *mut _msg_info,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    or_errno(unsafe { receive_v(chid, iov, parts, info, true) }.map(|_| 0))
+}
+
+/// # Safety
+/// As `MsgReceivePulsev`.
+#[no_mangle]
+pub unsafe extern "C" fn MsgReceivePulsev_r(
+    chid: c_int,
+    iov: *const iovec,
+    parts: size_t,
+    info: *mut _msg_info,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    or_neg(unsafe { receive_v(chid, iov, parts, info, true) }.map(|_| 0))
+}
+
+// --- pulses ------------------------------------------------------------------------------
+
+fn send_pulse(coid: c_int, priority: c_int, code: c_int, value: u64) -> KResult<c_int> {
+    pulse::send(coid, priority, code, value).map(|_| 0)
+}
+
+/// Sends a pulse (never blocks). `priority` -1 means the caller's.
+#[no_mangle]
+pub extern "C" fn MsgSendPulse(coid: c_int, priority: c_int, code: c_int, value: c_int) -> c_int {
+    or_errno(send_pulse(coid, priority, code, value as i64 as u64))
+}
+
+#[no_mangle]
+pub extern "C" fn MsgSendPulse_r(coid: c_int, priority: c_int, code: c_int, value: c_int) -> c_int {
+    or_neg(send_pulse(coid, priority, code, value as i64 as u64))
+}
+
+/// Sends a pulse whose value is a pointer.
+#[no_mangle]
+pub extern "C" fn MsgSendPulsePtr(coid: c_int, priority: c_int, code: c_int, value: *mut c_void) -> c_int {
+    or_errno(send_pulse(coid, priority, code, value as usize as u64))
+}
+
+#[no_mangle]
+pub extern "C" fn MsgSendPulsePtr_r(coid: c_int, priority: c_int, code: c_int, value: *mut c_void) -> c_int {
+    or_neg(send_pulse(coid, priority, code, value as usize as u64))
 }
 
 // --- reply and error ---------------------------------------------------------------------
@@ -468,12 +540,7 @@ fn reply_s(rcvid: rcvid_t, status: c_long, msg: *const c_void, bytes: size_t) ->
 
 /// # Safety
 /// As the crate's C API rules.
-unsafe fn reply_v(
-    rcvid: rcvid_t,
-    status: c_long,
-    iov: *const iovec,
-    parts: size_t,
-) -> KResult<c_int> {
+unsafe fn reply_v(rcvid: rcvid_t, status: c_long, iov: *const iovec, parts: size_t) -> KResult<c_int> {
     // SAFETY: forwarded caller contract.
     let segs = unsafe { iovs(iov, parts)? };
     message::reply(rcvid, status, segs).map(|_| 0)
@@ -555,12 +622,7 @@ fn read_s(rcvid: rcvid_t, msg: *mut c_void, bytes: size_t, offset: size_t) -> KR
 
 /// # Safety
 /// As the crate's C API rules.
-unsafe fn read_v(
-    rcvid: rcvid_t,
-    iov: *const iovec,
-    parts: size_t,
-    offset: size_t,
-) -> KResult<ssize_t> {
+unsafe fn read_v(rcvid: rcvid_t, iov: *const iovec, parts: size_t, offset: size_t) -> KResult<ssize_t> {
     // SAFETY: forwarded caller contract.
     let segs = unsafe { iovs(iov, parts)? };
     message::read(rcvid, segs, offset).map(|n| n as ssize_t)
@@ -573,12 +635,7 @@ fn write_s(rcvid: rcvid_t, msg: *const c_void, bytes: size_t, offset: size_t) ->
 
 /// # Safety
 /// As the crate's C API rules.
-unsafe fn write_v(
-    rcvid: rcvid_t,
-    iov: *const iovec,
-    parts: size_t,
-    offset: size_t,
-) -> KResult<ssize_t> {
+unsafe fn write_v(rcvid: rcvid_t, iov: *const iovec, parts: size_t, offset: size_t) -> KResult<ssize_t> {
     // SAFETY: forwarded caller contract.
     let segs = unsafe { iovs(iov, parts)? };
     message::write(rcvid, segs, offset).map(|n| n as ssize_t)
@@ -589,12 +646,7 @@ unsafe fn write_v(
 /// # Safety
 /// `msg` valid for `bytes`.
 #[no_mangle]
-pub unsafe extern "C" fn MsgRead(
-    rcvid: rcvid_t,
-    msg: *mut c_void,
-    bytes: size_t,
-    offset: size_t,
-) -> ssize_t {
+pub unsafe extern "C" fn MsgRead(rcvid: rcvid_t, msg: *mut c_void, bytes: size_t, offset: size_t) -> ssize_t {
     or_errno(read_s(rcvid, msg, bytes, offset))
 }
 

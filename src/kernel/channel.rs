@@ -1,17 +1,20 @@
-//! Channels: the queue of SEND-blocked messages in priority order, and receiving from it.
+//! Channels: the queue of SEND-blocked messages and pending pulses in priority order, and
+//! receiving from it.
 
-use super::abi::_msg_info;
+use super::abi::{_msg_info, _NTO_CHF_COID_DISCONNECT, _NTO_CHF_THREAD_DEATH};
 use super::errno::{Errno, KResult};
 use super::process::{current, Process};
+use super::pulse::{self, Pulse};
+use super::queue::{PrioQueue, Rank};
 use super::server::{self, Received, ServerConn};
-use crate::transport::copy::{self, Dir, Seg};
+use crate::transport::copy::{self, Seg};
 use crate::transport::futex;
-use crate::transport::region::{state, Bell, INLINE, MAX_CHANNEL_CONNS, SLOTS};
+use crate::transport::region::{
+    state, Bell, BELL_CLIENTS_LEN, BELL_SERVER_LEN, INLINE, MAX_CHANNEL_CONNS, PULSES_POSTED, SLOTS,
+};
 use crate::transport::shm::Region;
 use crate::transport::spin;
 use parking_lot::Mutex;
-use std::cmp::Ordering as CmpOrdering;
-use std::collections::BinaryHeap;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -31,86 +34,129 @@ pub struct Channel {
     pub state: Mutex<ChannelState>,
 }
 
+/// A SEND-blocked message: slot `slot` of `conn`.
+pub struct MsgRef {
+    conn: Arc<ServerConn>,
+    slot: usize,
+}
+
 pub struct ChannelState {
-    queue: BinaryHeap<Entry>,
+    messages: PrioQueue<MsgRef>,
+    pulses: PrioQueue<Pulse>,
     /// Server connections by their bit in the bell.
     pub conns: Vec<Option<Arc<ServerConn>>>,
     pub destroyed: bool,
     last_scan: Instant,
 }
 
-/// A SEND-blocked message in the queue.
-struct Entry {
-    priority: u8,
-    ticket: u64,
-    conn: Arc<ServerConn>,
-    slot: usize,
-}
-
-impl PartialEq for Entry {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == CmpOrdering::Equal
-    }
-}
-impl Eq for Entry {}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, o: &Self) -> Option<CmpOrdering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Entry {
-    /// Highest priority first, then oldest ticket (the heap pops the greatest).
-    fn cmp(&self, o: &Self) -> CmpOrdering {
-        self.priority
-            .cmp(&o.priority)
-            .then(o.ticket.cmp(&self.ticket))
-    }
+/// What a receiver takes off the queue.
+enum Taken {
+    Message(Arc<ServerConn>, usize),
+    Pulse(Pulse),
 }
 
 impl ChannelState {
-    /// Takes a free bit in the bell for a new connection.
-    pub fn add_conn(&mut self, conn: Arc<ServerConn>) -> KResult<()> {
+    pub fn add_conn(&mut self, conn: Arc<ServerConn>) {
         let bit = conn.bit as usize;
         if bit >= self.conns.len() {
             self.conns.resize(bit + 1, None);
         }
         self.conns[bit] = Some(conn);
-        Ok(())
     }
 
+    /// A free bit in the bell for a new connection.
     pub fn free_bit(&self) -> KResult<u32> {
-        let i = self
-            .conns
-            .iter()
-            .position(Option::is_none)
-            .unwrap_or(self.conns.len());
+        let i = self.conns.iter().position(Option::is_none).unwrap_or(self.conns.len());
         if i >= MAX_CHANNEL_CONNS {
             return Err(Errno::EAGAIN);
         }
         Ok(i as u32)
+    }
+
+    pub fn push_pulse(&mut self, rank: Rank, p: Pulse) {
+        self.pulses.push(rank, p);
+    }
+
+    /// Drops the queued pulses `gone` selects.
+    pub fn remove_pulses(&mut self, gone: impl FnMut(&Pulse) -> bool) {
+        self.pulses.remove_if(gone);
+    }
+
+    /// Pops messages whose sender has left until the head is a live one.
+    fn clean_messages(&mut self) {
+        while let Some((_, m)) = self.messages.peek() {
+            let slot = m.conn.region.slot(m.slot);
+            let st = slot.state.load(Ordering::Acquire);
+            if !m.conn.is_dead() && st == state::SENT {
+                return;
+            }
+            if st == state::ABORTED {
+                let _ = slot.state.compare_exchange(
+                    state::ABORTED,
+                    state::FREE,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                );
+            }
+            let (_, m) = self.messages.pop().expect("peeked");
+            m.conn.slots[m.slot].queued.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes the head of the queue: a pulse, or a message now REPLY-blocked on us. With
+    /// `pulses_only`, messages stay queued.
+    fn take(&mut self, pulses_only: bool) -> Option<Taken> {
+        loop {
+            self.clean_messages();
+            let msg = if pulses_only { None } else { self.messages.peek().map(|(r, _)| r) };
+            let pulse = self.pulses.peek().map(|(r, _)| r);
+            match (msg, pulse) {
+                (None, None) => return None,
+                (Some(m), Some(p)) if p > m => return self.pulses.pop().map(|(_, p)| Taken::Pulse(p)),
+                (None, Some(_)) => return self.pulses.pop().map(|(_, p)| Taken::Pulse(p)),
+                _ => {}
+            }
+            let (_, m) = self.messages.pop().expect("peeked");
+            m.conn.slots[m.slot].queued.store(false, Ordering::Relaxed);
+            let slot = m.conn.region.slot(m.slot);
+            if slot
+                .state
+                .compare_exchange(state::SENT, state::RECEIVED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                return Some(Taken::Message(m.conn, m.slot));
+            }
+        }
+    }
+
+    fn has_work(&self) -> bool {
+        !self.messages.is_empty() || !self.pulses.is_empty()
     }
 }
 
 /// `ChannelCreate`.
 pub fn create(flags: u32) -> KResult<i32> {
     let p = current();
-    let (server_part, server_fd) =
-        Region::create("neutrino-bell", crate::transport::region::BELL_SERVER_LEN)?;
+    let (server_part, server_fd) = Region::create("neutrino-bell", BELL_SERVER_LEN)?;
     Region::seal_read_only(&server_fd)?;
-    let (clients_part, clients_fd) = Region::create(
-        "neutrino-bell-rw",
-        crate::transport::region::BELL_CLIENTS_LEN,
-    )?;
+    let (clients_part, clients_fd) = Region::create("neutrino-bell-rw", BELL_CLIENTS_LEN)?;
     p.service().listen()?;
     let bell = Bell::new(server_part, clients_part);
-    let chid = p.channels.lock().insert_with(i32::MAX as usize, |chid| {
+    let mut channels = p.channels.lock();
+    // One death channel per process.
+    let death = _NTO_CHF_THREAD_DEATH | _NTO_CHF_COID_DISCONNECT;
+    if flags & death != 0 && channels.iter().any(|(_, c)| c.flags & death != 0) {
+        return Err(Errno::EBUSY);
+    }
+    let chid = channels.insert_with(i32::MAX as usize, |chid| {
         Arc::new(Channel {
             chid: chid as i32,
             flags,
             bell,
             bell_fds: (server_fd, clients_fd),
             state: Mutex::new(ChannelState {
-                queue: BinaryHeap::new(),
+                messages: PrioQueue::default(),
+                pulses: PrioQueue::default(),
                 conns: Vec::new(),
                 destroyed: false,
                 last_scan: Instant::now(),
@@ -120,8 +166,8 @@ pub fn create(flags: u32) -> KResult<i32> {
     Ok(chid.ok_or(Errno::EAGAIN)? as i32)
 }
 
-/// `ChannelDestroy`: fails every blocked client with `ESRCH`, wakes every receiver (which
-/// then fail with `ESRCH` too) and drops every server connection.
+/// `ChannelDestroy`: fails every blocked client with `ESRCH`, discards queued pulses, wakes
+/// every receiver (which then fail with `ESRCH` too) and drops every server connection.
 pub fn destroy(chid: i32) -> KResult<()> {
     let p = current();
     let ch = match chid {
@@ -133,21 +179,64 @@ pub fn destroy(chid: i32) -> KResult<()> {
         let mut st = ch.state.lock();
         st.destroyed = true;
         ch.bell.server().dead.store(1, Ordering::SeqCst);
-        st.queue.clear();
+        st.messages.clear();
+        st.pulses.clear();
         st.conns.drain(..).flatten().collect()
     };
     for conn in conns {
-        server::forget(p, &conn, Errno::ESRCH);
+        server::end(p, &conn, server::End::ChannelGone);
     }
-    let seq = &ch.bell.clients().seq;
-    seq.fetch_add(1, Ordering::SeqCst);
-    futex::wake(seq, i32::MAX);
+    ch.wake_all();
     Ok(())
 }
 
 impl Channel {
-    /// Moves newly posted messages of the connections the bell names into the queue.
-    fn drain(&self, st: &mut ChannelState) {
+    /// Rouses the receivers: `n` of them.
+    fn wake(&self, n: i32) {
+        let seq = &self.bell.clients().seq;
+        seq.fetch_add(1, Ordering::SeqCst);
+        if self.bell.server().sleepers.load(Ordering::SeqCst) != 0 {
+            futex::wake(seq, n);
+        }
+    }
+
+    fn wake_all(&self) {
+        let seq = &self.bell.clients().seq;
+        seq.fetch_add(1, Ordering::SeqCst);
+        futex::wake(seq, i32::MAX);
+    }
+
+    /// Queues a pulse generated in this process (by the kernel or a local sender).
+    pub fn enqueue_pulse(&self, priority: u8, p: Pulse) -> KResult<()> {
+        {
+            let mut st = self.state.lock();
+            if st.destroyed {
+                return Err(Errno::EBADF);
+            }
+            let ticket = self.bell.clients().tickets.fetch_add(1, Ordering::Relaxed);
+            st.push_pulse(Rank { priority, ticket }, p);
+        }
+        self.wake(1);
+        Ok(())
+    }
+
+    /// Queues a pulse that a client sent over its link because its ring was full: after
+    /// the ring's pulses, which are older.
+    pub fn enqueue_overflow_pulse(&self, conn: &Arc<ServerConn>, rank: Rank, code: i8, value: u64) {
+        {
+            let mut st = self.state.lock();
+            if st.destroyed {
+                return;
+            }
+            self.drain_conn(&mut st, conn);
+            st.push_pulse(rank, Pulse { code, value, scoid: conn.scoid });
+            conn.region.layout().header.overflow_done.fetch_add(1, Ordering::Release);
+        }
+        self.wake(1);
+    }
+
+    /// Moves what the connections the bell names have posted into the queues.
+    pub fn drain(&self, st: &mut ChannelState) {
         let full = st.last_scan.elapsed() >= RESCAN;
         let mut bits = Vec::new();
         if full {
@@ -156,56 +245,33 @@ impl Channel {
         }
         self.bell.drain(|bit| bits.push(bit));
         for bit in bits {
-            let Some(Some(conn)) = st.conns.get(bit as usize).cloned() else {
-                continue;
-            };
-            let posted = conn.region.layout().header.posted.swap(0, Ordering::SeqCst);
-            for s in (0..SLOTS).filter(|s| posted & (1 << s) != 0) {
-                let slot = conn.region.slot(s);
-                let queued = &conn.slots[s].queued;
-                if queued.load(Ordering::Relaxed) {
-                    continue;
-                }
-                match slot.state.load(Ordering::Acquire) {
-                    state::SENT => {
-                        queued.store(true, Ordering::Relaxed);
-                        st.queue.push(Entry {
-                            priority: slot.priority.load(Ordering::Relaxed).min(255) as u8,
-                            ticket: slot.ticket.load(Ordering::Relaxed),
-                            conn: conn.clone(),
-                            slot: s,
-                        });
-                    }
-                    state::ABORTED => {
-                        let _ = slot.state.compare_exchange(
-                            state::ABORTED,
-                            state::FREE,
-                            Ordering::AcqRel,
-                            Ordering::Relaxed,
-                        );
-                    }
-                    _ => {}
-                }
-            }
+            let Some(Some(conn)) = st.conns.get(bit as usize).cloned() else { continue };
+            self.drain_conn(st, &conn);
         }
     }
 
-    /// Takes the head of the queue: a message now REPLY-blocked on us.
-    fn pop(&self, st: &mut ChannelState) -> Option<(Arc<ServerConn>, usize)> {
-        while let Some(e) = st.queue.pop() {
-            e.conn.slots[e.slot].queued.store(false, Ordering::Relaxed);
-            if e.conn.is_dead() {
+    /// Moves what one connection has posted into the queues.
+    pub fn drain_conn(&self, st: &mut ChannelState, conn: &Arc<ServerConn>) {
+        let posted = conn.region.layout().header.posted.swap(0, Ordering::SeqCst);
+        if posted & PULSES_POSTED != 0 {
+            pulse::drain_ring(conn, |rank, p| st.push_pulse(rank, p));
+        }
+        for s in (0..SLOTS).filter(|s| posted & (1u64 << s) != 0) {
+            let slot = conn.region.slot(s);
+            let queued = &conn.slots[s].queued;
+            if queued.load(Ordering::Relaxed) {
                 continue;
             }
-            let slot = e.conn.region.slot(e.slot);
-            match slot.state.compare_exchange(
-                state::SENT,
-                state::RECEIVED,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return Some((e.conn, e.slot)),
-                Err(state::ABORTED) => {
+            match slot.state.load(Ordering::Acquire) {
+                state::SENT => {
+                    queued.store(true, Ordering::Relaxed);
+                    let rank = Rank {
+                        priority: slot.priority.load(Ordering::Relaxed).min(255) as u8,
+                        ticket: slot.ticket.load(Ordering::Relaxed),
+                    };
+                    st.messages.push(rank, MsgRef { conn: conn.clone(), slot: s });
+                }
+                state::ABORTED => {
                     let _ = slot.state.compare_exchange(
                         state::ABORTED,
                         state::FREE,
@@ -213,46 +279,50 @@ impl Channel {
                         Ordering::Relaxed,
                     );
                 }
-                Err(_) => {}
+                state::RECEIVED => conn.note_unblock_request(self, st, s),
+                _ => {}
             }
         }
-        None
     }
 
-    /// `MsgReceive*`: the next message, as an rcvid, with its data copied into `segs`.
+    /// `MsgReceive*` (or, with `pulses_only`, `MsgReceivePulse*`): the next message as an
+    /// rcvid with its data copied into `segs`, or 0 for a pulse written there.
     pub fn receive(
         &self,
         p: &Process,
         segs: &[Seg],
         mut info: Option<&mut _msg_info>,
+        pulses_only: bool,
     ) -> KResult<i64> {
         let recv_len = copy::total(segs)?;
         let seq = &self.bell.clients().seq;
         loop {
             let observed = seq.load(Ordering::SeqCst);
-            let popped = {
+            let (taken, more) = {
                 let mut st = self.state.lock();
                 if st.destroyed {
                     return Err(Errno::ESRCH);
                 }
                 self.drain(&mut st);
-                let got = self.pop(&mut st);
-                if got.is_some()
-                    && !st.queue.is_empty()
-                    && self.bell.server().sleepers.load(Ordering::SeqCst) != 0
-                {
-                    futex::wake(seq, 1); // more work: another receiver may take it
-                }
-                got
+                let taken = st.take(pulses_only);
+                // A pulse-only receiver leaves messages to the others; more work, to anyone.
+                let more = if taken.is_none() { pulses_only && st.has_work() } else { st.has_work() };
+                (taken, more)
             };
-            if let Some((conn, s)) = popped {
-                match self.deliver(p, &conn, s, segs, recv_len, info.as_deref_mut()) {
-                    Ok(rcvid) => return Ok(rcvid),
-                    Err(e) if e == Errno::EFAULT => return Err(e),
-                    Err(_) => continue, // the client faulted or died: take the next one
-                }
+            if more {
+                self.wake(if pulses_only { i32::MAX } else { 1 });
             }
-            self.wait(observed)?;
+            match taken {
+                Some(Taken::Pulse(pl)) => return pulse::deliver(&pl, segs).map(|_| 0),
+                Some(Taken::Message(conn, s)) => {
+                    match self.deliver(p, &conn, s, segs, recv_len, info.as_deref_mut()) {
+                        Ok(rcvid) => return Ok(rcvid),
+                        Err(e) if e == Errno::EFAULT => return Err(e),
+                        Err(_) => continue, // the client faulted or died: take the next one
+                    }
+                }
+                None => self.wait(observed)?,
+            }
         }
     }
 
@@ -296,34 +366,19 @@ impl Channel {
         let n = match copied {
             Ok(n) => n,
             Err(e) => {
-                let own = copy::vm_copy(p.pid, segs, segs, 0, Dir::Read).is_err();
-                if own {
+                if copy::writable(p.pid, segs).is_err() {
                     // Our buffer is bad: the client goes back to the queue untouched.
                     conn.requeue(s);
                     self.bell.ring(conn.bit);
                     return Err(Errno::EFAULT);
                 }
-                conn.fail_held(
-                    s,
-                    if e == Errno::EFAULT {
-                        Errno::EFAULT
-                    } else {
-                        Errno::ESRCH
-                    },
-                );
+                conn.fail_held(s, if e == Errno::EFAULT { Errno::EFAULT } else { Errno::ESRCH });
                 return Err(Errno::ESRCH);
             }
         };
         conn.set_msglen(s, n);
         if let Some(info) = info {
-            conn.fill_info(
-                &Received {
-                    msglen: n as u64,
-                    ..rcv
-                },
-                self.chid,
-                info,
-            );
+            conn.fill_info(s, &Received { msglen: n as u64, ..rcv }, self.chid, info);
         }
         Ok(server::rcvid(conn, s, rcv.gen))
     }

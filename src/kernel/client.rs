@@ -5,18 +5,20 @@ use super::abi::{_NTO_CHF_UNBLOCK, _NTO_COF_MASK, _NTO_COF_NOSHARE, _NTO_SIDE_CH
 use super::errno::{check, Errno, KResult};
 use super::ids::IdTable;
 use super::process::{current, Process};
+use super::pulse::{self, Pulse};
 use super::server::{self, fail_blocked};
 use super::thread;
 use crate::transport::copy::{self, Seg};
 use crate::transport::fdreg::Tracked;
 use crate::transport::futex;
-use crate::transport::link::{Link, PeerCred, Request, OP_ATTACH, OP_DETACH};
+use crate::transport::link::{Link, PeerCred, Request, OP_ATTACH, OP_DETACH, OP_PULSE};
 use crate::transport::region::{
-    state, Bell, ConnRegion, AGENT_WRITE, BELL_CLIENTS_LEN, BELL_SERVER_LEN, CONN_REGION_LEN,
-    INLINE, REPLY_INLINE, SLOTS,
+    state, Bell, ConnRegion, AGENT_WRITE, BELL_CLIENTS_LEN, BELL_SERVER_LEN, CONN_REGION_LEN, INLINE,
+    PULSES_POSTED, PULSE_RING, REPLY_INLINE, SLOTS,
 };
 use crate::transport::shm::Region;
 use crate::transport::spin;
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -38,6 +40,10 @@ pub struct Conn {
     /// The link to the server process; `None` when the server is this process.
     pub link: Option<Arc<Link>>,
     pub noshare: bool,
+    /// Whether the server lets us send pulses (QNX's cross-user rule, decided by it).
+    pub may_pulse: bool,
+    /// This process's pulse producers take turns here.
+    pulses: Mutex<PulseTx>,
     /// Coids naming this connection (changed under the coid table's lock).
     refs: AtomicUsize,
     dead: AtomicBool,
@@ -47,6 +53,15 @@ impl Conn {
     pub fn is_dead(&self) -> bool {
         self.dead.load(Ordering::Acquire) || self.bell.server().dead.load(Ordering::Acquire) != 0
     }
+}
+
+/// What this process has sent on a connection's pulse paths.
+#[derive(Default)]
+struct PulseTx {
+    /// Pulses written into the ring.
+    tail: u64,
+    /// Pulses sent over the link.
+    overflow: u64,
 }
 
 /// The process's coids.
@@ -61,11 +76,7 @@ pub struct Coids {
 
 impl Coids {
     pub fn new() -> Coids {
-        Coids {
-            side: IdTable::new(1),
-            fds: HashMap::new(),
-            shared: HashMap::new(),
-        }
+        Coids { side: IdTable::new(1), fds: HashMap::new(), shared: HashMap::new() }
     }
 
     fn get(&self, coid: i32) -> Option<&Arc<Conn>> {
@@ -79,11 +90,14 @@ impl Coids {
         }
     }
 
+    /// Every coid and the connection it names.
+    fn iter(&self) -> impl Iterator<Item = (i32, &Arc<Conn>)> {
+        let side = self.side.iter().map(|(n, c)| ((_NTO_SIDE_CHANNEL | n as u32) as i32, c));
+        side.chain(self.fds.iter().map(|(fd, (c, _))| (*fd, c)))
+    }
+
     fn conns(&self) -> impl Iterator<Item = &Arc<Conn>> {
-        self.side
-            .iter()
-            .map(|(_, c)| c)
-            .chain(self.fds.values().map(|(c, _)| c))
+        self.side.iter().map(|(_, c)| c).chain(self.fds.values().map(|(c, _)| c))
     }
 }
 
@@ -115,12 +129,7 @@ pub fn attach(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32) -> K
     let existing = if noshare {
         None
     } else {
-        p.coids
-            .lock()
-            .shared
-            .get(&(target, chid))
-            .filter(|c| !c.is_dead())
-            .cloned()
+        p.coids.lock().shared.get(&(target, chid)).filter(|c| !c.is_dead()).cloned()
     };
     let conn = match existing {
         Some(c) => c,
@@ -144,10 +153,7 @@ pub fn attach(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32) -> K
         Ok(coid) => {
             conn.refs.fetch_add(1, Ordering::Relaxed);
             if !noshare {
-                coids
-                    .shared
-                    .entry((target, chid))
-                    .or_insert_with(|| conn.clone());
+                coids.shared.entry((target, chid)).or_insert_with(|| conn.clone());
             }
             Ok(coid)
         }
@@ -179,20 +185,11 @@ fn reserve_fd(index: u32) -> KResult<OwnedFd> {
 }
 
 /// Makes a new connection to channel `chid` of process `target`.
-fn connect(
-    p: &'static Process,
-    target: libc::pid_t,
-    chid: i32,
-    noshare: bool,
-) -> KResult<Arc<Conn>> {
+fn connect(p: &'static Process, target: libc::pid_t, chid: i32, noshare: bool) -> KResult<Arc<Conn>> {
     let conn = if target == p.pid {
         let ch = p.channel(chid)?;
         // SAFETY: plain syscalls.
-        let me = PeerCred {
-            pid: p.pid,
-            uid: unsafe { libc::getuid() },
-            gid: unsafe { libc::getgid() },
-        };
+        let me = PeerCred { pid: p.pid, uid: unsafe { libc::getuid() }, gid: unsafe { libc::getgid() } };
         let (sc, _fd) = server::new_conn(p, &ch, me, 0)?;
         Conn {
             server_pid: target,
@@ -204,38 +201,33 @@ fn connect(
             bell: ch.bell.clone(),
             link: None,
             noshare,
+            may_pulse: true,
+            pulses: Mutex::new(PulseTx::default()),
             refs: AtomicUsize::new(0),
             dead: AtomicBool::new(false),
         }
     } else {
         let link = p.link(target)?;
-        let (resp, fds) = link.request(&Request {
-            op: OP_ATTACH,
-            chid,
-            ..Default::default()
-        })?;
+        let (resp, fds) = link.request(&Request { op: OP_ATTACH, chid, ..Default::default() })?;
         if resp.status != 0 {
             return Err(Errno(resp.status));
         }
-        let [region, bell_server, bell_clients] =
-            <[OwnedFd; 3]>::try_from(fds).map_err(|_| Errno::EIO)?;
+        let [region, bell_server, bell_clients] = <[OwnedFd; 3]>::try_from(fds).map_err(|_| Errno::EIO)?;
         Conn {
             server_pid: target,
             chid,
             scoid: resp.scoid,
             bit: resp.bit,
             chflags: resp.chflags,
-            region: ConnRegion::new(Region::map_received(
-                region.as_raw_fd(),
-                CONN_REGION_LEN,
-                true,
-            )?),
+            region: ConnRegion::new(Region::map_received(region.as_raw_fd(), CONN_REGION_LEN, true)?),
             bell: Bell::new(
                 Region::map_received(bell_server.as_raw_fd(), BELL_SERVER_LEN, false)?,
                 Region::map_received(bell_clients.as_raw_fd(), BELL_CLIENTS_LEN, true)?,
             ),
             link: Some(link),
             noshare,
+            may_pulse: resp.may_pulse != 0,
+            pulses: Mutex::new(PulseTx::default()),
             refs: AtomicUsize::new(0),
             dead: AtomicBool::new(false),
         }
@@ -252,17 +244,14 @@ fn disconnect(p: &Process, conn: &Arc<Conn>) {
                 op: OP_DETACH,
                 chid: conn.chid,
                 scoid: conn.scoid,
+                priority: thread::priority(),
                 ..Default::default()
             });
         }
         None => {
-            let sc = p
-                .scoids
-                .read()
-                .get((conn.scoid as u32 & 0xFFFF) as usize)
-                .cloned();
+            let sc = p.scoids.read().get((conn.scoid as u32 & 0xFFFF) as usize).cloned();
             if let Some(sc) = sc.filter(|sc| sc.scoid == conn.scoid) {
-                server::forget(p, &sc, Errno::EBADF);
+                server::end(p, &sc, server::End::Detached(thread::priority().clamp(1, 255) as u8));
             }
         }
     }
@@ -271,11 +260,12 @@ fn disconnect(p: &Process, conn: &Arc<Conn>) {
 /// `ConnectDetach` of a client coid.
 pub fn detach(coid: i32) -> KResult<()> {
     let p = current();
+    if server::is_scoid(coid) {
+        return server::detach_scoid(p, coid);
+    }
     let mut coids = p.coids.lock();
     let conn = if coid >= 0 && coid as u32 & _NTO_SIDE_CHANNEL != 0 {
-        coids
-            .side
-            .remove((coid as u32 & !_NTO_SIDE_CHANNEL) as usize)
+        coids.side.remove((coid as u32 & !_NTO_SIDE_CHANNEL) as usize)
     } else {
         coids.fds.remove(&coid).map(|(c, _fd)| c)
     }
@@ -284,11 +274,7 @@ pub fn detach(coid: i32) -> KResult<()> {
         return Ok(());
     }
     let key = (conn.server_pid, conn.chid);
-    if coids
-        .shared
-        .get(&key)
-        .is_some_and(|c| Arc::ptr_eq(c, &conn))
-    {
+    if coids.shared.get(&key).is_some_and(|c| Arc::ptr_eq(c, &conn)) {
         coids.shared.remove(&key);
     }
     drop(coids);
@@ -299,19 +285,70 @@ pub fn detach(coid: i32) -> KResult<()> {
 /// The server process at the other end of `link` has died: every connection through it is
 /// dead and every thread blocked on one fails with `ESRCH`.
 pub fn server_gone(p: &Process, link: &Arc<Link>) {
-    let coids = p.coids.lock();
-    for conn in coids
-        .conns()
-        .filter(|c| c.link.as_ref().is_some_and(|l| Arc::ptr_eq(l, link)))
-    {
-        conn.dead.store(true, Ordering::Release);
-        for s in 0..SLOTS {
-            fail_blocked(&conn.region, s, Errno::ESRCH, true);
+    let through = |c: &Arc<Conn>| c.link.as_ref().is_some_and(|l| Arc::ptr_eq(l, link));
+    let dead: Vec<i32> = {
+        let coids = p.coids.lock();
+        for conn in coids.conns().filter(|c| through(c)) {
+            conn.dead.store(true, Ordering::Release);
+            for s in 0..SLOTS {
+                fail_blocked(&conn.region, s, Errno::ESRCH, true);
+            }
         }
+        coids.iter().filter(|(_, c)| through(c)).map(|(coid, _)| coid).collect()
+    };
+    for coid in dead {
+        pulse::coid_death(p, coid);
     }
 }
 
 impl Conn {
+    /// `MsgSendPulse`: never blocks. Through the connection's ring, or over the link when
+    /// the ring is full (the server's service thread queues it), or straight into the
+    /// channel when the server is this process.
+    pub fn send_pulse(&self, priority: u8, code: i8, value: u64) -> KResult<()> {
+        if self.is_dead() {
+            return Err(Errno::EBADF);
+        }
+        let Some(link) = &self.link else {
+            let ch = current().channel(self.chid).map_err(|_| Errno::EBADF)?;
+            return ch.enqueue_pulse(priority, Pulse { code, value, scoid: self.scoid });
+        };
+        if !self.may_pulse {
+            return Err(Errno::EPERM);
+        }
+        let layout = self.region.layout();
+        let ring = &layout.pulses;
+        let mut tx = self.pulses.lock();
+        let ticket = self.bell.clients().tickets.fetch_add(1, Ordering::Relaxed);
+        let overflowing = tx.overflow != layout.header.overflow_done.load(Ordering::Acquire);
+        if !overflowing && tx.tail.wrapping_sub(ring.head.load(Ordering::Acquire)) < PULSE_RING as u64 {
+            let rec = &ring.recs[(tx.tail % PULSE_RING as u64) as usize];
+            rec.priority.store(priority as u32, Ordering::Relaxed);
+            rec.code.store(code as u8 as u32, Ordering::Relaxed);
+            rec.value.store(value, Ordering::Relaxed);
+            rec.ticket.store(ticket, Ordering::Relaxed);
+            tx.tail += 1;
+            ring.tail.store(tx.tail, Ordering::Release);
+            drop(tx);
+            self.region.layout().header.posted.fetch_or(PULSES_POSTED, Ordering::SeqCst);
+            self.bell.ring(self.bit);
+            return Ok(());
+        }
+        let req = Request {
+            op: OP_PULSE,
+            chid: self.chid,
+            scoid: self.scoid,
+            priority: priority as i32,
+            code: code as i32,
+            value,
+            ticket,
+            ..Default::default()
+        };
+        link.send(&req).map_err(|_| Errno::EBADF)?;
+        tx.overflow += 1;
+        Ok(())
+    }
+
     /// Takes a free slot; waits (SEND-blocked, in effect) while all are in use.
     fn claim(&self) -> KResult<usize> {
         let start = thread::tid() as usize % SLOTS;
@@ -320,12 +357,7 @@ impl Conn {
                 let st = &self.region.slot(i).state;
                 if st.load(Ordering::Relaxed) == state::FREE
                     && st
-                        .compare_exchange(
-                            state::FREE,
-                            state::CLAIMED,
-                            Ordering::Acquire,
-                            Ordering::Relaxed,
-                        )
+                        .compare_exchange(state::FREE, state::CLAIMED, Ordering::Acquire, Ordering::Relaxed)
                         .is_ok()
                 {
                     return Ok(i);
@@ -348,26 +380,22 @@ impl Conn {
         let s = self.claim()?;
         let slot = self.region.slot(s);
         slot.tid.store(thread::tid() as u32, Ordering::Relaxed);
-        slot.priority
-            .store(thread::priority() as u32, Ordering::Relaxed);
+        slot.priority.store(thread::priority() as u32, Ordering::Relaxed);
         slot.coid.store(coid as u32, Ordering::Relaxed);
         slot.send_len.store(send_len as u64, Ordering::Relaxed);
         slot.reply_cap.store(reply_cap as u64, Ordering::Relaxed);
         slot.send_iov.store(smsg.as_ptr() as u64, Ordering::Relaxed);
         slot.send_parts.store(smsg.len() as u64, Ordering::Relaxed);
-        slot.reply_iov
-            .store(rmsg.as_ptr() as u64, Ordering::Relaxed);
+        slot.reply_iov.store(rmsg.as_ptr() as u64, Ordering::Relaxed);
         slot.reply_parts.store(rmsg.len() as u64, Ordering::Relaxed);
         slot.reply_flags.store(0, Ordering::Relaxed);
+        slot.unblock.store(0, Ordering::Relaxed);
         if send_len <= INLINE {
             // SAFETY: the segments are the caller's checked buffers; the inline area holds
             // INLINE bytes.
             unsafe { copy::gather(smsg, 0, self.region.send_data(s), send_len) };
         }
-        slot.ticket.store(
-            self.bell.clients().tickets.fetch_add(1, Ordering::Relaxed),
-            Ordering::Relaxed,
-        );
+        slot.ticket.store(self.bell.clients().tickets.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
         slot.state.store(state::SENT, Ordering::SeqCst);
         self.post(s);
         // A channel destroyed or a server lost while we posted will never look at the slot.
@@ -380,12 +408,17 @@ impl Conn {
     }
 
     fn post(&self, s: usize) {
-        self.region
-            .layout()
-            .header
-            .posted
-            .fetch_or(1 << s, Ordering::SeqCst);
+        self.region.layout().header.posted.fetch_or(1u64 << s, Ordering::SeqCst);
         self.bell.ring(self.bit);
+    }
+
+    /// Held REPLY-blocked by an `_NTO_CHF_UNBLOCK` channel: asks the server, once, to
+    /// unblock us; it gets `_PULSE_CODE_UNBLOCK` and decides when to reply.
+    fn request_unblock(&self, s: usize) {
+        let slot = self.region.slot(s);
+        if slot.unblock.swap(Errno::EINTR.0 as u32, Ordering::SeqCst) == 0 {
+            self.post(s);
+        }
     }
 
     /// Leaves slot `s` that is in state `from`; gives the error `MsgSend` returns.
@@ -395,11 +428,7 @@ impl Conn {
             .compare_exchange(from, state::ABORTED, Ordering::AcqRel, Ordering::Relaxed)
             .map_err(|_| Errno::EAGAIN)?;
         self.post(s); // the server frees aborted slots
-        Ok(if self.is_dead() {
-            Errno::ESRCH
-        } else {
-            Errno::EINTR
-        })
+        Ok(if self.is_dead() { Errno::ESRCH } else { Errno::EINTR })
     }
 
     /// Copies one chunk for the server between our buffers and the slot, when the kernel
@@ -424,6 +453,8 @@ impl Conn {
 
     fn wait_reply(&self, s: usize, smsg: &[Seg], rmsg: &[Seg]) -> KResult<i64> {
         let slot = self.region.slot(s);
+        let mut slept = false;
+        let mut interrupted = false;
         loop {
             let st = slot.state.load(Ordering::Acquire);
             match st {
@@ -446,9 +477,23 @@ impl Conn {
                     self.serve_agent(s, smsg, rmsg);
                     continue;
                 }
+                // Interrupted by a signal: SEND-blocked, leave at once; REPLY-blocked, leave
+                // unless the channel holds its clients (_NTO_CHF_UNBLOCK), in which case ask
+                // the server to unblock us. While the server copies, wait for it to finish.
+                state::SENT | state::RECEIVED if interrupted => {
+                    if st == state::RECEIVED && self.chflags & _NTO_CHF_UNBLOCK != 0 {
+                        self.request_unblock(s);
+                    } else if let Ok(e) = self.abort(s, st) {
+                        return Err(e);
+                    } else {
+                        continue;
+                    }
+                }
                 _ => {}
             }
-            if spin::until(|| slot.state.load(Ordering::Relaxed) != st) {
+            // Spin only before the first sleep: a signal caught while spinning is handled
+            // without interrupting any system call, so the time spent spinning is kept short.
+            if !slept && spin::until(|| slot.state.load(Ordering::Relaxed) != st) {
                 continue;
             }
             slot.client_waiting.store(1, Ordering::SeqCst);
@@ -460,17 +505,8 @@ impl Conn {
                 Ok(())
             };
             slot.client_waiting.store(0, Ordering::Relaxed);
-            if r == Err(Errno::EINTR) {
-                // SEND-blocked: leave at once. REPLY-blocked: leave unless the channel holds
-                // its clients (_NTO_CHF_UNBLOCK).
-                let leave = st == state::SENT
-                    || (st == state::RECEIVED && self.chflags & _NTO_CHF_UNBLOCK == 0);
-                if leave {
-                    if let Ok(e) = self.abort(s, st) {
-                        return Err(e);
-                    }
-                }
-            }
+            slept = true;
+            interrupted |= r == Err(Errno::EINTR);
         }
     }
 }

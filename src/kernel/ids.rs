@@ -9,10 +9,7 @@ pub struct IdTable<T> {
 
 impl<T> IdTable<T> {
     pub const fn new(base: usize) -> IdTable<T> {
-        IdTable {
-            base,
-            slots: Vec::new(),
-        }
+        IdTable { base, slots: Vec::new() }
     }
 
     /// Stores `value` under the lowest free id, if it is below `limit`.
@@ -49,10 +46,7 @@ impl<T> IdTable<T> {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (usize, &T)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(move |(i, v)| v.as_ref().map(|v| (self.base + i, v)))
+        self.slots.iter().enumerate().filter_map(move |(i, v)| v.as_ref().map(|v| (self.base + i, v)))
     }
 }
 

@@ -4,7 +4,7 @@
 use super::abi::_msg_info;
 use super::channel::Channel;
 use super::client;
-use super::errno::KResult;
+use super::errno::{Errno, KResult};
 use super::process::current;
 use super::server::lookup;
 use crate::transport::copy::{self, Dir, Seg};
@@ -17,11 +17,11 @@ pub fn send(coid: i32, smsg: &[Seg], rmsg: &[Seg]) -> KResult<i64> {
     client::lookup(current(), coid)?.send(coid, smsg, rmsg)
 }
 
-/// `MsgReceive*` on `chid`.
-pub fn receive(chid: i32, segs: &[Seg], info: Option<&mut _msg_info>) -> KResult<i64> {
+/// `MsgReceive*` on `chid`; with `pulses_only`, `MsgReceivePulse*`.
+pub fn receive(chid: i32, segs: &[Seg], info: Option<&mut _msg_info>, pulses_only: bool) -> KResult<i64> {
     let p = current();
     let ch: Arc<Channel> = p.channel(chid)?;
-    ch.receive(p, segs, info)
+    ch.receive(p, segs, info, pulses_only)
 }
 
 /// `MsgReply*`: copies min(reply, client's reply buffer) bytes and releases the client with
@@ -58,6 +58,11 @@ pub fn reply(rcvid: i64, status: i64, segs: &[Seg]) -> KResult<()> {
 /// `MsgError`: releases the client with `error` (`EOK`: `MsgSend` returns 0).
 pub fn error(rcvid: i64, error: i32) -> KResult<()> {
     let (conn, s, gen) = lookup(current(), rcvid)?;
+    // -1: the error that made the client ask to be unblocked.
+    let error = match error {
+        -1 => conn.unblock_request(s).unwrap_or(Errno::EINTR).0,
+        e => e,
+    };
     conn.release(s, gen)?;
     conn.begin_copy(s)?;
     if error == 0 {
@@ -79,10 +84,7 @@ pub fn read(rcvid: i64, segs: &[Seg], offset: usize) -> KResult<usize> {
     }
     if r.send_len <= INLINE as u64 {
         // The message is in the slot, in this process's memory.
-        let src = [Seg {
-            base: conn.region.send_data(s) as usize,
-            len: r.send_len as usize,
-        }];
+        let src = [Seg { base: conn.region.send_data(s) as usize, len: r.send_len as usize }];
         return copy::vm_copy(current().pid, segs, &src, offset, Dir::Read);
     }
     conn.read_client(s, &r, offset, segs)
@@ -103,6 +105,6 @@ pub fn write(rcvid: i64, segs: &[Seg], offset: usize) -> KResult<usize> {
 pub fn info(rcvid: i64, info: &mut _msg_info) -> KResult<()> {
     let (conn, s, _) = lookup(current(), rcvid)?;
     let r = conn.received(s);
-    conn.fill_info(&r, conn.chid, info);
+    conn.fill_info(s, &r, conn.chid, info);
     Ok(())
 }

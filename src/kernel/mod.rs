@@ -9,5 +9,7 @@ pub mod errno;
 pub mod ids;
 pub mod message;
 pub mod process;
+pub mod pulse;
+pub mod queue;
 pub mod server;
 pub mod thread;

@@ -42,15 +42,9 @@ fn init() -> &'static Process {
         // SAFETY: registering a plain function pointer.
         unsafe { libc::pthread_atfork(None, None, Some(fork_child)) };
     });
-    let fresh = Box::into_raw(Box::new(
-        Process::new().expect("libneutrino: cannot create an epoll descriptor"),
-    ));
-    match CURRENT.compare_exchange(
-        std::ptr::null_mut(),
-        fresh,
-        Ordering::AcqRel,
-        Ordering::Acquire,
-    ) {
+    let fresh =
+        Box::into_raw(Box::new(Process::new().expect("libneutrino: cannot create an epoll descriptor")));
+    match CURRENT.compare_exchange(std::ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
         // SAFETY: just published; leaked for the life of the process.
         Ok(_) => unsafe { &*fresh },
         Err(other) => {
@@ -94,11 +88,7 @@ impl Process {
         if chid <= 0 {
             return Err(Errno::ESRCH);
         }
-        self.channels
-            .lock()
-            .get(chid as usize)
-            .cloned()
-            .ok_or(Errno::ESRCH)
+        self.channels.lock().get(chid as usize).cloned().ok_or(Errno::ESRCH)
     }
 
     /// The link to server process `pid`, opened on first use.

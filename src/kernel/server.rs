@@ -2,10 +2,16 @@
 //! region its client posts messages into; and the service-thread events that create and
 //! end them.
 
-use super::abi::{_msg_info, _NTO_CONNECTION_SCOID, _NTO_MI_BITS_64, _NTO_SIDE_CHANNEL};
-use super::channel::Channel;
+use super::abi::{
+    _msg_info, _NTO_CHF_DISCONNECT, _NTO_CONNECTION_SCOID, _NTO_MI_BITS_64, _NTO_MI_UNBLOCK_REQ,
+    _NTO_SIDE_CHANNEL,
+};
+use super::channel::{Channel, ChannelState};
 use super::errno::{Errno, KResult};
 use super::process::{current, Process};
+use super::pulse::Pulse;
+use super::queue::Rank;
+use super::thread::DEFAULT_PRIORITY;
 use crate::transport::copy::{self, Dir, Seg};
 use crate::transport::futex;
 use crate::transport::link::{Handler, Link, LinkId, PeerCred, Request, Response};
@@ -15,7 +21,7 @@ use crate::transport::region::{
 use crate::transport::shm::Region;
 use parking_lot::Mutex;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -57,6 +63,8 @@ pub struct SlotPriv {
     /// replied; 0 otherwise.
     held: AtomicU32,
     rcv: Mutex<Received>,
+    /// A `_PULSE_CODE_UNBLOCK` for the current rcvid was queued.
+    unblock_sent: AtomicBool,
 }
 
 pub struct ServerConn {
@@ -74,6 +82,10 @@ pub struct ServerConn {
     /// The kernel refused `process_vm_*` towards this client (another user, or ptrace
     /// restrictions): copies go through the blocked client thread instead.
     vm_denied: AtomicBool,
+    /// Whether the client may send pulses here (QNX's cross-user rule).
+    pub may_pulse: bool,
+    /// Pulses taken from the client's ring (the shared copy is only informative).
+    pub pulse_head: AtomicU64,
 }
 
 fn index_of(scoid: i32) -> usize {
@@ -145,8 +157,40 @@ impl ServerConn {
         self.slots[s]
             .held
             .compare_exchange(gen, 0, Ordering::AcqRel, Ordering::Relaxed)
-            .map(|_| ())
-            .map_err(|_| Errno::ESRCH)
+            .map_err(|_| Errno::ESRCH)?;
+        // A server that replies never sees a stale unblock pulse for the rcvid.
+        if self.slots[s].unblock_sent.swap(false, Ordering::AcqRel) {
+            if let Some(ch) = self.channel.upgrade() {
+                let stale = Pulse::unblock(self.scoid, rcvid(self, s, gen));
+                ch.state.lock().remove_pulses(|p| *p == stale);
+            }
+        }
+        Ok(())
+    }
+
+    /// The errno the client asked to be unblocked with (a signal: `EINTR`), if it asked.
+    pub fn unblock_request(&self, s: usize) -> Option<Errno> {
+        match self.region.slot(s).unblock.load(Ordering::Acquire) as i32 {
+            0 => None,
+            e => Some(Errno(e)),
+        }
+    }
+
+    /// Queues `_PULSE_CODE_UNBLOCK` (value: the rcvid) once for a REPLY-blocked client in
+    /// slot `s` that asked to be unblocked; called while the channel lock is held.
+    pub fn note_unblock_request(&self, ch: &Channel, st: &mut ChannelState, s: usize) {
+        let gen = self.slots[s].held.load(Ordering::Acquire);
+        if gen == 0
+            || self.unblock_request(s).is_none()
+            || self.slots[s].unblock_sent.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let rank = Rank {
+            priority: self.received(s).priority.clamp(1, 255) as u8,
+            ticket: ch.bell.clients().tickets.fetch_add(1, Ordering::Relaxed),
+        };
+        st.push_pulse(rank, Pulse::unblock(self.scoid, rcvid(self, s, gen)));
     }
 
     /// Claims slot `s` for a copy into the client's memory, so the client cannot leave
@@ -196,28 +240,14 @@ impl ServerConn {
     pub fn requeue(&self, s: usize) {
         self.slots[s].held.store(0, Ordering::Release);
         let slot = self.region.slot(s);
-        let _ = slot.state.compare_exchange(
-            state::RECEIVED,
-            state::SENT,
-            Ordering::AcqRel,
-            Ordering::Relaxed,
-        );
-        self.region
-            .layout()
-            .header
-            .posted
-            .fetch_or(1 << s, Ordering::SeqCst);
+        let _ =
+            slot.state.compare_exchange(state::RECEIVED, state::SENT, Ordering::AcqRel, Ordering::Relaxed);
+        self.region.layout().header.posted.fetch_or(1u64 << s, Ordering::SeqCst);
     }
 
     /// Copies the client's message from `offset` into `segs`: one copy between the two
     /// processes, or chunks through the slot when the kernel refuses that.
-    pub fn read_client(
-        &self,
-        s: usize,
-        r: &Received,
-        offset: usize,
-        segs: &[Seg],
-    ) -> KResult<usize> {
+    pub fn read_client(&self, s: usize, r: &Received, offset: usize, segs: &[Seg]) -> KResult<usize> {
         if !self.vm_denied.load(Ordering::Relaxed) {
             let res = copy::fetch_iovs(self.peer.pid, r.send_iov, r.send_parts)
                 .and_then(|remote| copy::vm_copy(self.peer.pid, segs, &remote, offset, Dir::Read));
@@ -234,13 +264,7 @@ impl ServerConn {
 
     /// Copies `segs` into the client's reply buffer at `offset`. The caller holds the slot
     /// in COPYING.
-    pub fn write_client(
-        &self,
-        s: usize,
-        r: &Received,
-        offset: usize,
-        segs: &[Seg],
-    ) -> KResult<usize> {
+    pub fn write_client(&self, s: usize, r: &Received, offset: usize, segs: &[Seg]) -> KResult<usize> {
         if !self.vm_denied.load(Ordering::Relaxed) {
             let res = copy::fetch_iovs(self.peer.pid, r.reply_iov, r.reply_parts)
                 .and_then(|remote| copy::vm_copy(self.peer.pid, segs, &remote, offset, Dir::Write));
@@ -255,20 +279,9 @@ impl ServerConn {
     /// The fallback copy: the REPLY-blocked client thread copies chunk after chunk between
     /// its buffers and the slot (see `Conn::serve_agent`). `stream_len` is the length of
     /// the client's stream on that side.
-    fn agent(
-        &self,
-        s: usize,
-        dir: u32,
-        offset: usize,
-        segs: &[Seg],
-        stream_len: usize,
-    ) -> KResult<usize> {
+    fn agent(&self, s: usize, dir: u32, offset: usize, segs: &[Seg], stream_len: usize) -> KResult<usize> {
         let slot = self.region.slot(s);
-        let bounce = if dir == AGENT_READ {
-            self.region.send_data(s)
-        } else {
-            self.region.reply_data(s)
-        };
+        let bounce = if dir == AGENT_READ { self.region.send_data(s) } else { self.region.reply_data(s) };
         let want = copy::total(segs)?.min(stream_len.saturating_sub(offset));
         let mut done = 0;
         while done < want {
@@ -278,8 +291,7 @@ impl ServerConn {
                 unsafe { copy::gather(segs, done, bounce, chunk) };
             }
             slot.agent_dir.store(dir, Ordering::Relaxed);
-            slot.agent_offset
-                .store((offset + done) as u64, Ordering::Relaxed);
+            slot.agent_offset.store((offset + done) as u64, Ordering::Relaxed);
             slot.agent_len.store(chunk as u64, Ordering::Relaxed);
             slot.state.store(state::AGENT_REQ, Ordering::SeqCst);
             futex::wake(&slot.state, 1);
@@ -316,7 +328,8 @@ impl ServerConn {
         Ok(done)
     }
 
-    pub fn fill_info(&self, r: &Received, chid: i32, info: &mut _msg_info) {
+    pub fn fill_info(&self, s: usize, r: &Received, chid: i32, info: &mut _msg_info) {
+        let unblock = if self.unblock_request(s).is_some() { _NTO_MI_UNBLOCK_REQ } else { 0 };
         *info = _msg_info {
             nd: 0,
             srcnd: 0,
@@ -326,7 +339,7 @@ impl ServerConn {
             scoid: self.scoid,
             coid: r.coid,
             priority: r.priority as i16,
-            flags: _NTO_MI_BITS_64 as i16,
+            flags: (_NTO_MI_BITS_64 | unblock) as i16,
             msglen: r.msglen as i64,
             srcmsglen: r.send_len as i64,
             dstmsglen: r.reply_cap as i64,
@@ -334,6 +347,15 @@ impl ServerConn {
             reserved: 0,
         };
     }
+}
+
+/// QNX's rule for pulses across processes: the sender is root, or its user is ours (our
+/// real or saved uid).
+fn may_pulse(peer: &PeerCred) -> bool {
+    let (mut r, mut e, mut saved) = (0, 0, 0);
+    // SAFETY: plain syscall into three locals.
+    unsafe { libc::getresuid(&mut r, &mut e, &mut saved) };
+    peer.uid == 0 || peer.uid == r || peer.uid == saved
 }
 
 /// Creates the server side of a new connection from `peer` to `ch`; returns it and the
@@ -346,11 +368,7 @@ pub fn new_conn(
 ) -> KResult<(Arc<ServerConn>, OwnedFd)> {
     let (region, fd) = Region::create("neutrino-conn", CONN_REGION_LEN)?;
     let region = ConnRegion::new(region);
-    region
-        .layout()
-        .header
-        .magic
-        .store(CONN_MAGIC, Ordering::Relaxed);
+    region.layout().header.magic.store(CONN_MAGIC, Ordering::Relaxed);
     let mut st = ch.state.lock();
     if st.destroyed {
         return Err(Errno::ESRCH);
@@ -369,28 +387,41 @@ pub fn new_conn(
             slots: Default::default(),
             dead: AtomicBool::new(false),
             vm_denied: AtomicBool::new(false),
+            may_pulse: may_pulse(&peer),
+            pulse_head: AtomicU64::new(0),
         });
         conn = Some(c.clone());
         c
     });
     let conn = conn.ok_or(Errno::EAGAIN)?;
-    st.add_conn(conn.clone())?;
+    st.add_conn(conn.clone());
     Ok((conn, fd))
 }
 
-/// Ends a server connection: fails its blocked clients with `e`, frees its scoid and its bit.
-pub fn forget(p: &Process, conn: &Arc<ServerConn>, e: Errno) {
+/// Why a server connection ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The client detached its last coid (from a thread of this priority).
+    Detached(u8),
+    /// The client process died.
+    ClientDied,
+    /// The channel was destroyed.
+    ChannelGone,
+}
+
+/// Ends a server connection: fails its blocked clients, frees its bit in the bell, and
+/// either frees its scoid or, when the channel has `_NTO_CHF_DISCONNECT` and the client
+/// went away, keeps it until the server's `ConnectDetach(scoid)` and queues
+/// `_PULSE_CODE_DISCONNECT`.
+pub fn end(p: &Process, conn: &Arc<ServerConn>, why: End) {
     conn.dead.store(true, Ordering::Release);
-    {
-        let mut scoids = p.scoids.write();
-        if scoids
-            .get(index_of(conn.scoid))
-            .is_some_and(|c| Arc::ptr_eq(c, conn))
-        {
-            scoids.remove(index_of(conn.scoid));
-        }
+    let ch = conn.channel.upgrade();
+    let disconnect =
+        why != End::ChannelGone && ch.as_ref().is_some_and(|c| c.flags & _NTO_CHF_DISCONNECT != 0);
+    if !disconnect {
+        free_scoid(p, conn);
     }
-    if let Some(ch) = conn.channel.upgrade() {
+    if let Some(ch) = &ch {
         let mut st = ch.state.lock();
         if let Some(slot) = st.conns.get_mut(conn.bit as usize) {
             if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
@@ -398,10 +429,43 @@ pub fn forget(p: &Process, conn: &Arc<ServerConn>, e: Errno) {
             }
         }
     }
+    let e = if why == End::ChannelGone { Errno::ESRCH } else { Errno::EBADF };
     for s in 0..SLOTS {
         conn.slots[s].held.store(0, Ordering::Release);
         fail_blocked(&conn.region, s, e, false);
     }
+    if let (true, Some(ch)) = (disconnect, ch) {
+        let priority = match why {
+            End::Detached(prio) => prio,
+            _ => DEFAULT_PRIORITY as u8,
+        };
+        let _ = ch.enqueue_pulse(priority, Pulse::disconnect(conn.scoid));
+    }
+}
+
+fn free_scoid(p: &Process, conn: &Arc<ServerConn>) {
+    let mut scoids = p.scoids.write();
+    if scoids.get(index_of(conn.scoid)).is_some_and(|c| Arc::ptr_eq(c, conn)) {
+        scoids.remove(index_of(conn.scoid));
+    }
+}
+
+/// The server's `ConnectDetach(scoid)`: frees a connection whose client has gone (after
+/// `_PULSE_CODE_DISCONNECT`); `EINVAL` while the client is still connected.
+pub fn detach_scoid(p: &Process, scoid: i32) -> KResult<()> {
+    let conn =
+        p.scoids.read().get(index_of(scoid)).cloned().filter(|c| c.scoid == scoid).ok_or(Errno::EINVAL)?;
+    if !conn.is_dead() {
+        return Err(Errno::EINVAL);
+    }
+    free_scoid(p, &conn);
+    Ok(())
+}
+
+/// Whether `coid` has the form of a scoid.
+pub fn is_scoid(coid: i32) -> bool {
+    let bits = _NTO_SIDE_CHANNEL | _NTO_CONNECTION_SCOID;
+    coid > 0 && coid as u32 & bits == bits && coid as u32 & !(bits | 0xFFFF) == 0
 }
 
 /// Fails a SEND- or REPLY-blocked client in slot `s` with `e`. With `force`, also one the
@@ -415,11 +479,7 @@ pub fn fail_blocked(region: &ConnRegion, s: usize, e: Errno, force: bool) {
         if !blocked {
             return;
         }
-        if slot
-            .state
-            .compare_exchange(st, state::COPYING, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-        {
+        if slot.state.compare_exchange(st, state::COPYING, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
             slot.status.store(e.0 as u64, Ordering::Relaxed);
             slot.state.store(state::FAILED, Ordering::SeqCst);
             futex::wake(&slot.state, 1);
@@ -433,12 +493,7 @@ pub struct KernelHandler;
 pub static HANDLER: KernelHandler = KernelHandler;
 
 impl Handler for KernelHandler {
-    fn attach(
-        &self,
-        link: LinkId,
-        peer: PeerCred,
-        req: &Request,
-    ) -> KResult<(Response, Vec<OwnedFd>)> {
+    fn attach(&self, link: LinkId, peer: PeerCred, req: &Request) -> KResult<(Response, Vec<OwnedFd>)> {
         let p = current();
         let ch = p.channel(req.chid)?;
         let (conn, region_fd) = new_conn(p, &ch, peer, link)?;
@@ -452,37 +507,43 @@ impl Handler for KernelHandler {
             scoid: conn.scoid,
             bit: conn.bit,
             chflags: ch.flags,
+            may_pulse: conn.may_pulse as u32,
         };
         Ok((resp, fds))
     }
 
     fn detach(&self, link: LinkId, req: &Request) -> KResult<Response> {
         let p = current();
-        let conn = p
-            .scoids
-            .read()
-            .get(index_of(req.scoid))
-            .cloned()
-            .ok_or(Errno::ESRCH)?;
+        let conn = p.scoids.read().get(index_of(req.scoid)).cloned().ok_or(Errno::ESRCH)?;
         // A client may only end its own connections.
         if conn.link != link || conn.scoid != req.scoid {
             return Err(Errno::ESRCH);
         }
-        forget(p, &conn, Errno::EBADF);
+        end(p, &conn, End::Detached(req.priority.clamp(1, 255) as u8));
         Ok(Response::default())
+    }
+
+    fn pulse(&self, link: LinkId, req: &Request) {
+        let p = current();
+        let conn = p.scoids.read().get(index_of(req.scoid)).cloned();
+        let Some(conn) = conn.filter(|c| c.link == link && c.scoid == req.scoid && c.may_pulse) else {
+            return;
+        };
+        let Some(ch) = conn.channel.upgrade() else { return };
+        ch.enqueue_overflow_pulse(
+            &conn,
+            Rank { priority: req.priority.clamp(1, 255) as u8, ticket: req.ticket },
+            req.code as i8,
+            req.value,
+        );
     }
 
     fn client_gone(&self, link: LinkId) {
         let p = current();
-        let gone: Vec<Arc<ServerConn>> = p
-            .scoids
-            .read()
-            .iter()
-            .filter(|(_, c)| c.link == link)
-            .map(|(_, c)| c.clone())
-            .collect();
+        let gone: Vec<Arc<ServerConn>> =
+            p.scoids.read().iter().filter(|(_, c)| c.link == link).map(|(_, c)| c.clone()).collect();
         for conn in gone {
-            forget(p, &conn, Errno::ESRCH);
+            end(p, &conn, End::ClientDied);
         }
     }
 

@@ -40,32 +40,14 @@ pub fn fetch_iovs(pid: libc::pid_t, addr: u64, parts: u64) -> KResult<Vec<Seg>> 
         return Err(Errno::EFAULT);
     }
     let n = parts as usize;
-    let mut raw = vec![
-        libc::iovec {
-            iov_base: std::ptr::null_mut(),
-            iov_len: 0
-        };
-        n
-    ];
+    let mut raw = vec![libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; n];
     let bytes = n * std::mem::size_of::<libc::iovec>();
-    let local = [Seg {
-        base: raw.as_mut_ptr() as usize,
-        len: bytes,
-    }];
-    let remote = [Seg {
-        base: addr as usize,
-        len: bytes,
-    }];
+    let local = [Seg { base: raw.as_mut_ptr() as usize, len: bytes }];
+    let remote = [Seg { base: addr as usize, len: bytes }];
     if vm_copy(pid, &local, &remote, 0, Dir::Read)? != bytes {
         return Err(Errno::EFAULT);
     }
-    Ok(raw
-        .iter()
-        .map(|v| Seg {
-            base: v.iov_base as usize,
-            len: v.iov_len,
-        })
-        .collect())
+    Ok(raw.iter().map(|v| Seg { base: v.iov_base as usize, len: v.iov_len }).collect())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -78,13 +60,7 @@ pub enum Dir {
 
 /// Copies between `local` (this process) and `remote` (process `pid`, starting `offset`
 /// bytes into its logical byte stream). Returns the bytes moved: the smaller of the two.
-pub fn vm_copy(
-    pid: libc::pid_t,
-    local: &[Seg],
-    remote: &[Seg],
-    offset: usize,
-    dir: Dir,
-) -> KResult<usize> {
+pub fn vm_copy(pid: libc::pid_t, local: &[Seg], remote: &[Seg], offset: usize, dir: Dir) -> KResult<usize> {
     let mut pieces_l: Vec<libc::iovec> = Vec::with_capacity(BATCH.min(local.len() + remote.len()));
     let mut pieces_r: Vec<libc::iovec> = Vec::with_capacity(pieces_l.capacity());
     let mut moved = 0usize;
@@ -96,22 +72,12 @@ pub fn vm_copy(
         // they describe in both processes and reports faults as EFAULT.
         let got = unsafe {
             match dir {
-                Dir::Read => libc::process_vm_readv(
-                    pid,
-                    l.as_ptr(),
-                    l.len() as u64,
-                    r.as_ptr(),
-                    r.len() as u64,
-                    0,
-                ),
-                Dir::Write => libc::process_vm_writev(
-                    pid,
-                    l.as_ptr(),
-                    l.len() as u64,
-                    r.as_ptr(),
-                    r.len() as u64,
-                    0,
-                ),
+                Dir::Read => {
+                    libc::process_vm_readv(pid, l.as_ptr(), l.len() as u64, r.as_ptr(), r.len() as u64, 0)
+                }
+                Dir::Write => {
+                    libc::process_vm_writev(pid, l.as_ptr(), l.len() as u64, r.as_ptr(), r.len() as u64, 0)
+                }
             }
         };
         l.clear();
@@ -142,14 +108,8 @@ pub fn vm_copy(
             let r = remote[ri];
             let n = (l.len - loff).min(r.len - roff);
             if n > 0 {
-                pieces_l.push(libc::iovec {
-                    iov_base: (l.base + loff) as *mut libc::c_void,
-                    iov_len: n,
-                });
-                pieces_r.push(libc::iovec {
-                    iov_base: (r.base + roff) as *mut libc::c_void,
-                    iov_len: n,
-                });
+                pieces_l.push(libc::iovec { iov_base: (l.base + loff) as *mut libc::c_void, iov_len: n });
+                pieces_r.push(libc::iovec { iov_base: (r.base + roff) as *mut libc::c_void, iov_len: n });
                 batch_bytes += n;
                 moved += n;
             }
@@ -167,6 +127,12 @@ pub fn vm_copy(
     }
     flush(&mut pieces_l, &mut pieces_r, batch_bytes)?;
     Ok(moved)
+}
+
+/// Checks that `segs` are writable memory of process `pid` (this process, usually), by
+/// copying them onto themselves.
+pub fn writable(pid: libc::pid_t, segs: &[Seg]) -> KResult<()> {
+    vm_copy(pid, segs, segs, 0, Dir::Read).map(|_| ())
 }
 
 /// Copies up to `dst.len()` bytes of the logical stream `src` (from `offset`) into `dst`,
@@ -222,10 +188,7 @@ mod tests {
     use super::*;
 
     fn seg(b: &[u8]) -> Seg {
-        Seg {
-            base: b.as_ptr() as usize,
-            len: b.len(),
-        }
+        Seg { base: b.as_ptr() as usize, len: b.len() }
     }
 
     #[test]
@@ -235,16 +198,8 @@ mod tests {
         let remote = [seg(&a), seg(&b)];
         let mut x = [0u8; 4];
         let mut y = [0u8; 3];
-        let local = [
-            Seg {
-                base: x.as_mut_ptr() as usize,
-                len: 4,
-            },
-            Seg {
-                base: y.as_mut_ptr() as usize,
-                len: 3,
-            },
-        ];
+        let local =
+            [Seg { base: x.as_mut_ptr() as usize, len: 4 }, Seg { base: y.as_mut_ptr() as usize, len: 3 }];
         let n = vm_copy(std::process::id() as i32, &local, &remote, 4, Dir::Read).unwrap();
         assert_eq!(n, 7);
         assert_eq!(&x, b"o wo");
@@ -257,27 +212,15 @@ mod tests {
 
     #[test]
     fn total_detects_overflow() {
-        let s = [
-            Seg {
-                base: 0,
-                len: usize::MAX,
-            },
-            Seg { base: 0, len: 2 },
-        ];
+        let s = [Seg { base: 0, len: usize::MAX }, Seg { base: 0, len: 2 }];
         assert_eq!(total(&s), Err(Errno::EOVERFLOW));
     }
 
     #[test]
     fn bad_pointer_is_efault() {
         let mut x = [0u8; 4];
-        let local = [Seg {
-            base: x.as_mut_ptr() as usize,
-            len: 4,
-        }];
+        let local = [Seg { base: x.as_mut_ptr() as usize, len: 4 }];
         let remote = [Seg { base: 8, len: 4 }];
-        assert_eq!(
-            vm_copy(std::process::id() as i32, &local, &remote, 0, Dir::Read),
-            Err(Errno::EFAULT)
-        );
+        assert_eq!(vm_copy(std::process::id() as i32, &local, &remote, 0, Dir::Read), Err(Errno::EFAULT));
     }
 }

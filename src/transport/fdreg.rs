@@ -10,10 +10,7 @@ static FDS: [AtomicI32; CAP] = [const { AtomicI32::new(-1) }; CAP];
 /// Records `fd` as the library's.
 pub fn add(fd: i32) {
     for slot in &FDS {
-        if slot
-            .compare_exchange(-1, fd, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-        {
+        if slot.compare_exchange(-1, fd, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
             return;
         }
     }
@@ -22,10 +19,7 @@ pub fn add(fd: i32) {
 /// Forgets `fd` (call before closing it).
 pub fn remove(fd: i32) {
     for slot in &FDS {
-        if slot
-            .compare_exchange(fd, -1, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-        {
+        if slot.compare_exchange(fd, -1, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
             return;
         }
     }

@@ -11,9 +11,7 @@ pub fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> KResu
         tv_sec: d.as_secs() as libc::time_t,
         tv_nsec: d.subsec_nanos() as libc::c_long,
     });
-    let tsp = ts
-        .as_ref()
-        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: `word` is a valid, aligned u32 for the duration of the call; the kernel only
     // reads it. A shared (not PRIVATE) futex keys on the page, so it works across processes.
     let r = unsafe {

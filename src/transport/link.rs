@@ -27,6 +27,8 @@ pub type LinkId = u64;
 
 pub const OP_ATTACH: u32 = 1;
 pub const OP_DETACH: u32 = 2;
+/// A pulse that did not fit the connection's ring; it has no answer.
+pub const OP_PULSE: u32 = 3;
 
 /// A request from a client process to a server process.
 #[repr(C)]
@@ -36,6 +38,12 @@ pub struct Request {
     pub chid: i32,
     pub flags: u32,
     pub scoid: i32,
+    /// Detach: the detaching thread's priority. Pulse: the pulse's priority, code, value and
+    /// ticket.
+    pub priority: i32,
+    pub code: i32,
+    pub value: u64,
+    pub ticket: u64,
 }
 
 /// The answer; an attach also carries three descriptors: the connection region, the
@@ -49,17 +57,15 @@ pub struct Response {
     pub bit: u32,
     /// The channel's `_NTO_CHF_*` flags.
     pub chflags: u32,
+    /// 1 if the client may send pulses to the channel.
+    pub may_pulse: u32,
 }
 
 /// What the kernel does with the events of the service thread.
 pub trait Handler: Send + Sync {
-    fn attach(
-        &self,
-        link: LinkId,
-        peer: PeerCred,
-        req: &Request,
-    ) -> KResult<(Response, Vec<OwnedFd>)>;
+    fn attach(&self, link: LinkId, peer: PeerCred, req: &Request) -> KResult<(Response, Vec<OwnedFd>)>;
     fn detach(&self, link: LinkId, req: &Request) -> KResult<Response>;
+    fn pulse(&self, link: LinkId, req: &Request);
     /// The client process at the other end of incoming link `link` has gone.
     fn client_gone(&self, link: LinkId);
     /// The server process `pid` that outgoing `link` connected to has gone.
@@ -103,18 +109,12 @@ pub fn peer_cred(fd: RawFd) -> KResult<PeerCred> {
         )
     };
     check(r as libc::c_long)?;
-    Ok(PeerCred {
-        pid: cred.pid,
-        uid: cred.uid,
-        gid: cred.gid,
-    })
+    Ok(PeerCred { pid: cred.pid, uid: cred.uid, gid: cred.gid })
 }
 
 fn send_msg<T: Copy>(fd: RawFd, msg: &T, fds: &[RawFd]) -> KResult<()> {
-    let mut iov = libc::iovec {
-        iov_base: msg as *const T as *mut libc::c_void,
-        iov_len: std::mem::size_of::<T>(),
-    };
+    let mut iov =
+        libc::iovec { iov_base: msg as *const T as *mut libc::c_void, iov_len: std::mem::size_of::<T>() };
     let mut cbuf = [0u64; 8]; // room for a few descriptors, u64-aligned as cmsghdr wants
                               // SAFETY: msghdr is plain data; every pointer set below outlives the sendmsg call.
     let mut mh: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -133,11 +133,7 @@ fn send_msg<T: Copy>(fd: RawFd, msg: &T, fds: &[RawFd]) -> KResult<()> {
             (*c).cmsg_level = libc::SOL_SOCKET;
             (*c).cmsg_type = libc::SCM_RIGHTS;
             (*c).cmsg_len = libc::CMSG_LEN(payload) as usize;
-            std::ptr::copy_nonoverlapping(
-                fds.as_ptr(),
-                libc::CMSG_DATA(c) as *mut RawFd,
-                fds.len(),
-            );
+            std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(c) as *mut RawFd, fds.len());
         }
     }
     // SAFETY: mh is fully initialised.
@@ -149,10 +145,8 @@ fn send_msg<T: Copy>(fd: RawFd, msg: &T, fds: &[RawFd]) -> KResult<()> {
 /// Receives one message; returns `Ok(None)` at end of file.
 fn recv_msg<T: Copy + Default>(fd: RawFd, flags: i32) -> KResult<Option<(T, Vec<OwnedFd>)>> {
     let mut msg = T::default();
-    let mut iov = libc::iovec {
-        iov_base: &mut msg as *mut T as *mut libc::c_void,
-        iov_len: std::mem::size_of::<T>(),
-    };
+    let mut iov =
+        libc::iovec { iov_base: &mut msg as *mut T as *mut libc::c_void, iov_len: std::mem::size_of::<T>() };
     let mut cbuf = [0u64; 8];
     // SAFETY: as in send_msg.
     let mut mh: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -171,8 +165,7 @@ fn recv_msg<T: Copy + Default>(fd: RawFd, flags: i32) -> KResult<Option<(T, Vec<
         let mut c = libc::CMSG_FIRSTHDR(&mh);
         while !c.is_null() {
             if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
-                let n = ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize)
-                    / std::mem::size_of::<RawFd>();
+                let n = ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / std::mem::size_of::<RawFd>();
                 let data = libc::CMSG_DATA(c) as *const RawFd;
                 for i in 0..n {
                     fds.push(OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(i))));
@@ -221,6 +214,12 @@ impl Link {
         }
     }
 
+    /// Sends `req`, which has no answer.
+    pub fn send(&self, req: &Request) -> KResult<()> {
+        let _g = self.lock.lock();
+        send_msg(self.fd.as_raw_fd(), req, &[]).map_err(|_| Errno::ESRCH)
+    }
+
     pub fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
@@ -265,39 +264,37 @@ impl Service {
     }
 
     fn watch(&self, fd: RawFd, kind: u64, events: u32) -> KResult<()> {
-        let mut ev = libc::epoll_event {
-            events,
-            u64: (kind << 32) | fd as u32 as u64,
-        };
+        let mut ev = libc::epoll_event { events, u64: (kind << 32) | fd as u32 as u64 };
         // SAFETY: ev is valid for the call.
-        check(
-            unsafe { libc::epoll_ctl(self.epfd.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) }
-                as libc::c_long,
-        )?;
+        check(unsafe { libc::epoll_ctl(self.epfd.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) }
+            as libc::c_long)?;
         Ok(())
     }
 
     fn unwatch(&self, fd: RawFd) {
         // SAFETY: plain syscall; failure only means it was not registered.
-        unsafe {
-            libc::epoll_ctl(
-                self.epfd.as_raw_fd(),
-                libc::EPOLL_CTL_DEL,
-                fd,
-                std::ptr::null_mut(),
-            )
-        };
+        unsafe { libc::epoll_ctl(self.epfd.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) };
     }
 
     fn start(&'static self) -> KResult<()> {
         if self.started.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        std::thread::Builder::new()
-            .name("neutrino-svc".into())
-            .spawn(move || self.run())
-            .map(|_| ())
-            .map_err(|_| Errno::EAGAIN)
+        // The service thread blocks every signal (it inherits the mask it is created with):
+        // signals sent to the process must reach the application's threads, as on QNX where
+        // the library has no threads of its own.
+        // SAFETY: sigset_t is plain data initialised by sigfillset; pthread_sigmask only
+        // changes the calling thread's mask, which is restored right after the spawn.
+        let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+        let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+        unsafe {
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        }
+        let spawned = std::thread::Builder::new().name("neutrino-svc".into()).spawn(move || self.run());
+        // SAFETY: restores the mask saved above.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+        spawned.map(|_| ()).map_err(|_| Errno::EAGAIN)
     }
 
     /// Makes this process reachable by `ConnectAttach` from other processes.
@@ -310,13 +307,8 @@ impl Service {
         // SAFETY: plain syscall.
         let (addr, len) = socket_name(unsafe { libc::getpid() });
         // SAFETY: addr is a valid sockaddr_un of `len` bytes.
-        check(unsafe {
-            libc::bind(
-                fd.as_raw_fd(),
-                &addr as *const _ as *const libc::sockaddr,
-                len,
-            )
-        } as libc::c_long)?;
+        check(unsafe { libc::bind(fd.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, len) }
+            as libc::c_long)?;
         // SAFETY: plain syscalls on our socket.
         check(unsafe { libc::listen(fd.as_raw_fd(), 128) } as libc::c_long)?;
         // SAFETY: as above.
@@ -333,13 +325,7 @@ impl Service {
         let (addr, len) = socket_name(pid);
         loop {
             // SAFETY: addr is a valid sockaddr_un of `len` bytes.
-            let r = unsafe {
-                libc::connect(
-                    fd.as_raw_fd(),
-                    &addr as *const _ as *const libc::sockaddr,
-                    len,
-                )
-            };
+            let r = unsafe { libc::connect(fd.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, len) };
             if r == 0 {
                 break;
             }
@@ -388,14 +374,8 @@ impl Service {
     fn accept_all(&self, lfd: RawFd) {
         loop {
             // SAFETY: plain syscall; we do not want the peer address.
-            let fd = unsafe {
-                libc::accept4(
-                    lfd,
-                    std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                    libc::SOCK_CLOEXEC,
-                )
-            };
+            let fd =
+                unsafe { libc::accept4(lfd, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC) };
             if fd < 0 {
                 return;
             }
@@ -406,22 +386,8 @@ impl Service {
             };
             let raw = fd.as_raw_fd();
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            self.incoming.lock().insert(
-                raw,
-                Incoming {
-                    id,
-                    fd: Tracked::new(fd),
-                    peer,
-                },
-            );
-            if self
-                .watch(
-                    raw,
-                    KIND_INCOMING,
-                    (libc::EPOLLIN | libc::EPOLLRDHUP) as u32,
-                )
-                .is_err()
-            {
+            self.incoming.lock().insert(raw, Incoming { id, fd: Tracked::new(fd), peer });
+            if self.watch(raw, KIND_INCOMING, (libc::EPOLLIN | libc::EPOLLRDHUP) as u32).is_err() {
                 self.incoming.lock().remove(&raw);
             }
         }
@@ -432,16 +398,13 @@ impl Service {
             return;
         };
         match recv_msg::<Request>(fd, libc::MSG_DONTWAIT) {
+            Ok(Some((req, _))) if req.op == OP_PULSE => self.handler.pulse(id, &req),
             Ok(Some((req, _))) => {
                 let (resp, fds) = match req.op {
-                    OP_ATTACH => self
-                        .handler
-                        .attach(id, peer, &req)
-                        .unwrap_or_else(|e| (err_response(e), Vec::new())),
-                    OP_DETACH => (
-                        self.handler.detach(id, &req).unwrap_or_else(err_response),
-                        Vec::new(),
-                    ),
+                    OP_ATTACH => {
+                        self.handler.attach(id, peer, &req).unwrap_or_else(|e| (err_response(e), Vec::new()))
+                    }
+                    OP_DETACH => (self.handler.detach(id, &req).unwrap_or_else(err_response), Vec::new()),
                     _ => (err_response(Errno::EINVAL), Vec::new()),
                 };
                 let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
@@ -479,8 +442,5 @@ impl Service {
 }
 
 fn err_response(e: Errno) -> Response {
-    Response {
-        status: e.0,
-        ..Default::default()
-    }
+    Response { status: e.0, ..Default::default() }
 }

@@ -56,7 +56,9 @@ pub struct Slot {
     /// An agent copy: direction, offset in the client's send or reply stream, length, and
     /// the client's result (bytes, or a negative errno).
     pub agent_dir: AtomicU32,
-    pub _pad: AtomicU32,
+    /// The errno with which the REPLY-blocked client asks to be unblocked (`EINTR`); 0 if
+    /// it has not asked.
+    pub unblock: AtomicU32,
     pub agent_offset: AtomicU64,
     pub agent_len: AtomicU64,
     pub agent_result: AtomicU64,
@@ -82,14 +84,49 @@ pub struct Slot {
 #[repr(C, align(64))]
 pub struct ConnHeader {
     pub magic: AtomicU32,
-    /// One bit per slot the client changed (posted or aborted) since the server last looked.
-    pub posted: AtomicU32,
+    /// One bit per slot the client changed (posted or aborted) since the server last looked,
+    /// and [`PULSES_POSTED`] for new pulses in the ring.
+    pub posted: AtomicU64,
+    /// Pulses the server has queued from the client's link (written by the server): while
+    /// some sent that way are not yet queued, the client keeps using the link, so that
+    /// pulses stay in FIFO order.
+    pub overflow_done: AtomicU64,
 }
 
-/// A connection's region: a header and [`SLOTS`] slots.
+/// The bit of [`ConnHeader::posted`] that announces pulses.
+pub const PULSES_POSTED: u64 = 1 << 32;
+
+/// Pulses a connection's ring holds before the client sends over its link instead.
+pub const PULSE_RING: usize = 128;
+
+/// One pulse in flight from a client to its server.
+#[repr(C)]
+pub struct PulseRec {
+    pub priority: AtomicU32,
+    pub code: AtomicU32,
+    pub value: AtomicU64,
+    pub ticket: AtomicU64,
+    pub _pad: AtomicU64,
+}
+
+/// A single-producer (the client process, under its own lock), single-consumer (the
+/// server, under the channel lock) ring of pulses.
+#[repr(C, align(64))]
+pub struct PulseRing {
+    /// Pulses consumed; written by the server.
+    pub head: AtomicU64,
+    pub _pad: [u64; 7],
+    /// Pulses produced; written by the client.
+    pub tail: AtomicU64,
+    pub _pad2: [u64; 7],
+    pub recs: [PulseRec; PULSE_RING],
+}
+
+/// A connection's region: a header, the pulse ring and [`SLOTS`] slots.
 #[repr(C)]
 pub struct ConnLayout {
     pub header: ConnHeader,
+    pub pulses: PulseRing,
     pub slots: [Slot; SLOTS],
 }
 

@@ -24,9 +24,7 @@ impl Region {
     pub fn create(name: &str, len: usize) -> KResult<(Region, OwnedFd)> {
         let cname = std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)?;
         // SAFETY: cname is a valid C string.
-        let fd = unsafe {
-            libc::memfd_create(cname.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING)
-        };
+        let fd = unsafe { libc::memfd_create(cname.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
         check(fd as libc::c_long)?;
         // SAFETY: memfd_create returned a fresh descriptor that we now own.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -66,20 +64,13 @@ impl Region {
     }
 
     fn map_fd(fd: RawFd, len: usize, writable: bool) -> KResult<Region> {
-        let prot = if writable {
-            libc::PROT_READ | libc::PROT_WRITE
-        } else {
-            libc::PROT_READ
-        };
+        let prot = if writable { libc::PROT_READ | libc::PROT_WRITE } else { libc::PROT_READ };
         // SAFETY: a fresh shared mapping chosen by the kernel; no existing memory is touched.
         let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, libc::MAP_SHARED, fd, 0) };
         if ptr == libc::MAP_FAILED {
             return Err(Errno::last());
         }
-        Ok(Region {
-            ptr: ptr as *mut u8,
-            len,
-        })
+        Ok(Region { ptr: ptr as *mut u8, len })
     }
 
     pub fn as_ptr(&self) -> *mut u8 {
