@@ -83,7 +83,7 @@ headers-compile: stage clang
 	mkdir -p $(BUILD)/headers
 	for cc in gcc clang; do \
 	  for std in gnu11 gnu17; do \
-	    $(PKGENV) sh -c "$$cc -std=$$std -Wall -Wextra -Werror -pedantic-errors -Wno-gnu-include-next -Wno-unknown-warning-option -fsyntax-only -x c c-tests/headers.inc \$$(pkg-config --cflags neutrino)" || exit 1; \
+	    $(PKGENV) sh -c "$$cc -std=$$std -Wall -Wextra -Werror -pedantic-errors -fsyntax-only -x c c-tests/headers.inc \$$(pkg-config --cflags neutrino)" || exit 1; \
 	  done; \
 	done
 	for cxx in g++ clang++; do \

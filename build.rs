@@ -25,9 +25,23 @@ fn main() {
         builder = builder.with_src(root.join(f));
     }
     builder.generate().expect("cbindgen generates the API header").write_to_file(out.join("neutrino_api.h"));
+    parenthesise_negative_macros(&out.join("neutrino_api.h"));
     // A stable path for the Makefile's drift check.
     let target_dir = root.join("target");
     std::fs::create_dir_all(&target_dir).ok();
     std::fs::copy(out.join("neutrino_api.h"), target_dir.join("neutrino_api.h"))
         .expect("copy generated header");
+}
+
+/// `#define X -32` becomes `#define X (-32)`, so the macro is safe in any expression.
+fn parenthesise_negative_macros(path: &std::path::Path) {
+    let text = std::fs::read_to_string(path).expect("read generated header");
+    let fixed: Vec<String> = text
+        .lines()
+        .map(|line| match line.strip_prefix("#define ").and_then(|rest| rest.split_once(' ')) {
+            Some((name, value)) if value.starts_with('-') => format!("#define {name} ({value})"),
+            _ => line.to_string(),
+        })
+        .collect();
+    std::fs::write(path, fixed.join("\n") + "\n").expect("write generated header");
 }

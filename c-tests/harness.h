@@ -46,6 +46,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -149,6 +150,9 @@ H_FN const char *h_errname(int e)
         {ECONNREFUSED, "ECONNREFUSED"},
         {ECONNRESET, "ECONNRESET"},
         {ENOTSUP, "ENOTSUP"},
+#ifdef ERESTART
+        {ERESTART, "ERESTART"},
+#endif
 #ifdef ENOREMOTE
         {ENOREMOTE, "ENOREMOTE"},
 #endif
@@ -331,6 +335,61 @@ H_FN void h_sleep_ms(long ms)
 }
 
 H_FN pid_t h_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+/* 1 if every thread of `pid` except `except_tid` is asleep (S/D/t/T/Z in its stat). */
+H_FN int h_threads_asleep(pid_t pid, pid_t except_tid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 1; /* process gone: nothing left running */
+    int all = 1;
+    struct dirent *e;
+    while (all && (e = readdir(d)) != NULL) {
+        pid_t tid = (pid_t)atoi(e->d_name);
+        if (tid <= 0 || tid == except_tid)
+            continue;
+        char sp[96], st[512];
+        snprintf(sp, sizeof sp, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+        int fd = open(sp, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue; /* the thread just ended */
+        ssize_t n = read(fd, st, sizeof st - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        st[n] = 0;
+        const char *p = strrchr(st, ')');
+        if (!p || !p[1] || !p[2])
+            continue;
+        char state = p[2];
+        if (!strchr("SDtTZX", state))
+            all = 0;
+    }
+    closedir(d);
+    return all;
+}
+
+/*
+ * Waits (at most timeout_ms) until all other threads of `pid` (0: this process) are
+ * blocked, then 10 ms more: the way to let a client become SEND-/REPLY-blocked, or a
+ * server RECEIVE-blocked, before acting on it.  Never waits on a spinning test thread.
+ */
+H_FN void h_settle(pid_t pid, int timeout_ms)
+{
+    pid_t self = getpid();
+    pid_t except = (pid == 0 || pid == self) ? h_gettid() : 0;
+    if (pid == 0)
+        pid = self;
+    long long deadline = h_now_ms() + timeout_ms;
+    int streak = 0;
+    while (h_now_ms() < deadline && streak < 3) {
+        streak = h_threads_asleep(pid, except) ? streak + 1 : 0;
+        h_sleep_ms(1);
+    }
+    h_sleep_ms(10);
+}
 
 /* ------------------------------------------------------------------------------------ */
 /* Pipes                                                                                 */

@@ -201,7 +201,7 @@ TEST(channel_destroy_wakes_receive_blocked_thread)
         r[i].chid = chid;
         t[i] = h_thread(receiver, &r[i]);
     }
-    h_sleep_ms(50);
+    h_settle(0, 2000);
     CHECK_EQ(ChannelDestroy(chid), 0);
     for (int i = 0; i < 2; i++) {
         JOIN(t[i], 3000);
@@ -221,7 +221,7 @@ TEST(channel_destroy_fails_send_blocked_clients_esrch)
         r[i].coid = (int)REQUIRE_OK(ConnectAttach(0, 0, chid, _NTO_SIDE_CHANNEL, 0));
         t[i] = h_thread(sender, &r[i]);
     }
-    h_sleep_ms(50);
+    h_settle(0, 2000);
     CHECK_EQ(ChannelDestroy(chid), 0);
     for (int i = 0; i < 4; i++) {
         JOIN(t[i], 3000);
@@ -312,7 +312,7 @@ TEST(channel_messages_stay_on_their_channel)
     ra.coid = (int)REQUIRE_OK(ConnectAttach(0, 0, a, _NTO_SIDE_CHANNEL, 0));
     rb.coid = (int)REQUIRE_OK(ConnectAttach(0, 0, b, _NTO_SIDE_CHANNEL, 0));
     pthread_t ta = h_thread(sender, &ra);
-    h_sleep_ms(20);
+    h_settle(0, 2000);
     pthread_t tb = h_thread(sender, &rb);
     char buf[16];
     struct _msg_info info;

@@ -411,4 +411,81 @@ TEST(connect_many_connections)
     CHECK_EQ(ChannelDestroy(chid), 0);
 }
 
+TEST(connect_side_coid_is_never_sysmgr_coid)
+{
+    /* §1.1: side-channel slot 0 (0x40000000) is SYSMGR_COID, the process manager. */
+    int chid = (int)REQUIRE_OK(ChannelCreate(0));
+    int first = (int)REQUIRE_OK(ConnectAttach(0, 0, chid, _NTO_SIDE_CHANNEL, 0));
+    CHECK(first & _NTO_SIDE_CHANNEL);
+    CHECK_NE(first, _NTO_SIDE_CHANNEL);
+    CHECK_EQ(ConnectDetach(first), 0);
+    CHECK_EQ(ChannelDestroy(chid), 0);
+}
+
+TEST(connect_close_of_fd_coid_ends_the_connection)
+{
+    /* On QNX close() on an fd-range coid detaches it; a descriptor that later takes the
+     * same number is an ordinary file, not the old connection. */
+    int chid = (int)REQUIRE_OK(ChannelCreate(0));
+    struct h_server_stats st = {.chid = chid};
+    pthread_t t = h_thread(h_echo_server, &st); /* so a wrong success can't hang */
+    int coid = (int)REQUIRE_OK(ConnectAttach(0, 0, chid, 0, 0));
+    CHECK_EQ(close(coid), 0);
+    CHECK_ERR(MsgSend(coid, "x", 1, NULL, 0), EBADF);
+    /* Any later open() may land on that number; force it. */
+    int fd = open("/dev/null", O_RDONLY);
+    CHECK(fd >= 0);
+    CHECK_EQ(dup2(fd, coid), coid);
+    CHECK_ERR(MsgSend(coid, "x", 1, NULL, 0), EBADF);
+    close(coid);
+    close(fd);
+    CHECK_EQ(atomic_load(&st.handled), 0);
+    int q = (int)REQUIRE_OK(ConnectAttach(0, 0, chid, _NTO_SIDE_CHANNEL, 0));
+    h_echo_quit(q);
+    JOIN(t, 5000);
+    ConnectDetach(q);
+    CHECK_EQ(ChannelDestroy(chid), 0);
+}
+
+TEST(connect_fd_range_emfile_at_rlimit)
+{
+    /* §6.1: EMFILE when the resulting fd would be >= RLIMIT_NOFILE. */
+    struct rlimit rl;
+    REQUIRE_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    int chid = (int)REQUIRE_OK(ChannelCreate(0));
+    /* Warm up any descriptors the library keeps for itself. */
+    int warm = (int)REQUIRE_OK(ConnectAttach(0, 0, chid, 0, 0));
+    struct rlimit low = rl;
+    low.rlim_cur = (rlim_t)warm + 40;
+    REQUIRE_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int got_emfile = 0, n = 0;
+    int coids[100];
+    for (int i = 0; i < 100; i++) {
+        errno = 0;
+        int c = ConnectAttach(0, 0, chid, 0, 0);
+        if (c == -1) {
+            if (errno == EMFILE)
+                got_emfile = 1;
+            else
+                FAIL("ConnectAttach at the limit failed with %s, want EMFILE", h_errname(errno));
+            break;
+        }
+        CHECK((rlim_t)c < low.rlim_cur);
+        coids[n++] = c;
+    }
+    CHECK(got_emfile);
+    /* Freeing one makes room again. */
+    if (n > 0) {
+        CHECK_EQ(ConnectDetach(coids[--n]), 0);
+        int c = (int)CHECK_OK(ConnectAttach(0, 0, chid, 0, 0));
+        if (c >= 0)
+            coids[n++] = c;
+    }
+    for (int i = 0; i < n; i++)
+        ConnectDetach(coids[i]);
+    ConnectDetach(warm);
+    setrlimit(RLIMIT_NOFILE, &rl);
+    CHECK_EQ(ChannelDestroy(chid), 0);
+}
+
 HARNESS_MAIN

@@ -266,7 +266,6 @@ struct scoid_arg {
 
 static int scoid_client_child(int rd, int wr, void *arg)
 {
-    (void)rd;
     struct scoid_arg *a = (struct scoid_arg *)arg;
     for (int i = 0; i <= a->attaches; i++) {
         int flags = i == a->attaches ? _NTO_COF_NOSHARE : 0;
@@ -278,6 +277,10 @@ static int scoid_client_child(int rd, int wr, void *arg)
         long s = MsgSend(coid, "s", 1, NULL, 0);
         h_put(wr, s); /* the server answers with info.scoid */
     }
+    /* Stay alive (connections up) until the parent has compared: scoids of a process
+     * that has gone may be reused. */
+    long long v;
+    h_try_get(rd, &v, 10000);
     return 0;
 }
 
@@ -313,6 +316,8 @@ TEST(xp_one_scoid_per_client_process)
     CHECK_NE(sa[2], sb[2]);
     CHECK_NE(sa[0], sb[2]);
     CHECK_NE(sb[0], sa[2]);
+    h_put(pa.wr, 1);
+    h_put(pb.wr, 1);
     CHECK_CHILD_OK(pa.pid, 5000);
     CHECK_CHILD_OK(pb.pid, 5000);
     h_close_proc(&pa);
@@ -665,7 +670,7 @@ TEST(xp_remote_channel_destroy_fails_clients)
     pthread_t t1 = h_thread(tclient_thread, &reply_blocked);
     REQUIRE(h_get(p.rd, 5000) > 0); /* t1 is REPLY-blocked */
     pthread_t t2 = h_thread(tclient_thread, &send_blocked);
-    h_sleep_ms(50); /* t2 becomes SEND-blocked */
+    h_settle(0, 2000); /* t2 becomes SEND-blocked */
     h_put(p.wr, 1);
     h_get(p.rd, 5000);
     JOIN(t1, 3000);
@@ -681,6 +686,230 @@ TEST(xp_remote_channel_destroy_fails_clients)
     h_put(p.wr, 1);
     CHECK_CHILD_OK(p.pid, 5000);
     h_close_proc(&p);
+}
+
+
+/* Sizes around the thresholds an implementation is likely to have (inline slots, pages,
+ * 64 KiB, ...). */
+static const size_t sweep_sizes[] = {
+    0,     1,     2,     7,     8,     15,    16,    17,    23,     24,     25,     31,
+    32,    33,    63,    64,    65,    127,   128,   129,   255,    256,    257,    511,
+    512,   513,   1023,  1024,  1025,  2047,  2048,  2049,  4095,   4096,   4097,   8191,
+    8192,  8193,  16383, 16384, 16385, 32767, 32768, 32769, 65535,  65536,  65537,  131071,
+    131072, 131073, 262147, 1048577,
+};
+#define SWEEP_N (sizeof sweep_sizes / sizeof sweep_sizes[0])
+#define SWEEP_MAX 1048577
+
+/*
+ * Serves SWEEP_N messages on chid.  Even steps: receive all, reply all.  Odd steps:
+ * receive 16 bytes, MsgRead the rest, MsgWrite the reply tail at 16, MsgReply the head.
+ */
+static void sweep_serve(int chid, pid_t want_pid)
+{
+    char *buf = (char *)malloc(SWEEP_MAX), *rep = (char *)malloc(SWEEP_MAX);
+    REQUIRE(buf && rep);
+    for (size_t i = 0; i < SWEEP_N; i++) {
+        size_t n = sweep_sizes[i];
+        struct _msg_info info;
+        size_t first = (i & 1) ? 16 : SWEEP_MAX;
+        rcvid_t r = MsgReceive(chid, buf, first, &info);
+        if (r <= 0) {
+            FAIL("size %zu: MsgReceive = %lld (%s)", n, (long long)r, h_errname(errno));
+            h_abort();
+        }
+        CHECK_EQ(info.pid, want_pid);
+        if ((size_t)info.srcmsglen != n || (size_t)info.dstmsglen != n)
+            FAIL("size %zu: srcmsglen %lld dstmsglen %lld", n, (long long)info.srcmsglen,
+                 (long long)info.dstmsglen);
+        size_t got = (size_t)info.msglen;
+        if (got != (n < first ? n : first))
+            FAIL("size %zu: msglen %zu", n, got);
+        if (got < n) {
+            ssize_t more = MsgRead(r, buf + got, n - got, got);
+            if (more != (ssize_t)(n - got))
+                FAIL("size %zu: MsgRead of the rest = %zd (%s)", n, more, h_errname(errno));
+        }
+        long long bad = h_verify(buf, n, (unsigned)n, 0);
+        if (bad >= 0)
+            FAIL("size %zu: request differs at offset %lld", n, bad);
+        h_fill(rep, n, (unsigned)n + 1);
+        if ((i & 1) && n > 16) {
+            ssize_t w = MsgWrite(r, rep + 16, n - 16, 16);
+            if (w != (ssize_t)(n - 16))
+                FAIL("size %zu: MsgWrite = %zd (%s)", n, w, h_errname(errno));
+            CHECK_EQ(MsgReply(r, (long)n, rep, 16), 0);
+        } else {
+            CHECK_EQ(MsgReply(r, (long)n, rep, n), 0);
+        }
+    }
+    free(buf);
+    free(rep);
+}
+
+/* Sends every size on coid and checks status and reply. */
+static int sweep_send(int coid)
+{
+    char *out = (char *)malloc(SWEEP_MAX), *in = (char *)malloc(SWEEP_MAX + 1);
+    int bad = 0;
+    if (!out || !in)
+        return 1;
+    for (size_t i = 0; i < SWEEP_N; i++) {
+        size_t n = sweep_sizes[i];
+        h_fill(out, n, (unsigned)n);
+        memset(in, 0xEE, n + 1);
+        long r = MsgSend(coid, out, n, in, n);
+        if (r != (long)n) {
+            FAIL("size %zu: MsgSend = %ld (%s)", n, r, h_errname(errno));
+            bad++;
+            continue;
+        }
+        long long d = h_verify(in, n, (unsigned)n + 1, 0);
+        if (d >= 0) {
+            FAIL("size %zu: reply differs at offset %lld", n, d);
+            bad++;
+        }
+        if ((unsigned char)in[n] != 0xEE) {
+            FAIL("size %zu: reply overran the buffer", n);
+            bad++;
+        }
+    }
+    free(out);
+    free(in);
+    return bad ? 1 : 0;
+}
+
+static int sweep_child(int rd, int wr, void *arg)
+{
+    (void)rd;
+    (void)wr;
+    struct large_arg *a = (struct large_arg *)arg;
+    int coid = ConnectAttach(0, a->server, a->chid, _NTO_SIDE_CHANNEL, 0);
+    if (coid < 0)
+        return 1;
+    return sweep_send(coid);
+}
+
+TEST(xp_size_sweep)
+{
+    int chid = (int)REQUIRE_OK(ChannelCreate(0));
+    struct large_arg a = {chid, getpid(), 0};
+    struct h_proc p = h_spawn(sweep_child, &a);
+    sweep_serve(chid, p.pid);
+    CHECK_CHILD_OK(p.pid, 10000);
+    h_close_proc(&p);
+    CHECK_EQ(ChannelDestroy(chid), 0);
+}
+
+/* Several client processes, each with several threads, against several server threads;
+ * every reply is checked. */
+#define ST_PROCS 4
+#define ST_THREADS 4
+#define ST_PER 300
+
+struct st_thread {
+    int coid;
+    int idx;
+    int bad;
+};
+
+static void *st_client_thread(void *arg)
+{
+    struct st_thread *t = (struct st_thread *)arg;
+    char out[300], in[300];
+    for (int i = 0; i < ST_PER; i++) {
+        size_t n = (size_t)(1 + (i * 37 + t->idx * 11) % 300);
+        unsigned seed = (unsigned)(t->idx * 100000 + i);
+        h_fill(out, n, seed);
+        memset(in, 0, sizeof in);
+        long r = MsgSend(t->coid, out, n, in, sizeof in);
+        if (r != (long)n || memcmp(in, out, n) != 0)
+            t->bad++;
+    }
+    return NULL;
+}
+
+static int st_client_proc(int rd, int wr, void *arg)
+{
+    (void)rd;
+    (void)wr;
+    struct many_arg *a = (struct many_arg *)arg;
+    int coid = ConnectAttach(0, a->server, a->chid, _NTO_SIDE_CHANNEL, 0);
+    if (coid < 0)
+        return 1;
+    struct st_thread th[ST_THREADS];
+    pthread_t t[ST_THREADS];
+    for (int i = 0; i < ST_THREADS; i++) {
+        th[i].coid = coid;
+        th[i].idx = a->idx * ST_THREADS + i;
+        th[i].bad = 0;
+        t[i] = h_thread(st_client_thread, &th[i]);
+    }
+    int bad = 0;
+    for (int i = 0; i < ST_THREADS; i++) {
+        JOIN(t[i], 15000);
+        bad += th[i].bad;
+    }
+    if (bad)
+        FAIL("process %d: %d bad round trips", a->idx, bad);
+    return bad ? 1 : 0;
+}
+
+TEST(xp_stress_threads_in_many_processes)
+{
+    int chid = (int)REQUIRE_OK(ChannelCreate(0));
+    struct many_arg a[ST_PROCS];
+    struct h_proc p[ST_PROCS];
+    for (int i = 0; i < ST_PROCS; i++) {
+        a[i].chid = chid;
+        a[i].server = getpid();
+        a[i].idx = i;
+        p[i] = h_spawn(st_client_proc, &a[i]);
+    }
+    struct h_server_stats st = {.chid = chid};
+    pthread_t s[3];
+    for (int i = 0; i < 3; i++)
+        s[i] = h_thread(h_echo_server, &st);
+    for (int i = 0; i < ST_PROCS; i++) {
+        CHECK_CHILD_OK(p[i].pid, 20000);
+        h_close_proc(&p[i]);
+    }
+    CHECK_EQ(atomic_load(&st.handled), ST_PROCS * ST_THREADS * ST_PER);
+    int coid = (int)REQUIRE_OK(ConnectAttach(0, 0, chid, _NTO_SIDE_CHANNEL, 0));
+    for (int i = 0; i < 3; i++)
+        h_echo_quit(coid);
+    for (int i = 0; i < 3; i++)
+        JOIN(s[i], 5000);
+    ConnectDetach(coid);
+    CHECK_EQ(ChannelDestroy(chid), 0);
+}
+
+TEST(xp_two_channels_in_one_server)
+{
+    int c1 = (int)REQUIRE_OK(ChannelCreate(0));
+    int c2 = (int)REQUIRE_OK(ChannelCreate(0));
+    struct order_arg a1 = {c1, getpid(), 1}, a2 = {c2, getpid(), 2};
+    struct h_proc p1 = h_spawn(order_client_child, &a1);
+    struct h_proc p2 = h_spawn(order_client_child, &a2);
+    /* Each channel only ever sees its own client. */
+    for (int k = 0; k < 2; k++) {
+        int chid = k ? c2 : c1;
+        int v = -1;
+        struct _msg_info info;
+        rcvid_t r = MsgReceive(chid, &v, sizeof v, &info);
+        REQUIRE(r > 0);
+        CHECK_EQ(v, k + 1);
+        CHECK_EQ(info.chid, chid);
+        CHECK_EQ(info.pid, k ? p2.pid : p1.pid);
+        int d = v * 7;
+        CHECK_EQ(MsgReply(r, 1000 + v, &d, sizeof d), 0);
+    }
+    CHECK_CHILD_OK(p1.pid, 5000);
+    CHECK_CHILD_OK(p2.pid, 5000);
+    h_close_proc(&p1);
+    h_close_proc(&p2);
+    CHECK_EQ(ChannelDestroy(c1), 0);
+    CHECK_EQ(ChannelDestroy(c2), 0);
 }
 
 HARNESS_MAIN

@@ -80,7 +80,7 @@ static void killed_server_case(unsigned index)
         sb[i].coid = coid;
         tsb[i] = h_thread(tclient_thread, &sb[i]);
     }
-    h_sleep_ms(50); /* the three become SEND-blocked */
+    h_settle(0, 2000); /* the three become SEND-blocked */
     long long t0 = h_now_us();
     kill(p.pid, SIGKILL);
     if (h_join(trb, 3000, NULL) != 0) {
@@ -119,7 +119,7 @@ TEST(death_server_killed_send_blocked_only)
     struct tclient c = {.coid = (int)REQUIRE_OK(
                             ConnectAttach(0, p.pid, chid, _NTO_SIDE_CHANNEL, 0))};
     pthread_t t = h_thread(tclient_thread, &c);
-    h_sleep_ms(50);
+    h_settle(0, 2000);
     long long t0 = h_now_us();
     kill(p.pid, SIGKILL);
     if (h_join(t, 3000, NULL) != 0) {
@@ -193,7 +193,8 @@ TEST(death_server_killed_fails_clients_in_other_processes)
         c[i] = h_spawn(client_proc, &a);
         REQUIRE(h_get(c[i].rd, 5000) >= 0);
     }
-    h_sleep_ms(50); /* the others are SEND-blocked */
+    for (int i = 1; i < N; i++)
+        h_settle(c[i].pid, 2000); /* the others are SEND-blocked */
     long long t0 = h_now_us();
     kill(s.pid, SIGKILL);
     for (int i = 0; i < N; i++) {
@@ -290,12 +291,12 @@ TEST(death_killed_send_blocked_client_is_dequeued)
     struct cp_arg a = {getpid(), chid};
     struct h_proc p = h_spawn(client_proc, &a);
     REQUIRE(h_get(p.rd, 5000) >= 0);
-    h_sleep_ms(50); /* SEND-blocked on our channel */
+    h_settle(p.pid, 2000); /* SEND-blocked on our channel */
     h_kill(p.pid);
     struct lclient lc = {.coid = (int)REQUIRE_OK(
                              ConnectAttach(0, 0, chid, _NTO_SIDE_CHANNEL, 0))};
     pthread_t t = h_thread(live_client, &lc);
-    h_sleep_ms(20);
+    h_settle(0, 2000);
     for (int tries = 0; tries < 2; tries++) {
         char b[8] = {0};
         struct _msg_info info;

@@ -95,7 +95,7 @@ TEST(err_send_null_message_efault)
     struct chan ch = open_chan();
     struct h_server_stats st = {.chid = ch.chid};
     pthread_t t = h_thread(h_echo_server, &st);
-    h_sleep_ms(20);
+    h_settle(0, 2000);
     char in[8];
     CHECK_ERR(MsgSend(ch.coid, NULL, 10, in, sizeof in), EFAULT);
     CHECK_ERR(MsgSendnc(ch.coid, NULL, 10, in, sizeof in), EFAULT);
@@ -135,7 +135,7 @@ TEST(err_receive_null_buffer_efault)
     struct chan ch = open_chan();
     struct client c = {.coid = ch.coid, .smsg = "0123456789", .sbytes = 10};
     pthread_t t = h_thread(client_thread, &c);
-    h_sleep_ms(50); /* the message is queued */
+    h_settle(0, 2000); /* the message is queued */
     CHECK_ERR(MsgReceive(ch.chid, NULL, 10, NULL), EFAULT);
     /* Release the client, whatever state it was left in. */
     CHECK_EQ(ChannelDestroy(ch.chid), 0);
@@ -149,7 +149,7 @@ TEST(err_receivev_null_iov_array_efault)
     struct chan ch = open_chan();
     struct client c = {.coid = ch.coid, .smsg = "abc", .sbytes = 3};
     pthread_t t = h_thread(client_thread, &c);
-    h_sleep_ms(50);
+    h_settle(0, 2000);
     CHECK_ERR(MsgReceivev(ch.chid, NULL, 2, NULL), EFAULT);
     CHECK_EQ(ChannelDestroy(ch.chid), 0);
     JOIN(t, 5000);

@@ -228,7 +228,7 @@ TEST(fork_while_a_thread_is_blocked_in_receive)
     int chid = (int)REQUIRE_OK(ChannelCreate(0));
     struct rthread rt = {.chid = chid};
     pthread_t t = h_thread(receive_one, &rt);
-    h_sleep_ms(30); /* RECEIVE-blocked */
+    h_settle(0, 2000); /* RECEIVE-blocked */
     pid_t pid = h_fork();
     if (pid == 0) {
         /* The child has only this thread and a clean library state. */

@@ -177,7 +177,7 @@ TEST(r_send_null_buffer_and_overflow)
     struct chan ch = open_chan();
     struct h_server_stats st = {.chid = ch.chid};
     pthread_t t = h_thread(h_echo_server, &st);
-    h_sleep_ms(20);
+    h_settle(0, 2000);
     char in[4];
     CHECK_R(MsgSend_r(ch.coid, NULL, 8, in, 4), -EFAULT);
     static char dummy[4];
@@ -197,7 +197,7 @@ TEST(r_send_blocked_channel_destroyed_esrch)
     struct chan ch = open_chan();
     struct client c = {.coid = ch.coid, .use_r = 1, .smsg = "d", .sbytes = 1};
     pthread_t t = h_thread(client_thread, &c);
-    h_sleep_ms(50);
+    h_settle(0, 2000);
     CHECK_EQ(ChannelDestroy(ch.chid), 0);
     JOIN(t, 5000);
     CHECK_EQ(c.ret, -ESRCH);
@@ -239,7 +239,7 @@ TEST(r_receive_family)
     /* A queued message and a NULL buffer: -EFAULT. */
     struct client c = {.coid = ch.coid, .smsg = "0123456789", .sbytes = 10};
     pthread_t t = h_thread(client_thread, &c);
-    h_sleep_ms(50);
+    h_settle(0, 2000);
     CHECK_R(MsgReceive_r(ch.chid, NULL, 10, NULL), -EFAULT);
     CHECK_EQ(ChannelDestroy(ch.chid), 0);
     JOIN(t, 5000);

@@ -152,6 +152,35 @@ TEST(sr_msg_error_eok_returns_zero)
     close_chan(ch);
 }
 
+TEST(sr_msg_error_erestart_resends)
+{
+    /* §7.3: MsgError(rcvid, ERESTART) makes the client re-issue its send. */
+    struct chan ch = open_chan(0);
+    char in[8] = {0};
+    struct client c = {.coid = ch.coid, .smsg = "again", .sbytes = 6, .rmsg = in,
+                       .rbytes = sizeof in};
+    pthread_t t = h_thread(client_thread, &c);
+    char buf[8];
+    rcvid_t r1 = MsgReceive(ch.chid, buf, sizeof buf, NULL);
+    REQUIRE(r1 > 0);
+    CHECK_EQ(MsgError(r1, ERESTART), 0);
+    rcvid_t r2 = 0;
+    int err = 0;
+    memset(buf, 0, sizeof buf);
+    if (!h_receive_within(ch.chid, buf, sizeof buf, NULL, 2000, &r2, &err) || r2 <= 0) {
+        FAIL("the client did not re-send after MsgError(ERESTART)");
+        JOIN(t, 3000);
+        FAIL("client got %ld (%s)", c.ret, h_errname(c.err));
+        return;
+    }
+    CHECK_MEM(buf, "again", 6);
+    CHECK_EQ(MsgReply(r2, 7, "done", 5), 0);
+    JOIN(t, 3000);
+    CHECK_EQ(c.ret, 7);
+    CHECK_MEM(in, "done", 5);
+    close_chan(ch);
+}
+
 TEST(sr_copy_min_server_buffer_smaller)
 {
     struct chan ch = open_chan(0);
@@ -426,7 +455,7 @@ TEST(sr_send_before_receive)
     struct client c = {.coid = ch.coid, .smsg = "early", .sbytes = 6, .rmsg = in,
                        .rbytes = sizeof in};
     pthread_t t = h_thread(client_thread, &c);
-    h_sleep_ms(50);
+    h_settle(0, 2000);
     CHECK_EQ(atomic_load(&c.done), 0);
     char buf[8];
     struct _msg_info info;
@@ -466,7 +495,7 @@ TEST(sr_receive_before_send)
     struct chan ch = open_chan(0);
     struct rcv r = {.chid = ch.chid};
     pthread_t t = h_thread(receive_thread, &r);
-    h_sleep_ms(50);
+    h_settle(0, 2000);
     char in[8] = {0};
     struct client c = {.coid = ch.coid, .smsg = "late", .sbytes = 5, .rmsg = in,
                        .rbytes = sizeof in};
@@ -576,7 +605,7 @@ TEST(sr_fifo_order_same_priority)
         c[i].smsg = &sent[i];
         c[i].sbytes = sizeof sent[i];
         t[i] = h_thread(client_thread, &c[i]);
-        h_sleep_ms(30); /* let it become SEND-blocked before the next one */
+        h_settle(0, 2000); /* let it become SEND-blocked before the next one */
     }
     for (int i = 0; i < N; i++) {
         int v = -1;
@@ -691,7 +720,7 @@ TEST(sr_receivers_all_blocked_each_gets_one)
         r[i].chid = ch.chid;
         rt[i] = h_thread(receive_thread, &r[i]);
     }
-    h_sleep_ms(50);
+    h_settle(0, 2000);
     struct client c[N];
     pthread_t ct[N];
     int vals[N];
@@ -965,6 +994,112 @@ TEST(sr_fd_range_coid_messaging)
     JOIN(t, 5000);
     CHECK_EQ(ConnectDetach(coid), 0);
     CHECK_EQ(ChannelDestroy(chid), 0);
+}
+
+
+/* Sizes around the thresholds an implementation is likely to have (inline slots, pages,
+ * 64 KiB, ...). */
+static const size_t sweep_sizes[] = {
+    0,     1,     2,     7,     8,     15,    16,    17,    23,     24,     25,     31,
+    32,    33,    63,    64,    65,    127,   128,   129,   255,    256,    257,    511,
+    512,   513,   1023,  1024,  1025,  2047,  2048,  2049,  4095,   4096,   4097,   8191,
+    8192,  8193,  16383, 16384, 16385, 32767, 32768, 32769, 65535,  65536,  65537,  131071,
+    131072, 131073, 262147, 1048577,
+};
+#define SWEEP_N (sizeof sweep_sizes / sizeof sweep_sizes[0])
+#define SWEEP_MAX 1048577
+
+/*
+ * Serves SWEEP_N messages on chid.  Even steps: receive all, reply all.  Odd steps:
+ * receive 16 bytes, MsgRead the rest, MsgWrite the reply tail at 16, MsgReply the head.
+ */
+static void sweep_serve(int chid, pid_t want_pid)
+{
+    char *buf = (char *)malloc(SWEEP_MAX), *rep = (char *)malloc(SWEEP_MAX);
+    REQUIRE(buf && rep);
+    for (size_t i = 0; i < SWEEP_N; i++) {
+        size_t n = sweep_sizes[i];
+        struct _msg_info info;
+        size_t first = (i & 1) ? 16 : SWEEP_MAX;
+        rcvid_t r = MsgReceive(chid, buf, first, &info);
+        if (r <= 0) {
+            FAIL("size %zu: MsgReceive = %lld (%s)", n, (long long)r, h_errname(errno));
+            h_abort();
+        }
+        CHECK_EQ(info.pid, want_pid);
+        if ((size_t)info.srcmsglen != n || (size_t)info.dstmsglen != n)
+            FAIL("size %zu: srcmsglen %lld dstmsglen %lld", n, (long long)info.srcmsglen,
+                 (long long)info.dstmsglen);
+        size_t got = (size_t)info.msglen;
+        if (got != (n < first ? n : first))
+            FAIL("size %zu: msglen %zu", n, got);
+        if (got < n) {
+            ssize_t more = MsgRead(r, buf + got, n - got, got);
+            if (more != (ssize_t)(n - got))
+                FAIL("size %zu: MsgRead of the rest = %zd (%s)", n, more, h_errname(errno));
+        }
+        long long bad = h_verify(buf, n, (unsigned)n, 0);
+        if (bad >= 0)
+            FAIL("size %zu: request differs at offset %lld", n, bad);
+        h_fill(rep, n, (unsigned)n + 1);
+        if ((i & 1) && n > 16) {
+            ssize_t w = MsgWrite(r, rep + 16, n - 16, 16);
+            if (w != (ssize_t)(n - 16))
+                FAIL("size %zu: MsgWrite = %zd (%s)", n, w, h_errname(errno));
+            CHECK_EQ(MsgReply(r, (long)n, rep, 16), 0);
+        } else {
+            CHECK_EQ(MsgReply(r, (long)n, rep, n), 0);
+        }
+    }
+    free(buf);
+    free(rep);
+}
+
+/* Sends every size on coid and checks status and reply. */
+static int sweep_send(int coid)
+{
+    char *out = (char *)malloc(SWEEP_MAX), *in = (char *)malloc(SWEEP_MAX + 1);
+    int bad = 0;
+    if (!out || !in)
+        return 1;
+    for (size_t i = 0; i < SWEEP_N; i++) {
+        size_t n = sweep_sizes[i];
+        h_fill(out, n, (unsigned)n);
+        memset(in, 0xEE, n + 1);
+        long r = MsgSend(coid, out, n, in, n);
+        if (r != (long)n) {
+            FAIL("size %zu: MsgSend = %ld (%s)", n, r, h_errname(errno));
+            bad++;
+            continue;
+        }
+        long long d = h_verify(in, n, (unsigned)n + 1, 0);
+        if (d >= 0) {
+            FAIL("size %zu: reply differs at offset %lld", n, d);
+            bad++;
+        }
+        if ((unsigned char)in[n] != 0xEE) {
+            FAIL("size %zu: reply overran the buffer", n);
+            bad++;
+        }
+    }
+    free(out);
+    free(in);
+    return bad ? 1 : 0;
+}
+
+static void *sweep_client(void *arg)
+{
+    int coid = (int)(intptr_t)arg;
+    return (void *)(intptr_t)sweep_send(coid);
+}
+
+TEST(sr_size_sweep)
+{
+    struct chan ch = open_chan(0);
+    pthread_t t = h_thread(sweep_client, (void *)(intptr_t)ch.coid);
+    sweep_serve(ch.chid, getpid());
+    JOIN(t, 10000);
+    close_chan(ch);
 }
 
 HARNESS_MAIN

@@ -121,7 +121,7 @@ TEST(ub_signal_while_send_blocked_eintr)
     struct chan ch = open_chan(_NTO_CHF_UNBLOCK); /* SEND-blocked: never held (§4.2) */
     struct client c = {.coid = ch.coid};
     pthread_t t = h_thread(client_thread, &c);
-    h_sleep_ms(50);
+    h_settle(0, 2000);
     CHECK_EQ(atomic_load(&c.done), 0);
     pthread_kill(t, SIGUSR1);
     JOIN(t, 3000);
@@ -133,7 +133,9 @@ TEST(ub_signal_while_send_blocked_eintr)
     ChannelDestroy(ch.chid);
 }
 
-TEST(ub_signal_while_reply_blocked_without_unblock_flag_eintr)
+/* settle 0: signal right after the receive (the client has only just become
+ * REPLY-blocked); 1: let it settle into its wait first. */
+static void reply_blocked_signal_case(int settle)
 {
     install_usr1();
     struct chan ch = open_chan(0);
@@ -142,14 +144,32 @@ TEST(ub_signal_while_reply_blocked_without_unblock_flag_eintr)
     char b[16];
     rcvid_t rcvid = MsgReceive(ch.chid, b, sizeof b, NULL);
     REQUIRE(rcvid > 0);
+    if (settle)
+        h_settle(0, 2000);
     pthread_kill(t, SIGUSR1);
-    JOIN(t, 3000);
+    if (h_join(t, 3000, NULL) != 0) {
+        FAIL("REPLY-blocked client (channel without _NTO_CHF_UNBLOCK) still blocked 3 s "
+             "after a signal");
+        MsgReply(rcvid, 0, NULL, 0);
+        JOIN(t, 3000);
+        return;
+    }
     CHECK_EQ(c.ret, -1);
     CHECK_EQ(c.err, EINTR);
     /* The server only finds out when its reply fails. */
     CHECK_ERR(MsgReply(rcvid, 0, NULL, 0), ESRCH);
     ConnectDetach(ch.coid);
     ChannelDestroy(ch.chid);
+}
+
+TEST(ub_signal_while_reply_blocked_without_unblock_flag_eintr)
+{
+    reply_blocked_signal_case(0);
+}
+
+TEST(ub_signal_while_reply_blocked_settled_without_unblock_flag_eintr)
+{
+    reply_blocked_signal_case(1);
 }
 
 TEST(ub_signal_while_reply_blocked_with_unblock_flag_is_held)
@@ -247,13 +267,51 @@ TEST(ub_reply_removes_pending_unblock_pulse)
     ChannelDestroy(ch.chid);
 }
 
+struct rblocked {
+    int chid;
+    rcvid_t r;
+    int err;
+};
+
+static void *rblocked_thread(void *arg)
+{
+    struct rblocked *b = (struct rblocked *)arg;
+    char buf[16];
+    errno = 0;
+    b->r = MsgReceive(b->chid, buf, sizeof buf, NULL);
+    b->err = errno;
+    return NULL;
+}
+
+TEST(ub_signal_while_receive_blocked_eintr)
+{
+    /* §7.2: EINTR when a signal arrives while RECEIVE-blocked. */
+    install_usr1();
+    struct chan ch = open_chan(0);
+    struct rblocked b = {.chid = ch.chid};
+    pthread_t t = h_thread(rblocked_thread, &b);
+    h_settle(0, 2000);
+    pthread_kill(t, SIGUSR1);
+    if (h_join(t, 3000, NULL) != 0) {
+        FAIL("RECEIVE-blocked thread not interrupted by a signal within 3 s");
+        ChannelDestroy(ch.chid);
+        JOIN(t, 3000);
+        return;
+    }
+    CHECK_EQ(b.r, -1);
+    CHECK_EQ(b.err, EINTR);
+    send_marker_and_expect_it(ch);
+    ConnectDetach(ch.coid);
+    ChannelDestroy(ch.chid);
+}
+
 TEST(ub_detach_by_other_thread_send_blocked_ebadf)
 {
     struct chan ch = open_chan(0);
     int coid2 = (int)REQUIRE_OK(ConnectAttach(0, 0, ch.chid, _NTO_SIDE_CHANNEL, 0));
     struct client c = {.coid = coid2};
     pthread_t t = h_thread(client_thread, &c);
-    h_sleep_ms(50);
+    h_settle(0, 2000);
     CHECK_EQ(ConnectDetach(coid2), 0);
     JOIN(t, 3000);
     CHECK_EQ(c.ret, -1);
@@ -289,7 +347,7 @@ TEST(ub_cancel_thread_send_blocked)
     struct chan ch = open_chan(0);
     struct client c = {.coid = ch.coid};
     pthread_t t = h_thread(client_thread, &c);
-    h_sleep_ms(50);
+    h_settle(0, 2000);
     CHECK_EQ(pthread_cancel(t), 0);
     void *res = NULL;
     if (h_join(t, 3000, &res) != 0) {
@@ -322,7 +380,7 @@ TEST(ub_cancel_thread_receive_blocked)
     struct chan ch = open_chan(0);
     struct rthread r = {.chid = ch.chid, .r = 12345};
     pthread_t t = h_thread(receiver_thread, &r);
-    h_sleep_ms(50);
+    h_settle(0, 2000);
     CHECK_EQ(pthread_cancel(t), 0);
     void *res = NULL;
     if (h_join(t, 3000, &res) != 0) {

@@ -1,5 +1,8 @@
 /* <errno.h> overlay for libneutrino: the system's errno.h plus QNX's EOK and the QNX-only
  * error numbers (values as on QNX; they do not collide with Linux's). */
+#if defined(__GNUC__)
+#pragma GCC system_header /* #include_next is an extension -pedantic would flag */
+#endif
 #include_next <errno.h>
 
 #ifndef _NEUTRINO_ERRNO_H

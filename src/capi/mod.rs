@@ -33,17 +33,37 @@ impl CInt for isize {
     }
 }
 
-/// The plain convention: the value, or -1 with `errno` set.
-pub(crate) fn or_errno<T: CInt>(r: KResult<T>) -> T {
-    r.unwrap_or_else(|e| {
-        // SAFETY: errno is the calling thread's.
-        unsafe { *libc::__errno_location() = e.0 };
-        T::from_i32(-1)
-    })
+fn errno() -> i32 {
+    // SAFETY: errno is the calling thread's.
+    unsafe { *libc::__errno_location() }
 }
 
-/// The `_r` convention: the value, or `-errno`.
-pub(crate) fn or_neg<T: CInt>(r: KResult<T>) -> T {
+fn set_errno(e: i32) {
+    // SAFETY: errno is the calling thread's.
+    unsafe { *libc::__errno_location() = e };
+}
+
+/// The plain convention: the value, or -1 with `errno` set. On success `errno` is left as
+/// the caller had it, whatever the library's own system calls did.
+pub(crate) fn or_errno<T: CInt>(call: impl FnOnce() -> KResult<T>) -> T {
+    let saved = errno();
+    match call() {
+        Ok(v) => {
+            set_errno(saved);
+            v
+        }
+        Err(e) => {
+            set_errno(e.0);
+            T::from_i32(-1)
+        }
+    }
+}
+
+/// The `_r` convention: the value, or `-errno`; `errno` is left alone.
+pub(crate) fn or_neg<T: CInt>(call: impl FnOnce() -> KResult<T>) -> T {
+    let saved = errno();
+    let r = call();
+    set_errno(saved);
     r.unwrap_or_else(|e| T::from_i32(-e.0))
 }
 

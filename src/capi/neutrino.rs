@@ -14,12 +14,12 @@ fn create(flags: c_uint) -> KResult<c_int> {
 /// Creates a channel; returns its chid (the first is 1).
 #[no_mangle]
 pub extern "C" fn ChannelCreate(flags: c_uint) -> c_int {
-    or_errno(create(flags))
+    or_errno(|| create(flags))
 }
 
 #[no_mangle]
 pub extern "C" fn ChannelCreate_r(flags: c_uint) -> c_int {
-    or_neg(create(flags))
+    or_neg(|| create(flags))
 }
 
 fn destroy(chid: c_int) -> KResult<c_int> {
@@ -28,22 +28,22 @@ fn destroy(chid: c_int) -> KResult<c_int> {
 
 #[no_mangle]
 pub extern "C" fn ChannelDestroy(chid: c_int) -> c_int {
-    or_errno(destroy(chid))
+    or_errno(|| destroy(chid))
 }
 
 #[no_mangle]
 pub extern "C" fn ChannelDestroy_r(chid: c_int) -> c_int {
-    or_neg(destroy(chid))
+    or_neg(|| destroy(chid))
 }
 
 #[no_mangle]
 pub extern "C" fn ConnectAttach(nd: u32, pid: pid_t, chid: c_int, index: c_uint, flags: c_int) -> c_int {
-    or_errno(client::attach(nd, pid, chid, index, flags))
+    or_errno(|| client::attach(nd, pid, chid, index, flags))
 }
 
 #[no_mangle]
 pub extern "C" fn ConnectAttach_r(nd: u32, pid: pid_t, chid: c_int, index: c_uint, flags: c_int) -> c_int {
-    or_neg(client::attach(nd, pid, chid, index, flags))
+    or_neg(|| client::attach(nd, pid, chid, index, flags))
 }
 
 fn detach(coid: c_int) -> KResult<c_int> {
@@ -52,12 +52,12 @@ fn detach(coid: c_int) -> KResult<c_int> {
 
 #[no_mangle]
 pub extern "C" fn ConnectDetach(coid: c_int) -> c_int {
-    or_errno(detach(coid))
+    or_errno(|| detach(coid))
 }
 
 #[no_mangle]
 pub extern "C" fn ConnectDetach_r(coid: c_int) -> c_int {
-    or_neg(detach(coid))
+    or_neg(|| detach(coid))
 }
 
 // --- MsgSend family: every form funnels into one send over segments. ---------------------
@@ -70,10 +70,11 @@ unsafe fn send_ss(
     sbytes: size_t,
     rmsg: *mut c_void,
     rbytes: size_t,
+    cancel: bool,
 ) -> KResult<c_long> {
     let s = buffer(smsg, sbytes)?;
     let r = buffer(rmsg, rbytes)?;
-    message::send(coid, &s, &r)
+    message::send(coid, &s, &r, cancel)
 }
 
 /// # Safety
@@ -84,10 +85,11 @@ unsafe fn send_vv(
     sparts: size_t,
     riov: *const iovec,
     rparts: size_t,
+    cancel: bool,
 ) -> KResult<c_long> {
     // SAFETY: the caller's IOV arrays.
     let (s, r) = unsafe { (iovs(siov, sparts)?, iovs(riov, rparts)?) };
-    message::send(coid, s, r)
+    message::send(coid, s, r, cancel)
 }
 
 /// # Safety
@@ -98,11 +100,12 @@ unsafe fn send_sv(
     sbytes: size_t,
     riov: *const iovec,
     rparts: size_t,
+    cancel: bool,
 ) -> KResult<c_long> {
     let s = buffer(smsg, sbytes)?;
     // SAFETY: the caller's IOV array.
     let r = unsafe { iovs(riov, rparts)? };
-    message::send(coid, &s, r)
+    message::send(coid, &s, r, cancel)
 }
 
 /// # Safety
@@ -113,16 +116,12 @@ unsafe fn send_vs(
     sparts: size_t,
     rmsg: *mut c_void,
     rbytes: size_t,
+    cancel: bool,
 ) -> KResult<c_long> {
     // SAFETY: the caller's IOV array.
     let s = unsafe { iovs(siov, sparts)? };
     let r = buffer(rmsg, rbytes)?;
-    message::send(coid, s, &r)
-}
-
-/// MsgSend and its IOV forms are cancellation points; the `nc` forms are not.
-fn cancellation_point() {
-    crate::kernel::thread::test_cancel();
+    message::send(coid, s, &r, cancel)
 }
 
 /// # Safety
@@ -135,9 +134,8 @@ pub unsafe extern "C" fn MsgSend(
     rmsg: *mut c_void,
     rbytes: size_t,
 ) -> c_long {
-    cancellation_point();
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { send_ss(coid, smsg, sbytes, rmsg, rbytes) })
+    or_errno(|| unsafe { send_ss(coid, smsg, sbytes, rmsg, rbytes, true) })
 }
 
 /// # Safety
@@ -150,9 +148,8 @@ pub unsafe extern "C" fn MsgSend_r(
     rmsg: *mut c_void,
     rbytes: size_t,
 ) -> c_long {
-    cancellation_point();
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { send_ss(coid, smsg, sbytes, rmsg, rbytes) })
+    or_neg(|| unsafe { send_ss(coid, smsg, sbytes, rmsg, rbytes, true) })
 }
 
 /// # Safety
@@ -166,7 +163,7 @@ pub unsafe extern "C" fn MsgSendnc(
     rbytes: size_t,
 ) -> c_long {
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { send_ss(coid, smsg, sbytes, rmsg, rbytes) })
+    or_errno(|| unsafe { send_ss(coid, smsg, sbytes, rmsg, rbytes, false) })
 }
 
 /// # Safety
@@ -180,7 +177,7 @@ pub unsafe extern "C" fn MsgSendnc_r(
     rbytes: size_t,
 ) -> c_long {
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { send_ss(coid, smsg, sbytes, rmsg, rbytes) })
+    or_neg(|| unsafe { send_ss(coid, smsg, sbytes, rmsg, rbytes, false) })
 }
 
 /// # Safety
@@ -193,9 +190,8 @@ pub unsafe extern "C" fn MsgSendv(
     riov: *const iovec,
     rparts: size_t,
 ) -> c_long {
-    cancellation_point();
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { send_vv(coid, siov, sparts, riov, rparts) })
+    or_errno(|| unsafe { send_vv(coid, siov, sparts, riov, rparts, true) })
 }
 
 /// # Safety
@@ -208,9 +204,8 @@ pub unsafe extern "C" fn MsgSendv_r(
     riov: *const iovec,
     rparts: size_t,
 ) -> c_long {
-    cancellation_point();
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { send_vv(coid, siov, sparts, riov, rparts) })
+    or_neg(|| unsafe { send_vv(coid, siov, sparts, riov, rparts, true) })
 }
 
 /// # Safety
@@ -224,7 +219,7 @@ pub unsafe extern "C" fn MsgSendvnc(
     rparts: size_t,
 ) -> c_long {
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { send_vv(coid, siov, sparts, riov, rparts) })
+    or_errno(|| unsafe { send_vv(coid, siov, sparts, riov, rparts, false) })
 }
 
 /// # Safety
@@ -238,7 +233,7 @@ pub unsafe extern "C" fn MsgSendvnc_r(
     rparts: size_t,
 ) -> c_long {
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { send_vv(coid, siov, sparts, riov, rparts) })
+    or_neg(|| unsafe { send_vv(coid, siov, sparts, riov, rparts, false) })
 }
 
 /// # Safety
@@ -251,9 +246,8 @@ pub unsafe extern "C" fn MsgSendsv(
     riov: *const iovec,
     rparts: size_t,
 ) -> c_long {
-    cancellation_point();
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { send_sv(coid, smsg, sbytes, riov, rparts) })
+    or_errno(|| unsafe { send_sv(coid, smsg, sbytes, riov, rparts, true) })
 }
 
 /// # Safety
@@ -266,9 +260,8 @@ pub unsafe extern "C" fn MsgSendsv_r(
     riov: *const iovec,
     rparts: size_t,
 ) -> c_long {
-    cancellation_point();
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { send_sv(coid, smsg, sbytes, riov, rparts) })
+    or_neg(|| unsafe { send_sv(coid, smsg, sbytes, riov, rparts, true) })
 }
 
 /// # Safety
@@ -282,7 +275,7 @@ pub unsafe extern "C" fn MsgSendsvnc(
     rparts: size_t,
 ) -> c_long {
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { send_sv(coid, smsg, sbytes, riov, rparts) })
+    or_errno(|| unsafe { send_sv(coid, smsg, sbytes, riov, rparts, false) })
 }
 
 /// # Safety
@@ -296,7 +289,7 @@ pub unsafe extern "C" fn MsgSendsvnc_r(
     rparts: size_t,
 ) -> c_long {
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { send_sv(coid, smsg, sbytes, riov, rparts) })
+    or_neg(|| unsafe { send_sv(coid, smsg, sbytes, riov, rparts, false) })
 }
 
 /// # Safety
@@ -309,9 +302,8 @@ pub unsafe extern "C" fn MsgSendvs(
     rmsg: *mut c_void,
     rbytes: size_t,
 ) -> c_long {
-    cancellation_point();
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { send_vs(coid, siov, sparts, rmsg, rbytes) })
+    or_errno(|| unsafe { send_vs(coid, siov, sparts, rmsg, rbytes, true) })
 }
 
 /// # Safety
@@ -324,9 +316,8 @@ pub unsafe extern "C" fn MsgSendvs_r(
     rmsg: *mut c_void,
     rbytes: size_t,
 ) -> c_long {
-    cancellation_point();
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { send_vs(coid, siov, sparts, rmsg, rbytes) })
+    or_neg(|| unsafe { send_vs(coid, siov, sparts, rmsg, rbytes, true) })
 }
 
 /// # Safety
@@ -340,7 +331,7 @@ pub unsafe extern "C" fn MsgSendvsnc(
     rbytes: size_t,
 ) -> c_long {
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { send_vs(coid, siov, sparts, rmsg, rbytes) })
+    or_errno(|| unsafe { send_vs(coid, siov, sparts, rmsg, rbytes, false) })
 }
 
 /// # Safety
@@ -354,7 +345,7 @@ pub unsafe extern "C" fn MsgSendvsnc_r(
     rbytes: size_t,
 ) -> c_long {
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { send_vs(coid, siov, sparts, rmsg, rbytes) })
+    or_neg(|| unsafe { send_vs(coid, siov, sparts, rmsg, rbytes, false) })
 }
 
 // --- receive -----------------------------------------------------------------------------
@@ -407,7 +398,7 @@ pub unsafe extern "C" fn MsgReceive(
     info: *mut _msg_info,
 ) -> rcvid_t {
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { receive_s(chid, msg, bytes, info, false) })
+    or_errno(|| unsafe { receive_s(chid, msg, bytes, info, false) })
 }
 
 /// # Safety
@@ -420,7 +411,7 @@ pub unsafe extern "C" fn MsgReceive_r(
     info: *mut _msg_info,
 ) -> rcvid_t {
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { receive_s(chid, msg, bytes, info, false) })
+    or_neg(|| unsafe { receive_s(chid, msg, bytes, info, false) })
 }
 
 /// # Safety
@@ -433,7 +424,7 @@ pub unsafe extern "C" fn MsgReceivev(
     info: *mut _msg_info,
 ) -> rcvid_t {
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { receive_v(chid, iov, parts, info, false) })
+    or_errno(|| unsafe { receive_v(chid, iov, parts, info, false) })
 }
 
 /// # Safety
@@ -446,7 +437,7 @@ pub unsafe extern "C" fn MsgReceivev_r(
     info: *mut _msg_info,
 ) -> rcvid_t {
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { receive_v(chid, iov, parts, info, false) })
+    or_neg(|| unsafe { receive_v(chid, iov, parts, info, false) })
 }
 
 /// Waits for a pulse on `chid`, leaving messages queued; returns 0.
@@ -461,7 +452,7 @@ pub unsafe extern "C" fn MsgReceivePulse(
     info: *mut _msg_info,
 ) -> c_int {
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { receive_s(chid, pulse, bytes, info, true) }.map(|_| 0))
+    or_errno(|| unsafe { receive_s(chid, pulse, bytes, info, true) }.map(|_| 0))
 }
 
 /// # Safety
@@ -474,7 +465,7 @@ pub unsafe extern "C" fn MsgReceivePulse_r(
     info: *mut _msg_info,
 ) -> c_int {
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { receive_s(chid, pulse, bytes, info, true) }.map(|_| 0))
+    or_neg(|| unsafe { receive_s(chid, pulse, bytes, info, true) }.map(|_| 0))
 }
 
 /// # Safety
@@ -487,7 +478,7 @@ pub unsafe extern "C" fn MsgReceivePulsev(
     info: *mut _msg_info,
 ) -> c_int {
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { receive_v(chid, iov, parts, info, true) }.map(|_| 0))
+    or_errno(|| unsafe { receive_v(chid, iov, parts, info, true) }.map(|_| 0))
 }
 
 /// # Safety
@@ -500,7 +491,7 @@ pub unsafe extern "C" fn MsgReceivePulsev_r(
     info: *mut _msg_info,
 ) -> c_int {
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { receive_v(chid, iov, parts, info, true) }.map(|_| 0))
+    or_neg(|| unsafe { receive_v(chid, iov, parts, info, true) }.map(|_| 0))
 }
 
 // --- pulses ------------------------------------------------------------------------------
@@ -512,23 +503,23 @@ fn send_pulse(coid: c_int, priority: c_int, code: c_int, value: u64) -> KResult<
 /// Sends a pulse (never blocks). `priority` -1 means the caller's.
 #[no_mangle]
 pub extern "C" fn MsgSendPulse(coid: c_int, priority: c_int, code: c_int, value: c_int) -> c_int {
-    or_errno(send_pulse(coid, priority, code, value as i64 as u64))
+    or_errno(|| send_pulse(coid, priority, code, value as i64 as u64))
 }
 
 #[no_mangle]
 pub extern "C" fn MsgSendPulse_r(coid: c_int, priority: c_int, code: c_int, value: c_int) -> c_int {
-    or_neg(send_pulse(coid, priority, code, value as i64 as u64))
+    or_neg(|| send_pulse(coid, priority, code, value as i64 as u64))
 }
 
 /// Sends a pulse whose value is a pointer.
 #[no_mangle]
 pub extern "C" fn MsgSendPulsePtr(coid: c_int, priority: c_int, code: c_int, value: *mut c_void) -> c_int {
-    or_errno(send_pulse(coid, priority, code, value as usize as u64))
+    or_errno(|| send_pulse(coid, priority, code, value as usize as u64))
 }
 
 #[no_mangle]
 pub extern "C" fn MsgSendPulsePtr_r(coid: c_int, priority: c_int, code: c_int, value: *mut c_void) -> c_int {
-    or_neg(send_pulse(coid, priority, code, value as usize as u64))
+    or_neg(|| send_pulse(coid, priority, code, value as usize as u64))
 }
 
 // --- reply and error ---------------------------------------------------------------------
@@ -557,7 +548,7 @@ pub unsafe extern "C" fn MsgReply(
     msg: *const c_void,
     bytes: size_t,
 ) -> c_int {
-    or_errno(reply_s(rcvid, status, msg, bytes))
+    or_errno(|| reply_s(rcvid, status, msg, bytes))
 }
 
 /// # Safety
@@ -569,7 +560,7 @@ pub unsafe extern "C" fn MsgReply_r(
     msg: *const c_void,
     bytes: size_t,
 ) -> c_int {
-    or_neg(reply_s(rcvid, status, msg, bytes))
+    or_neg(|| reply_s(rcvid, status, msg, bytes))
 }
 
 /// # Safety
@@ -582,7 +573,7 @@ pub unsafe extern "C" fn MsgReplyv(
     parts: size_t,
 ) -> c_int {
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { reply_v(rcvid, status, iov, parts) })
+    or_errno(|| unsafe { reply_v(rcvid, status, iov, parts) })
 }
 
 /// # Safety
@@ -595,7 +586,7 @@ pub unsafe extern "C" fn MsgReplyv_r(
     parts: size_t,
 ) -> c_int {
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { reply_v(rcvid, status, iov, parts) })
+    or_neg(|| unsafe { reply_v(rcvid, status, iov, parts) })
 }
 
 fn error(rcvid: rcvid_t, err: c_int) -> KResult<c_int> {
@@ -605,12 +596,12 @@ fn error(rcvid: rcvid_t, err: c_int) -> KResult<c_int> {
 /// Releases the client with `MsgSend` failing with `err` (`EOK`: returning 0).
 #[no_mangle]
 pub extern "C" fn MsgError(rcvid: rcvid_t, err: c_int) -> c_int {
-    or_errno(error(rcvid, err))
+    or_errno(|| error(rcvid, err))
 }
 
 #[no_mangle]
 pub extern "C" fn MsgError_r(rcvid: rcvid_t, err: c_int) -> c_int {
-    or_neg(error(rcvid, err))
+    or_neg(|| error(rcvid, err))
 }
 
 // --- read, write, info -------------------------------------------------------------------
@@ -647,7 +638,7 @@ unsafe fn write_v(rcvid: rcvid_t, iov: *const iovec, parts: size_t, offset: size
 /// `msg` valid for `bytes`.
 #[no_mangle]
 pub unsafe extern "C" fn MsgRead(rcvid: rcvid_t, msg: *mut c_void, bytes: size_t, offset: size_t) -> ssize_t {
-    or_errno(read_s(rcvid, msg, bytes, offset))
+    or_errno(|| read_s(rcvid, msg, bytes, offset))
 }
 
 /// # Safety
@@ -659,7 +650,7 @@ pub unsafe extern "C" fn MsgRead_r(
     bytes: size_t,
     offset: size_t,
 ) -> ssize_t {
-    or_neg(read_s(rcvid, msg, bytes, offset))
+    or_neg(|| read_s(rcvid, msg, bytes, offset))
 }
 
 /// # Safety
@@ -672,7 +663,7 @@ pub unsafe extern "C" fn MsgReadv(
     offset: size_t,
 ) -> ssize_t {
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { read_v(rcvid, iov, parts, offset) })
+    or_errno(|| unsafe { read_v(rcvid, iov, parts, offset) })
 }
 
 /// # Safety
@@ -685,7 +676,7 @@ pub unsafe extern "C" fn MsgReadv_r(
     offset: size_t,
 ) -> ssize_t {
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { read_v(rcvid, iov, parts, offset) })
+    or_neg(|| unsafe { read_v(rcvid, iov, parts, offset) })
 }
 
 /// Writes into the client's reply buffer at `offset`; the client stays REPLY-blocked.
@@ -699,7 +690,7 @@ pub unsafe extern "C" fn MsgWrite(
     bytes: size_t,
     offset: size_t,
 ) -> ssize_t {
-    or_errno(write_s(rcvid, msg, bytes, offset))
+    or_errno(|| write_s(rcvid, msg, bytes, offset))
 }
 
 /// # Safety
@@ -711,7 +702,7 @@ pub unsafe extern "C" fn MsgWrite_r(
     bytes: size_t,
     offset: size_t,
 ) -> ssize_t {
-    or_neg(write_s(rcvid, msg, bytes, offset))
+    or_neg(|| write_s(rcvid, msg, bytes, offset))
 }
 
 /// # Safety
@@ -724,7 +715,7 @@ pub unsafe extern "C" fn MsgWritev(
     offset: size_t,
 ) -> ssize_t {
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { write_v(rcvid, iov, parts, offset) })
+    or_errno(|| unsafe { write_v(rcvid, iov, parts, offset) })
 }
 
 /// # Safety
@@ -737,7 +728,7 @@ pub unsafe extern "C" fn MsgWritev_r(
     offset: size_t,
 ) -> ssize_t {
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { write_v(rcvid, iov, parts, offset) })
+    or_neg(|| unsafe { write_v(rcvid, iov, parts, offset) })
 }
 
 /// # Safety
@@ -755,7 +746,7 @@ unsafe fn msg_info(rcvid: rcvid_t, info: *mut _msg_info) -> KResult<c_int> {
 #[no_mangle]
 pub unsafe extern "C" fn MsgInfo(rcvid: rcvid_t, info: *mut _msg_info) -> c_int {
     // SAFETY: forwarded caller contract.
-    or_errno(unsafe { msg_info(rcvid, info) })
+    or_errno(|| unsafe { msg_info(rcvid, info) })
 }
 
 /// # Safety
@@ -763,5 +754,5 @@ pub unsafe extern "C" fn MsgInfo(rcvid: rcvid_t, info: *mut _msg_info) -> c_int 
 #[no_mangle]
 pub unsafe extern "C" fn MsgInfo_r(rcvid: rcvid_t, info: *mut _msg_info) -> c_int {
     // SAFETY: forwarded caller contract.
-    or_neg(unsafe { msg_info(rcvid, info) })
+    or_neg(|| unsafe { msg_info(rcvid, info) })
 }

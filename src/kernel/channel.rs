@@ -13,7 +13,7 @@ use crate::transport::region::{
     state, Bell, BELL_CLIENTS_LEN, BELL_SERVER_LEN, INLINE, MAX_CHANNEL_CONNS, PULSES_POSTED, SLOTS,
 };
 use crate::transport::shm::Region;
-use crate::transport::spin;
+use crate::transport::spin::{self, Spun};
 use parking_lot::Mutex;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::Ordering;
@@ -329,8 +329,10 @@ impl Channel {
     /// Waits until something may have been posted since `observed`.
     fn wait(&self, observed: u32) -> KResult<()> {
         let seq = &self.bell.clients().seq;
-        if spin::until(|| seq.load(Ordering::Relaxed) != observed) {
-            return Ok(());
+        match spin::until_interruptible(|| seq.load(Ordering::Relaxed) != observed) {
+            Spun::Done => return Ok(()),
+            Spun::Interrupted => return Err(Errno::EINTR),
+            Spun::Expired => {}
         }
         let sleepers = &self.bell.server().sleepers;
         sleepers.fetch_add(1, Ordering::SeqCst);

@@ -17,11 +17,11 @@ use crate::transport::region::{
     PULSES_POSTED, PULSE_RING, REPLY_INLINE, SLOTS,
 };
 use crate::transport::shm::Region;
-use crate::transport::spin;
+use crate::transport::spin::{self, Spun};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,6 +44,9 @@ pub struct Conn {
     pub may_pulse: bool,
     /// This process's pulse producers take turns here.
     pulses: Mutex<PulseTx>,
+    /// Per slot, the errno its thread must leave with, set by another thread detaching
+    /// the coid it sends on; 0 otherwise. Private to this process.
+    kicks: [AtomicU32; SLOTS],
     /// Coids naming this connection (changed under the coid table's lock).
     refs: AtomicUsize,
     dead: AtomicBool,
@@ -190,7 +193,7 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, noshare: bool) -
         let ch = p.channel(chid)?;
         // SAFETY: plain syscalls.
         let me = PeerCred { pid: p.pid, uid: unsafe { libc::getuid() }, gid: unsafe { libc::getgid() } };
-        let (sc, _fd) = server::new_conn(p, &ch, me, 0)?;
+        let (sc, _fd) = server::new_conn(p, &ch, me, None)?;
         Conn {
             server_pid: target,
             chid,
@@ -203,6 +206,7 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, noshare: bool) -
             noshare,
             may_pulse: true,
             pulses: Mutex::new(PulseTx::default()),
+            kicks: Default::default(),
             refs: AtomicUsize::new(0),
             dead: AtomicBool::new(false),
         }
@@ -228,6 +232,7 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, noshare: bool) -
             noshare,
             may_pulse: resp.may_pulse != 0,
             pulses: Mutex::new(PulseTx::default()),
+            kicks: Default::default(),
             refs: AtomicUsize::new(0),
             dead: AtomicBool::new(false),
         }
@@ -270,6 +275,7 @@ pub fn detach(coid: i32) -> KResult<()> {
         coids.fds.remove(&coid).map(|(c, _fd)| c)
     }
     .ok_or(Errno::EINVAL)?;
+    conn.kick(coid, Errno::EBADF);
     if conn.refs.fetch_sub(1, Ordering::Relaxed) != 1 {
         return Ok(());
     }
@@ -371,7 +377,7 @@ impl Conn {
     }
 
     /// `MsgSend*`: posts the message and waits for the reply; returns the reply status.
-    pub fn send(&self, coid: i32, smsg: &[Seg], rmsg: &[Seg]) -> KResult<i64> {
+    pub fn send(&self, coid: i32, smsg: &[Seg], rmsg: &[Seg], cancel: bool) -> KResult<i64> {
         let send_len = copy::total(smsg)?;
         let reply_cap = copy::total(rmsg)?;
         if self.is_dead() {
@@ -395,16 +401,13 @@ impl Conn {
             // INLINE bytes.
             unsafe { copy::gather(smsg, 0, self.region.send_data(s), send_len) };
         }
-        slot.ticket.store(self.bell.clients().tickets.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
-        slot.state.store(state::SENT, Ordering::SeqCst);
-        self.post(s);
+        self.kicks[s].store(0, Ordering::Relaxed);
+        self.repost(s);
         // A channel destroyed or a server lost while we posted will never look at the slot.
-        if self.is_dead() {
-            if let Ok(e) = self.abort(s, state::SENT) {
-                return Err(e);
-            }
+        if self.is_dead() && self.abort(s, state::SENT) {
+            return Err(Errno::ESRCH);
         }
-        self.wait_reply(s, smsg, rmsg)
+        self.wait_reply(s, smsg, rmsg, cancel)
     }
 
     fn post(&self, s: usize) {
@@ -414,21 +417,42 @@ impl Conn {
 
     /// Held REPLY-blocked by an `_NTO_CHF_UNBLOCK` channel: asks the server, once, to
     /// unblock us; it gets `_PULSE_CODE_UNBLOCK` and decides when to reply.
-    fn request_unblock(&self, s: usize) {
+    fn request_unblock(&self, s: usize, e: Errno) {
         let slot = self.region.slot(s);
-        if slot.unblock.swap(Errno::EINTR.0 as u32, Ordering::SeqCst) == 0 {
+        if slot.unblock.swap(e.0 as u32, Ordering::SeqCst) == 0 {
             self.post(s);
         }
     }
 
-    /// Leaves slot `s` that is in state `from`; gives the error `MsgSend` returns.
-    fn abort(&self, s: usize, from: u32) -> KResult<Errno> {
+    /// Leaves slot `s` that is in state `from`; false if the server moved it meanwhile.
+    fn abort(&self, s: usize, from: u32) -> bool {
         let slot = self.region.slot(s);
-        slot.state
-            .compare_exchange(from, state::ABORTED, Ordering::AcqRel, Ordering::Relaxed)
-            .map_err(|_| Errno::EAGAIN)?;
-        self.post(s); // the server frees aborted slots
-        Ok(if self.is_dead() { Errno::ESRCH } else { Errno::EINTR })
+        let left =
+            slot.state.compare_exchange(from, state::ABORTED, Ordering::AcqRel, Ordering::Relaxed).is_ok();
+        if left {
+            self.post(s); // the server frees aborted slots
+        }
+        left
+    }
+
+    /// Posts slot `s` (again): SEND-blocked, behind what is queued now.
+    fn repost(&self, s: usize) {
+        let slot = self.region.slot(s);
+        slot.ticket.store(self.bell.clients().tickets.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+        slot.state.store(state::SENT, Ordering::SeqCst);
+        self.post(s);
+    }
+
+    /// Makes threads blocked on `coid` leave with `e` (another thread detached it).
+    fn kick(&self, coid: i32, e: Errno) {
+        for s in 0..SLOTS {
+            let slot = self.region.slot(s);
+            let st = slot.state.load(Ordering::Acquire);
+            if slot.coid.load(Ordering::Relaxed) as i32 == coid && st != state::FREE && st != state::CLAIMED {
+                self.kicks[s].store(e.0 as u32, Ordering::Release);
+                futex::wake(&slot.state, 1);
+            }
+        }
     }
 
     /// Copies one chunk for the server between our buffers and the slot, when the kernel
@@ -451,12 +475,17 @@ impl Conn {
         futex::wake(&slot.state, 1);
     }
 
-    fn wait_reply(&self, s: usize, smsg: &[Seg], rmsg: &[Seg]) -> KResult<i64> {
+    fn wait_reply(&self, s: usize, smsg: &[Seg], rmsg: &[Seg], cancel: bool) -> KResult<i64> {
         let slot = self.region.slot(s);
+        let kick = &self.kicks[s];
         let mut slept = false;
-        let mut interrupted = false;
+        // Why this thread wants to leave: a signal (EINTR) or a detach of its coid (EBADF).
+        let mut why: Option<Errno> = None;
         loop {
             let st = slot.state.load(Ordering::Acquire);
+            if why.is_none() && kick.load(Ordering::Acquire) != 0 {
+                why = Some(Errno(kick.load(Ordering::Acquire) as i32));
+            }
             match st {
                 state::REPLIED => {
                     if slot.reply_flags.load(Ordering::Relaxed) & REPLY_INLINE != 0 {
@@ -469,44 +498,63 @@ impl Conn {
                     return Ok(status);
                 }
                 state::FAILED => {
-                    let e = slot.status.load(Ordering::Relaxed) as i32;
+                    let e = Errno(slot.status.load(Ordering::Relaxed) as i32);
+                    if e == Errno::ERESTART {
+                        // MsgError(rcvid, ERESTART): the kernel sends the message again.
+                        slot.unblock.store(0, Ordering::Relaxed);
+                        self.repost(s);
+                        continue;
+                    }
                     slot.state.store(state::FREE, Ordering::Release);
-                    return Err(Errno(e));
+                    return Err(e);
                 }
                 state::AGENT_REQ => {
                     self.serve_agent(s, smsg, rmsg);
                     continue;
                 }
-                // Interrupted by a signal: SEND-blocked, leave at once; REPLY-blocked, leave
-                // unless the channel holds its clients (_NTO_CHF_UNBLOCK), in which case ask
-                // the server to unblock us. While the server copies, wait for it to finish.
-                state::SENT | state::RECEIVED if interrupted => {
+                // SEND-blocked: leave at once. REPLY-blocked: leave unless the channel holds
+                // its clients (_NTO_CHF_UNBLOCK); then ask the server to unblock us. While
+                // the server copies into our buffers, wait for it to finish.
+                state::SENT | state::RECEIVED if why.is_some() => {
+                    let e = why.expect("checked");
                     if st == state::RECEIVED && self.chflags & _NTO_CHF_UNBLOCK != 0 {
-                        self.request_unblock(s);
-                    } else if let Ok(e) = self.abort(s, st) {
-                        return Err(e);
+                        self.request_unblock(s, e);
+                    } else if self.abort(s, st) {
+                        if cancel && e == Errno::EINTR {
+                            thread::test_cancel();
+                        }
+                        return Err(if self.is_dead() { Errno::ESRCH } else { e });
                     } else {
                         continue;
                     }
                 }
                 _ => {}
             }
-            // Spin only before the first sleep: a signal caught while spinning is handled
-            // without interrupting any system call, so the time spent spinning is kept short.
-            if !slept && spin::until(|| slot.state.load(Ordering::Relaxed) != st) {
-                continue;
+            let changed = || slot.state.load(Ordering::Relaxed) != st || kick.load(Ordering::Relaxed) != 0;
+            // Spin only before the first sleep.
+            if !slept {
+                match spin::until_interruptible(changed) {
+                    Spun::Done => continue,
+                    Spun::Interrupted => {
+                        why.get_or_insert(Errno::EINTR);
+                        continue;
+                    }
+                    Spun::Expired => {}
+                }
             }
             slot.client_waiting.store(1, Ordering::SeqCst);
             // A timeout makes a caught signal end the wait with EINTR even under SA_RESTART,
             // as QNX's kernel calls do.
-            let r = if slot.state.load(Ordering::SeqCst) == st {
+            let r = if slot.state.load(Ordering::SeqCst) == st && kick.load(Ordering::SeqCst) == 0 {
                 futex::wait(&slot.state, st, Some(Duration::from_secs(1)))
             } else {
                 Ok(())
             };
             slot.client_waiting.store(0, Ordering::Relaxed);
             slept = true;
-            interrupted |= r == Err(Errno::EINTR);
+            if r == Err(Errno::EINTR) {
+                why.get_or_insert(Errno::EINTR);
+            }
         }
     }
 }

@@ -25,6 +25,7 @@ impl Errno {
     pub const ETIMEDOUT: Errno = Errno(libc::ETIMEDOUT);
     pub const ENXIO: Errno = Errno(libc::ENXIO);
     pub const EIO: Errno = Errno(libc::EIO);
+    pub const ERESTART: Errno = Errno(libc::ERESTART);
     /// QNX: a remote node was named but there is no network manager.
     pub const ENOREMOTE: Errno = Errno(super::abi::ENOREMOTE);
     /// QNX: the server faulted on its own buffers during a transfer.

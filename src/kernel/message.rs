@@ -3,25 +3,33 @@
 
 use super::abi::_msg_info;
 use super::channel::Channel;
-use super::client;
 use super::errno::{Errno, KResult};
 use super::process::current;
 use super::server::lookup;
+use super::{client, thread};
 use crate::transport::copy::{self, Dir, Seg};
 use crate::transport::region::{state, INLINE, REPLY_INLINE};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-/// `MsgSend*` on `coid`.
-pub fn send(coid: i32, smsg: &[Seg], rmsg: &[Seg]) -> KResult<i64> {
-    client::lookup(current(), coid)?.send(coid, smsg, rmsg)
+/// `MsgSend*` on `coid`; `cancel`: the call is a cancellation point.
+pub fn send(coid: i32, smsg: &[Seg], rmsg: &[Seg], cancel: bool) -> KResult<i64> {
+    if cancel {
+        thread::test_cancel();
+    }
+    client::lookup(current(), coid)?.send(coid, smsg, rmsg, cancel)
 }
 
 /// `MsgReceive*` on `chid`; with `pulses_only`, `MsgReceivePulse*`.
 pub fn receive(chid: i32, segs: &[Seg], info: Option<&mut _msg_info>, pulses_only: bool) -> KResult<i64> {
     let p = current();
     let ch: Arc<Channel> = p.channel(chid)?;
-    ch.receive(p, segs, info, pulses_only)
+    let r = ch.receive(p, segs, info, pulses_only);
+    // Receiving is a cancellation point: a cancel that interrupted the wait acts now.
+    if r == Err(Errno::EINTR) {
+        thread::test_cancel();
+    }
+    r
 }
 
 /// `MsgReply*`: copies min(reply, client's reply buffer) bytes and releases the client with
@@ -29,6 +37,10 @@ pub fn receive(chid: i32, segs: &[Seg], info: Option<&mut _msg_info>, pulses_onl
 pub fn reply(rcvid: i64, status: i64, segs: &[Seg]) -> KResult<()> {
     let len = copy::total(segs)?;
     let (conn, s, gen) = lookup(current(), rcvid)?;
+    // A client asleep may have died; one still spinning is evidently alive.
+    if conn.region.slot(s).client_waiting.load(Ordering::Relaxed) != 0 {
+        conn.check_alive()?;
+    }
     conn.release(s, gen)?;
     conn.begin_copy(s)?;
     let r = conn.received(s);
@@ -58,6 +70,7 @@ pub fn reply(rcvid: i64, status: i64, segs: &[Seg]) -> KResult<()> {
 /// `MsgError`: releases the client with `error` (`EOK`: `MsgSend` returns 0).
 pub fn error(rcvid: i64, error: i32) -> KResult<()> {
     let (conn, s, gen) = lookup(current(), rcvid)?;
+    conn.check_alive()?;
     // -1: the error that made the client ask to be unblocked.
     let error = match error {
         -1 => conn.unblock_request(s).unwrap_or(Errno::EINTR).0,
@@ -83,6 +96,7 @@ pub fn read(rcvid: i64, segs: &[Seg], offset: usize) -> KResult<usize> {
         return Ok(0);
     }
     if r.send_len <= INLINE as u64 {
+        conn.check_alive()?;
         // The message is in the slot, in this process's memory.
         let src = [Seg { base: conn.region.send_data(s) as usize, len: r.send_len as usize }];
         return copy::vm_copy(current().pid, segs, &src, offset, Dir::Read);
@@ -104,6 +118,7 @@ pub fn write(rcvid: i64, segs: &[Seg], offset: usize) -> KResult<usize> {
 /// `MsgInfo`.
 pub fn info(rcvid: i64, info: &mut _msg_info) -> KResult<()> {
     let (conn, s, _) = lookup(current(), rcvid)?;
+    conn.check_alive()?;
     let r = conn.received(s);
     conn.fill_info(s, &r, conn.chid, info);
     Ok(())

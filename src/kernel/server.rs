@@ -14,7 +14,7 @@ use super::queue::Rank;
 use super::thread::DEFAULT_PRIORITY;
 use crate::transport::copy::{self, Dir, Seg};
 use crate::transport::futex;
-use crate::transport::link::{Handler, Link, LinkId, PeerCred, Request, Response};
+use crate::transport::link::{Handler, IncomingLink, Link, LinkId, PeerCred, Request, Response};
 use crate::transport::region::{
     state, ConnRegion, AGENT_READ, AGENT_WRITE, CONN_MAGIC, CONN_REGION_LEN, INLINE, SLOTS,
 };
@@ -75,8 +75,8 @@ pub struct ServerConn {
     pub region: Arc<ConnRegion>,
     /// The client process, from the kernel's SO_PEERCRED (or this process).
     pub peer: PeerCred,
-    /// The link the client attached through; 0 when the client is this process.
-    pub link: LinkId,
+    /// The link the client attached through; `None` when the client is this process.
+    pub link: Option<IncomingLink>,
     pub slots: [SlotPriv; SLOTS],
     dead: AtomicBool,
     /// The kernel refused `process_vm_*` towards this client (another user, or ptrace
@@ -120,6 +120,19 @@ fn next_gen() -> u32 {
 impl ServerConn {
     pub fn is_dead(&self) -> bool {
         self.dead.load(Ordering::Acquire)
+    }
+
+    pub fn link_id(&self) -> Option<LinkId> {
+        self.link.as_ref().map(|l| l.id)
+    }
+
+    /// `ESRCH` when the client process has died, even if the service thread has not yet
+    /// caught up with its death.
+    pub fn check_alive(&self) -> KResult<()> {
+        if self.is_dead() || self.link.as_ref().is_some_and(|l| !l.alive()) {
+            return Err(Errno::ESRCH);
+        }
+        Ok(())
     }
 
     /// Records slot `s` as received: takes the copy the server works from.
@@ -364,7 +377,7 @@ pub fn new_conn(
     p: &Process,
     ch: &Arc<Channel>,
     peer: PeerCred,
-    link: LinkId,
+    link: Option<IncomingLink>,
 ) -> KResult<(Arc<ServerConn>, OwnedFd)> {
     let (region, fd) = Region::create("neutrino-conn", CONN_REGION_LEN)?;
     let region = ConnRegion::new(region);
@@ -493,10 +506,10 @@ pub struct KernelHandler;
 pub static HANDLER: KernelHandler = KernelHandler;
 
 impl Handler for KernelHandler {
-    fn attach(&self, link: LinkId, peer: PeerCred, req: &Request) -> KResult<(Response, Vec<OwnedFd>)> {
+    fn attach(&self, link: &IncomingLink, req: &Request) -> KResult<(Response, Vec<OwnedFd>)> {
         let p = current();
         let ch = p.channel(req.chid)?;
-        let (conn, region_fd) = new_conn(p, &ch, peer, link)?;
+        let (conn, region_fd) = new_conn(p, &ch, link.peer, Some(link.clone()))?;
         let fds = vec![
             region_fd,
             ch.bell_fds.0.try_clone().map_err(|_| Errno::EMFILE)?,
@@ -516,7 +529,7 @@ impl Handler for KernelHandler {
         let p = current();
         let conn = p.scoids.read().get(index_of(req.scoid)).cloned().ok_or(Errno::ESRCH)?;
         // A client may only end its own connections.
-        if conn.link != link || conn.scoid != req.scoid {
+        if conn.link_id() != Some(link) || conn.scoid != req.scoid {
             return Err(Errno::ESRCH);
         }
         end(p, &conn, End::Detached(req.priority.clamp(1, 255) as u8));
@@ -526,7 +539,8 @@ impl Handler for KernelHandler {
     fn pulse(&self, link: LinkId, req: &Request) {
         let p = current();
         let conn = p.scoids.read().get(index_of(req.scoid)).cloned();
-        let Some(conn) = conn.filter(|c| c.link == link && c.scoid == req.scoid && c.may_pulse) else {
+        let Some(conn) = conn.filter(|c| c.link_id() == Some(link) && c.scoid == req.scoid && c.may_pulse)
+        else {
             return;
         };
         let Some(ch) = conn.channel.upgrade() else { return };
@@ -540,8 +554,13 @@ impl Handler for KernelHandler {
 
     fn client_gone(&self, link: LinkId) {
         let p = current();
-        let gone: Vec<Arc<ServerConn>> =
-            p.scoids.read().iter().filter(|(_, c)| c.link == link).map(|(_, c)| c.clone()).collect();
+        let gone: Vec<Arc<ServerConn>> = p
+            .scoids
+            .read()
+            .iter()
+            .filter(|(_, c)| c.link_id() == Some(link))
+            .map(|(_, c)| c.clone())
+            .collect();
         for conn in gone {
             end(p, &conn, End::ClientDied);
         }

@@ -63,7 +63,7 @@ pub struct Response {
 
 /// What the kernel does with the events of the service thread.
 pub trait Handler: Send + Sync {
-    fn attach(&self, link: LinkId, peer: PeerCred, req: &Request) -> KResult<(Response, Vec<OwnedFd>)>;
+    fn attach(&self, link: &IncomingLink, req: &Request) -> KResult<(Response, Vec<OwnedFd>)>;
     fn detach(&self, link: LinkId, req: &Request) -> KResult<Response>;
     fn pulse(&self, link: LinkId, req: &Request);
     /// The client process at the other end of incoming link `link` has gone.
@@ -229,17 +229,30 @@ const KIND_LISTENER: u64 = 1;
 const KIND_INCOMING: u64 = 2;
 const KIND_OUTGOING: u64 = 3;
 
-struct Incoming {
-    id: LinkId,
-    fd: Tracked,
-    peer: PeerCred,
+/// A client process's link to us.
+#[derive(Clone)]
+pub struct IncomingLink {
+    pub id: LinkId,
+    pub peer: PeerCred,
+    fd: Arc<Tracked>,
+}
+
+impl IncomingLink {
+    /// Whether the client process is still alive: its end of the link is open. Death is
+    /// also reported by the service thread, a moment later; this answers at once.
+    pub fn alive(&self) -> bool {
+        let mut p = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLRDHUP, revents: 0 };
+        // SAFETY: p is valid for the call; a zero timeout never blocks.
+        let n = unsafe { libc::poll(&mut p, 1, 0) };
+        n == 0 || p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) == 0
+    }
 }
 
 /// One process's service thread, its listener and its links.
 pub struct Service {
     epfd: Tracked,
     listener: Mutex<Option<Tracked>>,
-    incoming: Mutex<HashMap<RawFd, Incoming>>,
+    incoming: Mutex<HashMap<RawFd, IncomingLink>>,
     outgoing: Mutex<HashMap<RawFd, Arc<Link>>>,
     next_id: AtomicU64,
     started: AtomicBool,
@@ -386,7 +399,7 @@ impl Service {
             };
             let raw = fd.as_raw_fd();
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            self.incoming.lock().insert(raw, Incoming { id, fd: Tracked::new(fd), peer });
+            self.incoming.lock().insert(raw, IncomingLink { id, fd: Arc::new(Tracked::new(fd)), peer });
             if self.watch(raw, KIND_INCOMING, (libc::EPOLLIN | libc::EPOLLRDHUP) as u32).is_err() {
                 self.incoming.lock().remove(&raw);
             }
@@ -394,15 +407,16 @@ impl Service {
     }
 
     fn serve(&self, fd: RawFd) {
-        let Some((id, peer)) = self.incoming.lock().get(&fd).map(|i| (i.id, i.peer)) else {
+        let Some(link) = self.incoming.lock().get(&fd).cloned() else {
             return;
         };
+        let id = link.id;
         match recv_msg::<Request>(fd, libc::MSG_DONTWAIT) {
             Ok(Some((req, _))) if req.op == OP_PULSE => self.handler.pulse(id, &req),
             Ok(Some((req, _))) => {
                 let (resp, fds) = match req.op {
                     OP_ATTACH => {
-                        self.handler.attach(id, peer, &req).unwrap_or_else(|e| (err_response(e), Vec::new()))
+                        self.handler.attach(&link, &req).unwrap_or_else(|e| (err_response(e), Vec::new()))
                     }
                     OP_DETACH => (self.handler.detach(id, &req).unwrap_or_else(err_response), Vec::new()),
                     _ => (err_response(Errno::EINVAL), Vec::new()),
@@ -416,7 +430,6 @@ impl Service {
                 self.unwatch(fd);
                 if let Some(inc) = self.incoming.lock().remove(&fd) {
                     self.handler.client_gone(inc.id);
-                    drop(inc.fd);
                 }
             }
         }

@@ -60,3 +60,85 @@ pub fn until(mut done: impl FnMut() -> bool) -> bool {
         }
     }
 }
+
+/// How an interruptible spin ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Spun {
+    Done,
+    /// A signal with a handler arrived while spinning.
+    Interrupted,
+    Expired,
+}
+
+/// Like [`until`], for a caller that must notice signals: a signal handled while spinning
+/// interrupts no system call, so it would go unseen. Signals are held for the spin; one
+/// that arrived (and has a handler, which runs as soon as they are let through again) makes
+/// the spin `Interrupted`.
+pub fn until_interruptible(mut done: impl FnMut() -> bool) -> Spun {
+    if done() {
+        return Spun::Done;
+    }
+    if budget().is_zero() {
+        return Spun::Expired;
+    }
+    let held = hold_signals();
+    let r = until(&mut done);
+    let arrived = !r && signal_arrived(&held);
+    release_signals(&held);
+    match (r, arrived) {
+        (true, _) => Spun::Done,
+        (false, true) => Spun::Interrupted,
+        (false, false) => Spun::Expired,
+    }
+}
+
+/// Raw kernel signal sets: glibc's wrappers refuse to hold its own cancellation signal,
+/// which must be noticed like any other.
+type KSet = u64;
+
+fn hold_signals() -> KSet {
+    // Never hold the signals a fault raises: a fault with them held kills the process.
+    let faults = [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP];
+    let mut hold: KSet = !0;
+    for s in faults {
+        hold &= !(1u64 << (s - 1));
+    }
+    let mut old: KSet = 0;
+    // SAFETY: rt_sigprocmask with 8-byte kernel sets, both valid for the call.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &hold, &mut old, 8) };
+    old
+}
+
+fn release_signals(old: &KSet) {
+    // SAFETY: as above; restores the mask saved by hold_signals.
+    unsafe {
+        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, old, std::ptr::null_mut::<KSet>(), 8)
+    };
+}
+
+/// Whether a signal that the caller had not blocked arrived, and will do something when
+/// released (its disposition is not to ignore it).
+fn signal_arrived(held: &KSet) -> bool {
+    let mut pending: KSet = 0;
+    // SAFETY: rt_sigpending into an 8-byte kernel set.
+    unsafe { libc::syscall(libc::SYS_rt_sigpending, &mut pending, 8) };
+    pending &= !held;
+    (1..=64).filter(|s| pending & (1u64 << (s - 1)) != 0).any(|s| !ignored(s))
+}
+
+/// Whether signal `s` is discarded on delivery (SIG_IGN, or SIG_DFL of a signal whose
+/// default is to be ignored).
+fn ignored(s: i32) -> bool {
+    // The kernel's struct sigaction: handler, flags, restorer, mask.
+    let mut act = [0u64; 4];
+    // SAFETY: rt_sigaction with a NULL new action only reads the disposition into `act`.
+    let r = unsafe { libc::syscall(libc::SYS_rt_sigaction, s, std::ptr::null::<u64>(), act.as_mut_ptr(), 8) };
+    if r != 0 {
+        return false;
+    }
+    match act[0] as libc::sighandler_t {
+        libc::SIG_IGN => true,
+        libc::SIG_DFL => matches!(s, libc::SIGCHLD | libc::SIGCONT | libc::SIGURG | libc::SIGWINCH),
+        _ => false,
+    }
+}
