@@ -17,6 +17,13 @@ fn main() {
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libneutrino.so.0");
     println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", script.display());
 
+    println!("cargo:rerun-if-changed=src/c/cancel.c");
+    cc::Build::new()
+        .file("src/c/cancel.c")
+        .flag("-fexceptions")
+        .warnings_into_errors(true)
+        .compile("neutrino_c");
+
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml is readable");
     // Only the ABI module and the exports make the header; the rest is internal.

@@ -17,8 +17,9 @@
  * `<program>: N passed, N failed`; the exit status is non-zero if anything failed.
  *
  * Environment: H_TIMEOUT_S (per-case time limit, default 20), H_BUDGET_S (whole program
- * budget, default 100; cases that cannot start within it count as failed), H_VERBOSE=1.
- * `prog NAME...` runs only the cases whose name contains one of the given strings.
+ * budget, default 100; cases that cannot start within it count as failed).
+ * `prog NAME...` runs only the cases whose name contains one of the given strings;
+ * `prog --case NAME` runs one case in the current process (for a debugger).
  */
 #ifndef LIBNEUTRINO_CTEST_HARNESS_H
 #define LIBNEUTRINO_CTEST_HARNESS_H

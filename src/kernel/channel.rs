@@ -337,7 +337,9 @@ impl Channel {
         let sleepers = &self.bell.server().sleepers;
         sleepers.fetch_add(1, Ordering::SeqCst);
         let r = if seq.load(Ordering::SeqCst) == observed {
-            futex::wait(seq, observed, Some(RESCAN))
+            futex::wait_cancellable(seq, observed, RESCAN, &mut || {
+                sleepers.fetch_sub(1, Ordering::SeqCst);
+            })
         } else {
             Ok(())
         };

@@ -435,6 +435,29 @@ impl Conn {
         left
     }
 
+    /// The thread in slot `s` is being cancelled: once the server is not copying into its
+    /// buffers (which are about to go), the slot is given up whatever state it is in.
+    fn leave_for_good(&self, s: usize) {
+        let slot = self.region.slot(s);
+        loop {
+            let st = slot.state.load(Ordering::Acquire);
+            match st {
+                state::SENT | state::RECEIVED if self.abort(s, st) => return,
+                state::REPLIED | state::FAILED => {
+                    slot.state.store(state::FREE, Ordering::Release);
+                    return;
+                }
+                state::AGENT_REQ => {
+                    slot.agent_result.store(-(Errno::EINTR.0 as i64) as u64, Ordering::Relaxed);
+                    slot.state.store(state::AGENT_DONE, Ordering::SeqCst);
+                    futex::wake(&slot.state, 1);
+                }
+                _ if self.is_dead() => return,
+                _ => std::thread::yield_now(),
+            }
+        }
+    }
+
     /// Posts slot `s` (again): SEND-blocked, behind what is queued now.
     fn repost(&self, s: usize) {
         let slot = self.region.slot(s);
@@ -545,10 +568,16 @@ impl Conn {
             slot.client_waiting.store(1, Ordering::SeqCst);
             // A timeout makes a caught signal end the wait with EINTR even under SA_RESTART,
             // as QNX's kernel calls do.
-            let r = if slot.state.load(Ordering::SeqCst) == st && kick.load(Ordering::SeqCst) == 0 {
-                futex::wait(&slot.state, st, Some(Duration::from_secs(1)))
-            } else {
+            // A thread held by _NTO_CHF_UNBLOCK is not cancelled until the server replies.
+            let held = st != state::SENT && self.chflags & _NTO_CHF_UNBLOCK != 0;
+            let r = if slot.state.load(Ordering::SeqCst) != st || kick.load(Ordering::SeqCst) != 0 {
                 Ok(())
+            } else if cancel && !held {
+                futex::wait_cancellable(&slot.state, st, Duration::from_secs(1), &mut || {
+                    self.leave_for_good(s)
+                })
+            } else {
+                futex::wait(&slot.state, st, Some(Duration::from_secs(1)))
             };
             slot.client_waiting.store(0, Ordering::Relaxed);
             slept = true;

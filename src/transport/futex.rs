@@ -51,3 +51,47 @@ pub fn wake(word: &AtomicU32, n: i32) {
         );
     }
 }
+
+extern "C" {
+    fn neutrino_cancellable_futex_wait(
+        word: *const u32,
+        expected: u32,
+        timeout: *const libc::timespec,
+        cleanup: extern "C" fn(*mut libc::c_void),
+        arg: *mut libc::c_void,
+    ) -> libc::c_int;
+}
+
+/// [`wait`] as a cancellation point: if the thread is cancelled while it sleeps,
+/// `on_cancel` runs before the thread unwinds (and this never returns).
+pub fn wait_cancellable(
+    word: &AtomicU32,
+    expected: u32,
+    timeout: Duration,
+    on_cancel: &mut dyn FnMut(),
+) -> KResult<()> {
+    extern "C" fn run(arg: *mut libc::c_void) {
+        // SAFETY: `arg` is the `&mut &mut dyn FnMut()` passed below, alive for the call.
+        let f = unsafe { &mut *(arg as *mut &mut dyn FnMut()) };
+        f();
+    }
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    let mut f: &mut dyn FnMut() = on_cancel;
+    // SAFETY: word and ts outlive the call; `run` receives a pointer to `f`, which does too.
+    let e = unsafe {
+        neutrino_cancellable_futex_wait(
+            word.as_ptr(),
+            expected,
+            &ts,
+            run,
+            &mut f as *mut _ as *mut libc::c_void,
+        )
+    };
+    if e == libc::EINTR {
+        return Err(Errno::EINTR);
+    }
+    Ok(())
+}
