@@ -369,6 +369,35 @@ static int idle_child(int rd, int wr, void *arg)
     return 0;
 }
 
+static int channel_then_exit_child(int rd, int wr, void *arg)
+{
+    (void)rd;
+    (void)arg;
+    h_put(wr, ChannelCreate(0));
+    return 0; /* exits, and stays a zombie until the parent reaps it */
+}
+
+TEST(connect_to_zombie_process_fails)
+{
+    /* §6.1: a terminating/zombie target gives ENXIO; a dead one ESRCH.  Never a hang. */
+    struct h_proc p = h_spawn(channel_then_exit_child, NULL);
+    int chid = (int)h_get(p.rd, 5000);
+    REQUIRE(chid >= 1);
+    /* Wait until it is a zombie, without reaping it. */
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    REQUIRE_EQ(waitid(P_PID, (id_t)p.pid, &si, WEXITED | WNOWAIT), 0);
+    errno = 0;
+    int r = ConnectAttach(0, p.pid, chid, _NTO_SIDE_CHANNEL, 0);
+    int e = errno;
+    if (r != -1 || (e != ESRCH && e != ENXIO))
+        FAIL("ConnectAttach to a zombie = %d errno %s, want -1 ESRCH/ENXIO", r, h_errname(e));
+    if (r >= 0)
+        ConnectDetach(r);
+    CHECK_EQ(h_wait(p.pid, 5000), 0);
+    h_close_proc(&p);
+}
+
 TEST(connect_live_pid_without_channel_esrch)
 {
     /* A live process that never created a channel. */

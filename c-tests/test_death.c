@@ -344,4 +344,142 @@ TEST(death_server_survives_many_killed_clients)
     CHECK_EQ(ChannelDestroy(chid), 0);
 }
 
+/* ---------------------------------------------------------------------------------- */
+/* Death in the middle of a large transfer: no hang, no crash, a sane error.           */
+
+#define BIG (8u << 20)
+
+static int big_client(int rd, int wr, void *arg)
+{
+    (void)rd;
+    struct cp_arg *a = (struct cp_arg *)arg;
+    int coid = ConnectAttach(0, a->server, a->chid, _NTO_SIDE_CHANNEL, 0);
+    h_put(wr, coid);
+    char *out = (char *)malloc(BIG), *in = (char *)malloc(BIG);
+    if (coid < 0 || !out || !in)
+        return 1;
+    memset(out, 1, BIG);
+    MsgSend(coid, out, BIG, in, BIG); /* killed while the server replies */
+    return 0;
+}
+
+struct big_reply {
+    rcvid_t rcvid;
+    char *buf;
+    int ret;
+    int err;
+};
+
+static void *big_replier(void *arg)
+{
+    struct big_reply *b = (struct big_reply *)arg;
+    errno = 0;
+    b->ret = MsgReply(b->rcvid, 0, b->buf, BIG);
+    b->err = errno;
+    return NULL;
+}
+
+TEST(death_client_killed_during_large_reply)
+{
+    int chid = (int)REQUIRE_OK(ChannelCreate(0));
+    char *buf = (char *)malloc(BIG);
+    REQUIRE(buf);
+    memset(buf, 2, BIG);
+    for (int round = 0; round < 5; round++) {
+        struct cp_arg a = {getpid(), chid};
+        struct h_proc p = h_spawn(big_client, &a);
+        REQUIRE(h_get(p.rd, 5000) >= 0);
+        struct _msg_info info;
+        rcvid_t rcvid = MsgReceive(chid, buf, 16, &info);
+        REQUIRE(rcvid > 0);
+        struct big_reply b = {rcvid, buf, 0, 0};
+        pthread_t t = h_thread(big_replier, &b);
+        if (round)
+            h_sleep_ms(round - 1); /* vary the moment of death */
+        h_kill(p.pid);
+        JOIN(t, 5000);
+        if (b.ret != 0 && !(b.ret == -1 && (b.err == ESRCH || b.err == EFAULT)))
+            FAIL("round %d: MsgReply to a client killed meanwhile = %d errno %s", round, b.ret,
+                 h_errname(b.err));
+        h_close_proc(&p);
+    }
+    /* The server still works. */
+    struct h_server_stats st = {.chid = chid};
+    pthread_t t = h_thread(h_echo_server, &st);
+    int coid = (int)REQUIRE_OK(ConnectAttach(0, 0, chid, _NTO_SIDE_CHANNEL, 0));
+    char in[3];
+    CHECK_EQ(MsgSend(coid, "ok", 3, in, 3), 3);
+    h_echo_quit(coid);
+    JOIN(t, 5000);
+    ConnectDetach(coid);
+    free(buf);
+    CHECK_EQ(ChannelDestroy(chid), 0);
+}
+
+static int big_server(int rd, int wr, void *arg)
+{
+    (void)rd;
+    (void)arg;
+    int chid = ChannelCreate(0);
+    h_put(wr, chid);
+    char *buf = (char *)malloc(BIG);
+    /* Receive the header, then read the body slowly until killed. */
+    rcvid_t r = MsgReceive(chid, buf, 16, NULL);
+    h_put(wr, r);
+    for (;;) {
+        for (size_t off = 0; off < BIG; off += 65536)
+            MsgRead(r, buf + off, 65536, off);
+    }
+    return 0;
+}
+
+struct big_send {
+    int coid;
+    char *out;
+    long ret;
+    int err;
+};
+
+static void *big_sender(void *arg)
+{
+    struct big_send *b = (struct big_send *)arg;
+    errno = 0;
+    b->ret = MsgSend(b->coid, b->out, BIG, b->out, BIG);
+    b->err = errno;
+    return NULL;
+}
+
+TEST(death_server_killed_during_large_read)
+{
+    char *out = (char *)malloc(BIG);
+    REQUIRE(out);
+    memset(out, 3, BIG);
+    for (int round = 0; round < 3; round++) {
+        struct h_proc s = h_spawn(big_server, NULL);
+        int chid = (int)h_get(s.rd, 5000);
+        struct big_send b = {.coid = (int)REQUIRE_OK(
+                                 ConnectAttach(0, s.pid, chid, _NTO_SIDE_CHANNEL, 0)),
+                             .out = out};
+        pthread_t t = h_thread(big_sender, &b);
+        REQUIRE(h_get(s.rd, 5000) > 0);
+        h_sleep_ms(round * 3);
+        long long t0 = h_now_us();
+        kill(s.pid, SIGKILL);
+        if (h_join(t, 3000, NULL) != 0) {
+            FAIL("round %d: client still blocked 3 s after its server died mid-transfer", round);
+            h_abort();
+        }
+        if (b.ret != -1 || b.err != ESRCH)
+            FAIL("round %d: MsgSend = %ld errno %s, want -1 ESRCH", round, b.ret,
+                 h_errname(b.err));
+        long long ms = (h_now_us() - t0) / 1000;
+        if (ms > PROMPT_MS)
+            FAIL("round %d: took %lld ms", round, ms);
+        h_wait(s.pid, 5000);
+        ConnectDetach(b.coid);
+        h_close_proc(&s);
+    }
+    free(out);
+}
+
 HARNESS_MAIN

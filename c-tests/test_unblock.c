@@ -339,6 +339,39 @@ TEST(ub_detach_by_other_thread_reply_blocked_ebadf)
     ChannelDestroy(ch.chid);
 }
 
+TEST(ub_detach_by_other_thread_reply_blocked_with_unblock_flag_is_held)
+{
+    /* §6.3: with _NTO_CHF_UNBLOCK a REPLY-blocked sender goes through the unblock
+     * protocol when another thread detaches its coid: held, pulse, then released. */
+    struct chan ch = open_chan(_NTO_CHF_UNBLOCK);
+    int coid2 = (int)REQUIRE_OK(ConnectAttach(0, 0, ch.chid, _NTO_SIDE_CHANNEL, _NTO_COF_NOSHARE));
+    struct client c = {.coid = coid2};
+    pthread_t t = h_thread(client_thread, &c);
+    char b[16];
+    rcvid_t rcvid = MsgReceive(ch.chid, b, sizeof b, NULL);
+    REQUIRE(rcvid > 0);
+    CHECK_EQ(ConnectDetach(coid2), 0);
+    struct timed_rx rx = {.chid = ch.chid};
+    pthread_t rxt;
+    int got = timed_receive(&rx, &rxt, 2000);
+    if (!got) {
+        FAIL("no _PULSE_CODE_UNBLOCK within 2 s of detaching a REPLY-blocked client's coid");
+    } else {
+        CHECK_EQ(rx.rcvid, 0);
+        CHECK_EQ(rx.u.pulse.code, _PULSE_CODE_UNBLOCK);
+        CHECK_EQ(rx.u.pulse.value.sival_int, (int)rcvid);
+    }
+    CHECK_EQ(atomic_load(&c.done), 0); /* held until the server answers */
+    CHECK_EQ(MsgError(rcvid, -1), 0);
+    JOIN(t, 3000);
+    CHECK_EQ(c.ret, -1);
+    CHECK_EQ(c.err, EBADF);
+    ConnectDetach(ch.coid);
+    ChannelDestroy(ch.chid);
+    if (!got)
+        JOIN(rxt, 3000);
+}
+
 /* ---------------------------------------------------------------------------------- */
 /* Cancellation                                                                        */
 
@@ -390,6 +423,32 @@ TEST(ub_cancel_thread_receive_blocked)
     CHECK(res == PTHREAD_CANCELED);
     CHECK_EQ(r.r, 12345);
     /* The channel still delivers to the next receiver. */
+    send_marker_and_expect_it(ch);
+    ConnectDetach(ch.coid);
+    ChannelDestroy(ch.chid);
+}
+
+TEST(ub_cancel_thread_reply_blocked)
+{
+    /* Without _NTO_CHF_UNBLOCK a cancelled REPLY-blocked thread goes at once; the
+     * server's later reply fails with ESRCH. */
+    struct chan ch = open_chan(0);
+    struct client c = {.coid = ch.coid};
+    pthread_t t = h_thread(client_thread, &c);
+    char b[16];
+    rcvid_t rcvid = MsgReceive(ch.chid, b, sizeof b, NULL);
+    REQUIRE(rcvid > 0);
+    h_settle(0, 2000);
+    CHECK_EQ(pthread_cancel(t), 0);
+    void *res = NULL;
+    if (h_join(t, 3000, &res) != 0) {
+        FAIL("REPLY-blocked thread was not cancelled within 3 s");
+        MsgReply(rcvid, 0, NULL, 0);
+        JOIN(t, 3000);
+    } else {
+        CHECK(res == PTHREAD_CANCELED);
+        CHECK_ERR(MsgReply(rcvid, 0, NULL, 0), ESRCH);
+    }
     send_marker_and_expect_it(ch);
     ConnectDetach(ch.coid);
     ChannelDestroy(ch.chid);

@@ -216,6 +216,10 @@
 
 #define SYSMGR_HANDLE 0
 
+#define _NTO_CHO_CUSTOM_EVENT 1
+
+#define _NTO_REGEVENT_ALLOW_ANY_SERVER (-1)
+
 typedef int64_t rcvid_t;
 
 struct _msg_info {
@@ -235,15 +239,6 @@ struct _msg_info {
   uint32_t reserved;
 };
 
-struct _pulse {
-  uint16_t type;
-  uint16_t subtype;
-  int8_t code;
-  uint8_t zero[3];
-  union sigval value;
-  int32_t scoid;
-};
-
 struct _cred_info {
   uid_t ruid;
   uid_t euid;
@@ -261,6 +256,28 @@ struct _client_info {
   pid_t sid;
   uint32_t flags;
   struct _cred_info cred;
+};
+
+struct nto_channel_config {
+  struct sigevent event;
+  uint32_t num_pulses;
+  uint32_t rearm_threshold;
+  uint32_t options;
+  uint32_t reserved[3];
+};
+
+struct _itimer {
+  uint64_t nsec;
+  uint64_t interval_nsec;
+};
+
+struct _pulse {
+  uint16_t type;
+  uint16_t subtype;
+  int8_t code;
+  uint8_t zero[3];
+  union sigval value;
+  int32_t scoid;
 };
 
 #ifdef __cplusplus
@@ -370,6 +387,74 @@ ssize_t MsgWritev_r(rcvid_t rcvid, const iov_t *iov, size_t parts, size_t offset
 int MsgInfo(rcvid_t rcvid, struct _msg_info *info);
 
 int MsgInfo_r(rcvid_t rcvid, struct _msg_info *info);
+
+int MsgCurrent(rcvid_t rcvid);
+
+int MsgCurrent_r(rcvid_t rcvid);
+
+int ConnectClientInfo(int scoid, struct _client_info *info, int ngroups);
+
+int ConnectClientInfo_r(int scoid, struct _client_info *info, int ngroups);
+
+int ConnectServerInfo(pid_t pid, int coid, struct _msg_info *info);
+
+int ConnectServerInfo_r(pid_t pid, int coid, struct _msg_info *info);
+
+int ConnectFlags(pid_t pid, int coid, unsigned int mask, unsigned int bits);
+
+int ConnectFlags_r(pid_t pid, int coid, unsigned int mask, unsigned int bits);
+
+int ChannelCreatePulsePool(unsigned int flags, const struct nto_channel_config *config);
+
+int ChannelCreatePulsePool_r(unsigned int flags, const struct nto_channel_config *config);
+
+int MsgDeliverEvent(rcvid_t rcvid, const struct sigevent *event);
+
+int MsgDeliverEvent_r(rcvid_t rcvid, const struct sigevent *event);
+
+int MsgVerifyEvent(rcvid_t rcvid, const struct sigevent *event);
+
+int MsgVerifyEvent_r(rcvid_t rcvid, const struct sigevent *event);
+
+int MsgRegisterEvent(struct sigevent *event, int coid);
+
+int MsgRegisterEvent_r(struct sigevent *event, int coid);
+
+int MsgUnregisterEvent(const struct sigevent *event);
+
+int MsgUnregisterEvent_r(const struct sigevent *event);
+
+int TimerTimeout(clockid_t id,
+                 int flags,
+                 const struct sigevent *notify,
+                 const uint64_t *ntime,
+                 uint64_t *otime);
+
+int TimerTimeout_r(clockid_t id,
+                   int flags,
+                   const struct sigevent *notify,
+                   const uint64_t *ntime,
+                   uint64_t *otime);
+
+int TimerCreate(clockid_t id, const struct sigevent *notify);
+
+int TimerCreate_r(clockid_t id, const struct sigevent *notify);
+
+int TimerDestroy(timer_t id);
+
+int TimerDestroy_r(timer_t id);
+
+int TimerSettime(timer_t id, int flags, const struct _itimer *itime, struct _itimer *oitime);
+
+int TimerSettime_r(timer_t id, int flags, const struct _itimer *itime, struct _itimer *oitime);
+
+int TimerAlarm(clockid_t id, const struct _itimer *itime, struct _itimer *otime);
+
+int TimerAlarm_r(clockid_t id, const struct _itimer *itime, struct _itimer *otime);
+
+int ClockTime(clockid_t id, const uint64_t *new_, uint64_t *old);
+
+int ClockTime_r(clockid_t id, const uint64_t *new_, uint64_t *old);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -8,7 +8,9 @@
 //! is reported as `EFAULT`; other invalid pointers are the caller's undefined behaviour, as in
 //! any C library, except where the single copy between processes reports `EFAULT` itself.
 
+pub mod client_info;
 pub mod neutrino;
+pub mod unsupported;
 
 use crate::kernel::errno::{Errno, KResult};
 use crate::transport::copy::{self, Seg};

@@ -756,3 +756,18 @@ pub unsafe extern "C" fn MsgInfo_r(rcvid: rcvid_t, info: *mut _msg_info) -> c_in
     // SAFETY: forwarded caller contract.
     or_neg(|| unsafe { msg_info(rcvid, info) })
 }
+
+fn current(rcvid: rcvid_t) -> KResult<c_int> {
+    message::make_current(rcvid).map(|_| 0)
+}
+
+/// Makes the calling thread the one working for `rcvid`'s client (0: for nobody).
+#[no_mangle]
+pub extern "C" fn MsgCurrent(rcvid: rcvid_t) -> c_int {
+    or_errno(|| current(rcvid))
+}
+
+#[no_mangle]
+pub extern "C" fn MsgCurrent_r(rcvid: rcvid_t) -> c_int {
+    or_neg(|| current(rcvid))
+}

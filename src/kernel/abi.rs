@@ -209,3 +209,25 @@ const _: () = {
     assert!(size_of::<_cred_info>() == 60);
     assert!(size_of::<_client_info>() == 76);
 };
+
+/// `ChannelCreatePulsePool`'s configuration.
+#[repr(C)]
+pub struct nto_channel_config {
+    pub event: libc::sigevent,
+    pub num_pulses: u32,
+    pub rearm_threshold: u32,
+    pub options: u32,
+    pub reserved: [u32; 3],
+}
+
+pub const _NTO_CHO_CUSTOM_EVENT: u32 = 0x0000_0001;
+
+/// A timer setting in nanoseconds (`TimerSettime`, `TimerAlarm`).
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct _itimer {
+    pub nsec: u64,
+    pub interval_nsec: u64,
+}
+
+pub const _NTO_REGEVENT_ALLOW_ANY_SERVER: i32 = -1;

@@ -1,7 +1,10 @@
 //! Client connections (coids) and the client half of the message state machine: posting
 //! a message into a slot and waiting, SEND- then REPLY-blocked, for the server's answer.
 
-use super::abi::{_NTO_CHF_UNBLOCK, _NTO_COF_MASK, _NTO_COF_NOSHARE, _NTO_SIDE_CHANNEL};
+use super::abi::{
+    _msg_info, _NTO_CHF_UNBLOCK, _NTO_COF_CLOEXEC, _NTO_COF_DEAD, _NTO_COF_MASK, _NTO_COF_NOSHARE,
+    _NTO_SIDE_CHANNEL,
+};
 use super::errno::{check, Errno, KResult};
 use super::ids::IdTable;
 use super::process::{current, Process};
@@ -47,6 +50,12 @@ pub struct Conn {
     /// Per slot, the errno its thread must leave with, set by another thread detaching
     /// the coid it sends on; 0 otherwise. Private to this process.
     kicks: [AtomicU32; SLOTS],
+    /// Threads inside `MsgSend*` on this connection.
+    active: AtomicUsize,
+    /// No coid names this connection any more.
+    unnamed: AtomicBool,
+    /// The server has been told the connection ended.
+    ended: AtomicBool,
     /// Coids naming this connection (changed under the coid table's lock).
     refs: AtomicUsize,
     dead: AtomicBool,
@@ -75,11 +84,18 @@ pub struct Coids {
     fds: HashMap<i32, (Arc<Conn>, Tracked)>,
     /// Shareable connections by (server pid, chid).
     shared: HashMap<(libc::pid_t, i32), Arc<Conn>>,
+    /// The `_NTO_COF_CLOEXEC` flag of each coid that has it.
+    cloexec: std::collections::HashSet<i32>,
 }
 
 impl Coids {
     pub fn new() -> Coids {
-        Coids { side: IdTable::new(1), fds: HashMap::new(), shared: HashMap::new() }
+        Coids {
+            side: IdTable::new(1),
+            fds: HashMap::new(),
+            shared: HashMap::new(),
+            cloexec: Default::default(),
+        }
     }
 
     fn get(&self, coid: i32) -> Option<&Arc<Conn>> {
@@ -113,6 +129,22 @@ impl Default for Coids {
 /// The connection `coid` names, or `EBADF`.
 pub fn lookup(p: &Process, coid: i32) -> KResult<Arc<Conn>> {
     p.coids.lock().get(coid).cloned().ok_or(Errno::EBADF)
+}
+
+/// `MsgSend*` on `coid`: while it runs, the connection lives on even if another thread
+/// detaches the last coid.
+pub fn send(p: &Process, coid: i32, smsg: &[Seg], rmsg: &[Seg], cancel: bool) -> KResult<i64> {
+    let conn = {
+        let coids = p.coids.lock();
+        let conn = coids.get(coid).cloned().ok_or(Errno::EBADF)?;
+        conn.active.fetch_add(1, Ordering::SeqCst);
+        conn
+    };
+    let r = conn.send(coid, smsg, rmsg, cancel);
+    if conn.active.fetch_sub(1, Ordering::SeqCst) == 1 && conn.unnamed.load(Ordering::SeqCst) {
+        disconnect(p, &conn);
+    }
+    r
 }
 
 /// `ConnectAttach`.
@@ -155,6 +187,9 @@ pub fn attach(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32) -> K
     match coid {
         Ok(coid) => {
             conn.refs.fetch_add(1, Ordering::Relaxed);
+            if flags as u32 & _NTO_COF_CLOEXEC != 0 {
+                coids.cloexec.insert(coid);
+            }
             if !noshare {
                 coids.shared.entry((target, chid)).or_insert_with(|| conn.clone());
             }
@@ -207,6 +242,9 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, noshare: bool) -
             may_pulse: true,
             pulses: Mutex::new(PulseTx::default()),
             kicks: Default::default(),
+            active: AtomicUsize::new(0),
+            unnamed: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
             refs: AtomicUsize::new(0),
             dead: AtomicBool::new(false),
         }
@@ -233,6 +271,9 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, noshare: bool) -
             may_pulse: resp.may_pulse != 0,
             pulses: Mutex::new(PulseTx::default()),
             kicks: Default::default(),
+            active: AtomicUsize::new(0),
+            unnamed: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
             refs: AtomicUsize::new(0),
             dead: AtomicBool::new(false),
         }
@@ -240,8 +281,13 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, noshare: bool) -
     Ok(Arc::new(conn))
 }
 
-/// Ends a connection no coid names any more.
+/// Ends a connection no coid names any more, once no thread is blocked on it either
+/// (QNX: the last link is the last coid or the last blocked send, whichever goes last).
 fn disconnect(p: &Process, conn: &Arc<Conn>) {
+    conn.unnamed.store(true, Ordering::SeqCst);
+    if conn.active.load(Ordering::SeqCst) != 0 || conn.ended.swap(true, Ordering::SeqCst) {
+        return;
+    }
     conn.dead.store(true, Ordering::Release);
     match &conn.link {
         Some(link) => {
@@ -275,6 +321,7 @@ pub fn detach(coid: i32) -> KResult<()> {
         coids.fds.remove(&coid).map(|(c, _fd)| c)
     }
     .ok_or(Errno::EINVAL)?;
+    coids.cloexec.remove(&coid);
     conn.kick(coid, Errno::EBADF);
     if conn.refs.fetch_sub(1, Ordering::Relaxed) != 1 {
         return Ok(());
@@ -586,4 +633,59 @@ impl Conn {
             }
         }
     }
+}
+
+/// `ConnectServerInfo` on this process: the first client connection at or above `coid`
+/// (fd-range coids first, then side channels), skipping dead ones when `info` is `None`.
+pub fn server_info(pid: libc::pid_t, coid: i32, info: Option<&mut _msg_info>) -> KResult<i32> {
+    let p = current();
+    if pid != 0 && pid != p.pid {
+        // Another process's connection table is not ours to read.
+        return Err(Errno::ESRCH);
+    }
+    let coids = p.coids.lock();
+    let mut all: Vec<(i32, &Arc<Conn>)> = coids.iter().collect();
+    // fd-range coids (no side-channel bit) sort before side channels.
+    all.sort_by_key(|(c, _)| (*c as u32 & _NTO_SIDE_CHANNEL != 0, *c as u32 & !_NTO_SIDE_CHANNEL));
+    let key = |c: i32| (c as u32 & _NTO_SIDE_CHANNEL != 0, c as u32 & !_NTO_SIDE_CHANNEL);
+    let want_dead = info.is_some();
+    let (found, conn) = all
+        .into_iter()
+        .find(|(c, conn)| key(*c) >= key(coid) && (want_dead || !conn.is_dead()))
+        .ok_or(Errno::EINVAL)?;
+    if let Some(info) = info {
+        let mut flags = if conn.is_dead() { _NTO_COF_DEAD } else { 0 };
+        if coids.cloexec.contains(&found) {
+            flags |= _NTO_COF_CLOEXEC;
+        }
+        *info = _msg_info {
+            pid: conn.server_pid,
+            chid: conn.chid,
+            scoid: conn.scoid,
+            coid: found,
+            flags: flags as i16,
+            ..Default::default()
+        };
+    }
+    Ok(found)
+}
+
+/// `ConnectFlags`: sets the `_NTO_COF_CLOEXEC` bit of `coid` as `mask`/`bits` say; returns
+/// the previous flags.
+pub fn set_flags(pid: libc::pid_t, coid: i32, mask: u32, bits: u32) -> KResult<u32> {
+    let p = current();
+    if pid != 0 && pid != p.pid {
+        return Err(Errno::ESRCH);
+    }
+    let mut coids = p.coids.lock();
+    coids.get(coid).ok_or(Errno::EBADF)?;
+    let old = if coids.cloexec.contains(&coid) { _NTO_COF_CLOEXEC } else { 0 };
+    // FD_CLOEXEC and _NTO_COF_CLOEXEC are both bit 0.
+    let new = (old & !mask) | (bits & mask);
+    if new & _NTO_COF_CLOEXEC != 0 {
+        coids.cloexec.insert(coid);
+    } else {
+        coids.cloexec.remove(&coid);
+    }
+    Ok(old)
 }

@@ -17,7 +17,7 @@ pub fn send(coid: i32, smsg: &[Seg], rmsg: &[Seg], cancel: bool) -> KResult<i64>
     if cancel {
         thread::test_cancel();
     }
-    client::lookup(current(), coid)?.send(coid, smsg, rmsg, cancel)
+    client::send(current(), coid, smsg, rmsg, cancel)
 }
 
 /// `MsgReceive*` on `chid`; with `pulses_only`, `MsgReceivePulse*`.
@@ -37,10 +37,7 @@ pub fn receive(chid: i32, segs: &[Seg], info: Option<&mut _msg_info>, pulses_onl
 pub fn reply(rcvid: i64, status: i64, segs: &[Seg]) -> KResult<()> {
     let len = copy::total(segs)?;
     let (conn, s, gen) = lookup(current(), rcvid)?;
-    // A client asleep may have died; one still spinning is evidently alive.
-    if conn.region.slot(s).client_waiting.load(Ordering::Relaxed) != 0 {
-        conn.check_alive()?;
-    }
+    conn.check_alive()?;
     conn.release(s, gen)?;
     conn.begin_copy(s)?;
     let r = conn.received(s);
@@ -121,5 +118,14 @@ pub fn info(rcvid: i64, info: &mut _msg_info) -> KResult<()> {
     conn.check_alive()?;
     let r = conn.received(s);
     conn.fill_info(s, &r, conn.chid, info);
+    Ok(())
+}
+
+/// `MsgCurrent`: checks `rcvid` (0: none). Server threads do not inherit their clients'
+/// priorities in this implementation, so there is no priority to take on.
+pub fn make_current(rcvid: i64) -> KResult<()> {
+    if rcvid != 0 {
+        lookup(current(), rcvid)?;
+    }
     Ok(())
 }

@@ -3,8 +3,8 @@
 //! end them.
 
 use super::abi::{
-    _msg_info, _NTO_CHF_DISCONNECT, _NTO_CONNECTION_SCOID, _NTO_MI_BITS_64, _NTO_MI_UNBLOCK_REQ,
-    _NTO_SIDE_CHANNEL,
+    _client_info, _msg_info, _NTO_CHF_DISCONNECT, _NTO_CI_BITS_64, _NTO_CONNECTION_SCOID, _NTO_MI_BITS_64,
+    _NTO_MI_UNBLOCK_REQ, _NTO_SIDE_CHANNEL,
 };
 use super::channel::{Channel, ChannelState};
 use super::errno::{Errno, KResult};
@@ -569,4 +569,52 @@ impl Handler for KernelHandler {
     fn server_gone(&self, link: &Arc<Link>) {
         super::client::server_gone(current(), link);
     }
+}
+
+/// `ConnectClientInfo`: who the client of `scoid` is (-1: this process), from the kernel's
+/// view of it (/proc). Up to `ngroups` supplementary groups are copied to `groups`;
+/// `ngroups` of 0 reports the real count.
+pub fn client_info(scoid: i32, info: &mut _client_info, groups: &mut [libc::gid_t]) -> KResult<()> {
+    let p = current();
+    let pid = if scoid == -1 {
+        p.pid
+    } else {
+        let conn = p
+            .scoids
+            .read()
+            .get(index_of(scoid))
+            .cloned()
+            .filter(|c| c.scoid == scoid)
+            .ok_or(Errno::EINVAL)?;
+        conn.check_alive().map_err(|_| Errno::EINVAL)?;
+        conn.peer.pid
+    };
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|_| Errno::EINVAL)?;
+    let ids = |key: &str| -> Vec<u32> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|rest| rest.split_whitespace().filter_map(|v| v.parse().ok()).collect())
+            .unwrap_or_default()
+    };
+    let (uids, gids, all_groups) = (ids("Uid:"), ids("Gid:"), ids("Groups:"));
+    if uids.len() < 3 || gids.len() < 3 {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: plain syscall.
+    let sid = unsafe { libc::getsid(pid) };
+    let copied = groups.len().min(all_groups.len());
+    groups[..copied].copy_from_slice(&all_groups[..copied]);
+    info.nd = 0;
+    info.pid = pid;
+    info.sid = sid.max(0);
+    info.flags = _NTO_CI_BITS_64;
+    info.cred.ruid = uids[0];
+    info.cred.euid = uids[1];
+    info.cred.suid = uids[2];
+    info.cred.rgid = gids[0];
+    info.cred.egid = gids[1];
+    info.cred.sgid = gids[2];
+    info.cred.ngroups = if groups.is_empty() { all_groups.len() } else { copied } as u32;
+    Ok(())
 }
