@@ -451,31 +451,6 @@ TEST(connect_side_coid_is_never_sysmgr_coid)
     CHECK_EQ(ChannelDestroy(chid), 0);
 }
 
-TEST(connect_close_of_fd_coid_ends_the_connection)
-{
-    /* On QNX close() on an fd-range coid detaches it; a descriptor that later takes the
-     * same number is an ordinary file, not the old connection. */
-    int chid = (int)REQUIRE_OK(ChannelCreate(0));
-    struct h_server_stats st = {.chid = chid};
-    pthread_t t = h_thread(h_echo_server, &st); /* so a wrong success can't hang */
-    int coid = (int)REQUIRE_OK(ConnectAttach(0, 0, chid, 0, 0));
-    CHECK_EQ(close(coid), 0);
-    CHECK_ERR(MsgSend(coid, "x", 1, NULL, 0), EBADF);
-    /* Any later open() may land on that number; force it. */
-    int fd = open("/dev/null", O_RDONLY);
-    CHECK(fd >= 0);
-    CHECK_EQ(dup2(fd, coid), coid);
-    CHECK_ERR(MsgSend(coid, "x", 1, NULL, 0), EBADF);
-    close(coid);
-    close(fd);
-    CHECK_EQ(atomic_load(&st.handled), 0);
-    int q = (int)REQUIRE_OK(ConnectAttach(0, 0, chid, _NTO_SIDE_CHANNEL, 0));
-    h_echo_quit(q);
-    JOIN(t, 5000);
-    ConnectDetach(q);
-    CHECK_EQ(ChannelDestroy(chid), 0);
-}
-
 TEST(connect_fd_range_emfile_at_rlimit)
 {
     /* §6.1: EMFILE when the resulting fd would be >= RLIMIT_NOFILE. */

@@ -123,39 +123,6 @@ TEST(fork_child_has_no_rcvids)
     CHECK_EQ(ChannelDestroy(chid), 0);
 }
 
-TEST(fork_child_inherits_fd_range_coid)
-{
-    /* fd-range coids are file descriptors and survive fork like any other fd. */
-    int chid = (int)REQUIRE_OK(ChannelCreate(0));
-    int coid = (int)REQUIRE_OK(ConnectAttach(0, 0, chid, 0, 0));
-    pid_t parent = getpid();
-    pid_t pid = h_fork();
-    if (pid == 0) {
-        CHECK(fcntl(coid, F_GETFD) != -1);
-        char in[8] = {0};
-        long r = MsgSend(coid, "child", 6, in, sizeof in);
-        if (r != 6) {
-            FAIL("MsgSend on the inherited fd coid = %ld (%s)", r, h_errname(errno));
-            /* Tell the parent over a fresh connection so it doesn't wait forever. */
-            int k = ConnectAttach(0, parent, chid, _NTO_SIDE_CHANNEL, 0);
-            MsgSend(k, "failed", 7, NULL, 0);
-        } else {
-            CHECK_MEM(in, "parent", 7);
-        }
-        h_child_exit(0);
-    }
-    char b[8];
-    struct _msg_info info;
-    rcvid_t rcvid = MsgReceive(chid, b, sizeof b, &info);
-    REQUIRE(rcvid > 0);
-    CHECK_EQ(info.pid, pid);
-    CHECK_MEM(b, "child", 6);
-    CHECK_EQ(MsgReply(rcvid, 6, "parent", 7), 0);
-    CHECK_CHILD_OK(pid, 5000);
-    CHECK_EQ(ConnectDetach(coid), 0);
-    CHECK_EQ(ChannelDestroy(chid), 0);
-}
-
 TEST(fork_child_and_parent_talk_both_ways)
 {
     int pchid = (int)REQUIRE_OK(ChannelCreate(0));
