@@ -29,7 +29,7 @@ static int server_child(int rd, int wr, void *arg)
     long long v;
     if (a->exit_instead) {
         h_try_get(rd, &v, 10000); /* the parent says when */
-        exit(0);
+        h_child_exit(0);
     }
     h_try_get(rd, &v, 20000); /* until killed */
     return 0;

@@ -7,6 +7,19 @@
  */
 #include "harness.h"
 
+/* AddressSanitizer cannot follow a thread that pthread_cancel() unwinds: the shadow of the
+ * frames it skips stays poisoned and its thread teardown then reports false errors. The plain
+ * run covers these cases. */
+#ifdef H_ASAN
+#define SKIP_UNDER_ASAN()                                                       \
+    do {                                                                        \
+        printf("    (skipped under AddressSanitizer)\n");                       \
+        return;                                                                 \
+    } while (0)
+#else
+#define SKIP_UNDER_ASAN() ((void)0)
+#endif
+
 static void on_usr1(int sig) { (void)sig; }
 
 static void install_usr1(void)
@@ -24,7 +37,7 @@ struct client {
     int nc;
     long ret;
     int err;
-    atomic_int done;
+    int done; /* __atomic builtins */
     char in[8];
 };
 
@@ -37,7 +50,9 @@ static void *client_thread(void *arg)
     else
         c->ret = MsgSend(c->coid, "blocked", 8, c->in, sizeof c->in);
     c->err = errno;
-    atomic_store(&c->done, 1);
+    /* __atomic builtins, not the <stdatomic.h> macros: a thread that is cancelled must
+     * not own address-taken locals (ASan can't unpoison a frame that was unwound). */
+    __atomic_store_n(&c->done, 1, __ATOMIC_SEQ_CST);
     return NULL;
 }
 
@@ -122,7 +137,7 @@ TEST(ub_signal_while_send_blocked_eintr)
     struct client c = {.coid = ch.coid};
     pthread_t t = h_thread(client_thread, &c);
     h_settle(0, 2000);
-    CHECK_EQ(atomic_load(&c.done), 0);
+    CHECK_EQ(__atomic_load_n(&c.done, __ATOMIC_SEQ_CST), 0);
     pthread_kill(t, SIGUSR1);
     JOIN(t, 3000);
     CHECK_EQ(c.ret, -1);
@@ -198,7 +213,7 @@ TEST(ub_signal_while_reply_blocked_with_unblock_flag_is_held)
         CHECK_EQ(rx.u.pulse.scoid, info.scoid);
     }
     /* The client is held REPLY-blocked with _NTO_MI_UNBLOCK_REQ visible. */
-    CHECK_EQ(atomic_load(&c.done), 0);
+    CHECK_EQ(__atomic_load_n(&c.done, __ATOMIC_SEQ_CST), 0);
     struct _msg_info now;
     CHECK_EQ(MsgInfo(rcvid, &now), 0);
     CHECK(now.flags & _NTO_MI_UNBLOCK_REQ);
@@ -361,7 +376,7 @@ TEST(ub_detach_by_other_thread_reply_blocked_with_unblock_flag_is_held)
         CHECK_EQ(rx.u.pulse.code, _PULSE_CODE_UNBLOCK);
         CHECK_EQ(rx.u.pulse.value.sival_int, (int)rcvid);
     }
-    CHECK_EQ(atomic_load(&c.done), 0); /* held until the server answers */
+    CHECK_EQ(__atomic_load_n(&c.done, __ATOMIC_SEQ_CST), 0); /* held until the server answers */
     CHECK_EQ(MsgError(rcvid, -1), 0);
     JOIN(t, 3000);
     CHECK_EQ(c.ret, -1);
@@ -377,6 +392,7 @@ TEST(ub_detach_by_other_thread_reply_blocked_with_unblock_flag_is_held)
 
 TEST(ub_cancel_thread_send_blocked)
 {
+    SKIP_UNDER_ASAN();
     struct chan ch = open_chan(0);
     struct client c = {.coid = ch.coid};
     pthread_t t = h_thread(client_thread, &c);
@@ -388,7 +404,7 @@ TEST(ub_cancel_thread_send_blocked)
         h_abort();
     }
     CHECK(res == PTHREAD_CANCELED);
-    CHECK_EQ(atomic_load(&c.done), 0);
+    CHECK_EQ(__atomic_load_n(&c.done, __ATOMIC_SEQ_CST), 0);
     /* Its message is gone from the queue. */
     send_marker_and_expect_it(ch);
     ConnectDetach(ch.coid);
@@ -398,18 +414,19 @@ TEST(ub_cancel_thread_send_blocked)
 struct rthread {
     int chid;
     rcvid_t r;
+    char b[16];
 };
 
 static void *receiver_thread(void *arg)
 {
     struct rthread *r = (struct rthread *)arg;
-    char b[16];
-    r->r = MsgReceive(r->chid, b, sizeof b, NULL);
+    r->r = MsgReceive(r->chid, r->b, sizeof r->b, NULL);
     return NULL;
 }
 
 TEST(ub_cancel_thread_receive_blocked)
 {
+    SKIP_UNDER_ASAN();
     struct chan ch = open_chan(0);
     struct rthread r = {.chid = ch.chid, .r = 12345};
     pthread_t t = h_thread(receiver_thread, &r);
@@ -430,6 +447,7 @@ TEST(ub_cancel_thread_receive_blocked)
 
 TEST(ub_cancel_thread_reply_blocked)
 {
+    SKIP_UNDER_ASAN();
     /* Without _NTO_CHF_UNBLOCK a cancelled REPLY-blocked thread goes at once; the
      * server's later reply fails with ESRCH. */
     struct chan ch = open_chan(0);
@@ -457,8 +475,8 @@ TEST(ub_cancel_thread_reply_blocked)
 struct pend {
     int coid;
     int nc;
-    atomic_int go;
-    atomic_int returned;
+    int go;       /* __atomic builtins */
+    int returned; /* __atomic builtins */
     long ret;
 };
 
@@ -466,32 +484,33 @@ static void *pending_cancel_sender(void *arg)
 {
     struct pend *p = (struct pend *)arg;
     /* Spin (no cancellation point) until the main thread has called pthread_cancel. */
-    while (!atomic_load(&p->go)) {
+    while (!__atomic_load_n(&p->go, __ATOMIC_SEQ_CST)) {
     }
     if (p->nc)
         p->ret = MsgSendnc(p->coid, "nc", 3, NULL, 0);
     else
         p->ret = MsgSend(p->coid, "c", 2, NULL, 0);
-    atomic_store(&p->returned, 1);
+    __atomic_store_n(&p->returned, 1, __ATOMIC_SEQ_CST);
     pthread_testcancel();
     return NULL;
 }
 
 TEST(ub_pending_cancel_acts_at_msgsend)
 {
+    SKIP_UNDER_ASAN();
     /* §7.1 step 2: a pending cancellation is acted on before sending. */
     struct chan ch = open_chan(0);
     struct pend p = {.coid = ch.coid};
     pthread_t t = h_thread(pending_cancel_sender, &p);
     CHECK_EQ(pthread_cancel(t), 0);
-    atomic_store(&p.go, 1);
+    __atomic_store_n(&p.go, 1, __ATOMIC_SEQ_CST);
     void *res = NULL;
     if (h_join(t, 3000, &res) != 0) {
         FAIL("MsgSend with a pending cancel blocked instead of cancelling");
         h_abort();
     }
     CHECK(res == PTHREAD_CANCELED);
-    CHECK_EQ(atomic_load(&p.returned), 0);
+    CHECK_EQ(__atomic_load_n(&p.returned, __ATOMIC_SEQ_CST), 0);
     send_marker_and_expect_it(ch);
     ConnectDetach(ch.coid);
     ChannelDestroy(ch.chid);
@@ -509,19 +528,20 @@ static void *nc_server(void *arg)
 
 TEST(ub_pending_cancel_ignored_by_msgsendnc)
 {
+    SKIP_UNDER_ASAN();
     /* The nc variants are not cancellation points: the send completes. */
     struct chan ch = open_chan(0);
     pthread_t s = h_thread(nc_server, (void *)(intptr_t)ch.chid);
     struct pend p = {.coid = ch.coid, .nc = 1};
     pthread_t t = h_thread(pending_cancel_sender, &p);
     CHECK_EQ(pthread_cancel(t), 0);
-    atomic_store(&p.go, 1);
+    __atomic_store_n(&p.go, 1, __ATOMIC_SEQ_CST);
     void *res = NULL;
     if (h_join(t, 3000, &res) != 0) {
         FAIL("MsgSendnc thread did not finish");
         h_abort();
     }
-    CHECK_EQ(atomic_load(&p.returned), 1);
+    CHECK_EQ(__atomic_load_n(&p.returned, __ATOMIC_SEQ_CST), 1);
     CHECK_EQ(p.ret, 66);
     CHECK(res == PTHREAD_CANCELED); /* cancelled later, at pthread_testcancel */
     JOIN(s, 3000);

@@ -221,7 +221,8 @@ impl Channel {
     }
 
     /// Queues a pulse that a client sent over its link because its ring was full: after
-    /// the ring's pulses, which are older.
+    /// the ring's pulses, which are older. The client waits for this, so a pulse is queued
+    /// when `MsgSendPulse` returns, whichever way it went.
     pub fn enqueue_overflow_pulse(&self, conn: &Arc<ServerConn>, rank: Rank, code: i8, value: u64) {
         {
             let mut st = self.state.lock();
@@ -230,7 +231,6 @@ impl Channel {
             }
             self.drain_conn(&mut st, conn);
             st.push_pulse(rank, Pulse { code, value, scoid: conn.scoid });
-            conn.region.layout().header.overflow_done.fetch_add(1, Ordering::Release);
         }
         self.wake(1);
     }
@@ -309,8 +309,14 @@ impl Channel {
                 let more = if taken.is_none() { pulses_only && st.has_work() } else { st.has_work() };
                 (taken, more)
             };
-            if more {
-                self.wake(if pulses_only { i32::MAX } else { 1 });
+            if more && pulses_only && taken.is_none() {
+                // Only messages, which this receiver leaves: rouse the others, without
+                // marking anything new (which would rouse this one again at once).
+                if self.bell.server().sleepers.load(Ordering::SeqCst) != 0 {
+                    futex::wake(seq, i32::MAX);
+                }
+            } else if more {
+                self.wake(1);
             }
             match taken {
                 Some(Taken::Pulse(pl)) => return pulse::deliver(&pl, segs).map(|_| 0),

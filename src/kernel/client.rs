@@ -14,7 +14,7 @@ use super::thread;
 use crate::transport::copy::{self, Seg};
 use crate::transport::fdreg::Tracked;
 use crate::transport::futex;
-use crate::transport::link::{Link, PeerCred, Request, OP_ATTACH, OP_DETACH, OP_PULSE};
+use crate::transport::link::{Link, LinkId, PeerCred, Request, OP_ATTACH, OP_DETACH, OP_PULSE};
 use crate::transport::region::{
     state, Bell, ConnRegion, AGENT_WRITE, BELL_CLIENTS_LEN, BELL_SERVER_LEN, CONN_REGION_LEN, INLINE,
     PULSES_POSTED, PULSE_RING, REPLY_INLINE, SLOTS,
@@ -45,8 +45,8 @@ pub struct Conn {
     pub noshare: bool,
     /// Whether the server lets us send pulses (QNX's cross-user rule, decided by it).
     pub may_pulse: bool,
-    /// This process's pulse producers take turns here.
-    pulses: Mutex<PulseTx>,
+    /// Pulses written into the ring; this process's pulse producers take turns here.
+    pulse_tail: Mutex<u64>,
     /// Per slot, the errno its thread must leave with, set by another thread detaching
     /// the coid it sends on; 0 otherwise. Private to this process.
     kicks: [AtomicU32; SLOTS],
@@ -65,15 +65,6 @@ impl Conn {
     pub fn is_dead(&self) -> bool {
         self.dead.load(Ordering::Acquire) || self.bell.server().dead.load(Ordering::Acquire) != 0
     }
-}
-
-/// What this process has sent on a connection's pulse paths.
-#[derive(Default)]
-struct PulseTx {
-    /// Pulses written into the ring.
-    tail: u64,
-    /// Pulses sent over the link.
-    overflow: u64,
 }
 
 /// The process's coids.
@@ -240,7 +231,7 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, noshare: bool) -
             link: None,
             noshare,
             may_pulse: true,
-            pulses: Mutex::new(PulseTx::default()),
+            pulse_tail: Mutex::new(0),
             kicks: Default::default(),
             active: AtomicUsize::new(0),
             unnamed: AtomicBool::new(false),
@@ -269,7 +260,7 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, noshare: bool) -
             link: Some(link),
             noshare,
             may_pulse: resp.may_pulse != 0,
-            pulses: Mutex::new(PulseTx::default()),
+            pulse_tail: Mutex::new(0),
             kicks: Default::default(),
             active: AtomicUsize::new(0),
             unnamed: AtomicBool::new(false),
@@ -335,6 +326,20 @@ pub fn detach(coid: i32) -> KResult<()> {
     Ok(())
 }
 
+/// The channel behind connection `scoid` (through `link`; `None`: in this process) was
+/// destroyed: its coids are dead, and each gets `_PULSE_CODE_COIDDEATH`.
+pub fn channel_gone(p: &Process, link: Option<LinkId>, scoid: i32) {
+    let named = |c: &Arc<Conn>| c.scoid == scoid && c.link.as_ref().map(|l| l.id) == link;
+    let dead: Vec<i32> = {
+        let coids = p.coids.lock();
+        coids.conns().filter(|c| named(c)).for_each(|c| c.dead.store(true, Ordering::Release));
+        coids.iter().filter(|(_, c)| named(c)).map(|(coid, _)| coid).collect()
+    };
+    for coid in dead {
+        pulse::coid_death(p, coid);
+    }
+}
+
 /// The server process at the other end of `link` has died: every connection through it is
 /// dead and every thread blocked on one fails with `ESRCH`.
 pub fn server_gone(p: &Process, link: &Arc<Link>) {
@@ -371,18 +376,17 @@ impl Conn {
         }
         let layout = self.region.layout();
         let ring = &layout.pulses;
-        let mut tx = self.pulses.lock();
+        let mut tail = self.pulse_tail.lock();
         let ticket = self.bell.clients().tickets.fetch_add(1, Ordering::Relaxed);
-        let overflowing = tx.overflow != layout.header.overflow_done.load(Ordering::Acquire);
-        if !overflowing && tx.tail.wrapping_sub(ring.head.load(Ordering::Acquire)) < PULSE_RING as u64 {
-            let rec = &ring.recs[(tx.tail % PULSE_RING as u64) as usize];
+        if tail.wrapping_sub(ring.head.load(Ordering::Acquire)) < PULSE_RING as u64 {
+            let rec = &ring.recs[(*tail % PULSE_RING as u64) as usize];
             rec.priority.store(priority as u32, Ordering::Relaxed);
             rec.code.store(code as u8 as u32, Ordering::Relaxed);
             rec.value.store(value, Ordering::Relaxed);
             rec.ticket.store(ticket, Ordering::Relaxed);
-            tx.tail += 1;
-            ring.tail.store(tx.tail, Ordering::Release);
-            drop(tx);
+            *tail += 1;
+            ring.tail.store(*tail, Ordering::Release);
+            drop(tail);
             self.region.layout().header.posted.fetch_or(PULSES_POSTED, Ordering::SeqCst);
             self.bell.ring(self.bit);
             return Ok(());
@@ -397,9 +401,12 @@ impl Conn {
             ticket,
             ..Default::default()
         };
-        link.send(&req).map_err(|_| Errno::EBADF)?;
-        tx.overflow += 1;
-        Ok(())
+        // Held under the ring's lock, so that later pulses of this process queue after it.
+        let (resp, _) = link.request(&req).map_err(|_| Errno::EBADF)?;
+        match resp.status {
+            0 => Ok(()),
+            e => Err(Errno(e)),
+        }
     }
 
     /// Takes a free slot; waits (SEND-blocked, in effect) while all are in use.

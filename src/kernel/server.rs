@@ -14,7 +14,9 @@ use super::queue::Rank;
 use super::thread::DEFAULT_PRIORITY;
 use crate::transport::copy::{self, Dir, Seg};
 use crate::transport::futex;
-use crate::transport::link::{Handler, IncomingLink, Link, LinkId, PeerCred, Request, Response};
+use crate::transport::link::{
+    Handler, IncomingLink, Link, LinkId, PeerCred, Request, Response, NOTE_CHANNEL_GONE,
+};
 use crate::transport::region::{
     state, ConnRegion, AGENT_READ, AGENT_WRITE, CONN_MAGIC, CONN_REGION_LEN, INLINE, SLOTS,
 };
@@ -436,10 +438,21 @@ pub fn end(p: &Process, conn: &Arc<ServerConn>, why: End) {
     }
     if let Some(ch) = &ch {
         let mut st = ch.state.lock();
+        // Pulses the client sent before it went are queued, as the kernel had them.
+        ch.drain_conn(&mut st, conn);
         if let Some(slot) = st.conns.get_mut(conn.bit as usize) {
             if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
                 *slot = None;
             }
+        }
+    }
+    if why == End::ChannelGone {
+        // The client learns at once that its coids are dead (_PULSE_CODE_COIDDEATH).
+        match &conn.link {
+            Some(link) => {
+                link.notify(&Response { note: NOTE_CHANNEL_GONE, scoid: conn.scoid, ..Default::default() })
+            }
+            None => super::client::channel_gone(p, None, conn.scoid),
         }
     }
     let e = if why == End::ChannelGone { Errno::ESRCH } else { Errno::EBADF };
@@ -521,6 +534,7 @@ impl Handler for KernelHandler {
             bit: conn.bit,
             chflags: ch.flags,
             may_pulse: conn.may_pulse as u32,
+            note: 0,
         };
         Ok((resp, fds))
     }
@@ -536,20 +550,17 @@ impl Handler for KernelHandler {
         Ok(Response::default())
     }
 
-    fn pulse(&self, link: LinkId, req: &Request) {
+    fn pulse(&self, link: LinkId, req: &Request) -> KResult<Response> {
         let p = current();
         let conn = p.scoids.read().get(index_of(req.scoid)).cloned();
-        let Some(conn) = conn.filter(|c| c.link_id() == Some(link) && c.scoid == req.scoid && c.may_pulse)
-        else {
-            return;
-        };
-        let Some(ch) = conn.channel.upgrade() else { return };
-        ch.enqueue_overflow_pulse(
-            &conn,
-            Rank { priority: req.priority.clamp(1, 255) as u8, ticket: req.ticket },
-            req.code as i8,
-            req.value,
-        );
+        let conn = conn.filter(|c| c.link_id() == Some(link) && c.scoid == req.scoid).ok_or(Errno::EBADF)?;
+        if !conn.may_pulse {
+            return Err(Errno::EPERM);
+        }
+        let ch = conn.channel.upgrade().ok_or(Errno::EBADF)?;
+        let rank = Rank { priority: req.priority.clamp(1, 255) as u8, ticket: req.ticket };
+        ch.enqueue_overflow_pulse(&conn, rank, req.code as i8, req.value);
+        Ok(Response::default())
     }
 
     fn client_gone(&self, link: LinkId) {
@@ -563,6 +574,12 @@ impl Handler for KernelHandler {
             .collect();
         for conn in gone {
             end(p, &conn, End::ClientDied);
+        }
+    }
+
+    fn note(&self, link: &Link, note: &Response) {
+        if note.note == NOTE_CHANNEL_GONE {
+            super::client::channel_gone(current(), Some(link.id), note.scoid);
         }
     }
 

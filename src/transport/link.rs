@@ -27,7 +27,7 @@ pub type LinkId = u64;
 
 pub const OP_ATTACH: u32 = 1;
 pub const OP_DETACH: u32 = 2;
-/// A pulse that did not fit the connection's ring; it has no answer.
+/// A pulse that did not fit the connection's ring.
 pub const OP_PULSE: u32 = 3;
 
 /// A request from a client process to a server process.
@@ -59,17 +59,24 @@ pub struct Response {
     pub chflags: u32,
     /// 1 if the client may send pulses to the channel.
     pub may_pulse: u32,
+    /// Not an answer but a notice from the server ([`NOTE_CHANNEL_GONE`]); 0 for answers.
+    pub note: u32,
 }
+
+/// Notice: the channel behind connection `scoid` was destroyed.
+pub const NOTE_CHANNEL_GONE: u32 = 1;
 
 /// What the kernel does with the events of the service thread.
 pub trait Handler: Send + Sync {
     fn attach(&self, link: &IncomingLink, req: &Request) -> KResult<(Response, Vec<OwnedFd>)>;
     fn detach(&self, link: LinkId, req: &Request) -> KResult<Response>;
-    fn pulse(&self, link: LinkId, req: &Request);
+    fn pulse(&self, link: LinkId, req: &Request) -> KResult<Response>;
     /// The client process at the other end of incoming link `link` has gone.
     fn client_gone(&self, link: LinkId);
     /// The server process `pid` that outgoing `link` connected to has gone.
     fn server_gone(&self, link: &Arc<Link>);
+    /// A notice from the server at the other end of `link`.
+    fn note(&self, link: &Link, note: &Response);
 }
 
 fn socket_name(pid: libc::pid_t) -> (libc::sockaddr_un, libc::socklen_t) {
@@ -113,6 +120,10 @@ pub fn peer_cred(fd: RawFd) -> KResult<PeerCred> {
 }
 
 fn send_msg<T: Copy>(fd: RawFd, msg: &T, fds: &[RawFd]) -> KResult<()> {
+    send_msg_flags(fd, msg, fds, 0)
+}
+
+fn send_msg_flags<T: Copy>(fd: RawFd, msg: &T, fds: &[RawFd], flags: i32) -> KResult<()> {
     let mut iov =
         libc::iovec { iov_base: msg as *const T as *mut libc::c_void, iov_len: std::mem::size_of::<T>() };
     let mut cbuf = [0u64; 8]; // room for a few descriptors, u64-aligned as cmsghdr wants
@@ -137,7 +148,7 @@ fn send_msg<T: Copy>(fd: RawFd, msg: &T, fds: &[RawFd]) -> KResult<()> {
         }
     }
     // SAFETY: mh is fully initialised.
-    let r = unsafe { libc::sendmsg(fd, &mh, libc::MSG_NOSIGNAL) };
+    let r = unsafe { libc::sendmsg(fd, &mh, libc::MSG_NOSIGNAL | flags) };
     check(r as libc::c_long)?;
     Ok(())
 }
@@ -190,6 +201,7 @@ pub struct Link {
     fd: Tracked,
     lock: Mutex<()>,
     dead: AtomicBool,
+    handler: &'static dyn Handler,
 }
 
 impl Link {
@@ -206,6 +218,7 @@ impl Link {
         send_msg(self.fd.as_raw_fd(), req, &[]).map_err(|_| Errno::ESRCH)?;
         loop {
             match recv_msg::<Response>(self.fd.as_raw_fd(), 0) {
+                Ok(Some((r, _))) if r.note != 0 => self.handler.note(self, &r),
                 Ok(Some(r)) => return Ok(r),
                 Ok(None) => return Err(Errno::ESRCH),
                 Err(e) if e == Errno::EINTR => continue,
@@ -214,10 +227,17 @@ impl Link {
         }
     }
 
-    /// Sends `req`, which has no answer.
-    pub fn send(&self, req: &Request) -> KResult<()> {
+    /// Handles the notices that have arrived; false at end of file.
+    fn read_notes(&self) -> bool {
         let _g = self.lock.lock();
-        send_msg(self.fd.as_raw_fd(), req, &[]).map_err(|_| Errno::ESRCH)
+        loop {
+            match recv_msg::<Response>(self.fd.as_raw_fd(), libc::MSG_DONTWAIT) {
+                Ok(Some((r, _))) => self.handler.note(self, &r),
+                Err(e) if e == Errno::EAGAIN => return true,
+                Err(e) if e == Errno::EINTR => continue,
+                _ => return false,
+            }
+        }
     }
 
     pub fn raw_fd(&self) -> RawFd {
@@ -238,6 +258,11 @@ pub struct IncomingLink {
 }
 
 impl IncomingLink {
+    /// Sends the client a notice; never blocks (a client that does not read loses it).
+    pub fn notify(&self, note: &Response) {
+        let _ = send_msg_flags(self.fd.as_raw_fd(), note, &[], libc::MSG_DONTWAIT);
+    }
+
     /// Whether the client process is still alive: its end of the link is open. Death is
     /// also reported by the service thread, a moment later; this answers at once.
     pub fn alive(&self) -> bool {
@@ -355,10 +380,11 @@ impl Service {
             fd: Tracked::new(fd),
             lock: Mutex::new(()),
             dead: AtomicBool::new(false),
+            handler: self.handler,
         });
         let raw = link.raw_fd();
         self.outgoing.lock().insert(raw, link.clone());
-        self.watch(raw, KIND_OUTGOING, libc::EPOLLRDHUP as u32)?;
+        self.watch(raw, KIND_OUTGOING, (libc::EPOLLIN | libc::EPOLLRDHUP) as u32)?;
         self.start()?;
         Ok(link)
     }
@@ -377,7 +403,7 @@ impl Service {
                 match kind {
                     KIND_LISTENER => self.accept_all(fd),
                     KIND_INCOMING => self.serve(fd),
-                    KIND_OUTGOING => self.outgoing_closed(fd),
+                    KIND_OUTGOING => self.outgoing(fd, ev.events),
                     _ => {}
                 }
             }
@@ -412,13 +438,13 @@ impl Service {
         };
         let id = link.id;
         match recv_msg::<Request>(fd, libc::MSG_DONTWAIT) {
-            Ok(Some((req, _))) if req.op == OP_PULSE => self.handler.pulse(id, &req),
             Ok(Some((req, _))) => {
                 let (resp, fds) = match req.op {
                     OP_ATTACH => {
                         self.handler.attach(&link, &req).unwrap_or_else(|e| (err_response(e), Vec::new()))
                     }
                     OP_DETACH => (self.handler.detach(id, &req).unwrap_or_else(err_response), Vec::new()),
+                    OP_PULSE => (self.handler.pulse(id, &req).unwrap_or_else(err_response), Vec::new()),
                     _ => (err_response(Errno::EINVAL), Vec::new()),
                 };
                 let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
@@ -432,6 +458,15 @@ impl Service {
                     self.handler.client_gone(inc.id);
                 }
             }
+        }
+    }
+
+    fn outgoing(&self, fd: RawFd, events: u32) {
+        let link = self.outgoing.lock().get(&fd).cloned();
+        let open = link.is_some_and(|l| l.read_notes());
+        let hangup = (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
+        if !open || events & hangup != 0 {
+            self.outgoing_closed(fd);
         }
     }
 

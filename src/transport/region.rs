@@ -87,10 +87,6 @@ pub struct ConnHeader {
     /// One bit per slot the client changed (posted or aborted) since the server last looked,
     /// and [`PULSES_POSTED`] for new pulses in the ring.
     pub posted: AtomicU64,
-    /// Pulses the server has queued from the client's link (written by the server): while
-    /// some sent that way are not yet queued, the client keeps using the link, so that
-    /// pulses stay in FIFO order.
-    pub overflow_done: AtomicU64,
 }
 
 /// The bit of [`ConnHeader::posted`] that announces pulses.
