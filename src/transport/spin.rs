@@ -73,7 +73,8 @@ pub enum Spun {
 /// Like [`until`], for a caller that must notice signals: a signal handled while spinning
 /// interrupts no system call, so it would go unseen. Signals are held for the spin; one
 /// that arrived (and has a handler, which runs as soon as they are let through again) makes
-/// the spin `Interrupted`.
+/// the spin `Interrupted`, even if `done()` holds too: the caller, which re-checks its
+/// condition first, decides which of the two wins.
 pub fn until_interruptible(mut done: impl FnMut() -> bool) -> Spun {
     if done() {
         return Spun::Done;
@@ -83,11 +84,12 @@ pub fn until_interruptible(mut done: impl FnMut() -> bool) -> Spun {
     }
     let held = hold_signals();
     let r = until(&mut done);
-    let arrived = !r && signal_arrived(&held);
+    // Checked even when the wait is over: the caller decides which comes first.
+    let arrived = signal_arrived(&held);
     release_signals(&held);
-    match (r, arrived) {
-        (true, _) => Spun::Done,
-        (false, true) => Spun::Interrupted,
+    match (arrived, r) {
+        (true, _) => Spun::Interrupted,
+        (false, true) => Spun::Done,
         (false, false) => Spun::Expired,
     }
 }
