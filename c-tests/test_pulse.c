@@ -120,7 +120,6 @@ static struct item *collect(int chid, int n, int timeout_ms)
     return items;
 }
 
-
 /* A pulse exactly as QNX delivers it: type/subtype 0, zero[] zeroed, code, value, scoid. */
 static int check_pulse_at(int line, const struct _pulse *p, rcvid_t r, int code, int value,
                           int scoid)
@@ -142,7 +141,8 @@ static int check_pulse_at(int line, const struct _pulse *p, rcvid_t r, int code,
     }
     return 1;
 }
-#define CHECK_PULSE(p, r, code, value, scoid) check_pulse_at(__LINE__, (p), (r), (code), (value), (scoid))
+#define CHECK_PULSE(p, r, code, value, scoid)                                   \
+    check_pulse_at(__LINE__, (p), (r), (code), (value), (scoid))
 
 /* Receives the next thing (within 2 s) and checks it is the given pulse. */
 static int expect_pulse_at(int line, int chid, int code, int value, int scoid)
@@ -168,7 +168,8 @@ static int expect_pulse_at(int line, int chid, int code, int value, int scoid)
     }
     return check_pulse_at(line, &m.pulse, r, code, value, scoid);
 }
-#define EXPECT_PULSE(chid, code, value, scoid) expect_pulse_at(__LINE__, (chid), (code), (value), (scoid))
+#define EXPECT_PULSE(chid, code, value, scoid)                                  \
+    expect_pulse_at(__LINE__, (chid), (code), (value), (scoid))
 
 #define MARK_CODE 99
 #define MARK_VALUE 0x600D
@@ -301,11 +302,6 @@ static int scoid_of(int chid, int coid)
 /* ------------------------------------------------------------------------------------ */
 /* A helper process that attaches to a server and sends on command                       */
 
-struct agent_arg {
-    pid_t server;
-    int chid;
-};
-
 enum { A_PULSE = 1, A_MSG, A_BURST, A_HELLO, A_QUIT, A_PULSE_PTR };
 
 #define A_MAX_SENDERS 16
@@ -319,7 +315,9 @@ static void agent_cmd(struct h_proc *p, int op, int prio, int id, int count)
 }
 
 /*
- * Child: attaches to (server, chid), reports its coid, then obeys commands:
+ * Helper process (a fresh image: exec'd, not just forked, so that it inherits nothing
+ * from this multi-threaded process) attached to ("<server pid> <chid>"); reports its
+ * coid, then obeys commands:
  *   A_HELLO           MsgSend "hello" (the server learns our scoid), ack 0
  *   A_PULSE prio id   MsgSendPulse(coid, prio, 10 + id % 100, id), ack its result/-errno
  *   A_PULSE_PTR       MsgSendPulsePtr with value (void *)(0x5eed0000 + id), ack
@@ -327,10 +325,15 @@ static void agent_cmd(struct h_proc *p, int op, int prio, int id, int count)
  *   A_MSG prio id     start a thread MsgSend-ing "m<id>" at prio, ack 0 (it stays blocked)
  *   A_QUIT            join the senders (all must have been replied to with 0), exit
  */
-static int agent_child(int rd, int wr, void *arg)
+HELPER(agent)
 {
-    struct agent_arg *a = (struct agent_arg *)arg;
-    int coid = ConnectAttach(0, a->server, a->chid, _NTO_SIDE_CHANNEL, 0);
+    int server = 0, chid = 0;
+    if (sscanf(arg, "%d %d", &server, &chid) != 2) {
+        FAIL("agent: bad argument '%s'", arg);
+        h_put(wr, -1);
+        return 1;
+    }
+    int coid = ConnectAttach(0, server, chid, _NTO_SIDE_CHANNEL, 0);
     if (coid < 0) {
         FAIL("agent ConnectAttach: %s", h_errname(errno));
         h_put(wr, -1);
@@ -356,7 +359,8 @@ static int agent_child(int rd, int wr, void *arg)
             break;
         }
         case A_PULSE_PTR: {
-            int r = MsgSendPulsePtr(coid, prio, 10 + id % 100, (void *)(uintptr_t)(0x5eed0000 + id));
+            void *v = (void *)(uintptr_t)(0x5eed0000 + id);
+            int r = MsgSendPulsePtr(coid, prio, 10 + id % 100, v);
             h_put(wr, r == 0 ? 0 : -errno);
             break;
         }
@@ -405,8 +409,9 @@ static int agent_child(int rd, int wr, void *arg)
 
 static struct h_proc start_agent(int chid, int *coid)
 {
-    struct agent_arg a = {getpid(), chid};
-    struct h_proc p = h_spawn(agent_child, &a);
+    char arg[64];
+    snprintf(arg, sizeof arg, "%d %d", (int)getpid(), chid);
+    struct h_proc p = h_exec("agent", arg);
     int c = (int)h_get(p.rd, 5000);
     REQUIRE(c >= 0);
     if (coid)
@@ -866,8 +871,10 @@ static long long thread_cpu_ms(int tid)
     st[n] = 0;
     const char *p = strrchr(st, ')');
     unsigned long long ut = 0, stime = 0;
-    /* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stime) != 2)
+    /* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+     * utime stime */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                     &stime) != 2)
         return -1;
     return (long long)(ut + stime) * 1000 / sysconf(_SC_CLK_TCK);
 }
@@ -1271,7 +1278,7 @@ TEST(pulse_r_forms_return_minus_errno_and_keep_errno)
 }
 
 /* Child: a channel, reported; then on command 1 ChannelDestroy (ack), on anything else exit. */
-static int channel_child(int rd, int wr, void *arg)
+HELPER(channel_owner)
 {
     (void)arg;
     int chid = ChannelCreate(0);
@@ -1300,7 +1307,7 @@ static int pulse_error_within(int coid, int ms)
 
 TEST(pulse_ebadf_after_server_destroys_channel_or_dies)
 {
-    struct h_proc s = h_spawn(channel_child, NULL);
+    struct h_proc s = h_exec("channel_owner", NULL);
     int chid = (int)h_get(s.rd, 3000);
     REQUIRE(chid > 0);
     int coid = (int)REQUIRE_OK(ConnectAttach(0, s.pid, chid, _NTO_SIDE_CHANNEL, 0));
@@ -1316,7 +1323,7 @@ TEST(pulse_ebadf_after_server_destroys_channel_or_dies)
     CHECK_CHILD_OK(s.pid, 3000);
     h_close_proc(&s);
 
-    s = h_spawn(channel_child, NULL);
+    s = h_exec("channel_owner", NULL);
     chid = (int)h_get(s.rd, 3000);
     REQUIRE(chid > 0);
     coid = (int)REQUIRE_OK(ConnectAttach(0, s.pid, chid, _NTO_SIDE_CHANNEL, 0));
@@ -1334,7 +1341,7 @@ TEST(pulse_ebadf_after_server_destroys_channel_or_dies)
 /* Kernel pulses: _PULSE_CODE_COIDDEATH, one death channel per process                   */
 
 /* Child: an echo server; reports its chid. */
-static int echo_child(int rd, int wr, void *arg)
+HELPER(echo_owner)
 {
     (void)rd;
     (void)arg;
@@ -1348,10 +1355,10 @@ TEST(pulse_coid_death_when_server_killed)
 {
     int dchid = (int)REQUIRE_OK(ChannelCreate(_NTO_CHF_COID_DISCONNECT));
     int dself = (int)REQUIRE_OK(ConnectAttach(0, 0, dchid, _NTO_SIDE_CHANNEL, 0));
-    struct h_proc s = h_spawn(echo_child, NULL);
+    struct h_proc s = h_exec("echo_owner", NULL);
     int chid = (int)h_get(s.rd, 3000);
     REQUIRE(chid > 0);
-    struct h_proc other = h_spawn(echo_child, NULL);
+    struct h_proc other = h_exec("echo_owner", NULL);
     int ochid = (int)h_get(other.rd, 3000);
     REQUIRE(ochid > 0);
     int side = (int)REQUIRE_OK(ConnectAttach(0, s.pid, chid, _NTO_SIDE_CHANNEL, 0));
@@ -1402,7 +1409,7 @@ TEST(pulse_coid_death_when_server_destroys_channel)
 {
     int dchid = (int)REQUIRE_OK(ChannelCreate(_NTO_CHF_COID_DISCONNECT));
     int dself = (int)REQUIRE_OK(ConnectAttach(0, 0, dchid, _NTO_SIDE_CHANNEL, 0));
-    struct h_proc s = h_spawn(channel_child, NULL);
+    struct h_proc s = h_exec("channel_owner", NULL);
     int chid = (int)h_get(s.rd, 3000);
     REQUIRE(chid > 0);
     int coid = (int)REQUIRE_OK(ConnectAttach(0, s.pid, chid, _NTO_SIDE_CHANNEL, 0));
@@ -1432,7 +1439,7 @@ TEST(pulse_coid_death_in_process_channel_destroy)
     EXPECT_EMPTY(dchid, dself);
 }
 
-static int death_channel_child(int rd, int wr, void *arg)
+HELPER(death_channel_owner)
 {
     (void)rd;
     (void)arg;
@@ -1453,7 +1460,7 @@ TEST(pulse_second_death_channel_ebusy)
     /* Other flags are not limited. */
     int plain = (int)CHECK_OK(ChannelCreate(_NTO_CHF_DISCONNECT | _NTO_CHF_UNBLOCK));
     /* Another process has its own allowance. */
-    struct h_proc c = h_spawn(death_channel_child, NULL);
+    struct h_proc c = h_exec("death_channel_owner", NULL);
     CHECK_EQ(h_get(c.rd, 3000), 0);
     CHECK_CHILD_OK(c.pid, 3000);
     h_close_proc(&c);

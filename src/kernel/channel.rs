@@ -13,7 +13,7 @@ use crate::transport::region::{
     state, Bell, BELL_CLIENTS_LEN, BELL_SERVER_LEN, INLINE, MAX_CHANNEL_CONNS, PULSES_POSTED, SLOTS,
 };
 use crate::transport::shm::Region;
-use crate::transport::spin::{self, Spun};
+use crate::transport::spin::{self, SignalHold};
 use parking_lot::Mutex;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::Ordering;
@@ -297,6 +297,8 @@ impl Channel {
         let recv_len = copy::total(segs)?;
         let seq = &self.bell.clients().seq;
         loop {
+            // From the moment the queue is found empty, a signal must interrupt the call.
+            let hold = SignalHold::new();
             let observed = seq.load(Ordering::SeqCst);
             let (taken, more) = {
                 let mut st = self.state.lock();
@@ -327,18 +329,20 @@ impl Channel {
                         Err(_) => continue, // the client faulted or died: take the next one
                     }
                 }
-                None => self.wait(observed)?,
+                None => self.wait(observed, hold)?,
             }
         }
     }
 
     /// Waits until something may have been posted since `observed`.
-    fn wait(&self, observed: u32) -> KResult<()> {
+    fn wait(&self, observed: u32, mut hold: SignalHold) -> KResult<()> {
         let seq = &self.bell.clients().seq;
-        match spin::until_interruptible(|| seq.load(Ordering::Relaxed) != observed) {
-            Spun::Done => return Ok(()),
-            Spun::Interrupted => return Err(Errno::EINTR),
-            Spun::Expired => {}
+        let done = spin::until(|| seq.load(Ordering::Relaxed) != observed);
+        if hold.release() {
+            return Err(Errno::EINTR);
+        }
+        if done {
+            return Ok(());
         }
         let sleepers = &self.bell.server().sleepers;
         sleepers.fetch_add(1, Ordering::SeqCst);

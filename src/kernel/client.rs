@@ -20,7 +20,7 @@ use crate::transport::region::{
     PULSES_POSTED, PULSE_RING, REPLY_INLINE, SLOTS,
 };
 use crate::transport::shm::Region;
-use crate::transport::spin::{self, Spun};
+use crate::transport::spin::{self, SignalHold};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -456,12 +456,14 @@ impl Conn {
             unsafe { copy::gather(smsg, 0, self.region.send_data(s), send_len) };
         }
         self.kicks[s].store(0, Ordering::Relaxed);
+        // From the moment the message is posted, a signal must interrupt the call.
+        let hold = SignalHold::new();
         self.repost(s);
         // A channel destroyed or a server lost while we posted will never look at the slot.
         if self.is_dead() && self.abort(s, state::SENT) {
             return Err(Errno::ESRCH);
         }
-        self.wait_reply(s, smsg, rmsg, cancel)
+        self.wait_reply(s, smsg, rmsg, cancel, hold)
     }
 
     fn post(&self, s: usize) {
@@ -552,10 +554,17 @@ impl Conn {
         futex::wake(&slot.state, 1);
     }
 
-    fn wait_reply(&self, s: usize, smsg: &[Seg], rmsg: &[Seg], cancel: bool) -> KResult<i64> {
+    fn wait_reply(
+        &self,
+        s: usize,
+        smsg: &[Seg],
+        rmsg: &[Seg],
+        cancel: bool,
+        mut hold: SignalHold,
+    ) -> KResult<i64> {
         let slot = self.region.slot(s);
         let kick = &self.kicks[s];
-        let mut slept = false;
+        let mut spun = false;
         // Why this thread wants to leave: a signal (EINTR) or a detach of its coid (EBADF).
         let mut why: Option<Errno> = None;
         loop {
@@ -608,16 +617,16 @@ impl Conn {
                 _ => {}
             }
             let changed = || slot.state.load(Ordering::Relaxed) != st || kick.load(Ordering::Relaxed) != 0;
-            // Spin only before the first sleep.
-            if !slept {
-                match spin::until_interruptible(changed) {
-                    Spun::Done => continue,
-                    Spun::Interrupted => {
-                        why.get_or_insert(Errno::EINTR);
-                        continue;
-                    }
-                    Spun::Expired => {}
+            // Spin once, before the first sleep.
+            if !spun {
+                spun = true;
+                if spin::until(changed) {
+                    continue;
                 }
+            }
+            if hold.release() {
+                why.get_or_insert(Errno::EINTR);
+                continue;
             }
             slot.client_waiting.store(1, Ordering::SeqCst);
             // A timeout makes a caught signal end the wait with EINTR even under SA_RESTART,
@@ -634,7 +643,6 @@ impl Conn {
                 futex::wait(&slot.state, st, Some(Duration::from_secs(1)))
             };
             slot.client_waiting.store(0, Ordering::Relaxed);
-            slept = true;
             if r == Err(Errno::EINTR) {
                 why.get_or_insert(Errno::EINTR);
             }

@@ -61,36 +61,43 @@ pub fn until(mut done: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// How an interruptible spin ended.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Spun {
-    Done,
-    /// A signal with a handler arrived while spinning.
-    Interrupted,
-    Expired,
+/// Signals held while a caller gets ready to block. A signal handled while a thread runs
+/// (spins, or goes from posting a message to its futex wait) interrupts no system call, so a
+/// caller that must notice signals (QNX's blocking calls fail with EINTR) holds them from
+/// before it commits to waiting until it is about to sleep; what arrived meanwhile is seen at
+/// release, and its handler runs then.
+pub struct SignalHold {
+    old: Option<KSet>,
 }
 
-/// Like [`until`], for a caller that must notice signals: a signal handled while spinning
-/// interrupts no system call, so it would go unseen. Signals are held for the spin; one
-/// that arrived (and has a handler, which runs as soon as they are let through again) makes
-/// the spin `Interrupted`, even if `done()` holds too: the caller, which re-checks its
-/// condition first, decides which of the two wins.
-pub fn until_interruptible(mut done: impl FnMut() -> bool) -> Spun {
-    if done() {
-        return Spun::Done;
+impl SignalHold {
+    /// Holds signals.
+    pub fn new() -> SignalHold {
+        SignalHold { old: Some(hold_signals()) }
     }
-    if budget().is_zero() {
-        return Spun::Expired;
+
+    /// Lets signals through again; returns whether one arrived that has a handler.
+    pub fn release(&mut self) -> bool {
+        match self.old.take() {
+            Some(old) => {
+                let arrived = signal_arrived(&old);
+                release_signals(&old);
+                arrived
+            }
+            None => false,
+        }
     }
-    let held = hold_signals();
-    let r = until(&mut done);
-    // Checked even when the wait is over: the caller decides which comes first.
-    let arrived = signal_arrived(&held);
-    release_signals(&held);
-    match (arrived, r) {
-        (true, _) => Spun::Interrupted,
-        (false, true) => Spun::Done,
-        (false, false) => Spun::Expired,
+}
+
+impl Default for SignalHold {
+    fn default() -> Self {
+        SignalHold::new()
+    }
+}
+
+impl Drop for SignalHold {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
