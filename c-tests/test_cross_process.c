@@ -857,13 +857,6 @@ static int st_client_proc(int rd, int wr, void *arg)
 
 TEST(xp_stress_threads_in_many_processes)
 {
-#ifdef H_ASAN
-    /* GCC 12's AddressSanitizer takes no lock around fork(): forking while the library's
-     * service thread allocates (accepting the previous children) can leave the child with
-     * the allocator's lock held forever. The plain run covers this case. */
-    printf("    (skipped under AddressSanitizer)\n");
-    return;
-#endif
     int chid = (int)REQUIRE_OK(ChannelCreate(0));
     struct many_arg a[ST_PROCS];
     struct h_proc p[ST_PROCS];

@@ -40,7 +40,7 @@ fn init() -> &'static Process {
     static ATFORK: Once = Once::new();
     ATFORK.call_once(|| {
         // SAFETY: registering a plain function pointer.
-        unsafe { libc::pthread_atfork(None, None, Some(fork_child)) };
+        unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
     });
     let fresh =
         Box::into_raw(Box::new(Process::new().expect("libneutrino: cannot create an epoll descriptor")));
@@ -57,10 +57,32 @@ fn init() -> &'static Process {
     }
 }
 
+/// Before `fork()`: the service thread is let finish what it is doing and kept idle.
+extern "C" fn fork_prepare() {
+    let p = CURRENT.load(Ordering::Acquire);
+    if !p.is_null() {
+        // SAFETY: a published Process is leaked and never freed.
+        unsafe { (*p).service.pause() };
+    }
+    PAUSED.store(p, Ordering::Release);
+}
+
+extern "C" fn fork_parent() {
+    let p = PAUSED.swap(std::ptr::null_mut(), Ordering::AcqRel);
+    if !p.is_null() {
+        // SAFETY: as above; `fork_prepare` paused this very service.
+        unsafe { (*p).service.resume() };
+    }
+}
+
+/// The process state whose service `fork_prepare` paused.
+static PAUSED: AtomicPtr<Process> = AtomicPtr::new(std::ptr::null_mut());
+
 /// QNX: a fork child has no channels and no connections. The parent's state is abandoned
 /// (other threads may have held its locks at the fork) and every descriptor the library
 /// held is closed, so the child can't keep the parent's links alive.
 extern "C" fn fork_child() {
+    PAUSED.store(std::ptr::null_mut(), Ordering::Release);
     CURRENT.store(std::ptr::null_mut(), Ordering::Release);
     crate::transport::fdreg::close_all();
     super::thread::forget_tid();

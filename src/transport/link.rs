@@ -282,6 +282,9 @@ pub struct Service {
     next_id: AtomicU64,
     started: AtomicBool,
     handler: &'static dyn Handler,
+    /// Held while the service thread handles events: `fork()` waits for it, so a child is
+    /// never made while this thread is half-way through something (an allocation, say).
+    busy: Mutex<()>,
 }
 
 impl Service {
@@ -298,6 +301,7 @@ impl Service {
             next_id: AtomicU64::new(1),
             started: AtomicBool::new(false),
             handler,
+            busy: Mutex::new(()),
         })
     }
 
@@ -329,10 +333,33 @@ impl Service {
             libc::sigfillset(&mut all);
             libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
         }
-        let spawned = std::thread::Builder::new().name("neutrino-svc".into()).spawn(move || self.run());
+        // The caller waits until the thread has started, so that a fork() right after (which
+        // waits for the thread to be idle) never copies it half-way through its start-up.
+        let (up, started) = std::sync::mpsc::channel::<()>();
+        let spawned = std::thread::Builder::new().name("neutrino-svc".into()).spawn(move || {
+            let busy = self.busy.lock();
+            let _ = up.send(());
+            drop(busy);
+            self.run()
+        });
         // SAFETY: restores the mask saved above.
         unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
-        spawned.map(|_| ()).map_err(|_| Errno::EAGAIN)
+        spawned.map_err(|_| Errno::EAGAIN)?;
+        let _ = started.recv();
+        Ok(())
+    }
+
+    /// Before `fork()`: waits until the service thread is idle and keeps it so.
+    pub fn pause(&self) {
+        // The guard is given up here and released by `resume` (the parent) or abandoned
+        // with the whole state (the child).
+        std::mem::forget(self.busy.lock());
+    }
+
+    /// After `fork()`, in the parent.
+    pub fn resume(&self) {
+        // SAFETY: `pause` left the mutex locked by this thread.
+        unsafe { self.busy.force_unlock() };
     }
 
     /// Makes this process reachable by `ConnectAttach` from other processes.
@@ -397,6 +424,7 @@ impl Service {
             if n < 0 {
                 continue; // EINTR
             }
+            let _busy = self.busy.lock();
             for ev in &events[..n as usize] {
                 let kind = ev.u64 >> 32;
                 let fd = ev.u64 as u32 as RawFd;
