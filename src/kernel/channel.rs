@@ -296,9 +296,11 @@ impl Channel {
     ) -> KResult<i64> {
         let recv_len = copy::total(segs)?;
         let seq = &self.bell.clients().seq;
+        // Held once the queue was found empty: from then on the caller is about to be
+        // RECEIVE-blocked, and a signal must interrupt it. The queue is looked at again with
+        // signals held before sleeping.
+        let mut hold: Option<SignalHold> = None;
         loop {
-            // From the moment the queue is found empty, a signal must interrupt the call.
-            let hold = SignalHold::new();
             let observed = seq.load(Ordering::SeqCst);
             let (taken, more) = {
                 let mut st = self.state.lock();
@@ -329,7 +331,10 @@ impl Channel {
                         Err(_) => continue, // the client faulted or died: take the next one
                     }
                 }
-                None => self.wait(observed, hold)?,
+                None => match hold.take() {
+                    None => hold = Some(SignalHold::new()),
+                    Some(h) => self.wait(observed, h)?,
+                },
             }
         }
     }

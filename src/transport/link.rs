@@ -284,7 +284,25 @@ pub struct Service {
     handler: &'static dyn Handler,
     /// Held while the service thread handles events: `fork()` waits for it, so a child is
     /// never made while this thread is half-way through something (an allocation, say).
-    busy: Mutex<()>,
+    busy: Gate,
+}
+
+/// A plain futex lock. Unlike the others it never allocates, not even the first time a
+/// thread waits on it: `fork()` takes it (in a `pthread_atfork` handler), and a thread caught
+/// inside the allocator at that moment would leave the child's allocator locked.
+struct Gate(std::sync::atomic::AtomicU32);
+
+impl Gate {
+    fn lock(&self) {
+        while self.0.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            let _ = super::futex::wait(&self.0, 1, None);
+        }
+    }
+
+    fn unlock(&self) {
+        self.0.store(0, Ordering::Release);
+        super::futex::wake(&self.0, 1);
+    }
 }
 
 impl Service {
@@ -301,7 +319,7 @@ impl Service {
             next_id: AtomicU64::new(1),
             started: AtomicBool::new(false),
             handler,
-            busy: Mutex::new(()),
+            busy: Gate(std::sync::atomic::AtomicU32::new(0)),
         })
     }
 
@@ -337,9 +355,9 @@ impl Service {
         // waits for the thread to be idle) never copies it half-way through its start-up.
         let (up, started) = std::sync::mpsc::channel::<()>();
         let spawned = std::thread::Builder::new().name("neutrino-svc".into()).spawn(move || {
-            let busy = self.busy.lock();
+            self.busy.lock();
             let _ = up.send(());
-            drop(busy);
+            self.busy.unlock();
             self.run()
         });
         // SAFETY: restores the mask saved above.
@@ -351,15 +369,13 @@ impl Service {
 
     /// Before `fork()`: waits until the service thread is idle and keeps it so.
     pub fn pause(&self) {
-        // The guard is given up here and released by `resume` (the parent) or abandoned
-        // with the whole state (the child).
-        std::mem::forget(self.busy.lock());
+        // Released by `resume` (the parent) or abandoned with the whole state (the child).
+        self.busy.lock();
     }
 
     /// After `fork()`, in the parent.
     pub fn resume(&self) {
-        // SAFETY: `pause` left the mutex locked by this thread.
-        unsafe { self.busy.force_unlock() };
+        self.busy.unlock();
     }
 
     /// Makes this process reachable by `ConnectAttach` from other processes.
@@ -424,7 +440,7 @@ impl Service {
             if n < 0 {
                 continue; // EINTR
             }
-            let _busy = self.busy.lock();
+            self.busy.lock();
             for ev in &events[..n as usize] {
                 let kind = ev.u64 >> 32;
                 let fd = ev.u64 as u32 as RawFd;
@@ -435,6 +451,7 @@ impl Service {
                     _ => {}
                 }
             }
+            self.busy.unlock();
         }
     }
 
