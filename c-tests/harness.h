@@ -943,4 +943,94 @@ H_FN int h_main(int argc, char **argv)
 #define HARNESS_MAIN                                                            \
     int main(int argc, char **argv) { return h_main(argc, argv); }
 
+/* A sweep of message sizes around every boundary, served and sent the same way by the
+ * thread and the process tests. */
+static const size_t sweep_sizes[] __attribute__((unused)) = {
+    0,     1,     2,     7,     8,     15,    16,    17,    23,     24,     25,     31,
+    32,    33,    63,    64,    65,    127,   128,   129,   255,    256,    257,    511,
+    512,   513,   1023,  1024,  1025,  2047,  2048,  2049,  4095,   4096,   4097,   8191,
+    8192,  8193,  16383, 16384, 16385, 32767, 32768, 32769, 65535,  65536,  65537,  131071,
+    131072, 131073, 262147, 1048577,
+};
+#define SWEEP_N (sizeof sweep_sizes / sizeof sweep_sizes[0])
+#define SWEEP_MAX 1048577
+
+/*
+ * Serves SWEEP_N messages on chid.  Even steps: receive all, reply all.  Odd steps:
+ * receive 16 bytes, MsgRead the rest, MsgWrite the reply tail at 16, MsgReply the head.
+ */
+H_FN void sweep_serve(int chid, pid_t want_pid)
+{
+    char *buf = (char *)malloc(SWEEP_MAX), *rep = (char *)malloc(SWEEP_MAX);
+    REQUIRE(buf && rep);
+    for (size_t i = 0; i < SWEEP_N; i++) {
+        size_t n = sweep_sizes[i];
+        struct _msg_info info;
+        size_t first = (i & 1) ? 16 : SWEEP_MAX;
+        rcvid_t r = MsgReceive(chid, buf, first, &info);
+        if (r <= 0) {
+            FAIL("size %zu: MsgReceive = %lld (%s)", n, (long long)r, h_errname(errno));
+            h_abort();
+        }
+        CHECK_EQ(info.pid, want_pid);
+        if ((size_t)info.srcmsglen != n || (size_t)info.dstmsglen != n)
+            FAIL("size %zu: srcmsglen %lld dstmsglen %lld", n, (long long)info.srcmsglen,
+                 (long long)info.dstmsglen);
+        size_t got = (size_t)info.msglen;
+        if (got != (n < first ? n : first))
+            FAIL("size %zu: msglen %zu", n, got);
+        if (got < n) {
+            ssize_t more = MsgRead(r, buf + got, n - got, got);
+            if (more != (ssize_t)(n - got))
+                FAIL("size %zu: MsgRead of the rest = %zd (%s)", n, more, h_errname(errno));
+        }
+        long long bad = h_verify(buf, n, (unsigned)n, 0);
+        if (bad >= 0)
+            FAIL("size %zu: request differs at offset %lld", n, bad);
+        h_fill(rep, n, (unsigned)n + 1);
+        if ((i & 1) && n > 16) {
+            ssize_t w = MsgWrite(r, rep + 16, n - 16, 16);
+            if (w != (ssize_t)(n - 16))
+                FAIL("size %zu: MsgWrite = %zd (%s)", n, w, h_errname(errno));
+            CHECK_EQ(MsgReply(r, (long)n, rep, 16), 0);
+        } else {
+            CHECK_EQ(MsgReply(r, (long)n, rep, n), 0);
+        }
+    }
+    free(buf);
+    free(rep);
+}
+
+/* Sends every size on coid and checks status and reply. */
+H_FN int sweep_send(int coid)
+{
+    char *out = (char *)malloc(SWEEP_MAX), *in = (char *)malloc(SWEEP_MAX + 1);
+    int bad = 0;
+    if (!out || !in)
+        return 1;
+    for (size_t i = 0; i < SWEEP_N; i++) {
+        size_t n = sweep_sizes[i];
+        h_fill(out, n, (unsigned)n);
+        memset(in, 0xEE, n + 1);
+        long r = MsgSend(coid, out, n, in, n);
+        if (r != (long)n) {
+            FAIL("size %zu: MsgSend = %ld (%s)", n, r, h_errname(errno));
+            bad++;
+            continue;
+        }
+        long long d = h_verify(in, n, (unsigned)n + 1, 0);
+        if (d >= 0) {
+            FAIL("size %zu: reply differs at offset %lld", n, d);
+            bad++;
+        }
+        if ((unsigned char)in[n] != 0xEE) {
+            FAIL("size %zu: reply overran the buffer", n);
+            bad++;
+        }
+    }
+    free(out);
+    free(in);
+    return bad ? 1 : 0;
+}
+
 #endif /* LIBNEUTRINO_CTEST_HARNESS_H */

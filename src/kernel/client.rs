@@ -215,30 +215,12 @@ fn reserve_fd(index: u32) -> KResult<OwnedFd> {
 
 /// Makes a new connection to channel `chid` of process `target`.
 fn connect(p: &'static Process, target: libc::pid_t, chid: i32, noshare: bool) -> KResult<Arc<Conn>> {
-    let conn = if target == p.pid {
+    let (scoid, bit, chflags, region, bell, link, may_pulse) = if target == p.pid {
         let ch = p.channel(chid)?;
         // SAFETY: plain syscalls.
         let me = PeerCred { pid: p.pid, uid: unsafe { libc::getuid() }, gid: unsafe { libc::getgid() } };
         let (sc, _fd) = server::new_conn(p, &ch, me, None)?;
-        Conn {
-            server_pid: target,
-            chid,
-            scoid: sc.scoid,
-            bit: sc.bit,
-            chflags: ch.flags,
-            region: sc.region.clone(),
-            bell: ch.bell.clone(),
-            link: None,
-            noshare,
-            may_pulse: true,
-            pulse_tail: Mutex::new(0),
-            kicks: Default::default(),
-            active: AtomicUsize::new(0),
-            unnamed: AtomicBool::new(false),
-            ended: AtomicBool::new(false),
-            refs: AtomicUsize::new(0),
-            dead: AtomicBool::new(false),
-        }
+        (sc.scoid, sc.bit, ch.flags, sc.region.clone(), ch.bell.clone(), None, true)
     } else {
         let link = p.link(target)?;
         let (resp, fds) = link.request(&Request { op: OP_ATTACH, chid, ..Default::default() })?;
@@ -246,30 +228,32 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, noshare: bool) -
             return Err(Errno(resp.status));
         }
         let [region, bell_server, bell_clients] = <[OwnedFd; 3]>::try_from(fds).map_err(|_| Errno::EIO)?;
-        Conn {
-            server_pid: target,
-            chid,
-            scoid: resp.scoid,
-            bit: resp.bit,
-            chflags: resp.chflags,
-            region: ConnRegion::new(Region::map_received(region.as_raw_fd(), CONN_REGION_LEN, true)?),
-            bell: Bell::new(
-                Region::map_received(bell_server.as_raw_fd(), BELL_SERVER_LEN, false)?,
-                Region::map_received(bell_clients.as_raw_fd(), BELL_CLIENTS_LEN, true)?,
-            ),
-            link: Some(link),
-            noshare,
-            may_pulse: resp.may_pulse != 0,
-            pulse_tail: Mutex::new(0),
-            kicks: Default::default(),
-            active: AtomicUsize::new(0),
-            unnamed: AtomicBool::new(false),
-            ended: AtomicBool::new(false),
-            refs: AtomicUsize::new(0),
-            dead: AtomicBool::new(false),
-        }
+        let region = ConnRegion::new(Region::map_received(region.as_raw_fd(), CONN_REGION_LEN, true)?);
+        let bell = Bell::new(
+            Region::map_received(bell_server.as_raw_fd(), BELL_SERVER_LEN, false)?,
+            Region::map_received(bell_clients.as_raw_fd(), BELL_CLIENTS_LEN, true)?,
+        );
+        (resp.scoid, resp.bit, resp.chflags, region, bell, Some(link), resp.may_pulse != 0)
     };
-    Ok(Arc::new(conn))
+    Ok(Arc::new(Conn {
+        server_pid: target,
+        chid,
+        scoid,
+        bit,
+        chflags,
+        region,
+        bell,
+        link,
+        noshare,
+        may_pulse,
+        pulse_tail: Mutex::new(0),
+        kicks: Default::default(),
+        active: AtomicUsize::new(0),
+        unnamed: AtomicBool::new(false),
+        ended: AtomicBool::new(false),
+        refs: AtomicUsize::new(0),
+        dead: AtomicBool::new(false),
+    }))
 }
 
 /// Ends a connection no coid names any more, once no thread is blocked on it either
