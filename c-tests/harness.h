@@ -943,6 +943,26 @@ H_FN int h_main(int argc, char **argv)
 #define HARNESS_MAIN                                                            \
     int main(int argc, char **argv) { return h_main(argc, argv); }
 
+/* A channel of this process and a side-channel connection to it. */
+struct chan {
+    int chid;
+    int coid;
+};
+
+H_FN struct chan open_chan(unsigned flags)
+{
+    struct chan c;
+    c.chid = (int)REQUIRE_OK(ChannelCreate(flags));
+    c.coid = (int)REQUIRE_OK(ConnectAttach(0, 0, c.chid, _NTO_SIDE_CHANNEL, 0));
+    return c;
+}
+
+H_FN void close_chan(struct chan c)
+{
+    CHECK_EQ(ConnectDetach(c.coid), 0);
+    CHECK_EQ(ChannelDestroy(c.chid), 0);
+}
+
 /* A sweep of message sizes around every boundary, served and sent the same way by the
  * thread and the process tests. */
 static const size_t sweep_sizes[] __attribute__((unused)) = {

@@ -5,25 +5,6 @@
  */
 #include "harness.h"
 
-struct chan {
-    int chid;
-    int coid;
-};
-
-static struct chan open_chan(void)
-{
-    struct chan c;
-    c.chid = (int)REQUIRE_OK(ChannelCreate(0));
-    c.coid = (int)REQUIRE_OK(ConnectAttach(0, 0, c.chid, _NTO_SIDE_CHANNEL, 0));
-    return c;
-}
-
-static void close_chan(struct chan c)
-{
-    CHECK_EQ(ConnectDetach(c.coid), 0);
-    CHECK_EQ(ChannelDestroy(c.chid), 0);
-}
-
 struct client {
     int coid;
     const void *smsg;
@@ -79,7 +60,7 @@ TEST(err_send_on_plain_fd_ebadf)
 
 TEST(err_send_detached_coid_ebadf)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     int fdc = (int)REQUIRE_OK(ConnectAttach(0, 0, ch.chid, 0, 0));
     int side = (int)REQUIRE_OK(ConnectAttach(0, 0, ch.chid, _NTO_SIDE_CHANNEL, 0));
     CHECK_EQ(ConnectDetach(fdc), 0);
@@ -92,7 +73,7 @@ TEST(err_send_detached_coid_ebadf)
 TEST(err_send_null_message_efault)
 {
     /* A receiver is already waiting, so the transfer happens at once. */
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     struct h_server_stats st = {.chid = ch.chid};
     pthread_t t = h_thread(h_echo_server, &st);
     h_settle(0, 2000);
@@ -114,7 +95,7 @@ TEST(err_send_null_message_efault)
 TEST(err_send_null_reply_buffer_efault)
 {
     /* The server replies with data into a NULL reply buffer of non-zero size. */
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     struct h_server_stats st = {.chid = ch.chid};
     pthread_t t = h_thread(h_echo_server, &st);
     char out[8] = "payload";
@@ -132,7 +113,7 @@ TEST(err_send_null_reply_buffer_efault)
 
 TEST(err_receive_null_buffer_efault)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     struct client c = {.coid = ch.coid, .smsg = "0123456789", .sbytes = 10};
     pthread_t t = h_thread(client_thread, &c);
     h_settle(0, 2000); /* the message is queued */
@@ -146,7 +127,7 @@ TEST(err_receive_null_buffer_efault)
 
 TEST(err_receivev_null_iov_array_efault)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     struct client c = {.coid = ch.coid, .smsg = "abc", .sbytes = 3};
     pthread_t t = h_thread(client_thread, &c);
     h_settle(0, 2000);
@@ -158,7 +139,7 @@ TEST(err_receivev_null_iov_array_efault)
 
 static void reply_fault_case(int vector)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char in[16];
     memset(in, 0, sizeof in);
     struct client c = {.coid = ch.coid, .smsg = "r", .sbytes = 1, .rmsg = in,
@@ -222,7 +203,7 @@ TEST(err_qnx_errno_values)
                      h_errname(std[j]));
     }
     /* MsgError carries them like any other errno. */
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     for (int i = 0; i < 4; i++) {
         struct client c = {.coid = ch.coid, .smsg = "q", .sbytes = 1};
         pthread_t t = h_thread(client_thread, &c);

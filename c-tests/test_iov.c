@@ -44,31 +44,12 @@ static void *vclient_thread(void *arg)
     return NULL;
 }
 
-struct chan {
-    int chid;
-    int coid;
-};
-
-static struct chan open_chan(void)
-{
-    struct chan c;
-    c.chid = (int)REQUIRE_OK(ChannelCreate(0));
-    c.coid = (int)REQUIRE_OK(ConnectAttach(0, 0, c.chid, _NTO_SIDE_CHANNEL, 0));
-    return c;
-}
-
-static void close_chan(struct chan c)
-{
-    CHECK_EQ(ConnectDetach(c.coid), 0);
-    CHECK_EQ(ChannelDestroy(c.chid), 0);
-}
-
 /* Huge lengths whose sum overflows size_t (each part alone is <= SSIZE_MAX). */
 #define OVF_LEN (SIZE_MAX / 3 + 1)
 
 TEST(iov_sendv_gathers_parts)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     struct {
         uint16_t type;
         uint16_t n;
@@ -105,7 +86,7 @@ TEST(iov_sendv_gathers_parts)
 
 TEST(iov_receivev_scatters_parts)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char out[30];
     h_fill(out, sizeof out, 6);
     struct vclient c = {.coid = ch.coid, .kind = K_SEND, .smsg = out, .sbytes = sizeof out};
@@ -134,7 +115,7 @@ TEST(iov_receivev_scatters_parts)
 
 TEST(iov_receivev_shorter_than_message)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char out[50];
     h_fill(out, sizeof out, 7);
     struct vclient c = {.coid = ch.coid, .kind = K_SEND, .smsg = out, .sbytes = sizeof out};
@@ -161,7 +142,7 @@ TEST(iov_receivev_shorter_than_message)
 
 TEST(iov_reply_scatters_into_riov)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char r1[4], r2[6], r3[10];
     memset(r3, 0xDD, sizeof r3);
     iov_t riov[3];
@@ -191,7 +172,7 @@ TEST(iov_reply_scatters_into_riov)
 
 TEST(iov_sendvs_gather_send_flat_reply)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char p1[3] = "ab", p2[5] = "cdef";
     iov_t siov[2];
     SETIOV(&siov[0], p1, 2);
@@ -216,7 +197,7 @@ TEST(iov_sendvs_gather_send_flat_reply)
 
 TEST(iov_replyv_gathers_parts)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char rep[32];
     memset(rep, 0, sizeof rep);
     struct vclient c = {.coid = ch.coid, .kind = K_SEND, .smsg = "r", .sbytes = 1,
@@ -239,7 +220,7 @@ TEST(iov_replyv_gathers_parts)
 
 TEST(iov_zero_length_parts_are_skipped)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char x[4] = "xyz";
     iov_t siov[5];
     SETIOV(&siov[0], NULL, 0);
@@ -273,7 +254,7 @@ TEST(iov_zero_length_parts_are_skipped)
 TEST(iov_zero_parts)
 {
     /* sparts == 0 with a NULL array is an empty message. */
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     struct vclient c = {.coid = ch.coid, .kind = K_SENDV, .siov = NULL, .sparts = 0,
                         .riov = NULL, .rparts = 0};
     pthread_t t = h_thread(vclient_thread, &c);
@@ -291,7 +272,7 @@ TEST(iov_zero_parts)
 TEST(iov_many_small_parts)
 {
     enum { N = 1024 };
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     static iov_t siov[N], riov[N];
     static unsigned char src[N], dst[N], back[N];
     for (int i = 0; i < N; i++) {
@@ -321,7 +302,7 @@ TEST(iov_many_small_parts)
 TEST(iov_large_gather_scatter_4mib)
 {
     size_t part = 1u << 20;
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char *src = (char *)malloc(4 * part), *dst = (char *)malloc(4 * part);
     REQUIRE(src && dst);
     h_fill(src, 4 * part, 21);
@@ -355,7 +336,7 @@ TEST(iov_large_gather_scatter_4mib)
 
 TEST(iov_null_part_with_length_efault)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char ok[4] = "abc";
     iov_t siov[2];
     SETIOV(&siov[0], ok, 3);
@@ -385,7 +366,7 @@ TEST(iov_null_part_with_length_efault)
 
 TEST(iov_null_iov_array_efault)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     struct h_server_stats st = {.chid = ch.chid};
     pthread_t t = h_thread(h_echo_server, &st);
     CHECK_ERR(MsgSendv(ch.coid, NULL, 2, NULL, 0), EFAULT);
@@ -397,7 +378,7 @@ TEST(iov_null_iov_array_efault)
 
 TEST(iov_send_length_overflow_eoverflow)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     static char dummy[16];
     iov_t big[3];
     for (int i = 0; i < 3; i++)
@@ -417,7 +398,7 @@ TEST(iov_send_length_overflow_eoverflow)
 
 TEST(iov_receive_length_overflow_eoverflow)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     static char dummy[16];
     iov_t big[3];
     for (int i = 0; i < 3; i++)
@@ -429,7 +410,7 @@ TEST(iov_receive_length_overflow_eoverflow)
 
 TEST(iov_server_side_overflow_eoverflow)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     static char dummy[16];
     iov_t big[3];
     for (int i = 0; i < 3; i++)
@@ -464,7 +445,7 @@ TEST(iov_server_side_overflow_eoverflow)
 
 TEST(iov_huge_part_count_rejected)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     static iov_t iov[2];
     static char dummy[4];
     SETIOV(&iov[0], dummy, 1);
@@ -497,7 +478,7 @@ TEST(iov_huge_part_count_rejected)
 
 TEST(iov_huge_part_count_server_side)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     static iov_t iov[2];
     static char dummy[4];
     SETIOV(&iov[0], dummy, 1);

@@ -35,25 +35,6 @@
         h_rv_;                                                                  \
     })
 
-struct chan {
-    int chid;
-    int coid;
-};
-
-static struct chan open_chan(void)
-{
-    struct chan c;
-    c.chid = (int)REQUIRE_OK(ChannelCreate(0));
-    c.coid = (int)REQUIRE_OK(ConnectAttach(0, 0, c.chid, _NTO_SIDE_CHANNEL, 0));
-    return c;
-}
-
-static void close_chan(struct chan c)
-{
-    CHECK_EQ(ConnectDetach(c.coid), 0);
-    CHECK_EQ(ChannelDestroy(c.chid), 0);
-}
-
 struct client {
     int coid;
     int use_r;
@@ -124,7 +105,7 @@ TEST(r_send_family_bad_coid)
 
 TEST(r_send_family_success)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     struct h_server_stats st = {.chid = ch.chid};
     pthread_t t = h_thread(h_echo_server, &st);
     char out[10] = "r-forms!!", in[10];
@@ -155,7 +136,7 @@ TEST(r_send_family_success)
 
 TEST(r_send_gets_msg_error_as_negative_errno)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     static const int errs[] = {EPERM, ENOENT, ENOREMOTE, EOK};
     for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
         struct client c = {.coid = ch.coid, .use_r = 1, .smsg = "e", .sbytes = 1};
@@ -174,7 +155,7 @@ TEST(r_send_gets_msg_error_as_negative_errno)
 
 TEST(r_send_null_buffer_and_overflow)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     struct h_server_stats st = {.chid = ch.chid};
     pthread_t t = h_thread(h_echo_server, &st);
     h_settle(0, 2000);
@@ -194,7 +175,7 @@ TEST(r_send_null_buffer_and_overflow)
 
 TEST(r_send_blocked_channel_destroyed_esrch)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     struct client c = {.coid = ch.coid, .use_r = 1, .smsg = "d", .sbytes = 1};
     pthread_t t = h_thread(client_thread, &c);
     h_settle(0, 2000);
@@ -208,7 +189,7 @@ TEST(r_send_blocked_channel_destroyed_esrch)
 
 TEST(r_receive_family)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char b[16];
     iov_t iov;
     SETIOV(&iov, b, sizeof b);
@@ -248,7 +229,7 @@ TEST(r_receive_family)
 
 TEST(r_reply_read_write_info)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char out[20], in[20];
     h_fill(out, sizeof out, 71);
     memset(in, 0, sizeof in);
@@ -301,7 +282,7 @@ TEST(r_reply_read_write_info)
 
 TEST(r_server_side_overflow)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     struct client c = {.coid = ch.coid, .smsg = "o", .sbytes = 1};
     pthread_t t = h_thread(client_thread, &c);
     char b[4];

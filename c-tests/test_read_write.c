@@ -33,29 +33,10 @@ static void *client_thread(void *arg)
     return NULL;
 }
 
-struct chan {
-    int chid;
-    int coid;
-};
-
-static struct chan open_chan(void)
-{
-    struct chan c;
-    c.chid = (int)REQUIRE_OK(ChannelCreate(0));
-    c.coid = (int)REQUIRE_OK(ConnectAttach(0, 0, c.chid, _NTO_SIDE_CHANNEL, 0));
-    return c;
-}
-
-static void close_chan(struct chan c)
-{
-    CHECK_EQ(ConnectDetach(c.coid), 0);
-    CHECK_EQ(ChannelDestroy(c.chid), 0);
-}
-
 TEST(rw_msgread_at_offsets)
 {
     enum { N = 1000 };
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     static char out[N];
     h_fill(out, N, 31);
     struct client c = {.coid = ch.coid, .smsg = out, .sbytes = N};
@@ -101,7 +82,7 @@ TEST(rw_msgread_at_offsets)
 TEST(rw_msgread_across_send_iov_parts)
 {
     /* The offset is into the logical concatenation of the client's send IOVs. */
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     static char all[64];
     h_fill(all, sizeof all, 32);
     iov_t siov[4];
@@ -136,7 +117,7 @@ TEST(rw_msgread_across_send_iov_parts)
 
 TEST(rw_msgreadv_scatter_at_offset)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char out[100];
     h_fill(out, sizeof out, 33);
     struct client c = {.coid = ch.coid, .smsg = out, .sbytes = sizeof out};
@@ -164,7 +145,7 @@ TEST(rw_msgreadv_scatter_at_offset)
 TEST(rw_msgwrite_then_reply)
 {
     enum { N = 1000 };
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     static char in[N];
     memset(in, 0xAA, N);
     struct client c = {.coid = ch.coid, .smsg = "w", .sbytes = 1, .rmsg = in, .rbytes = N};
@@ -201,7 +182,7 @@ TEST(rw_msgwrite_then_reply)
 
 TEST(rw_msgwrite_then_zero_byte_reply)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char in[64];
     memset(in, 0, sizeof in);
     struct client c = {.coid = ch.coid, .smsg = "z", .sbytes = 1, .rmsg = in,
@@ -221,7 +202,7 @@ TEST(rw_msgwrite_then_zero_byte_reply)
 
 TEST(rw_msgwritev_into_reply_iov)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char r1[8], r2[8], r3[8];
     memset(r1, '.', 8);
     memset(r2, '.', 8);
@@ -258,7 +239,7 @@ TEST(rw_msgwritev_into_reply_iov)
 TEST(rw_large_msgread_in_chunks_8mib)
 {
     size_t n = 8u << 20;
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char *out = (char *)malloc(n), *got = (char *)malloc(n);
     REQUIRE(out && got);
     h_fill(out, n, 35);
@@ -291,7 +272,7 @@ TEST(rw_large_msgread_in_chunks_8mib)
 TEST(rw_large_msgwrite_8mib)
 {
     size_t n = 8u << 20;
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char *in = (char *)malloc(n), *data = (char *)malloc(n);
     REQUIRE(in && data);
     memset(in, 0, n);
@@ -314,7 +295,7 @@ TEST(rw_large_msgwrite_8mib)
 
 TEST(rw_null_buffers)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char in[16];
     struct client c = {.coid = ch.coid, .smsg = "0123456789", .sbytes = 10, .rmsg = in,
                        .rbytes = sizeof in};
@@ -373,7 +354,7 @@ TEST(rw_null_buffers)
 
 TEST(rw_after_reply_esrch)
 {
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     struct client c = {.coid = ch.coid, .smsg = "abc", .sbytes = 3};
     pthread_t t = h_thread(client_thread, &c);
     char b[1];
@@ -415,7 +396,7 @@ static void *rw_worker(void *arg)
 TEST(rw_from_another_server_thread)
 {
     /* Any thread of the server process may MsgRead/MsgWrite/MsgReply. */
-    struct chan ch = open_chan();
+    struct chan ch = open_chan(0);
     char out[40], in[40];
     h_fill(out, sizeof out, 37);
     memset(in, 0, sizeof in);

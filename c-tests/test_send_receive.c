@@ -30,25 +30,6 @@ static void *client_thread(void *arg)
 }
 
 /* A channel plus a side connection to it. */
-struct chan {
-    int chid;
-    int coid;
-};
-
-static struct chan open_chan(unsigned flags)
-{
-    struct chan c;
-    c.chid = (int)REQUIRE_OK(ChannelCreate(flags));
-    c.coid = (int)REQUIRE_OK(ConnectAttach(0, 0, c.chid, _NTO_SIDE_CHANNEL, 0));
-    return c;
-}
-
-static void close_chan(struct chan c)
-{
-    CHECK_EQ(ConnectDetach(c.coid), 0);
-    CHECK_EQ(ChannelDestroy(c.chid), 0);
-}
-
 TEST(sr_basic_roundtrip)
 {
     struct chan ch = open_chan(0);

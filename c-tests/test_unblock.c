@@ -56,19 +56,6 @@ static void *client_thread(void *arg)
     return NULL;
 }
 
-struct chan {
-    int chid;
-    int coid;
-};
-
-static struct chan open_chan(unsigned flags)
-{
-    struct chan c;
-    c.chid = (int)REQUIRE_OK(ChannelCreate(flags));
-    c.coid = (int)REQUIRE_OK(ConnectAttach(0, 0, c.chid, _NTO_SIDE_CHANNEL, 0));
-    return c;
-}
-
 /* Receives the next message and checks it is `want` (proves nothing else was queued). */
 static void expect_next_message(int chid, const char *want)
 {

@@ -16,8 +16,8 @@ use crate::transport::fdreg::Tracked;
 use crate::transport::futex;
 use crate::transport::link::{Link, LinkId, PeerCred, Request, OP_ATTACH, OP_DETACH, OP_PULSE};
 use crate::transport::region::{
-    state, Bell, ConnRegion, AGENT_WRITE, BELL_CLIENTS_LEN, BELL_SERVER_LEN, CONN_REGION_LEN, INLINE,
-    PULSES_POSTED, PULSE_RING, REPLY_INLINE, SLOTS,
+    state, Bell, ConnRegion, AGENT_WRITE, BELL_CLIENTS_LEN, BELL_SERVER_LEN, CONN_MAGIC, CONN_REGION_LEN,
+    INLINE, PULSES_POSTED, PULSE_RING, REPLY_INLINE, SLOTS,
 };
 use crate::transport::shm::Region;
 use crate::transport::spin::{self, SignalHold};
@@ -42,7 +42,6 @@ pub struct Conn {
     pub bell: Arc<Bell>,
     /// The link to the server process; `None` when the server is this process.
     pub link: Option<Arc<Link>>,
-    pub noshare: bool,
     /// Whether the server lets us send pulses (QNX's cross-user rule, decided by it).
     pub may_pulse: bool,
     /// Pulses written into the ring; this process's pulse producers take turns here.
@@ -159,7 +158,7 @@ pub fn attach(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32) -> K
     };
     let conn = match existing {
         Some(c) => c,
-        None => connect(p, target, chid, noshare)?,
+        None => connect(p, target, chid)?,
     };
     let mut coids = p.coids.lock();
     let coid = if index & _NTO_SIDE_CHANNEL != 0 {
@@ -214,7 +213,7 @@ fn reserve_fd(index: u32) -> KResult<OwnedFd> {
 }
 
 /// Makes a new connection to channel `chid` of process `target`.
-fn connect(p: &'static Process, target: libc::pid_t, chid: i32, noshare: bool) -> KResult<Arc<Conn>> {
+fn connect(p: &'static Process, target: libc::pid_t, chid: i32) -> KResult<Arc<Conn>> {
     let (scoid, bit, chflags, region, bell, link, may_pulse) = if target == p.pid {
         let ch = p.channel(chid)?;
         // SAFETY: plain syscalls.
@@ -229,6 +228,9 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, noshare: bool) -
         }
         let [region, bell_server, bell_clients] = <[OwnedFd; 3]>::try_from(fds).map_err(|_| Errno::EIO)?;
         let region = ConnRegion::new(Region::map_received(region.as_raw_fd(), CONN_REGION_LEN, true)?);
+        if region.layout().header.magic.load(Ordering::Relaxed) != CONN_MAGIC {
+            return Err(Errno::EIO);
+        }
         let bell = Bell::new(
             Region::map_received(bell_server.as_raw_fd(), BELL_SERVER_LEN, false)?,
             Region::map_received(bell_clients.as_raw_fd(), BELL_CLIENTS_LEN, true)?,
@@ -244,7 +246,6 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, noshare: bool) -
         region,
         bell,
         link,
-        noshare,
         may_pulse,
         pulse_tail: Mutex::new(0),
         kicks: Default::default(),

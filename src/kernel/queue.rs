@@ -70,10 +70,6 @@ impl<T> PrioQueue<T> {
         self.heap.pop().map(|q| (q.rank, q.item))
     }
 
-    pub fn len(&self) -> usize {
-        self.heap.len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }

@@ -197,7 +197,6 @@ fn recv_msg<T: Copy + Default>(fd: RawFd, flags: i32) -> KResult<Option<(T, Vec<
 /// A client process's link to one server process.
 pub struct Link {
     pub id: LinkId,
-    pub server: PeerCred,
     fd: Tracked,
     lock: Mutex<()>,
     dead: AtomicBool,
@@ -416,10 +415,8 @@ impl Service {
                 _ => return Err(Errno::ESRCH),
             }
         }
-        let server = peer_cred(fd.as_raw_fd())?;
         let link = Arc::new(Link {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
-            server,
             fd: Tracked::new(fd),
             lock: Mutex::new(()),
             dead: AtomicBool::new(false),
