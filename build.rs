@@ -6,7 +6,8 @@ use std::env;
 use std::path::PathBuf;
 
 /// The export modules, in the order their prototypes appear in the header.
-const API_SOURCES: &[&str] = &["src/capi/neutrino.rs", "src/capi/client_info.rs", "src/capi/unsupported.rs"];
+const API_SOURCES: &[&str] =
+    &["src/capi/neutrino.rs", "src/capi/client_info.rs", "src/capi/event.rs", "src/capi/unsupported.rs"];
 
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -17,9 +18,9 @@ fn main() {
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libneutrino.so.0");
     println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", script.display());
 
-    println!("cargo:rerun-if-changed=src/c/cancel.c");
     cc::Build::new()
         .file("src/c/cancel.c")
+        .file("src/c/threads.c")
         .flag("-fexceptions")
         .warnings_into_errors(true)
         .compile("neutrino_c");

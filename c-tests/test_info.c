@@ -160,22 +160,8 @@ TEST(not_yet_supported_calls_fail_with_enosys)
 {
     struct sigevent ev;
     memset(&ev, 0, sizeof ev);
-    struct nto_channel_config cfg;
-    memset(&cfg, 0, sizeof cfg);
     struct _itimer it = {1000000, 0};
     uint64_t t = 0;
-    CHECK_ERR(ChannelCreatePulsePool(0, &cfg), ENOSYS);
-    CHECK_EQ(ChannelCreatePulsePool_r(0, &cfg), -ENOSYS);
-    CHECK_ERR(MsgDeliverEvent(1, &ev), ENOSYS);
-    CHECK_EQ(MsgDeliverEvent_r(1, &ev), -ENOSYS);
-    CHECK_ERR(MsgVerifyEvent(0, &ev), ENOSYS);
-    CHECK_EQ(MsgVerifyEvent_r(0, &ev), -ENOSYS);
-    CHECK_ERR(MsgRegisterEvent(&ev, _NTO_REGEVENT_ALLOW_ANY_SERVER), ENOSYS);
-    CHECK_EQ(MsgRegisterEvent_r(&ev, _NTO_REGEVENT_ALLOW_ANY_SERVER), -ENOSYS);
-    CHECK_ERR(MsgUnregisterEvent(&ev), ENOSYS);
-    CHECK_EQ(MsgUnregisterEvent_r(&ev), -ENOSYS);
-    CHECK_ERR(TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND, NULL, &t, NULL), ENOSYS);
-    CHECK_EQ(TimerTimeout_r(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND, NULL, &t, NULL), -ENOSYS);
     CHECK_ERR(TimerCreate(CLOCK_MONOTONIC, &ev), ENOSYS);
     CHECK_EQ(TimerCreate_r(CLOCK_MONOTONIC, &ev), -ENOSYS);
     CHECK_ERR(TimerSettime(0, 0, &it, NULL), ENOSYS);

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <signal.h>
+#include <time.h>
+#include <sys/siginfo.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <errno.h>

@@ -404,10 +404,6 @@ int ConnectFlags(pid_t pid, int coid, unsigned int mask, unsigned int bits);
 
 int ConnectFlags_r(pid_t pid, int coid, unsigned int mask, unsigned int bits);
 
-int ChannelCreatePulsePool(unsigned int flags, const struct nto_channel_config *config);
-
-int ChannelCreatePulsePool_r(unsigned int flags, const struct nto_channel_config *config);
-
 int MsgDeliverEvent(rcvid_t rcvid, const struct sigevent *event);
 
 int MsgDeliverEvent_r(rcvid_t rcvid, const struct sigevent *event);
@@ -435,6 +431,16 @@ int TimerTimeout_r(clockid_t id,
                    const struct sigevent *notify,
                    const uint64_t *ntime,
                    uint64_t *otime);
+
+int timer_timeout(clockid_t id,
+                  int flags,
+                  const struct sigevent *notify,
+                  const struct timespec *ntime,
+                  struct timespec *otime);
+
+int ChannelCreatePulsePool(unsigned int flags, const struct nto_channel_config *config);
+
+int ChannelCreatePulsePool_r(unsigned int flags, const struct nto_channel_config *config);
 
 int TimerCreate(clockid_t id, const struct sigevent *notify);
 

@@ -9,6 +9,7 @@
 //! any C library, except where the single copy between processes reports `EFAULT` itself.
 
 pub mod client_info;
+pub mod event;
 pub mod neutrino;
 pub mod unsupported;
 

@@ -4,7 +4,7 @@
 #![allow(non_snake_case, unused_variables)]
 
 use super::{or_errno, or_neg};
-use crate::kernel::abi::{_itimer, nto_channel_config, rcvid_t};
+use crate::kernel::abi::{_itimer, nto_channel_config};
 use crate::kernel::errno::{Errno, KResult};
 use libc::{c_int, c_uint, clockid_t, sigevent, timer_t};
 
@@ -19,68 +19,6 @@ pub extern "C" fn ChannelCreatePulsePool(flags: c_uint, config: *const nto_chann
 
 #[no_mangle]
 pub extern "C" fn ChannelCreatePulsePool_r(flags: c_uint, config: *const nto_channel_config) -> c_int {
-    or_neg(not_yet)
-}
-
-#[no_mangle]
-pub extern "C" fn MsgDeliverEvent(rcvid: rcvid_t, event: *const sigevent) -> c_int {
-    or_errno(not_yet)
-}
-
-#[no_mangle]
-pub extern "C" fn MsgDeliverEvent_r(rcvid: rcvid_t, event: *const sigevent) -> c_int {
-    or_neg(not_yet)
-}
-
-#[no_mangle]
-pub extern "C" fn MsgVerifyEvent(rcvid: rcvid_t, event: *const sigevent) -> c_int {
-    or_errno(not_yet)
-}
-
-#[no_mangle]
-pub extern "C" fn MsgVerifyEvent_r(rcvid: rcvid_t, event: *const sigevent) -> c_int {
-    or_neg(not_yet)
-}
-
-#[no_mangle]
-pub extern "C" fn MsgRegisterEvent(event: *mut sigevent, coid: c_int) -> c_int {
-    or_errno(not_yet)
-}
-
-#[no_mangle]
-pub extern "C" fn MsgRegisterEvent_r(event: *mut sigevent, coid: c_int) -> c_int {
-    or_neg(not_yet)
-}
-
-#[no_mangle]
-pub extern "C" fn MsgUnregisterEvent(event: *const sigevent) -> c_int {
-    or_errno(not_yet)
-}
-
-#[no_mangle]
-pub extern "C" fn MsgUnregisterEvent_r(event: *const sigevent) -> c_int {
-    or_neg(not_yet)
-}
-
-#[no_mangle]
-pub extern "C" fn TimerTimeout(
-    id: clockid_t,
-    flags: c_int,
-    notify: *const sigevent,
-    ntime: *const u64,
-    otime: *mut u64,
-) -> c_int {
-    or_errno(not_yet)
-}
-
-#[no_mangle]
-pub extern "C" fn TimerTimeout_r(
-    id: clockid_t,
-    flags: c_int,
-    notify: *const sigevent,
-    ntime: *const u64,
-    otime: *mut u64,
-) -> c_int {
     or_neg(not_yet)
 }
 

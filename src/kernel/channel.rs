@@ -7,6 +7,7 @@ use super::process::{current, Process};
 use super::pulse::{self, Pulse};
 use super::queue::{PrioQueue, Rank};
 use super::server::{self, Received, ServerConn};
+use super::thread::{self, Blocked, Timeout, Waker};
 use crate::transport::copy::{self, Seg};
 use crate::transport::futex;
 use crate::transport::region::{
@@ -294,8 +295,10 @@ impl Channel {
         mut info: Option<&mut _msg_info>,
         pulses_only: bool,
     ) -> KResult<i64> {
+        let mut timeout = thread::take_timeout();
         let recv_len = copy::total(segs)?;
         let seq = &self.bell.clients().seq;
+        let waker = thread::waker();
         // Held once the queue was found empty: from then on the caller is about to be
         // RECEIVE-blocked, and a signal must interrupt it. The queue is looked at again with
         // signals held before sleeping.
@@ -333,14 +336,20 @@ impl Channel {
                 }
                 None => match hold.take() {
                     None => hold = Some(SignalHold::new()),
-                    Some(h) => self.wait(observed, h)?,
+                    Some(_) if waker.take_unblock() || Timeout::expired(&mut timeout, Blocked::Receive) => {
+                        return Err(Errno::ETIMEDOUT)
+                    }
+                    Some(h) => {
+                        let nap = Timeout::sleep(&timeout, Blocked::Receive, RESCAN);
+                        self.wait(observed, h, nap, &waker)?
+                    }
                 },
             }
         }
     }
 
     /// Waits until something may have been posted since `observed`.
-    fn wait(&self, observed: u32, mut hold: SignalHold) -> KResult<()> {
+    fn wait(&self, observed: u32, mut hold: SignalHold, nap: Duration, waker: &Waker) -> KResult<()> {
         let seq = &self.bell.clients().seq;
         let done = spin::until(|| seq.load(Ordering::Relaxed) != observed);
         if hold.release() {
@@ -351,13 +360,16 @@ impl Channel {
         }
         let sleepers = &self.bell.server().sleepers;
         sleepers.fetch_add(1, Ordering::SeqCst);
-        let r = if seq.load(Ordering::SeqCst) == observed {
-            futex::wait_cancellable(seq, observed, RESCAN, &mut || {
+        waker.sleeping_on(Some(seq));
+        let r = if seq.load(Ordering::SeqCst) == observed && !waker.unblock_pending() {
+            futex::wait_cancellable(seq, observed, nap, &mut || {
+                waker.sleeping_on(None);
                 sleepers.fetch_sub(1, Ordering::SeqCst);
             })
         } else {
             Ok(())
         };
+        waker.sleeping_on(None);
         sleepers.fetch_sub(1, Ordering::SeqCst);
         r
     }

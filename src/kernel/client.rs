@@ -2,15 +2,15 @@
 //! a message into a slot and waiting, SEND- then REPLY-blocked, for the server's answer.
 
 use super::abi::{
-    _msg_info, _NTO_CHF_UNBLOCK, _NTO_COF_CLOEXEC, _NTO_COF_DEAD, _NTO_COF_MASK, _NTO_COF_NOSHARE,
-    _NTO_SIDE_CHANNEL,
+    _msg_info, _NTO_CHF_UNBLOCK, _NTO_COF_CLOEXEC, _NTO_COF_DEAD, _NTO_COF_MASK, _NTO_COF_NOEVENT,
+    _NTO_COF_NOSHARE, _NTO_COF_REG_EVENTS, _NTO_SIDE_CHANNEL,
 };
 use super::errno::{check, Errno, KResult};
 use super::ids::IdTable;
 use super::process::{current, Process};
 use super::pulse::{self, Pulse};
 use super::server::{self, fail_blocked};
-use super::thread;
+use super::thread::{self, Blocked, Timeout, Waker};
 use crate::transport::copy::{self, Seg};
 use crate::transport::fdreg::Tracked;
 use crate::transport::futex;
@@ -44,6 +44,8 @@ pub struct Conn {
     pub link: Option<Arc<Link>>,
     /// Whether the server lets us send pulses (QNX's cross-user rule, decided by it).
     pub may_pulse: bool,
+    /// `_NTO_COF_NOEVENT` and `_NTO_COF_REG_EVENTS` of any coid naming the connection.
+    event_flags: AtomicU32,
     /// Pulses written into the ring; this process's pulse producers take turns here.
     pulse_tail: Mutex<u64>,
     /// Per slot, the errno its thread must leave with, set by another thread detaching
@@ -137,6 +139,14 @@ pub fn send(p: &Process, coid: i32, smsg: &[Seg], rmsg: &[Seg], cancel: bool) ->
     r
 }
 
+/// The event flags of this process's connection to server `pid`'s connection `scoid`, if
+/// there is one.
+pub fn event_flags(p: &Process, pid: libc::pid_t, scoid: i32) -> Option<u32> {
+    let coids = p.coids.lock();
+    let conn = coids.conns().find(|c| c.server_pid == pid && c.scoid == scoid && !c.is_dead())?;
+    Some(conn.event_flags.load(Ordering::Relaxed))
+}
+
 /// `ConnectAttach`.
 pub fn attach(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32) -> KResult<i32> {
     if nd != 0 {
@@ -177,6 +187,7 @@ pub fn attach(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32) -> K
     match coid {
         Ok(coid) => {
             conn.refs.fetch_add(1, Ordering::Relaxed);
+            conn.event_flags.fetch_or(flags as u32 & (_NTO_COF_NOEVENT | _NTO_COF_REG_EVENTS), Ordering::Relaxed);
             if flags as u32 & _NTO_COF_CLOEXEC != 0 {
                 coids.cloexec.insert(coid);
             }
@@ -221,6 +232,8 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32) -> KResult<Arc<C
         let (sc, _fd) = server::new_conn(p, &ch, me, None)?;
         (sc.scoid, sc.bit, ch.flags, sc.region.clone(), ch.bell.clone(), None, true)
     } else {
+        // Servers reach back through our own listener, to deliver events.
+        p.service().listen()?;
         let link = p.link(target)?;
         let (resp, fds) = link.request(&Request { op: OP_ATTACH, chid, ..Default::default() })?;
         if resp.status != 0 {
@@ -247,6 +260,7 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32) -> KResult<Arc<C
         bell,
         link,
         may_pulse,
+        event_flags: AtomicU32::new(0),
         pulse_tail: Mutex::new(0),
         kicks: Default::default(),
         active: AtomicUsize::new(0),
@@ -349,6 +363,16 @@ impl Conn {
     /// the ring is full (the server's service thread queues it), or straight into the
     /// channel when the server is this process.
     pub fn send_pulse(&self, priority: u8, code: i8, value: u64) -> KResult<()> {
+        self.send_pulse_via(priority, code, value, true)
+    }
+
+    /// A pulse sent by the service thread (an event's): a full ring is `EAGAIN`, since
+    /// waiting for another process's service thread could wait for ourselves.
+    pub fn send_pulse_nowait(&self, priority: u8, code: i8, value: u64) -> KResult<()> {
+        self.send_pulse_via(priority, code, value, false)
+    }
+
+    fn send_pulse_via(&self, priority: u8, code: i8, value: u64, overflow: bool) -> KResult<()> {
         if self.is_dead() {
             return Err(Errno::EBADF);
         }
@@ -375,6 +399,9 @@ impl Conn {
             self.region.layout().header.posted.fetch_or(PULSES_POSTED, Ordering::SeqCst);
             self.bell.ring(self.bit);
             return Ok(());
+        }
+        if !overflow {
+            return Err(Errno::EAGAIN);
         }
         let req = Request {
             op: OP_PULSE,
@@ -417,6 +444,7 @@ impl Conn {
 
     /// `MsgSend*`: posts the message and waits for the reply; returns the reply status.
     pub fn send(&self, coid: i32, smsg: &[Seg], rmsg: &[Seg], cancel: bool) -> KResult<i64> {
+        let timeout = thread::take_timeout();
         let send_len = copy::total(smsg)?;
         let reply_cap = copy::total(rmsg)?;
         if self.is_dead() {
@@ -448,7 +476,7 @@ impl Conn {
         if self.is_dead() && self.abort(s, state::SENT) {
             return Err(Errno::ESRCH);
         }
-        self.wait_reply(s, smsg, rmsg, cancel, hold)
+        self.wait_reply(s, smsg, rmsg, Blocking { cancel, hold, timeout, waker: thread::waker() })
     }
 
     fn post(&self, s: usize) {
@@ -539,23 +567,21 @@ impl Conn {
         futex::wake(&slot.state, 1);
     }
 
-    fn wait_reply(
-        &self,
-        s: usize,
-        smsg: &[Seg],
-        rmsg: &[Seg],
-        cancel: bool,
-        mut hold: SignalHold,
-    ) -> KResult<i64> {
+    fn wait_reply(&self, s: usize, smsg: &[Seg], rmsg: &[Seg], mut b: Blocking) -> KResult<i64> {
         let slot = self.region.slot(s);
         let kick = &self.kicks[s];
         let mut spun = false;
-        // Why this thread wants to leave: a signal (EINTR) or a detach of its coid (EBADF).
+        // Why this thread wants to leave: a signal (EINTR), a detach of its coid (EBADF), a
+        // kernel timeout or SIGEV_UNBLOCK (ETIMEDOUT).
         let mut why: Option<Errno> = None;
         loop {
             let st = slot.state.load(Ordering::Acquire);
+            let blocked = if st == state::SENT { Blocked::Send } else { Blocked::Reply };
             if why.is_none() && kick.load(Ordering::Acquire) != 0 {
                 why = Some(Errno(kick.load(Ordering::Acquire) as i32));
+            }
+            if why.is_none() && (b.waker.take_unblock() || Timeout::expired(&mut b.timeout, blocked)) {
+                why = Some(Errno::ETIMEDOUT);
             }
             match st {
                 state::REPLIED => {
@@ -591,7 +617,7 @@ impl Conn {
                     if st == state::RECEIVED && self.chflags & _NTO_CHF_UNBLOCK != 0 {
                         self.request_unblock(s, e);
                     } else if self.abort(s, st) {
-                        if cancel && e == Errno::EINTR {
+                        if b.cancel && e == Errno::EINTR {
                             thread::test_cancel();
                         }
                         return Err(if self.is_dead() { Errno::ESRCH } else { e });
@@ -609,30 +635,43 @@ impl Conn {
                     continue;
                 }
             }
-            if hold.release() {
+            if b.hold.release() {
                 why.get_or_insert(Errno::EINTR);
                 continue;
             }
             slot.client_waiting.store(1, Ordering::SeqCst);
+            b.waker.sleeping_on(Some(&slot.state));
             // A timeout makes a caught signal end the wait with EINTR even under SA_RESTART,
             // as QNX's kernel calls do.
+            let nap = Timeout::sleep(&b.timeout, blocked, Duration::from_secs(1));
             // A thread held by _NTO_CHF_UNBLOCK is not cancelled until the server replies.
             let held = st != state::SENT && self.chflags & _NTO_CHF_UNBLOCK != 0;
-            let r = if slot.state.load(Ordering::SeqCst) != st || kick.load(Ordering::SeqCst) != 0 {
+            let r = if slot.state.load(Ordering::SeqCst) != st
+                || kick.load(Ordering::SeqCst) != 0
+                || b.waker.unblock_pending()
+            {
                 Ok(())
-            } else if cancel && !held {
-                futex::wait_cancellable(&slot.state, st, Duration::from_secs(1), &mut || {
-                    self.leave_for_good(s)
-                })
+            } else if b.cancel && !held {
+                futex::wait_cancellable(&slot.state, st, nap, &mut || self.leave_for_good(s))
             } else {
-                futex::wait(&slot.state, st, Some(Duration::from_secs(1)))
+                futex::wait(&slot.state, st, Some(nap))
             };
+            b.waker.sleeping_on(None);
             slot.client_waiting.store(0, Ordering::Relaxed);
             if r == Err(Errno::EINTR) {
                 why.get_or_insert(Errno::EINTR);
             }
         }
     }
+}
+
+/// What a blocked `MsgSend*` answers to besides the server: cancellation (when it is a
+/// cancellation point), signals held since posting, a kernel timeout and `SIGEV_UNBLOCK`.
+struct Blocking {
+    cancel: bool,
+    hold: SignalHold,
+    timeout: Option<Timeout>,
+    waker: Arc<Waker>,
 }
 
 /// `ConnectServerInfo` on this process: the first client connection at or above `coid`

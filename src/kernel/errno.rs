@@ -18,6 +18,7 @@ impl Errno {
     pub const ENOMEM: Errno = Errno(libc::ENOMEM);
     pub const EFAULT: Errno = Errno(libc::EFAULT);
     pub const EBUSY: Errno = Errno(libc::EBUSY);
+    pub const EACCES: Errno = Errno(libc::EACCES);
     pub const EINVAL: Errno = Errno(libc::EINVAL);
     pub const EMFILE: Errno = Errno(libc::EMFILE);
     pub const ENOSYS: Errno = Errno(libc::ENOSYS);

@@ -5,7 +5,9 @@ use super::channel::Channel;
 use super::client::Coids;
 use super::errno::{Errno, KResult};
 use super::ids::IdTable;
+use super::notify::Registration;
 use super::server::ServerConn;
+use super::thread::Waker;
 use crate::transport::link::{Link, Service};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
@@ -20,6 +22,10 @@ pub struct Process {
     pub coids: Mutex<Coids>,
     /// Links to server processes, by pid.
     pub links: Mutex<HashMap<libc::pid_t, Arc<Link>>>,
+    /// The threads known to the kernel, by tid.
+    pub threads: Mutex<HashMap<libc::pid_t, Arc<Waker>>>,
+    /// Events registered by `MsgRegisterEvent`, by handle.
+    pub events: Mutex<HashMap<u32, Registration>>,
     pub service: Service,
 }
 
@@ -33,6 +39,12 @@ pub fn current() -> &'static Process {
         return unsafe { &*p };
     }
     init()
+}
+
+/// Whether `p` is the calling process's state (not one a fork child abandoned); never
+/// creates one.
+pub fn is_current(p: &Process) -> bool {
+    std::ptr::eq(CURRENT.load(Ordering::Acquire), p)
 }
 
 #[cold]
@@ -97,6 +109,8 @@ impl Process {
             scoids: RwLock::new(IdTable::new(1)),
             coids: Mutex::new(Coids::new()),
             links: Mutex::new(HashMap::new()),
+            threads: Mutex::new(HashMap::new()),
+            events: Mutex::new(HashMap::new()),
             service: Service::new(&super::server::HANDLER)?,
         })
     }

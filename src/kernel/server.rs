@@ -8,6 +8,8 @@ use super::abi::{
 };
 use super::channel::{Channel, ChannelState};
 use super::errno::{Errno, KResult};
+use super::event::{RawEvent, Sender};
+use super::notify;
 use super::process::{current, Process};
 use super::pulse::Pulse;
 use super::queue::Rank;
@@ -112,6 +114,21 @@ pub fn lookup(p: &Process, rcvid: i64) -> KResult<(Arc<ServerConn>, usize, u32)>
         return Err(Errno::ESRCH);
     }
     Ok((conn, s, gen))
+}
+
+/// The client connection an rcvid names and, while the slot has not been reused, the
+/// client thread: events may be delivered after the reply, until the client disconnects.
+pub fn client_of(p: &Process, rcvid: i64) -> KResult<(Arc<ServerConn>, Option<i32>)> {
+    if rcvid <= 0 || rcvid > i32::MAX as i64 || rcvid >> GEN_SHIFT == 0 {
+        return Err(Errno::ESRCH);
+    }
+    let s = (rcvid & (SLOTS as i64 - 1)) as usize;
+    let index = ((rcvid >> INDEX_SHIFT) & 0xFFFF) as usize;
+    let conn = p.scoids.read().get(index).cloned().ok_or(Errno::ESRCH)?;
+    conn.check_alive()?;
+    let rcv = *conn.slots[s].rcv.lock();
+    let tid = (rcv.gen as i64 == rcvid >> GEN_SHIFT).then_some(rcv.tid);
+    Ok((conn, tid))
 }
 
 fn next_gen() -> u32 {
@@ -560,6 +577,14 @@ impl Handler for KernelHandler {
         let ch = conn.channel.upgrade().ok_or(Errno::EBADF)?;
         let rank = Rank { priority: req.priority.clamp(1, 255) as u8, ticket: req.ticket };
         ch.enqueue_overflow_pulse(&conn, rank, req.code as i8, req.value);
+        Ok(Response::default())
+    }
+
+    fn event(&self, link: &IncomingLink, req: &Request) -> KResult<Response> {
+        let from = Sender { pid: link.peer.pid, uid: link.peer.uid };
+        let tid = (req.tid != 0).then_some(req.tid);
+        let ev = RawEvent::from_words(req.event);
+        notify::receive(current(), Some((from, req.scoid)), &ev, tid, req.flags & notify::VERIFY_ONLY != 0)?;
         Ok(Response::default())
     }
 

@@ -1,9 +1,22 @@
-//! What the kernel reports about the calling thread: its tid and its QNX priority.
+//! What the kernel keeps of the calling thread: its tid, its QNX priority, the timeout armed
+//! for its next blocking call, how other threads unblock it, and its death.
 
+use super::abi::{
+    _NTO_CHF_THREAD_DEATH, _NTO_TIMEOUT_MASK, _NTO_TIMEOUT_RECEIVE, _NTO_TIMEOUT_REPLY, _NTO_TIMEOUT_SEND, _PULSE_CODE_THREADDEATH,
+};
+use super::errno::{Errno, KResult};
+use super::event::{self, Kind, RawEvent};
+use super::process::{self, Process};
+use super::pulse::Pulse;
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 thread_local! {
     static TID: Cell<i32> = const { Cell::new(0) };
+    static ARMED: Cell<Option<Timeout>> = const { Cell::new(None) };
+    static ME: Registered = Registered::new();
 }
 
 /// The calling thread's id (the Linux tid; the main thread's equals the pid).
@@ -48,4 +61,198 @@ extern "C" {
 pub fn test_cancel() {
     // SAFETY: plain libc call.
     unsafe { pthread_testcancel() };
+}
+
+/// How other threads reach a thread blocked in a call of ours (`SIGEV_UNBLOCK`).
+#[derive(Default)]
+pub struct Waker {
+    unblocked: AtomicBool,
+    /// The futex word the thread sleeps on, 0 when it does not.
+    word: AtomicUsize,
+}
+
+/// A thread known to the process: registered on its first blocking call (or at its start,
+/// for threads created through the `<pthread.h>` overlay), forgotten at its exit, which
+/// `_NTO_CHF_THREAD_DEATH` reports.
+struct Registered {
+    tid: i32,
+    process: &'static Process,
+    waker: Arc<Waker>,
+}
+
+impl Registered {
+    fn new() -> Registered {
+        let process = process::current();
+        let waker = Arc::new(Waker::default());
+        process.threads.lock().insert(tid(), waker.clone());
+        Registered { tid: tid(), process, waker }
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        // A fork child's copy of a parent thread's registration names nothing of the child's.
+        if !process::is_current(self.process) {
+            return;
+        }
+        self.process.threads.lock().remove(&self.tid);
+        let death = self
+            .process
+            .channels
+            .lock()
+            .iter()
+            .find(|(_, c)| c.flags & _NTO_CHF_THREAD_DEATH != 0)
+            .map(|(_, c)| c.clone());
+        if let Some(ch) = death {
+            let p = Pulse { code: _PULSE_CODE_THREADDEATH as i8, value: self.tid as u64, scoid: -1 };
+            let _ = ch.enqueue_pulse(priority().clamp(1, 255) as u8, p);
+        }
+    }
+}
+
+/// Registers the calling thread (it will be reported when it dies); called first thing by
+/// threads started through the `<pthread.h>` overlay.
+#[no_mangle]
+pub extern "C" fn __libneutrino_thread_register() {
+    ME.with(|_| ());
+}
+
+/// The calling thread's waker, with any unblock that arrived while it was not blocked
+/// forgotten (QNX: `SIGEV_UNBLOCK` acts on a blocked thread only).
+pub fn waker() -> Arc<Waker> {
+    ME.with(|me| {
+        me.waker.unblocked.store(false, Ordering::SeqCst);
+        me.waker.clone()
+    })
+}
+
+impl Waker {
+    /// Whether another thread unblocked this one; takes the request.
+    pub fn take_unblock(&self) -> bool {
+        self.unblocked.swap(false, Ordering::SeqCst)
+    }
+
+    /// Whether an unblock waits to be taken.
+    pub fn unblock_pending(&self) -> bool {
+        self.unblocked.load(Ordering::SeqCst)
+    }
+
+    /// The thread is about to sleep on `word` (or, with `None`, has woken up).
+    pub fn sleeping_on(&self, word: Option<&AtomicU32>) {
+        self.word.store(word.map_or(0, |w| w.as_ptr() as usize), Ordering::SeqCst);
+    }
+}
+
+/// `SIGEV_UNBLOCK` for thread `tid` of this process: its blocking call fails with
+/// `ETIMEDOUT` (or asks an `_NTO_CHF_UNBLOCK` server to let it go).
+pub fn unblock(tid: i32) -> KResult<()> {
+    let waker = process::current().threads.lock().get(&tid).cloned().ok_or(Errno::ESRCH)?;
+    waker.unblocked.store(true, Ordering::SeqCst);
+    let word = waker.word.load(Ordering::SeqCst);
+    if word != 0 {
+        // Wakes everyone on the word: the others find nothing changed and sleep again. The
+        // word may be gone by now, which FUTEX_WAKE reports harmlessly.
+        // SAFETY: FUTEX_WAKE only uses the address as a key.
+        unsafe { libc::syscall(libc::SYS_futex, word as *const u32, libc::FUTEX_WAKE, i32::MAX, 0, 0, 0) };
+    }
+    Ok(())
+}
+
+/// A kernel timeout (`TimerTimeout`) armed for the calling thread's next blocking call.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeout {
+    /// The `_NTO_TIMEOUT_*` states it applies to.
+    pub states: u32,
+    pub at: Instant,
+    /// What expiry does; `None` is `SIGEV_UNBLOCK`.
+    pub event: Option<RawEvent>,
+}
+
+/// Takes the timeout armed for this blocking call (every call of ours consumes it).
+pub fn take_timeout() -> Option<Timeout> {
+    ARMED.with(|a| a.take())
+}
+
+/// The state a blocking call is in, as `TimerTimeout` names them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Blocked {
+    Send,
+    Reply,
+    Receive,
+}
+
+impl Blocked {
+    fn flag(self) -> u32 {
+        match self {
+            Blocked::Send => _NTO_TIMEOUT_SEND,
+            Blocked::Reply => _NTO_TIMEOUT_REPLY,
+            Blocked::Receive => _NTO_TIMEOUT_RECEIVE,
+        }
+    }
+}
+
+impl Timeout {
+    /// Whether the timeout ends a call blocked in `state` now. An expiry with an event other
+    /// than `SIGEV_UNBLOCK` delivers it to the thread, once, and the call goes on.
+    pub fn expired(this: &mut Option<Timeout>, state: Blocked) -> bool {
+        let Some(t) = this.as_ref().filter(|t| t.states & state.flag() != 0 && Instant::now() >= t.at) else {
+            return false;
+        };
+        match t.event {
+            Some(ev) if ev.kind() != Ok(Kind::Unblock) => {
+                // SAFETY: plain syscall.
+                let from = event::Sender { pid: process::current().pid, uid: unsafe { libc::getuid() } };
+                let _ = event::deliver_here(&ev, Some(tid()), from);
+                *this = None;
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// How long a call blocked in `state` may sleep before it looks at the timeout again.
+    pub fn sleep(this: &Option<Timeout>, state: Blocked, most: Duration) -> Duration {
+        match this.as_ref().filter(|t| t.states & state.flag() != 0) {
+            Some(t) => most.min(t.at.saturating_duration_since(Instant::now())),
+            None => most,
+        }
+    }
+}
+
+/// `TimerTimeout`: arms (states ≠ 0) or disarms the calling thread's kernel timeout, `ntime`
+/// nanoseconds from now on `clock` (absolute with `TIMER_ABSTIME`, QNX's bit or Linux's;
+/// `None`: do not block at all); `notify` `None` is `SIGEV_UNBLOCK`. Returns the states the
+/// previous timeout applied to and the time it had left.
+pub fn timer_timeout(
+    clock: libc::clockid_t,
+    flags: u32,
+    notify: Option<RawEvent>,
+    ntime: Option<u64>,
+) -> KResult<(u32, u64)> {
+    const QNX_ABSTIME: u32 = 0x8000_0000;
+    let now = clock_now(clock)?;
+    if let Some(ev) = notify {
+        ev.kind()?;
+    }
+    let states = flags & _NTO_TIMEOUT_MASK & !(libc::TIMER_ABSTIME as u32);
+    let left = match ntime {
+        None => 0,
+        Some(ns) if flags & (QNX_ABSTIME | libc::TIMER_ABSTIME as u32) != 0 => ns.saturating_sub(now),
+        Some(ns) => ns,
+    };
+    let at = Instant::now() + Duration::from_nanos(left);
+    let old = ARMED.with(|a| a.replace((states != 0).then_some(Timeout { states, at, event: notify })));
+    let old_left = old.map_or(0, |o| o.at.saturating_duration_since(Instant::now()).as_nanos() as u64);
+    Ok((old.map_or(0, |o| o.states), old_left))
+}
+
+/// Nanoseconds on `clock` now; `EINVAL` for a clock a timeout cannot use.
+fn clock_now(clock: libc::clockid_t) -> KResult<u64> {
+    if clock != libc::CLOCK_REALTIME && clock != libc::CLOCK_MONOTONIC {
+        return Err(Errno::EINVAL);
+    }
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is valid for the call.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    Ok(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }

@@ -29,6 +29,8 @@ pub const OP_ATTACH: u32 = 1;
 pub const OP_DETACH: u32 = 2;
 /// A pulse that did not fit the connection's ring.
 pub const OP_PULSE: u32 = 3;
+/// From a server to its client's process: deliver (or verify) an event.
+pub const OP_EVENT: u32 = 4;
 
 /// A request from a client process to a server process.
 #[repr(C)]
@@ -44,6 +46,10 @@ pub struct Request {
     pub code: i32,
     pub value: u64,
     pub ticket: u64,
+    /// Event: the client thread it is for (0: none known) and the `struct sigevent`.
+    pub tid: i32,
+    pub reserved: u32,
+    pub event: [u64; 8],
 }
 
 /// The answer; an attach also carries three descriptors: the connection region, the
@@ -71,6 +77,7 @@ pub trait Handler: Send + Sync {
     fn attach(&self, link: &IncomingLink, req: &Request) -> KResult<(Response, Vec<OwnedFd>)>;
     fn detach(&self, link: LinkId, req: &Request) -> KResult<Response>;
     fn pulse(&self, link: LinkId, req: &Request) -> KResult<Response>;
+    fn event(&self, link: &IncomingLink, req: &Request) -> KResult<Response>;
     /// The client process at the other end of incoming link `link` has gone.
     fn client_gone(&self, link: LinkId);
     /// The server process `pid` that outgoing `link` connected to has gone.
@@ -487,6 +494,7 @@ impl Service {
                     }
                     OP_DETACH => (self.handler.detach(id, &req).unwrap_or_else(err_response), Vec::new()),
                     OP_PULSE => (self.handler.pulse(id, &req).unwrap_or_else(err_response), Vec::new()),
+                    OP_EVENT => (self.handler.event(&link, &req).unwrap_or_else(err_response), Vec::new()),
                     _ => (err_response(Errno::EINVAL), Vec::new()),
                 };
                 let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();

@@ -1,0 +1,131 @@
+//! Events a server delivers to its clients (`MsgDeliverEvent`, `MsgVerifyEvent`), and the
+//! registrations by which a client says which server may deliver what
+//! (`MsgRegisterEvent`). An event is always carried out in the client process, by its
+//! service thread: a pulse event's coid is the client's, a signal is the client's to take.
+
+use super::abi::{_NTO_COF_NOEVENT, _NTO_COF_REG_EVENTS};
+use super::errno::{Errno, KResult};
+use super::event::{self, RawEvent, Sender, FLAG_CODE_UPDATEABLE, FLAG_HANDLE, FLAG_UPDATEABLE};
+use super::process::{current, Process};
+use super::{client, server, thread};
+use crate::transport::link::{Request, OP_EVENT};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// `MsgRegisterEvent`'s `coid` for "any server" and (QNX 8) "this process only".
+const ALLOW_ANY_SERVER: i32 = -1;
+const ALLOW_SELF: i32 = -2;
+/// `OP_EVENT` flag: check the event, do not deliver it.
+pub const VERIFY_ONLY: u32 = 1;
+
+/// A registered event and the server allowed to deliver it (`None`: any).
+#[derive(Clone, Copy)]
+pub struct Registration {
+    event: RawEvent,
+    server: Option<libc::pid_t>,
+}
+
+/// `MsgRegisterEvent`: records `ev` and rewrites it into a handle for the server.
+pub fn register(ev: &mut RawEvent, coid: i32) -> KResult<()> {
+    ev.kind()?;
+    if ev.flags() & FLAG_HANDLE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = current();
+    let server = match coid {
+        ALLOW_ANY_SERVER => None,
+        ALLOW_SELF => Some(p.pid),
+        c => Some(client::lookup(p, c)?.server_pid),
+    };
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let handle = loop {
+        let h = NEXT.fetch_add(1, Ordering::Relaxed);
+        if h != 0 && h != u32::MAX {
+            break h;
+        }
+    };
+    p.events.lock().insert(handle, Registration { event: *ev, server });
+    ev.notify |= FLAG_HANDLE;
+    ev.handle = handle;
+    Ok(())
+}
+
+/// `MsgUnregisterEvent`.
+pub fn unregister(ev: &RawEvent) -> KResult<()> {
+    if ev.flags() & FLAG_HANDLE == 0 {
+        return Err(Errno::EINVAL);
+    }
+    current().events.lock().remove(&ev.handle).map(drop).ok_or(Errno::EINVAL)
+}
+
+/// `MsgDeliverEvent` (or, with `verify`, `MsgVerifyEvent`) to the client thread `rcvid`
+/// names, replied to or not; rcvid 0 is the calling thread.
+pub fn deliver(rcvid: i64, ev: &RawEvent, verify: bool) -> KResult<()> {
+    let p = current();
+    if rcvid == 0 {
+        return receive(p, None, ev, Some(thread::tid()), verify);
+    }
+    let (conn, tid) = server::client_of(p, rcvid)?;
+    if conn.link.is_none() {
+        return receive(p, Some((me(p), conn.scoid)), ev, tid, verify);
+    }
+    let link = p.link(conn.peer.pid).map_err(|_| Errno::ESRCH)?;
+    let req = Request {
+        op: OP_EVENT,
+        scoid: conn.scoid,
+        flags: if verify { VERIFY_ONLY } else { 0 },
+        tid: tid.unwrap_or(0),
+        event: ev.to_words(),
+        ..Default::default()
+    };
+    let (resp, _) = link.request(&req).map_err(|_| Errno::ESRCH)?;
+    match resp.status {
+        0 => Ok(()),
+        e => Err(Errno(e)),
+    }
+}
+
+fn me(p: &Process) -> Sender {
+    // SAFETY: plain syscall.
+    Sender { pid: p.pid, uid: unsafe { libc::getuid() } }
+}
+
+/// In the client: an event from the server at the other end of connection `scoid` (`None`:
+/// the calling thread's own), for thread `tid`.
+pub fn receive(
+    p: &Process,
+    from: Option<(Sender, i32)>,
+    ev: &RawEvent,
+    tid: Option<i32>,
+    verify: bool,
+) -> KResult<()> {
+    let (sender, conn_flags) = match from {
+        None => (me(p), 0),
+        Some((s, scoid)) => (s, client::event_flags(p, s.pid, scoid).ok_or(Errno::ESRCH)?),
+    };
+    if conn_flags & _NTO_COF_NOEVENT != 0 {
+        return Err(Errno::EACCES);
+    }
+    let ev = if ev.flags() & FLAG_HANDLE != 0 {
+        let reg = p.events.lock().get(&ev.handle).copied().ok_or(Errno::EINVAL)?;
+        if reg.server.is_some_and(|pid| pid != sender.pid) {
+            return Err(Errno::EACCES);
+        }
+        let mut registered = reg.event;
+        if registered.flags() & FLAG_UPDATEABLE != 0 {
+            registered.value = ev.value;
+        }
+        if registered.flags() & FLAG_CODE_UPDATEABLE != 0 {
+            registered.code = ev.code;
+        }
+        registered
+    } else if conn_flags & _NTO_COF_REG_EVENTS != 0 {
+        return Err(Errno::EACCES);
+    } else {
+        *ev
+    };
+    if verify {
+        event::verify_here(&ev, tid)
+    } else {
+        event::deliver_here(&ev, tid, sender)
+    }
+}
