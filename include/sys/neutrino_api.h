@@ -220,6 +220,14 @@
 
 #define _NTO_REGEVENT_ALLOW_ANY_SERVER (-1)
 
+struct nto_channel_config {
+  struct sigevent event;
+  uint32_t num_pulses;
+  uint32_t rearm_threshold;
+  uint32_t options;
+  uint32_t reserved[3];
+};
+
 typedef int64_t rcvid_t;
 
 struct _msg_info {
@@ -258,14 +266,6 @@ struct _client_info {
   struct _cred_info cred;
 };
 
-struct nto_channel_config {
-  struct sigevent event;
-  uint32_t num_pulses;
-  uint32_t rearm_threshold;
-  uint32_t options;
-  uint32_t reserved[3];
-};
-
 struct _itimer {
   uint64_t nsec;
   uint64_t interval_nsec;
@@ -287,6 +287,10 @@ extern "C" {
 int ChannelCreate(unsigned int flags);
 
 int ChannelCreate_r(unsigned int flags);
+
+int ChannelCreatePulsePool(unsigned int flags, const struct nto_channel_config *config);
+
+int ChannelCreatePulsePool_r(unsigned int flags, const struct nto_channel_config *config);
 
 int ChannelDestroy(int chid);
 
@@ -437,10 +441,6 @@ int timer_timeout(clockid_t id,
                   const struct sigevent *notify,
                   const struct timespec *ntime,
                   struct timespec *otime);
-
-int ChannelCreatePulsePool(unsigned int flags, const struct nto_channel_config *config);
-
-int ChannelCreatePulsePool_r(unsigned int flags, const struct nto_channel_config *config);
 
 int TimerCreate(clockid_t id, const struct sigevent *notify);
 

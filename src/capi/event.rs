@@ -84,7 +84,13 @@ fn timeout(
 }
 
 /// `TimerTimeout`'s nanosecond pointers.
-fn timeout_ns(id: clockid_t, flags: c_int, notify: *const sigevent, ntime: *const u64, otime: *mut u64) -> KResult<c_int> {
+fn timeout_ns(
+    id: clockid_t,
+    flags: c_int,
+    notify: *const sigevent,
+    ntime: *const u64,
+    otime: *mut u64,
+) -> KResult<c_int> {
     // SAFETY: non-NULL pointers are the caller's valid u64s.
     let ntime = unsafe { ntime.as_ref() }.copied();
     timeout(id, flags, notify, ntime, |left| {

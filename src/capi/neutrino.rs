@@ -2,13 +2,16 @@
 #![allow(non_snake_case)]
 
 use super::{buffer, iovs, or_errno, or_neg};
-use crate::kernel::abi::{_msg_info, rcvid_t};
+use crate::kernel::abi::{
+    _msg_info, nto_channel_config, rcvid_t, _NTO_CHF_PULSE_POOL, _NTO_CHO_CUSTOM_EVENT,
+};
 use crate::kernel::errno::{Errno, KResult};
+use crate::kernel::event::RawEvent;
 use crate::kernel::{channel, client, message, pulse};
 use libc::{c_int, c_long, c_uint, c_void, iovec, pid_t, size_t, ssize_t};
 
 fn create(flags: c_uint) -> KResult<c_int> {
-    channel::create(flags)
+    channel::create(flags, None)
 }
 
 /// Creates a channel; returns its chid (the first is 1).
@@ -20,6 +23,37 @@ pub extern "C" fn ChannelCreate(flags: c_uint) -> c_int {
 #[no_mangle]
 pub extern "C" fn ChannelCreate_r(flags: c_uint) -> c_int {
     or_neg(|| create(flags))
+}
+
+fn create_pool(flags: c_uint, config: *const nto_channel_config) -> KResult<c_int> {
+    // SAFETY: a non-NULL config is the caller's readable struct.
+    let config = unsafe { config.as_ref() }.ok_or(Errno::EINVAL)?;
+    let event = if config.options & _NTO_CHO_CUSTOM_EVENT != 0 {
+        let ev = RawEvent::read(&config.event)?;
+        ev.kind()?;
+        Some(ev)
+    } else {
+        None
+    };
+    if config.num_pulses == 0
+        || config.rearm_threshold > config.num_pulses
+        || config.options & !_NTO_CHO_CUSTOM_EVENT != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let policy = channel::PoolPolicy::new(event, config.rearm_threshold);
+    channel::create(flags | _NTO_CHF_PULSE_POOL, Some((config.num_pulses, policy)))
+}
+
+/// Creates a channel whose pulses come from a private pool of `config->num_pulses`.
+#[no_mangle]
+pub extern "C" fn ChannelCreatePulsePool(flags: c_uint, config: *const nto_channel_config) -> c_int {
+    or_errno(|| create_pool(flags, config))
+}
+
+#[no_mangle]
+pub extern "C" fn ChannelCreatePulsePool_r(flags: c_uint, config: *const nto_channel_config) -> c_int {
+    or_neg(|| create_pool(flags, config))
 }
 
 fn destroy(chid: c_int) -> KResult<c_int> {

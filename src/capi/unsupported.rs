@@ -4,22 +4,12 @@
 #![allow(non_snake_case, unused_variables)]
 
 use super::{or_errno, or_neg};
-use crate::kernel::abi::{_itimer, nto_channel_config};
+use crate::kernel::abi::_itimer;
 use crate::kernel::errno::{Errno, KResult};
-use libc::{c_int, c_uint, clockid_t, sigevent, timer_t};
+use libc::{c_int, clockid_t, sigevent, timer_t};
 
 fn not_yet() -> KResult<c_int> {
     Err(Errno::ENOSYS)
-}
-
-#[no_mangle]
-pub extern "C" fn ChannelCreatePulsePool(flags: c_uint, config: *const nto_channel_config) -> c_int {
-    or_errno(not_yet)
-}
-
-#[no_mangle]
-pub extern "C" fn ChannelCreatePulsePool_r(flags: c_uint, config: *const nto_channel_config) -> c_int {
-    or_neg(not_yet)
 }
 
 #[no_mangle]

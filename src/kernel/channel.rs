@@ -3,6 +3,7 @@
 
 use super::abi::{_msg_info, _NTO_CHF_COID_DISCONNECT, _NTO_CHF_THREAD_DEATH};
 use super::errno::{Errno, KResult};
+use super::event::{self, RawEvent, Sender};
 use super::process::{current, Process};
 use super::pulse::{self, Pulse};
 use super::queue::{PrioQueue, Rank};
@@ -17,7 +18,7 @@ use crate::transport::shm::Region;
 use crate::transport::spin::{self, SignalHold};
 use parking_lot::Mutex;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,23 @@ pub struct Channel {
     /// The descriptors of the bell's two parts, handed to every client that attaches.
     pub bell_fds: (OwnedFd, OwnedFd),
     pub state: Mutex<ChannelState>,
+    /// What exhausting the pulse pool does, for a channel with one.
+    pub pool: Option<PoolPolicy>,
+}
+
+/// `ChannelCreatePulsePool`: the pool's size lives in the bell (senders take entries); what
+/// its exhaustion does lives here.
+pub struct PoolPolicy {
+    /// `_NTO_CHO_CUSTOM_EVENT`'s event; `None`: the owner process is killed.
+    pub event: Option<RawEvent>,
+    pub rearm_threshold: u32,
+    armed: AtomicBool,
+}
+
+impl PoolPolicy {
+    pub fn new(event: Option<RawEvent>, rearm_threshold: u32) -> PoolPolicy {
+        PoolPolicy { event, rearm_threshold, armed: AtomicBool::new(true) }
+    }
 }
 
 /// A SEND-blocked message: slot `slot` of `conn`.
@@ -135,14 +153,16 @@ impl ChannelState {
     }
 }
 
-/// `ChannelCreate`.
-pub fn create(flags: u32) -> KResult<i32> {
+/// `ChannelCreate`; with `pool` (its size and policy), `ChannelCreatePulsePool`.
+pub fn create(flags: u32, pool: Option<(u32, PoolPolicy)>) -> KResult<i32> {
     let p = current();
     let (server_part, server_fd) = Region::create("neutrino-bell", BELL_SERVER_LEN)?;
     Region::seal_read_only(&server_fd)?;
     let (clients_part, clients_fd) = Region::create("neutrino-bell-rw", BELL_CLIENTS_LEN)?;
     p.service().listen()?;
     let bell = Bell::new(server_part, clients_part);
+    let (pool_size, pool) = pool.map_or((0, None), |(n, policy)| (n, Some(policy)));
+    bell.server().pool_size.store(pool_size, Ordering::Relaxed);
     let mut channels = p.channels.lock();
     // One death channel per process.
     let death = _NTO_CHF_THREAD_DEATH | _NTO_CHF_COID_DISCONNECT;
@@ -162,6 +182,7 @@ pub fn create(flags: u32) -> KResult<i32> {
                 destroyed: false,
                 last_scan: Instant::now(),
             }),
+            pool,
         })
     });
     Ok(chid.ok_or(Errno::EAGAIN)? as i32)
@@ -221,6 +242,46 @@ impl Channel {
         Ok(())
     }
 
+    /// Admits an application pulse: takes an entry of the channel's pulse pool (the pulse
+    /// is then `pooled`), or applies the pool's exhaustion policy and fails with `EAGAIN`.
+    pub fn admit_pulse(&self) -> KResult<bool> {
+        if self.pool.is_none() {
+            return Ok(false);
+        }
+        if self.bell.take_pool_entry() {
+            return Ok(true);
+        }
+        self.pool_exhausted();
+        Err(Errno::EAGAIN)
+    }
+
+    /// The pulse pool ran out: by default the process that owns the channel is killed; with
+    /// a custom event, the event is delivered, once until the pool is re-armed.
+    pub fn pool_exhausted(&self) {
+        let Some(pool) = &self.pool else { return };
+        match pool.event {
+            // SAFETY: plain syscalls.
+            None => unsafe {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            },
+            Some(ev) if pool.armed.swap(false, Ordering::AcqRel) => {
+                // SAFETY: plain syscalls.
+                let me = Sender { pid: unsafe { libc::getpid() }, uid: unsafe { libc::getuid() } };
+                let _ = event::deliver_here(&ev, None, me);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// A pulse left the queue: its pool entry is free again, which may re-arm the event.
+    fn pulse_taken(&self, p: &Pulse) {
+        if let Some(pool) = self.pool.as_ref().filter(|_| p.pooled) {
+            if self.bell.give_pool_entry() > pool.rearm_threshold {
+                pool.armed.store(true, Ordering::Release);
+            }
+        }
+    }
+
     /// Queues a pulse that a client sent over its link because its ring was full: after
     /// the ring's pulses, which are older. The client waits for this, so a pulse is queued
     /// when `MsgSendPulse` returns, whichever way it went.
@@ -231,7 +292,7 @@ impl Channel {
                 return;
             }
             self.drain_conn(&mut st, conn);
-            st.push_pulse(rank, Pulse { code, value, scoid: conn.scoid });
+            st.push_pulse(rank, Pulse { code, value, scoid: conn.scoid, pooled: self.pool.is_some() });
         }
         self.wake(1);
     }
@@ -255,7 +316,7 @@ impl Channel {
     pub fn drain_conn(&self, st: &mut ChannelState, conn: &Arc<ServerConn>) {
         let posted = conn.region.layout().header.posted.swap(0, Ordering::SeqCst);
         if posted & PULSES_POSTED != 0 {
-            pulse::drain_ring(conn, |rank, p| st.push_pulse(rank, p));
+            pulse::drain_ring(conn, self.pool.is_some(), |rank, p| st.push_pulse(rank, p));
         }
         for s in (0..SLOTS).filter(|s| posted & (1u64 << s) != 0) {
             let slot = conn.region.slot(s);
@@ -326,7 +387,10 @@ impl Channel {
                 self.wake(1);
             }
             match taken {
-                Some(Taken::Pulse(pl)) => return pulse::deliver(&pl, segs).map(|_| 0),
+                Some(Taken::Pulse(pl)) => {
+                    self.pulse_taken(&pl);
+                    return pulse::deliver(&pl, segs).map(|_| 0);
+                }
                 Some(Taken::Message(conn, s)) => {
                     match self.deliver(p, &conn, s, segs, recv_len, info.as_deref_mut()) {
                         Ok(rcvid) => return Ok(rcvid),

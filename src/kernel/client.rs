@@ -14,7 +14,9 @@ use super::thread::{self, Blocked, Timeout, Waker};
 use crate::transport::copy::{self, Seg};
 use crate::transport::fdreg::Tracked;
 use crate::transport::futex;
-use crate::transport::link::{Link, LinkId, PeerCred, Request, OP_ATTACH, OP_DETACH, OP_PULSE};
+use crate::transport::link::{
+    Link, LinkId, PeerCred, Request, OP_ATTACH, OP_DETACH, OP_PULSE, POOL_EXHAUSTED,
+};
 use crate::transport::region::{
     state, Bell, ConnRegion, AGENT_WRITE, BELL_CLIENTS_LEN, BELL_SERVER_LEN, CONN_MAGIC, CONN_REGION_LEN,
     INLINE, PULSES_POSTED, PULSE_RING, REPLY_INLINE, SLOTS,
@@ -187,7 +189,8 @@ pub fn attach(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32) -> K
     match coid {
         Ok(coid) => {
             conn.refs.fetch_add(1, Ordering::Relaxed);
-            conn.event_flags.fetch_or(flags as u32 & (_NTO_COF_NOEVENT | _NTO_COF_REG_EVENTS), Ordering::Relaxed);
+            conn.event_flags
+                .fetch_or(flags as u32 & (_NTO_COF_NOEVENT | _NTO_COF_REG_EVENTS), Ordering::Relaxed);
             if flags as u32 & _NTO_COF_CLOEXEC != 0 {
                 coids.cloexec.insert(coid);
             }
@@ -378,10 +381,23 @@ impl Conn {
         }
         let Some(link) = &self.link else {
             let ch = current().channel(self.chid).map_err(|_| Errno::EBADF)?;
-            return ch.enqueue_pulse(priority, Pulse { code, value, scoid: self.scoid });
+            let pooled = ch.admit_pulse()?;
+            return ch.enqueue_pulse(priority, Pulse { code, value, scoid: self.scoid, pooled });
         };
         if !self.may_pulse {
             return Err(Errno::EPERM);
+        }
+        if !self.bell.take_pool_entry() {
+            // The server applies its pool's policy (which may kill it).
+            let req = Request {
+                op: OP_PULSE,
+                chid: self.chid,
+                scoid: self.scoid,
+                flags: POOL_EXHAUSTED,
+                ..Default::default()
+            };
+            let _ = link.request(&req);
+            return Err(Errno::EAGAIN);
         }
         let layout = self.region.layout();
         let ring = &layout.pulses;

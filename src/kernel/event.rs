@@ -41,7 +41,9 @@ const _: () = assert!(std::mem::size_of::<RawEvent>() == std::mem::size_of::<lib
 pub enum Kind {
     None,
     /// A signal to the process; `code` for `SIGEV_SIGNAL_CODE`.
-    Signal { code: Option<i32> },
+    Signal {
+        code: Option<i32>,
+    },
     /// A signal to the thread the event is for.
     SignalThread,
     Pulse,

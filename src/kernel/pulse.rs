@@ -19,19 +19,21 @@ pub struct Pulse {
     pub code: i8,
     pub value: u64,
     pub scoid: i32,
+    /// It holds an entry of the channel's pulse pool (kernel pulses never do).
+    pub pooled: bool,
 }
 
 impl Pulse {
     pub fn disconnect(scoid: i32) -> Pulse {
-        Pulse { code: _PULSE_CODE_DISCONNECT as i8, value: 0, scoid }
+        Pulse { code: _PULSE_CODE_DISCONNECT as i8, value: 0, scoid, pooled: false }
     }
 
     pub fn unblock(scoid: i32, rcvid: i64) -> Pulse {
-        Pulse { code: _PULSE_CODE_UNBLOCK as i8, value: rcvid as u64, scoid }
+        Pulse { code: _PULSE_CODE_UNBLOCK as i8, value: rcvid as u64, scoid, pooled: false }
     }
 
     pub fn coid_death(coid: i32) -> Pulse {
-        Pulse { code: _PULSE_CODE_COIDDEATH as i8, value: coid as i64 as u64, scoid: -1 }
+        Pulse { code: _PULSE_CODE_COIDDEATH as i8, value: coid as i64 as u64, scoid: -1, pooled: false }
     }
 }
 
@@ -69,7 +71,8 @@ pub fn deliver(p: &Pulse, segs: &[Seg]) -> KResult<()> {
 }
 
 /// Takes the pulses a client wrote into its connection's ring.
-pub fn drain_ring(conn: &ServerConn, mut push: impl FnMut(Rank, Pulse)) {
+/// `pooled`: the channel has a pulse pool, whose entries the senders took.
+pub fn drain_ring(conn: &ServerConn, pooled: bool, mut push: impl FnMut(Rank, Pulse)) {
     let ring = &conn.region.layout().pulses;
     let head = conn.pulse_head.load(Ordering::Relaxed);
     let tail = ring.tail.load(Ordering::Acquire);
@@ -83,7 +86,8 @@ pub fn drain_ring(conn: &ServerConn, mut push: impl FnMut(Rank, Pulse)) {
                 ticket: rec.ticket.load(Ordering::Relaxed),
             };
             let code = rec.code.load(Ordering::Relaxed) as i8;
-            push(rank, Pulse { code, value: rec.value.load(Ordering::Relaxed), scoid: conn.scoid });
+            let value = rec.value.load(Ordering::Relaxed);
+            push(rank, Pulse { code, value, scoid: conn.scoid, pooled });
         }
     }
     conn.pulse_head.store(tail, Ordering::Relaxed);

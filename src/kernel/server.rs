@@ -17,7 +17,7 @@ use super::thread::DEFAULT_PRIORITY;
 use crate::transport::copy::{self, Dir, Seg};
 use crate::transport::futex;
 use crate::transport::link::{
-    Handler, IncomingLink, Link, LinkId, PeerCred, Request, Response, NOTE_CHANNEL_GONE,
+    Handler, IncomingLink, Link, LinkId, PeerCred, Request, Response, NOTE_CHANNEL_GONE, POOL_EXHAUSTED,
 };
 use crate::transport::region::{
     state, ConnRegion, AGENT_READ, AGENT_WRITE, CONN_MAGIC, CONN_REGION_LEN, INLINE, SLOTS,
@@ -575,6 +575,10 @@ impl Handler for KernelHandler {
             return Err(Errno::EPERM);
         }
         let ch = conn.channel.upgrade().ok_or(Errno::EBADF)?;
+        if req.flags & POOL_EXHAUSTED != 0 {
+            ch.pool_exhausted();
+            return Err(Errno::EAGAIN);
+        }
         let rank = Rank { priority: req.priority.clamp(1, 255) as u8, ticket: req.ticket };
         ch.enqueue_overflow_pulse(&conn, rank, req.code as i8, req.value);
         Ok(Response::default())

@@ -2,7 +2,8 @@
 //! for its next blocking call, how other threads unblock it, and its death.
 
 use super::abi::{
-    _NTO_CHF_THREAD_DEATH, _NTO_TIMEOUT_MASK, _NTO_TIMEOUT_RECEIVE, _NTO_TIMEOUT_REPLY, _NTO_TIMEOUT_SEND, _PULSE_CODE_THREADDEATH,
+    _NTO_CHF_THREAD_DEATH, _NTO_TIMEOUT_MASK, _NTO_TIMEOUT_RECEIVE, _NTO_TIMEOUT_REPLY, _NTO_TIMEOUT_SEND,
+    _PULSE_CODE_THREADDEATH,
 };
 use super::errno::{Errno, KResult};
 use super::event::{self, Kind, RawEvent};
@@ -104,7 +105,12 @@ impl Drop for Registered {
             .find(|(_, c)| c.flags & _NTO_CHF_THREAD_DEATH != 0)
             .map(|(_, c)| c.clone());
         if let Some(ch) = death {
-            let p = Pulse { code: _PULSE_CODE_THREADDEATH as i8, value: self.tid as u64, scoid: -1 };
+            let p = Pulse {
+                code: _PULSE_CODE_THREADDEATH as i8,
+                value: self.tid as u64,
+                scoid: -1,
+                pooled: false,
+            };
             let _ = ch.enqueue_pulse(priority().clamp(1, 255) as u8, p);
         }
     }

@@ -136,6 +136,8 @@ pub struct BellServer {
     pub sleepers: AtomicU32,
     /// Set when the channel is destroyed.
     pub dead: AtomicU32,
+    /// Entries in the channel's pulse pool; 0 when it has none (pulses are unbounded).
+    pub pool_size: AtomicU32,
 }
 
 /// The client-written part of a channel's bell.
@@ -143,7 +145,8 @@ pub struct BellServer {
 pub struct BellClients {
     /// Futex word the receivers sleep on; every post bumps it.
     pub seq: AtomicU32,
-    pub _pad: u32,
+    /// Pool entries taken by queued pulses (see [`BellServer::pool_size`]).
+    pub pool_used: AtomicU32,
     /// Next FIFO ticket.
     pub tickets: AtomicU64,
     /// One bit per connection of the channel with something new for the server.
@@ -188,6 +191,27 @@ impl Bell {
         if self.server().sleepers.load(Ordering::SeqCst) != 0 {
             super::futex::wake(&c.seq, 1);
         }
+    }
+
+    /// Takes an entry of the channel's pulse pool for a pulse about to be queued; false when
+    /// the pool is exhausted. A channel without a pool always has room.
+    pub fn take_pool_entry(&self) -> bool {
+        let size = self.server().pool_size.load(Ordering::Relaxed);
+        size == 0
+            || self
+                .clients()
+                .pool_used
+                .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |used| (used < size).then_some(used + 1))
+                .is_ok()
+    }
+
+    /// Gives back the entry of a pulse taken off the queue; returns the free entries.
+    pub fn give_pool_entry(&self) -> u32 {
+        let size = self.server().pool_size.load(Ordering::Relaxed);
+        let used = &self.clients().pool_used;
+        let before =
+            used.fetch_update(Ordering::AcqRel, Ordering::Relaxed, |u| u.checked_sub(1)).unwrap_or(0);
+        size.saturating_sub(before.saturating_sub(1))
     }
 
     /// Takes the pending bits, calling `f` with each connection index.
