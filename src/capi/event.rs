@@ -124,6 +124,28 @@ pub extern "C" fn TimerTimeout_r(
     or_neg(|| timeout_ns(id, flags, notify, ntime, otime))
 }
 
+fn timeout_ts(
+    id: clockid_t,
+    flags: c_int,
+    notify: *const sigevent,
+    ntime: *const timespec,
+    otime: *mut timespec,
+) -> KResult<c_int> {
+    // SAFETY: non-NULL pointers are the caller's valid timespecs.
+    let ntime = match unsafe { ntime.as_ref() } {
+        Some(t) if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) => return Err(Errno::EINVAL),
+        Some(t) => Some(t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64),
+        None => None,
+    };
+    timeout(id, flags, notify, ntime, |left| {
+        // SAFETY: as above.
+        if let Some(o) = unsafe { otime.as_mut() } {
+            o.tv_sec = (left / 1_000_000_000) as libc::time_t;
+            o.tv_nsec = (left % 1_000_000_000) as libc::c_long;
+        }
+    })
+}
+
 /// `TimerTimeout` with `timespec`s.
 #[no_mangle]
 pub extern "C" fn timer_timeout(
@@ -133,19 +155,5 @@ pub extern "C" fn timer_timeout(
     ntime: *const timespec,
     otime: *mut timespec,
 ) -> c_int {
-    or_errno(|| {
-        // SAFETY: non-NULL pointers are the caller's valid timespecs.
-        let ntime = match unsafe { ntime.as_ref() } {
-            Some(t) if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) => return Err(Errno::EINVAL),
-            Some(t) => Some(t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64),
-            None => None,
-        };
-        timeout(id, flags, notify, ntime, |left| {
-            // SAFETY: as above.
-            if let Some(o) = unsafe { otime.as_mut() } {
-                o.tv_sec = (left / 1_000_000_000) as libc::time_t;
-                o.tv_nsec = (left % 1_000_000_000) as libc::c_long;
-            }
-        })
-    })
+    or_errno(|| timeout_ts(id, flags, notify, ntime, otime))
 }
