@@ -6,7 +6,8 @@ use std::env;
 use std::path::PathBuf;
 
 /// The export modules, in the order their prototypes appear in the header.
-const API_SOURCES: &[&str] = &["src/capi/neutrino.rs", "src/capi/client_info.rs", "src/capi/unsupported.rs"];
+const API_SOURCES: &[&str] =
+    &["src/capi/neutrino.rs", "src/capi/client_info.rs", "src/capi/unsupported.rs", "src/capi/clock.rs"];
 
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());

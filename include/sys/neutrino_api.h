@@ -220,6 +220,8 @@
 
 #define _NTO_REGEVENT_ALLOW_ANY_SERVER (-1)
 
+#define CLOCK_SOFTTIME 256
+
 typedef int64_t rcvid_t;
 
 struct _msg_info {
@@ -269,6 +271,11 @@ struct nto_channel_config {
 struct _itimer {
   uint64_t nsec;
   uint64_t interval_nsec;
+};
+
+struct _clockperiod {
+  uint32_t nsec;
+  int32_t fract;
 };
 
 struct _pulse {
@@ -455,6 +462,18 @@ int TimerAlarm_r(clockid_t id, const struct _itimer *itime, struct _itimer *otim
 int ClockTime(clockid_t id, const uint64_t *new_, uint64_t *old);
 
 int ClockTime_r(clockid_t id, const uint64_t *new_, uint64_t *old);
+
+int ClockPeriod(clockid_t id,
+                const struct _clockperiod *new_,
+                struct _clockperiod *old,
+                int reserved);
+
+int ClockPeriod_r(clockid_t id,
+                  const struct _clockperiod *new_,
+                  struct _clockperiod *old,
+                  int reserved);
+
+uint64_t ClockCycles(void);
 
 #ifdef __cplusplus
 }  // extern "C"
