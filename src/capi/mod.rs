@@ -9,8 +9,11 @@
 //! any C library, except where the single copy between processes reports `EFAULT` itself.
 
 pub mod client_info;
+pub mod clock;
 pub mod event;
 pub mod neutrino;
+pub mod syspage;
+pub mod unistd;
 pub mod unsupported;
 
 use crate::kernel::errno::{Errno, KResult};

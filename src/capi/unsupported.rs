@@ -61,13 +61,3 @@ pub extern "C" fn TimerAlarm(id: clockid_t, itime: *const _itimer, otime: *mut _
 pub extern "C" fn TimerAlarm_r(id: clockid_t, itime: *const _itimer, otime: *mut _itimer) -> c_int {
     or_neg(not_yet)
 }
-
-#[no_mangle]
-pub extern "C" fn ClockTime(id: clockid_t, new: *const u64, old: *mut u64) -> c_int {
-    or_errno(not_yet)
-}
-
-#[no_mangle]
-pub extern "C" fn ClockTime_r(id: clockid_t, new: *const u64, old: *mut u64) -> c_int {
-    or_neg(not_yet)
-}
