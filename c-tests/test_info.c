@@ -161,7 +161,6 @@ TEST(not_yet_supported_calls_fail_with_enosys)
     struct sigevent ev;
     memset(&ev, 0, sizeof ev);
     struct _itimer it = {1000000, 0};
-    uint64_t t = 0;
     CHECK_ERR(TimerCreate(CLOCK_MONOTONIC, &ev), ENOSYS);
     CHECK_EQ(TimerCreate_r(CLOCK_MONOTONIC, &ev), -ENOSYS);
     CHECK_ERR(TimerSettime(0, 0, &it, NULL), ENOSYS);
