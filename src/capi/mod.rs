@@ -9,6 +9,7 @@
 //! any C library, except where the single copy between processes reports `EFAULT` itself.
 
 pub mod client_info;
+pub mod dispatch;
 pub mod neutrino;
 pub mod unsupported;
 
@@ -57,6 +58,21 @@ pub(crate) fn or_errno<T: CInt>(call: impl FnOnce() -> KResult<T>) -> T {
         Err(e) => {
             set_errno(e.0);
             T::from_i32(-1)
+        }
+    }
+}
+
+/// The pointer convention: the pointer, or NULL with `errno` set.
+pub(crate) fn or_null<T>(call: impl FnOnce() -> KResult<*mut T>) -> *mut T {
+    let saved = errno();
+    match call() {
+        Ok(v) => {
+            set_errno(saved);
+            v
+        }
+        Err(e) => {
+            set_errno(e.0);
+            std::ptr::null_mut()
         }
     }
 }

@@ -5,6 +5,7 @@ use super::channel::Channel;
 use super::client::Coids;
 use super::errno::{Errno, KResult};
 use super::ids::IdTable;
+use super::names::Names;
 use super::server::ServerConn;
 use crate::transport::link::{Link, Service};
 use parking_lot::{Mutex, RwLock};
@@ -20,6 +21,8 @@ pub struct Process {
     pub coids: Mutex<Coids>,
     /// Links to server processes, by pid.
     pub links: Mutex<HashMap<libc::pid_t, Arc<Link>>>,
+    /// The names this process holds and its dispatch handles.
+    pub names: Mutex<Names>,
     pub service: Service,
 }
 
@@ -97,6 +100,7 @@ impl Process {
             scoids: RwLock::new(IdTable::new(1)),
             coids: Mutex::new(Coids::new()),
             links: Mutex::new(HashMap::new()),
+            names: Mutex::new(Names::new()),
             service: Service::new(&super::server::HANDLER)?,
         })
     }
