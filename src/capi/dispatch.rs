@@ -47,7 +47,11 @@ pub extern "C" fn dispatch_destroy(dpp: *mut dispatch_t) -> c_int {
 /// # Safety
 /// `path` is NULL or a NUL-terminated string.
 #[no_mangle]
-pub unsafe extern "C" fn name_attach(dpp: *mut dispatch_t, path: *const c_char, flags: c_uint) -> *mut name_attach_t {
+pub unsafe extern "C" fn name_attach(
+    dpp: *mut dispatch_t,
+    path: *const c_char,
+    flags: c_uint,
+) -> *mut name_attach_t {
     // SAFETY: the caller's contract.
     or_null(|| names::attach(dpp as usize, unsafe { bytes(path)? }, flags).map(|a| a as *mut name_attach_t))
 }

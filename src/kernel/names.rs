@@ -285,8 +285,13 @@ pub fn open(name: &[u8], flags: i32) -> KResult<i32> {
         let _hold = NoCancel::new();
         let (pid, answer) = sockets::lookup(&path)?;
         // The server let go of the name meanwhile: it no longer resolves.
-        let coid = client::attach(0, pid, answer.chid, _NTO_SIDE_CHANNEL, cof as i32)
-            .map_err(|e| if e == Errno::ESRCH { Errno(libc::ENOENT) } else { e })?;
+        let coid = client::attach(0, pid, answer.chid, _NTO_SIDE_CHANNEL, cof as i32).map_err(|e| {
+            if e == Errno::ESRCH {
+                Errno(libc::ENOENT)
+            } else {
+                e
+            }
+        })?;
         (coid, answer.handle)
     };
     let mut msg = IoConnect {
