@@ -91,27 +91,32 @@ timeout -s KILL 10 "$bindir/client" "$spid" "$schid"
 client_rc=$?
 [ "$client_rc" -eq 137 ] && echo "demo: client timed out (killed after 10 s)" >&2
 
-# Wait (at most 10 s) for the server to exit after the quit message.
-server_rc=
-for _ in $(seq 1 200); do
-    if ! kill -0 "$server_job" 2>/dev/null; then
-        wait "$server_job"
-        server_rc=$?
-        break
+# Waits (at most 10 s) for the server job to exit after its client asked it to;
+# sets server_rc (124 if it had to be killed).
+await_server() {
+    server_rc=
+    for _ in $(seq 1 200); do
+        if ! kill -0 "$server_job" 2>/dev/null; then
+            wait "$server_job"
+            server_rc=$?
+            break
+        fi
+        sleep 0.05
+    done
+    if [ -z "$server_rc" ]; then
+        echo "demo: $1 is still running 10 s after its client finished; killing it" >&2
+        kill -KILL "$server_job" 2>/dev/null
+        wait "$server_job" 2>/dev/null
+        server_rc=124
     fi
-    sleep 0.05
-done
-if [ -z "$server_rc" ]; then
-    echo "demo: the server is still running 10 s after the client finished; killing it" >&2
-    kill -KILL "$server_job" 2>/dev/null
-    wait "$server_job" 2>/dev/null
-    server_rc=124
-fi
-server_job=
+    server_job=
+}
+await_server server
 
 echo "demo: server output:"
 sed 's/^/  | /' "$server_out"
 echo "demo: client exit status $client_rc, server exit status $server_rc"
+first_server_rc=$server_rc
 
 # ---- the pair that finds each other by name ---------------------------------
 name=neutrino-demo/$$
@@ -136,28 +141,14 @@ echo "demo: name_server holds the name $name"
 
 timeout -s KILL 10 "$bindir/name_client" "$name"
 name_client_rc=$?
-name_server_rc=
-for _ in $(seq 1 200); do
-    if ! kill -0 "$server_job" 2>/dev/null; then
-        wait "$server_job"
-        name_server_rc=$?
-        break
-    fi
-    sleep 0.05
-done
-if [ -z "$name_server_rc" ]; then
-    echo "demo: name_server is still running 10 s after name_client finished; killing it" >&2
-    kill -KILL "$server_job" 2>/dev/null
-    wait "$server_job" 2>/dev/null
-    name_server_rc=124
-fi
-server_job=
+await_server name_server
+name_server_rc=$server_rc
 
 echo "demo: name_server output:"
 sed 's/^/  | /' "$name_out"
 echo "demo: name_client exit status $name_client_rc, name_server exit status $name_server_rc"
 
-if [ "$client_rc" -ne 0 ] || [ "$server_rc" -ne 0 ] || [ "$name_client_rc" -ne 0 ] \
+if [ "$client_rc" -ne 0 ] || [ "$first_server_rc" -ne 0 ] || [ "$name_client_rc" -ne 0 ] \
     || [ "$name_server_rc" -ne 0 ]; then
     echo "demo: FAILED"
     exit 1

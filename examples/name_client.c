@@ -14,17 +14,7 @@
 #include <string.h>
 #include <sys/dispatch.h>
 
-#define ATTACH_POINT "neutrino_demo"
-
-#define SUBTYPE_DATA 0x01
-#define SUBTYPE_QUIT 0x02
-
-typedef struct _pulse msg_header_t;
-
-typedef struct {
-    msg_header_t hdr;
-    int          data;
-} my_data_t;
+#include "name_msg.h"
 
 int main(int argc, char *argv[])
 {

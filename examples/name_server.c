@@ -11,7 +11,7 @@
  * asks it to quit.  The loop tells apart what MsgReceive() can hand a name_attach()
  * server: pulses (a client disconnecting, or asking to be unblocked), the _IO_CONNECT
  * message every name_open() sends, other system I/O messages (refused with ENOSYS), and
- * this program's own messages (type 0, subtype DATA or QUIT; see name_client.c).
+ * this program's own messages (see name_msg.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,18 +20,7 @@
 #include <unistd.h>
 #include <sys/dispatch.h>
 
-#define ATTACH_POINT "neutrino_demo"
-
-#define SUBTYPE_DATA 0x01 /* reply: twice the data */
-#define SUBTYPE_QUIT 0x02 /* reply, then detach and exit */
-
-typedef struct _pulse msg_header_t;
-
-/* Our request: a header shaped like a pulse (type 0), then the data. */
-typedef struct {
-    msg_header_t hdr;
-    int          data;
-} my_data_t;
+#include "name_msg.h"
 
 int main(int argc, char *argv[])
 {

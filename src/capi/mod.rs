@@ -49,21 +49,15 @@ fn set_errno(e: i32) {
 /// The plain convention: the value, or -1 with `errno` set. On success `errno` is left as
 /// the caller had it, whatever the library's own system calls did.
 pub(crate) fn or_errno<T: CInt>(call: impl FnOnce() -> KResult<T>) -> T {
-    let saved = errno();
-    match call() {
-        Ok(v) => {
-            set_errno(saved);
-            v
-        }
-        Err(e) => {
-            set_errno(e.0);
-            T::from_i32(-1)
-        }
-    }
+    or_failed(call, T::from_i32(-1))
 }
 
 /// The pointer convention: the pointer, or NULL with `errno` set.
 pub(crate) fn or_null<T>(call: impl FnOnce() -> KResult<*mut T>) -> *mut T {
+    or_failed(call, std::ptr::null_mut())
+}
+
+fn or_failed<T>(call: impl FnOnce() -> KResult<T>, failed: T) -> T {
     let saved = errno();
     match call() {
         Ok(v) => {
@@ -72,7 +66,7 @@ pub(crate) fn or_null<T>(call: impl FnOnce() -> KResult<*mut T>) -> *mut T {
         }
         Err(e) => {
             set_errno(e.0);
-            std::ptr::null_mut()
+            failed
         }
     }
 }
