@@ -10,6 +10,7 @@
 
 pub mod client_info;
 pub mod clock;
+pub mod dispatch;
 pub mod event;
 pub mod neutrino;
 pub mod syspage;
@@ -52,6 +53,15 @@ fn set_errno(e: i32) {
 /// The plain convention: the value, or -1 with `errno` set. On success `errno` is left as
 /// the caller had it, whatever the library's own system calls did.
 pub(crate) fn or_errno<T: CInt>(call: impl FnOnce() -> KResult<T>) -> T {
+    or_failed(call, T::from_i32(-1))
+}
+
+/// The pointer convention: the pointer, or NULL with `errno` set.
+pub(crate) fn or_null<T>(call: impl FnOnce() -> KResult<*mut T>) -> *mut T {
+    or_failed(call, std::ptr::null_mut())
+}
+
+fn or_failed<T>(call: impl FnOnce() -> KResult<T>, failed: T) -> T {
     let saved = errno();
     match call() {
         Ok(v) => {
@@ -60,7 +70,7 @@ pub(crate) fn or_errno<T: CInt>(call: impl FnOnce() -> KResult<T>) -> T {
         }
         Err(e) => {
             set_errno(e.0);
-            T::from_i32(-1)
+            failed
         }
     }
 }

@@ -5,6 +5,7 @@ use super::channel::Channel;
 use super::client::Coids;
 use super::errno::{Errno, KResult};
 use super::ids::IdTable;
+use super::names::Names;
 use super::notify::Registration;
 use super::server::ServerConn;
 use super::thread::Waker;
@@ -26,6 +27,8 @@ pub struct Process {
     pub threads: Mutex<HashMap<libc::pid_t, Arc<Waker>>>,
     /// Events registered by `MsgRegisterEvent`, by handle.
     pub events: Mutex<HashMap<u32, Registration>>,
+    /// The names this process holds and its dispatch handles.
+    pub names: Mutex<Names>,
     pub service: Service,
 }
 
@@ -111,6 +114,7 @@ impl Process {
             links: Mutex::new(HashMap::new()),
             threads: Mutex::new(HashMap::new()),
             events: Mutex::new(HashMap::new()),
+            names: Mutex::new(Names::new()),
             service: Service::new(&super::server::HANDLER)?,
         })
     }

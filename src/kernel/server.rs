@@ -615,6 +615,10 @@ impl Handler for KernelHandler {
     fn server_gone(&self, link: &Arc<Link>) {
         super::client::server_gone(current(), link);
     }
+
+    fn name_lookup(&self, listener: std::os::fd::RawFd) {
+        super::names::answer(current(), listener);
+    }
 }
 
 /// `ConnectClientInfo`: who the client of `scoid` is (-1: this process), from the kernel's

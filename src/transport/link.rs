@@ -86,6 +86,8 @@ pub trait Handler: Send + Sync {
     fn server_gone(&self, link: &Arc<Link>);
     /// A notice from the server at the other end of `link`.
     fn note(&self, link: &Link, note: &Response);
+    /// Processes are looking up the name held by listening socket `listener`.
+    fn name_lookup(&self, listener: RawFd);
 }
 
 fn socket_name(pid: libc::pid_t) -> (libc::sockaddr_un, libc::socklen_t) {
@@ -256,6 +258,7 @@ impl Link {
 const KIND_LISTENER: u64 = 1;
 const KIND_INCOMING: u64 = 2;
 const KIND_OUTGOING: u64 = 3;
+const KIND_NAME: u64 = 4;
 
 /// A client process's link to us.
 #[derive(Clone)]
@@ -408,6 +411,13 @@ impl Service {
         self.start()
     }
 
+    /// Makes the service thread answer the lookups of the name listening on `fd`; the
+    /// name is given up by closing `fd`.
+    pub fn watch_name(&'static self, fd: RawFd) -> KResult<()> {
+        self.watch(fd, KIND_NAME, libc::EPOLLIN as u32)?;
+        self.start()
+    }
+
     /// Opens a link to server process `pid`.
     pub fn connect(&'static self, pid: libc::pid_t) -> KResult<Arc<Link>> {
         let fd = seqpacket()?;
@@ -454,6 +464,7 @@ impl Service {
                     KIND_LISTENER => self.accept_all(fd),
                     KIND_INCOMING => self.serve(fd),
                     KIND_OUTGOING => self.outgoing(fd, ev.events),
+                    KIND_NAME => self.handler.name_lookup(fd),
                     _ => {}
                 }
             }
