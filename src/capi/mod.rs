@@ -9,6 +9,7 @@
 //! any C library, except where the single copy between processes reports `EFAULT` itself.
 
 pub mod client_info;
+pub mod mman;
 pub mod neutrino;
 pub mod unsupported;
 
@@ -32,6 +33,12 @@ impl CInt for i64 {
 impl CInt for isize {
     fn from_i32(v: i32) -> Self {
         v as isize
+    }
+}
+/// A pointer result: -1 is `MAP_FAILED`.
+impl CInt for *mut libc::c_void {
+    fn from_i32(v: i32) -> Self {
+        v as isize as *mut libc::c_void
     }
 }
 

@@ -29,6 +29,11 @@ pub const OP_ATTACH: u32 = 1;
 pub const OP_DETACH: u32 = 2;
 /// A pulse that did not fit the connection's ring.
 pub const OP_PULSE: u32 = 3;
+/// Redeem a shared-memory handle (`value`) with access `flags`; `code` 1: for a mapping.
+/// The answer carries the object's descriptor.
+pub const OP_SHM_OPEN: u32 = 4;
+/// Delete a shared-memory handle (`value`).
+pub const OP_SHM_DELETE: u32 = 5;
 
 /// A request from a client process to a server process.
 #[repr(C)]
@@ -71,6 +76,8 @@ pub trait Handler: Send + Sync {
     fn attach(&self, link: &IncomingLink, req: &Request) -> KResult<(Response, Vec<OwnedFd>)>;
     fn detach(&self, link: LinkId, req: &Request) -> KResult<Response>;
     fn pulse(&self, link: LinkId, req: &Request) -> KResult<Response>;
+    /// [`OP_SHM_OPEN`] and [`OP_SHM_DELETE`] from process `peer`.
+    fn shm_handle(&self, peer: libc::pid_t, req: &Request) -> KResult<(Response, Vec<OwnedFd>)>;
     /// The client process at the other end of incoming link `link` has gone.
     fn client_gone(&self, link: LinkId);
     /// The server process `pid` that outgoing `link` connected to has gone.
@@ -487,6 +494,10 @@ impl Service {
                     }
                     OP_DETACH => (self.handler.detach(id, &req).unwrap_or_else(err_response), Vec::new()),
                     OP_PULSE => (self.handler.pulse(id, &req).unwrap_or_else(err_response), Vec::new()),
+                    OP_SHM_OPEN | OP_SHM_DELETE => self
+                        .handler
+                        .shm_handle(link.peer.pid, &req)
+                        .unwrap_or_else(|e| (err_response(e), Vec::new())),
                     _ => (err_response(Errno::EINVAL), Vec::new()),
                 };
                 let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
