@@ -8,9 +8,10 @@
 //! object opened with exactly the handle's access. The recipient asks the creator over the
 //! link to its service thread; the creator checks, from the kernel's view of the socket
 //! (`SO_PEERCRED`), that the asker is the very process the handle was made for (its pid,
-//! and the start time that pid had when the handle was made, so a recycled pid gets
-//! nothing), removes the entry (single use) and passes back (`SCM_RIGHTS`) a descriptor
-//! opened with the access asked for, never more than the handle's.
+//! while a pidfd taken when the handle was made shows that process has not exited, so a
+//! recycled pid gets nothing), removes the entry (single use) and passes back
+//! (`SCM_RIGHTS`) a descriptor opened with the access asked for, never more than the
+//! handle's.
 //!
 //! A handle dies with its creator: after the creator's exit it cannot be redeemed (`EBADF`)
 //! or deleted (`ESRCH`); the object itself lives on while anything maps or opens it.
@@ -40,21 +41,27 @@ pub fn creator(handle: u64) -> libc::pid_t {
 /// A handle waiting for its recipient.
 struct Pending {
     target: libc::pid_t,
-    /// The target's start time when the handle was made.
-    started: u64,
+    /// A pidfd of the target: while it has not exited, no other process has its pid.
+    process: Tracked,
     accmode: i32,
     /// `SHM_CREATE_HANDLE_OPT_NOFD`: only `mmap_handle` may redeem it.
     map_only: bool,
-    /// Recorded so that a `fork()` child closes its copy.
     object: Tracked,
 }
 
 /// The calling process's pending handles. A `fork()` child starts with none: it abandons
-/// the parent's table (its descriptors were closed by the fork handler) without touching
-/// its lock, which another thread may have held at the fork.
+/// the parent's table (its descriptors, all `Tracked`, were closed by the fork handler)
+/// without touching its lock, which another thread may have held at the fork.
 struct Table {
     owner: libc::pid_t,
-    pending: Mutex<HashMap<u64, Pending>>,
+    handles: Mutex<Handles>,
+}
+
+struct Handles {
+    pending: HashMap<u64, Pending>,
+    /// The size at which handles whose recipient has exited are dropped next: twice the
+    /// size left by the last sweep, so sweeping costs O(1) per handle made.
+    sweep_at: usize,
 }
 
 static TABLE: AtomicPtr<Table> = AtomicPtr::new(std::ptr::null_mut());
@@ -68,7 +75,10 @@ fn table() -> &'static Table {
         if !t.is_null() && unsafe { (*t).owner } == me {
             return unsafe { &*t };
         }
-        let fresh = Box::into_raw(Box::new(Table { owner: me, pending: Mutex::new(HashMap::new()) }));
+        let fresh = Box::into_raw(Box::new(Table {
+            owner: me,
+            handles: Mutex::new(Handles { pending: HashMap::new(), sweep_at: 64 }),
+        }));
         if TABLE.compare_exchange(t, fresh, Ordering::AcqRel, Ordering::Acquire).is_ok() {
             // SAFETY: just published; leaked for the life of the process.
             return unsafe { &*fresh };
@@ -78,14 +88,20 @@ fn table() -> &'static Table {
     }
 }
 
-/// When process `pid` started (clock ticks since boot, from `/proc/<pid>/stat`): with the
-/// pid, it names one process for good. `ESRCH` if there is no such process.
-fn start_time(pid: libc::pid_t) -> KResult<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|_| Errno::ESRCH)?;
-    // The command name (field 2) is in parentheses and may hold anything; field 22 is the
-    // 20th after it.
-    let rest = stat.rsplit_once(')').ok_or(Errno::ESRCH)?.1;
-    rest.split_whitespace().nth(19).and_then(|v| v.parse().ok()).ok_or(Errno::ESRCH)
+/// A pidfd of process `pid`: `ESRCH` if there is no such process.
+fn pidfd(pid: libc::pid_t) -> KResult<OwnedFd> {
+    // SAFETY: plain syscall; the descriptor returned is ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    check(fd)?;
+    // SAFETY: a fresh descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Whether the process behind `pidfd` has exited (a pidfd becomes readable then).
+fn exited(pidfd: &Tracked) -> bool {
+    let mut p = libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: p is valid for the call; a zero timeout never blocks.
+    unsafe { libc::poll(&mut p, 1, 0) != 0 }
 }
 
 fn random_bits() -> KResult<u64> {
@@ -113,7 +129,7 @@ pub fn create(fd: RawFd, target: libc::pid_t, flags: i32, options: u32) -> KResu
     if want & !rights(have).unwrap_or(0) != 0 {
         return Err(Errno(libc::EACCES));
     }
-    let started = start_time(target)?;
+    let process = pidfd(target)?;
     // The object's own permission bits may refuse the creator a second open (an object
     // created 0400 but opened read-write); a duplicate of `fd` then gives the same access.
     let object = match reopen(fd, accmode) {
@@ -126,15 +142,18 @@ pub fn create(fd: RawFd, target: libc::pid_t, flags: i32, options: u32) -> KResu
     }
     let pending = Pending {
         target,
-        started,
+        process: Tracked::new(process),
         accmode,
         map_only: options & SHM_CREATE_HANDLE_OPT_NOFD != 0,
         object: Tracked::new(object),
     };
-    let mut table = table().pending.lock();
-    if table.len() % 64 == 63 {
-        forget_orphans(&mut table);
+    let mut handles = table().handles.lock();
+    if handles.pending.len() >= handles.sweep_at {
+        // Nobody can redeem a handle whose recipient has exited.
+        handles.pending.retain(|_, h| !exited(&h.process));
+        handles.sweep_at = (2 * handles.pending.len()).max(64);
     }
+    let table = &mut handles.pending;
     let handle = loop {
         let h = (random_bits()? << PID_BITS) | (p.pid as u64 & PID_MASK);
         if !table.contains_key(&h) {
@@ -143,11 +162,6 @@ pub fn create(fd: RawFd, target: libc::pid_t, flags: i32, options: u32) -> KResu
     };
     table.insert(handle, pending);
     Ok(handle)
-}
-
-/// Drops the handles whose recipient has exited: nobody can redeem them any more.
-fn forget_orphans(table: &mut HashMap<u64, Pending>) {
-    table.retain(|_, h| start_time(h.target) == Ok(h.started));
 }
 
 fn dup(fd: RawFd) -> KResult<OwnedFd> {
@@ -161,10 +175,11 @@ fn dup(fd: RawFd) -> KResult<OwnedFd> {
 /// for `mmap_handle`).
 fn redeem(peer: libc::pid_t, handle: u64, accmode: i32, map: bool) -> KResult<OwnedFd> {
     let want = rights(accmode).ok_or(Errno::EINVAL)?;
-    let mut table = table().pending.lock();
+    let mut handles = table().handles.lock();
+    let table = &mut handles.pending;
     // A handle made for another process does not exist as far as `peer` can tell.
     let h = table.get(&handle).filter(|h| h.target == peer).ok_or(Errno::EBADF)?;
-    if start_time(peer) != Ok(h.started) {
+    if exited(&h.process) {
         // The recipient died and its pid went to another process.
         table.remove(&handle);
         return Err(Errno::EBADF);
@@ -183,7 +198,8 @@ fn redeem(peer: libc::pid_t, handle: u64, accmode: i32, map: bool) -> KResult<Ow
 
 /// In the creator: process `peer` deletes `handle`; only its creator and its recipient may.
 fn delete_for(peer: libc::pid_t, handle: u64) -> KResult<()> {
-    let mut table = table().pending.lock();
+    let mut handles = table().handles.lock();
+    let table = &mut handles.pending;
     match table.get(&handle) {
         Some(h) if h.target == peer || peer == current().pid => {
             table.remove(&handle);
