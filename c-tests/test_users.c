@@ -11,39 +11,9 @@
  * (reference §4.2, §7.1-7.4, §7.8, §8.4, §8.6).
  */
 #include "harness.h"
-#include <grp.h>
 
 #define UID_A 65534
 #define UID_B 65533
-
-/* Makes this process (a fresh fork) run as `uid` (gid = uid, no supplementary groups);
- * uid 0 stays root.  0 on success. */
-static int become(uid_t uid)
-{
-    if (uid == 0)
-        return 0;
-    gid_t gid = (gid_t)uid;
-    if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0) {
-        FAIL("cannot switch to uid %u: %s", (unsigned)uid, h_errname(errno));
-        return -1;
-    }
-    uid_t r, e, s;
-    if (getresuid(&r, &e, &s) != 0 || r != uid || e != uid || s != uid) {
-        FAIL("uids are %u/%u/%u after setresuid(%u)", (unsigned)r, (unsigned)e, (unsigned)s,
-             (unsigned)uid);
-        return -1;
-    }
-    return 0;
-}
-
-/* The cases need root to switch users. */
-#define NEED_ROOT()                                                             \
-    do {                                                                        \
-        if (geteuid() != 0) {                                                   \
-            h_note("skipped: not running as root (cannot switch to other uids)"); \
-            return;                                                             \
-        }                                                                       \
-    } while (0)
 
 /* Fills an IOV array over one logical buffer. */
 static void split_iov(iov_t *iov, char *base, const size_t *lens, int n)
@@ -101,7 +71,7 @@ static rcvid_t recv_msg(int chid, void *buf, size_t cap, struct _msg_info *info,
 static int msg_server(int rd, int wr, void *arg)
 {
     struct srv_arg *a = (struct srv_arg *)arg;
-    if (become(a->uid) != 0) {
+    if (h_become(a->uid) != 0) {
         h_put(wr, -1);
         return 1;
     }
@@ -210,7 +180,7 @@ static int msg_client(int rd, int wr, void *arg)
 {
     (void)rd;
     struct cli_arg *a = (struct cli_arg *)arg;
-    if (become(a->uid) != 0)
+    if (h_become(a->uid) != 0)
         return 1;
     int coid = ConnectAttach(0, a->server, a->chid, _NTO_SIDE_CHANNEL, 0);
     if (coid < 0) {
@@ -268,7 +238,7 @@ static int msg_client(int rd, int wr, void *arg)
 
 static void messages_case(uid_t server_uid, uid_t client_uid)
 {
-    NEED_ROOT();
+    H_NEED_ROOT();
     struct srv_arg sa = {server_uid, 0};
     struct h_proc srv = h_spawn(msg_server, &sa);
     int chid = (int)h_get(srv.rd, 5000);
@@ -303,7 +273,7 @@ static int pulse_server(int rd, int wr, void *arg)
 {
     (void)rd;
     struct pulse_srv_arg *a = (struct pulse_srv_arg *)arg;
-    if (become(a->uid) != 0) {
+    if (h_become(a->uid) != 0) {
         h_put(wr, -1);
         return 1;
     }
@@ -368,7 +338,7 @@ static int pulse_client(int rd, int wr, void *arg)
     (void)rd;
     (void)wr;
     struct pulse_cli_arg *a = (struct pulse_cli_arg *)arg;
-    if (become(a->uid) != 0)
+    if (h_become(a->uid) != 0)
         return 1;
     /* Connecting is allowed whatever the users. */
     int coid = ConnectAttach(0, a->server, a->chid, _NTO_SIDE_CHANNEL, 0);
@@ -395,7 +365,7 @@ static int pulse_client(int rd, int wr, void *arg)
 
 static void pulse_case(uid_t server_uid, uid_t client_uid, int want_err)
 {
-    NEED_ROOT();
+    H_NEED_ROOT();
     struct pulse_srv_arg sa = {server_uid, want_err == 0};
     struct h_proc srv = h_spawn(pulse_server, &sa);
     int chid = (int)h_get(srv.rd, 5000);
@@ -426,7 +396,7 @@ static int kpulse_server(int rd, int wr, void *arg)
 {
     (void)rd;
     struct srv_arg *a = (struct srv_arg *)arg;
-    if (become(a->uid) != 0) {
+    if (h_become(a->uid) != 0) {
         h_put(wr, -1);
         return 1;
     }
@@ -477,7 +447,7 @@ static int kpulse_client(int rd, int wr, void *arg)
     sa.sa_handler = on_usr1;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL);
-    if (become(a->uid) != 0)
+    if (h_become(a->uid) != 0)
         return 1;
     int coid = ConnectAttach(0, a->server, a->chid, _NTO_SIDE_CHANNEL, 0);
     if (coid < 0) {
@@ -491,7 +461,7 @@ static int kpulse_client(int rd, int wr, void *arg)
 
 TEST(users_kernel_pulses_unblock_and_disconnect_cross_users)
 {
-    NEED_ROOT();
+    H_NEED_ROOT();
     struct srv_arg sa = {UID_A, 0};
     struct h_proc srv = h_spawn(kpulse_server, &sa);
     int chid = (int)h_get(srv.rd, 5000);
@@ -513,7 +483,7 @@ static int echo_server_as(int rd, int wr, void *arg)
 {
     (void)rd;
     struct srv_arg *a = (struct srv_arg *)arg;
-    if (become(a->uid) != 0) {
+    if (h_become(a->uid) != 0) {
         h_put(wr, -1);
         return 1;
     }
@@ -527,7 +497,7 @@ static int coiddeath_client(int rd, int wr, void *arg)
 {
     (void)rd;
     struct cli_arg *a = (struct cli_arg *)arg;
-    if (become(a->uid) != 0) {
+    if (h_become(a->uid) != 0) {
         h_put(wr, -1);
         return 1;
     }
@@ -561,7 +531,7 @@ static int coiddeath_client(int rd, int wr, void *arg)
 
 TEST(users_coid_death_pulse_cross_users)
 {
-    NEED_ROOT();
+    H_NEED_ROOT();
     struct srv_arg sa = {UID_A, 0};
     struct h_proc srv = h_spawn(echo_server_as, &sa);
     int chid = (int)h_get(srv.rd, 5000);
@@ -591,7 +561,7 @@ static int blocked_client(int rd, int wr, void *arg)
 {
     (void)rd;
     struct die_arg *a = (struct die_arg *)arg;
-    if (become(a->uid) != 0)
+    if (h_become(a->uid) != 0)
         return 1;
     int coid = ConnectAttach(0, a->server, a->chid, _NTO_SIDE_CHANNEL, 0);
     if (coid < 0) {
@@ -618,7 +588,7 @@ static int blocked_client(int rd, int wr, void *arg)
 static int reply_to_dead_server(int rd, int wr, void *arg)
 {
     struct die_arg *a = (struct die_arg *)arg;
-    if (become(a->uid) != 0) {
+    if (h_become(a->uid) != 0) {
         h_put(wr, -1);
         return 1;
     }
@@ -655,7 +625,7 @@ static int reply_to_dead_server(int rd, int wr, void *arg)
 
 static void killed_client_case(size_t len)
 {
-    NEED_ROOT();
+    H_NEED_ROOT();
     struct die_arg sa = {UID_A, 0, 0, len};
     struct h_proc srv = h_spawn(reply_to_dead_server, &sa);
     int chid = (int)h_get(srv.rd, 5000);
@@ -680,7 +650,7 @@ TEST(users_client_killed_reply_blocked_1mib_server_gets_esrch) { killed_client_c
 static int doomed_server(int rd, int wr, void *arg)
 {
     struct die_arg *a = (struct die_arg *)arg;
-    if (become(a->uid) != 0) {
+    if (h_become(a->uid) != 0) {
         h_put(wr, -1);
         return 1;
     }
@@ -707,7 +677,7 @@ static int doomed_server(int rd, int wr, void *arg)
 
 static void killed_server_case(size_t len)
 {
-    NEED_ROOT();
+    H_NEED_ROOT();
     struct die_arg sa = {UID_A, 0, 0, len};
     struct h_proc srv = h_spawn(doomed_server, &sa);
     int chid = (int)h_get(srv.rd, 5000);

@@ -12,6 +12,7 @@ pub mod client_info;
 pub mod clock;
 pub mod dispatch;
 pub mod event;
+pub mod mman;
 pub mod neutrino;
 pub mod syspage;
 pub mod unistd;
@@ -37,6 +38,12 @@ impl CInt for i64 {
 impl CInt for isize {
     fn from_i32(v: i32) -> Self {
         v as isize
+    }
+}
+/// A pointer result: -1 is `MAP_FAILED`.
+impl CInt for *mut libc::c_void {
+    fn from_i32(v: i32) -> Self {
+        v as isize as *mut libc::c_void
     }
 }
 

@@ -15,4 +15,6 @@ pub mod process;
 pub mod pulse;
 pub mod queue;
 pub mod server;
+pub mod shm;
+pub mod shm_handles;
 pub mod thread;

@@ -139,8 +139,8 @@ impl Names {
         let d = self.dispatches.get_mut(&dpp).ok_or(Errno::EINVAL)?;
         if d.chid == -1 {
             let flags = _NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT;
-            d.chid = match channel::create(flags | _NTO_CHF_COID_DISCONNECT) {
-                Err(Errno::EBUSY) => channel::create(flags)?,
+            d.chid = match channel::create(flags | _NTO_CHF_COID_DISCONNECT, None) {
+                Err(Errno::EBUSY) => channel::create(flags, None)?,
                 r => r?,
             };
         }

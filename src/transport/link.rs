@@ -33,6 +33,11 @@ pub const OP_PULSE: u32 = 3;
 pub const POOL_EXHAUSTED: u32 = 1;
 /// From a server to its client's process: deliver (or verify) an event.
 pub const OP_EVENT: u32 = 4;
+/// Redeem a shared-memory handle (`value`) with access `flags`; `code` 1: for a mapping.
+/// The answer carries the object's descriptor.
+pub const OP_SHM_OPEN: u32 = 5;
+/// Delete a shared-memory handle (`value`).
+pub const OP_SHM_DELETE: u32 = 6;
 
 /// A request from a client process to a server process.
 #[repr(C)]
@@ -80,6 +85,8 @@ pub trait Handler: Send + Sync {
     fn detach(&self, link: LinkId, req: &Request) -> KResult<Response>;
     fn pulse(&self, link: LinkId, req: &Request) -> KResult<Response>;
     fn event(&self, link: &IncomingLink, req: &Request) -> KResult<Response>;
+    /// [`OP_SHM_OPEN`] and [`OP_SHM_DELETE`] from process `peer`.
+    fn shm_handle(&self, peer: libc::pid_t, req: &Request) -> KResult<(Response, Vec<OwnedFd>)>;
     /// The client process at the other end of incoming link `link` has gone.
     fn client_gone(&self, link: LinkId);
     /// The server process `pid` that outgoing `link` connected to has gone.
@@ -508,6 +515,10 @@ impl Service {
                     OP_DETACH => (self.handler.detach(id, &req).unwrap_or_else(err_response), Vec::new()),
                     OP_PULSE => (self.handler.pulse(id, &req).unwrap_or_else(err_response), Vec::new()),
                     OP_EVENT => (self.handler.event(&link, &req).unwrap_or_else(err_response), Vec::new()),
+                    OP_SHM_OPEN | OP_SHM_DELETE => self
+                        .handler
+                        .shm_handle(link.peer.pid, &req)
+                        .unwrap_or_else(|e| (err_response(e), Vec::new())),
                     _ => (err_response(Errno::EINVAL), Vec::new()),
                 };
                 let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
