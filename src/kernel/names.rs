@@ -16,6 +16,7 @@ use super::process::{current, Process};
 use super::{channel, client, message};
 use crate::transport::copy::Seg;
 use crate::transport::fdreg::Tracked;
+use crate::transport::link::NoCancel;
 use crate::transport::names::{self as sockets, Answer};
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, RawFd};
@@ -243,31 +244,6 @@ pub fn answer(p: &Process, listener: RawFd) {
     let found = names.names.iter().find(|(_, n)| n.listener.as_raw_fd() == listener);
     if let Some((mntid, name)) = found {
         sockets::answer_all(listener, &Answer { chid: name.chid, handle: mntid as i32 });
-    }
-}
-
-/// Holds off deferred cancellation: the socket calls of a lookup are glibc cancellation
-/// points, and a thread must not unwind through Rust frames.
-struct NoCancel(libc::c_int);
-
-extern "C" {
-    fn pthread_setcancelstate(state: libc::c_int, old: *mut libc::c_int) -> libc::c_int;
-}
-const PTHREAD_CANCEL_DISABLE: libc::c_int = 1;
-
-impl NoCancel {
-    fn new() -> NoCancel {
-        let mut old = 0;
-        // SAFETY: changes the calling thread's cancel state; `old` is valid for the call.
-        unsafe { pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &mut old) };
-        NoCancel(old)
-    }
-}
-
-impl Drop for NoCancel {
-    fn drop(&mut self) {
-        // SAFETY: restores the state saved by `new`.
-        unsafe { pthread_setcancelstate(self.0, std::ptr::null_mut()) };
     }
 }
 

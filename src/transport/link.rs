@@ -97,6 +97,37 @@ pub trait Handler: Send + Sync {
     fn name_lookup(&self, listener: RawFd);
 }
 
+/// Holds off deferred cancellation: socket calls are glibc cancellation points, and a thread
+/// must not unwind through Rust frames (nor leave a request half-made).
+pub struct NoCancel(libc::c_int);
+
+extern "C" {
+    fn pthread_setcancelstate(state: libc::c_int, old: *mut libc::c_int) -> libc::c_int;
+}
+const PTHREAD_CANCEL_DISABLE: libc::c_int = 1;
+
+impl NoCancel {
+    pub fn new() -> NoCancel {
+        let mut old = 0;
+        // SAFETY: changes the calling thread's cancel state; `old` is valid for the call.
+        unsafe { pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &mut old) };
+        NoCancel(old)
+    }
+}
+
+impl Default for NoCancel {
+    fn default() -> Self {
+        NoCancel::new()
+    }
+}
+
+impl Drop for NoCancel {
+    fn drop(&mut self) {
+        // SAFETY: restores the state saved by `new`.
+        unsafe { pthread_setcancelstate(self.0, std::ptr::null_mut()) };
+    }
+}
+
 fn socket_name(pid: libc::pid_t) -> (libc::sockaddr_un, libc::socklen_t) {
     // SAFETY: sockaddr_un is plain data.
     let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
@@ -228,6 +259,7 @@ impl Link {
 
     /// Sends `req` and waits for the server's answer.
     pub fn request(&self, req: &Request) -> KResult<(Response, Vec<OwnedFd>)> {
+        let _hold = NoCancel::new();
         let _g = self.lock.lock();
         if self.is_dead() {
             return Err(Errno::ESRCH);
@@ -406,8 +438,9 @@ impl Service {
         // SAFETY: plain syscall.
         let (addr, len) = socket_name(unsafe { libc::getpid() });
         // SAFETY: addr is a valid sockaddr_un of `len` bytes.
-        check(unsafe { libc::bind(fd.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, len) }
-            as libc::c_long)?;
+        let bound = unsafe { libc::bind(fd.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, len) };
+        // Taken: another process squats our name (see `connect`), and we cannot serve.
+        check(bound as libc::c_long).map_err(|_| Errno::EAGAIN)?;
         // SAFETY: plain syscalls on our socket.
         check(unsafe { libc::listen(fd.as_raw_fd(), 128) } as libc::c_long)?;
         // SAFETY: as above.
@@ -427,6 +460,7 @@ impl Service {
 
     /// Opens a link to server process `pid`.
     pub fn connect(&'static self, pid: libc::pid_t) -> KResult<Arc<Link>> {
+        let _hold = NoCancel::new();
         let fd = seqpacket()?;
         let (addr, len) = socket_name(pid);
         loop {
@@ -440,6 +474,10 @@ impl Service {
                 // Nobody listens: no such process, or one without channels.
                 _ => return Err(Errno::ESRCH),
             }
+        }
+        // Any process may bind a free abstract name: only `pid` itself is `pid`'s listener.
+        if peer_cred(fd.as_raw_fd())?.pid != pid {
+            return Err(Errno::ESRCH);
         }
         let link = Arc::new(Link {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
