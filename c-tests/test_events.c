@@ -431,6 +431,15 @@ static int thread_calls_within(int count, int ms)
     return atomic_load(&g_thread_calls) >= count;
 }
 
+/* Neither a signal, nor a SIGEV_THREAD call, nor a pulse on `me` came. */
+static void expect_nothing_delivered(struct chan me)
+{
+    h_sleep_ms(50);
+    CHECK_EQ(atomic_load(&g_signals), 0);
+    CHECK_EQ(atomic_load(&g_thread_calls), 0);
+    expect_empty(me);
+}
+
 /* POSIX code beside <sys/neutrino.h>: timer_create with glibc's notify types. */
 TEST(ev_posix_timer_create_signal_thread_none_still_work)
 {
@@ -694,9 +703,7 @@ TEST(ev_deliver_none_does_nothing)
     e.sigev_signo = SIGUSR1;
     e.sigev_coid = me.coid;
     CHECK_EQ(srv_deliver(&s, 0, &e), 0);
-    h_sleep_ms(50);
-    CHECK_EQ(atomic_load(&g_signals), 0);
-    expect_empty(me);
+    expect_nothing_delivered(me);
     srv_stop(&s);
     close_chan(me);
 }
@@ -983,10 +990,7 @@ TEST(ev_malformed_events_einval)
         if (MsgVerifyEvent(0, &bad[i]) != -1 || errno != EINVAL)
             FAIL("malformed event %d: MsgVerifyEvent(0) did not fail with EINVAL", i);
     }
-    h_sleep_ms(50);
-    CHECK_EQ(atomic_load(&g_signals), 0);
-    CHECK_EQ(atomic_load(&g_thread_calls), 0);
-    expect_empty(me);
+    expect_nothing_delivered(me);
     srv_stop(&s);
     close_chan(me);
 }
@@ -1075,10 +1079,7 @@ TEST(ev_verify_checks_without_delivering)
         srv_keep(&s, 0, &ok[i]);
         CHECK_EQ(srv_cmd(&s, P_VERIFY, 0, 0), 0);
     }
-    h_sleep_ms(50);
-    CHECK_EQ(atomic_load(&g_signals), 0);
-    CHECK_EQ(atomic_load(&g_thread_calls), 0);
-    expect_empty(me);
+    expect_nothing_delivered(me);
     srv_stop(&s);
     close_chan(me);
 }
@@ -1212,9 +1213,7 @@ TEST(ev_cof_reg_events_refuses_unregistered_events)
     struct sigevent sig;
     SIGEV_SIGNAL_INIT(&sig, SIGUSR1);
     CHECK_EQ(srv_deliver(&a, 0, &sig), -EACCES);
-    h_sleep_ms(50);
-    CHECK_EQ(atomic_load(&g_signals), 0);
-    expect_empty(me);
+    expect_nothing_delivered(me);
     CHECK_EQ(MsgRegisterEvent(&e, a.coid), 0);
     CHECK_EQ(srv_deliver(&a, 0, &e), 0);
     expect_pulse(me, 7, VAL(777));
@@ -1237,9 +1236,7 @@ TEST(ev_cof_noevent_refuses_all_events)
     CHECK_EQ(srv_deliver(&a, 0, &sig), -EACCES);
     CHECK_EQ(srv_deliver(&a, 0, &reg), -EACCES);
     CHECK_EQ(srv_verify(&a, &e), -EACCES);
-    h_sleep_ms(50);
-    CHECK_EQ(atomic_load(&g_signals), 0);
-    expect_empty(me);
+    expect_nothing_delivered(me);
     CHECK_EQ(MsgUnregisterEvent(&reg), 0);
     srv_stop(&a);
     close_chan(me);

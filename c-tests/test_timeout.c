@@ -172,6 +172,15 @@ static void expect_receive_blocks(struct chan ch)
     JOIN(t, 3000);
 }
 
+/* MsgReceive on ch must time out, not before `ms` after t0_us. */
+static void expect_receive_timeout(struct chan ch, long long t0_us, int ms)
+{
+    char buf[64];
+    errno = 0;
+    long r = MsgReceive(ch.chid, buf, sizeof buf, NULL);
+    CHECK_TIMED_OUT(r, errno, t0_us, ms);
+}
+
 static void receive_times_out(struct chan ch, clockid_t clock, unsigned abs, int ms)
 {
     uint64_t ns = MS(ms);
@@ -182,11 +191,8 @@ static void receive_times_out(struct chan ch, clockid_t clock, unsigned abs, int
         ns += (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
     }
     CHECK_EQ(TimerTimeout(clock, (int)(_NTO_TIMEOUT_RECEIVE | abs), NULL, &ns, NULL), 0);
-    char buf[64];
-    errno = 0;
-    long r = MsgReceive(ch.chid, buf, sizeof buf, NULL);
     /* An absolute time was read from `clock` after t0: allow for the clocks' drift. */
-    CHECK_TIMED_OUT(r, errno, t0, abs ? ms - 2 : ms);
+    expect_receive_timeout(ch, t0, abs ? ms - 2 : ms);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -220,16 +226,11 @@ TEST(to_timer_timeout_timespec_and_explicit_unblock_event)
     SIGEV_UNBLOCK_INIT(&unblock);
     long long t0 = h_now_us();
     CHECK_EQ(timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, &unblock, &ts, NULL), 0);
-    char buf[64];
-    errno = 0;
-    long r = MsgReceive(ch.chid, buf, sizeof buf, NULL);
-    CHECK_TIMED_OUT(r, errno, t0, 150);
+    expect_receive_timeout(ch, t0, 150);
     uint64_t ns = MS(100);
     t0 = h_now_us();
     CHECK_EQ(TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, &unblock, &ns, NULL), 0);
-    errno = 0;
-    r = MsgReceive(ch.chid, buf, sizeof buf, NULL);
-    CHECK_TIMED_OUT(r, errno, t0, 100);
+    expect_receive_timeout(ch, t0, 100);
     close_chan(ch);
 }
 
@@ -399,18 +400,13 @@ TEST(to_reply_timeout_with_unblock_flag_error_minus_one_is_etimedout)
 TEST(to_null_time_means_do_not_block)
 {
     struct chan ch = open_chan(0);
-    char buf[64];
     long long t0 = h_now_us();
     CHECK_EQ(TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, NULL, NULL, NULL), 0);
-    errno = 0;
-    long r = MsgReceive(ch.chid, buf, sizeof buf, NULL);
-    CHECK_TIMED_OUT(r, errno, t0, 0);
+    expect_receive_timeout(ch, t0, 0);
     CHECK((h_now_us() - t0) / 1000 < 1000);
     t0 = h_now_us();
     CHECK_EQ(timer_timeout(CLOCK_REALTIME, _NTO_TIMEOUT_RECEIVE, NULL, NULL, NULL), 0);
-    errno = 0;
-    r = MsgReceive(ch.chid, buf, sizeof buf, NULL);
-    CHECK_TIMED_OUT(r, errno, t0, 0);
+    expect_receive_timeout(ch, t0, 0);
     /* Something queued: the call does not block, so it does not time out. */
     CHECK_EQ(MsgSendPulse(ch.coid, 10, 5, 5), 0);
     CHECK_EQ(TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, NULL, NULL, NULL), 0);
@@ -424,7 +420,7 @@ TEST(to_null_time_means_do_not_block)
     t0 = h_now_us();
     CHECK_EQ(TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND, NULL, NULL, NULL), 0);
     errno = 0;
-    r = MsgSend(s.coid, "msg", 4, NULL, 0);
+    long r = MsgSend(s.coid, "msg", 4, NULL, 0);
     CHECK_TIMED_OUT(r, errno, t0, 0);
     CHECK((h_now_us() - t0) / 1000 < 1000);
     srv_put(&s, C_RECV, 200);
@@ -451,19 +447,14 @@ TEST(to_abstime_linux_and_qnx_flags)
     CHECK_EQ(timer_timeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE | TIMER_ABSTIME, NULL, &at,
                            NULL),
              0);
-    char buf[64];
-    errno = 0;
-    long r = MsgReceive(ch.chid, buf, sizeof buf, NULL);
-    CHECK_TIMED_OUT(r, errno, t0, 148);
+    expect_receive_timeout(ch, t0, 148);
     /* A time already past: at once. */
     uint64_t past = MS(1000);
     t0 = h_now_us();
     CHECK_EQ(TimerTimeout(CLOCK_MONOTONIC, (int)(_NTO_TIMEOUT_RECEIVE | QNX_TIMER_ABSTIME), NULL,
                           &past, NULL),
              0);
-    errno = 0;
-    r = MsgReceive(ch.chid, buf, sizeof buf, NULL);
-    CHECK_TIMED_OUT(r, errno, t0, 0);
+    expect_receive_timeout(ch, t0, 0);
     CHECK((h_now_us() - t0) / 1000 < 1000);
     close_chan(ch);
 }
