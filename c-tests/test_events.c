@@ -507,14 +507,11 @@ TEST(ev_deliver_pulse_coid_resolved_in_client)
     CHECK_EQ(r, 0);
     CHECK_EQ(p.code, _PULSE_CODE_MAXAVAIL);
     CHECK_EQ(p.value.sival_int, -5);
-    /* The pulse's scoid is the one the channel gives this process's own connection. */
-    struct _msg_info info;
+    /* Its scoid is that of this process's own connection, as for a pulse sent here. */
+    int event_scoid = p.scoid;
     CHECK_EQ(MsgSendPulse(me.coid, 10, 1, 1), 0);
-    CHECK_EQ(MsgDeliverEvent(0, &e), 0);
-    REQUIRE(h_receive_within(me.chid, &p, sizeof p, &info, 3000, &r, NULL));
-    int own_scoid = p.scoid;
-    REQUIRE(h_receive_within(me.chid, &p, sizeof p, &info, 3000, &r, NULL));
-    CHECK_EQ(p.scoid, own_scoid);
+    REQUIRE(h_receive_within(me.chid, &p, sizeof p, NULL, 3000, &r, NULL));
+    CHECK_EQ(p.scoid, event_scoid);
     expect_empty(me);
     srv_stop(&s);
     close_chan(me);
@@ -593,6 +590,30 @@ TEST(ev_deliver_signal_code_code_and_value_in_siginfo)
     REQUIRE(signals_within(2, 3000));
     CHECK_EQ(atomic_load(&g_code), -64);
     CHECK_EQ((int)(intptr_t)atomic_load(&g_value), 31);
+    srv_stop(&s);
+}
+
+/*
+ * KNOWN BUG (fails at the time of writing): every code <= 0 is valid for SIGEV_SIGNAL_CODE
+ * and SIGEV_SIGNAL_THREAD (§3), but -6 is Linux's SI_TKILL, which the kernel refuses
+ * (EPERM) to rt_sigqueueinfo/rt_tgsigqueueinfo called by a thread other than the main one;
+ * the client's service thread queues the signal, so MsgDeliverEvent fails with EPERM, an
+ * errno QNX never gives here, and no signal arrives.
+ */
+TEST(ev_deliver_signal_code_minus_six)
+{
+    int sig = SIGRTMIN + 1;
+    install(sig);
+    struct srv s = srv_start(0);
+    struct sigevent e;
+    SIGEV_SIGNAL_CODE_INIT(&e, sig, 0x66, -6);
+    CHECK_EQ(srv_deliver(&s, 0, &e), 0);
+    if (signals_within(1, 3000)) {
+        CHECK_EQ(atomic_load(&g_code), -6);
+        CHECK(atomic_load(&g_value) == VAL(0x66));
+    } else {
+        FAIL("no signal");
+    }
     srv_stop(&s);
 }
 
