@@ -417,12 +417,12 @@ impl Channel {
     /// Waits until something may have been posted since `observed`.
     fn wait(&self, observed: u32, mut hold: SignalHold, nap: Duration, waker: &Waker) -> KResult<()> {
         let seq = &self.bell.clients().seq;
-        let done = spin::until(|| seq.load(Ordering::Relaxed) != observed);
+        if spin::until(|| seq.load(Ordering::Relaxed) != observed) {
+            // Something came: a signal that arrived meanwhile is handled after the call.
+            return Ok(());
+        }
         if hold.release() {
             return Err(Errno::EINTR);
-        }
-        if done {
-            return Ok(());
         }
         let sleepers = &self.bell.server().sleepers;
         sleepers.fetch_add(1, Ordering::SeqCst);

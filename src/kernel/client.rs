@@ -477,6 +477,12 @@ impl Conn {
         slot.send_parts.store(smsg.len() as u64, Ordering::Relaxed);
         slot.reply_iov.store(rmsg.as_ptr() as u64, Ordering::Relaxed);
         slot.reply_parts.store(rmsg.len() as u64, Ordering::Relaxed);
+        for (to, from) in [(&slot.send_segs, smsg), (&slot.reply_segs, rmsg)] {
+            for (t, seg) in to.iter().zip(from) {
+                t[0].store(seg.base as u64, Ordering::Relaxed);
+                t[1].store(seg.len as u64, Ordering::Relaxed);
+            }
+        }
         slot.reply_flags.store(0, Ordering::Relaxed);
         slot.unblock.store(0, Ordering::Relaxed);
         if send_len <= INLINE {

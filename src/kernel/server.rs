@@ -20,10 +20,11 @@ use crate::transport::link::{
     Handler, IncomingLink, Link, LinkId, PeerCred, Request, Response, NOTE_CHANNEL_GONE, POOL_EXHAUSTED,
 };
 use crate::transport::region::{
-    state, ConnRegion, AGENT_READ, AGENT_WRITE, CONN_MAGIC, CONN_REGION_LEN, INLINE, SLOTS,
+    state, ConnRegion, AGENT_READ, AGENT_WRITE, CONN_MAGIC, CONN_REGION_LEN, INLINE, SLOTS, SLOT_SEGS,
 };
 use crate::transport::shm::Region;
 use parking_lot::Mutex;
+use std::borrow::Cow;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -56,6 +57,26 @@ pub struct Received {
     pub send_parts: u64,
     pub reply_iov: u64,
     pub reply_parts: u64,
+    /// The slot's copies of the IOVs' first entries.
+    pub send_segs: [Seg; SLOT_SEGS],
+    pub reply_segs: [Seg; SLOT_SEGS],
+}
+
+/// The IOV entries a slot carries.
+fn slot_segs(segs: &[[AtomicU64; 2]; SLOT_SEGS]) -> [Seg; SLOT_SEGS] {
+    std::array::from_fn(|i| Seg {
+        base: segs[i][0].load(Ordering::Relaxed) as usize,
+        len: segs[i][1].load(Ordering::Relaxed) as usize,
+    })
+}
+
+/// A client's IOV as segments of its address space: from the slot when it fits there,
+/// else read from the client.
+fn client_iov(pid: libc::pid_t, inline: &[Seg; SLOT_SEGS], addr: u64, parts: u64) -> KResult<Cow<'_, [Seg]>> {
+    match parts as usize {
+        n if n <= SLOT_SEGS => Ok(Cow::Borrowed(&inline[..n])),
+        _ => copy::fetch_iovs(pid, addr, parts).map(Cow::Owned),
+    }
 }
 
 /// The server's private state of one slot.
@@ -169,6 +190,8 @@ impl ServerConn {
             send_parts: slot.send_parts.load(Ordering::Relaxed),
             reply_iov: slot.reply_iov.load(Ordering::Relaxed),
             reply_parts: slot.reply_parts.load(Ordering::Relaxed),
+            send_segs: slot_segs(&slot.send_segs),
+            reply_segs: slot_segs(&slot.reply_segs),
         };
         *self.slots[s].rcv.lock() = r;
         self.slots[s].held.store(r.gen, Ordering::Release);
@@ -281,7 +304,7 @@ impl ServerConn {
     /// processes, or chunks through the slot when the kernel refuses that.
     pub fn read_client(&self, s: usize, r: &Received, offset: usize, segs: &[Seg]) -> KResult<usize> {
         if !self.vm_denied.load(Ordering::Relaxed) {
-            let res = copy::fetch_iovs(self.peer.pid, r.send_iov, r.send_parts)
+            let res = client_iov(self.peer.pid, &r.send_segs, r.send_iov, r.send_parts)
                 .and_then(|remote| copy::vm_copy(self.peer.pid, segs, &remote, offset, Dir::Read));
             if res != Err(Errno::EPERM) {
                 return res;
@@ -298,7 +321,7 @@ impl ServerConn {
     /// in COPYING.
     pub fn write_client(&self, s: usize, r: &Received, offset: usize, segs: &[Seg]) -> KResult<usize> {
         if !self.vm_denied.load(Ordering::Relaxed) {
-            let res = copy::fetch_iovs(self.peer.pid, r.reply_iov, r.reply_parts)
+            let res = client_iov(self.peer.pid, &r.reply_segs, r.reply_iov, r.reply_parts)
                 .and_then(|remote| copy::vm_copy(self.peer.pid, segs, &remote, offset, Dir::Write));
             if res != Err(Errno::EPERM) {
                 return res;

@@ -10,7 +10,7 @@ use crate::kernel::errno::{Errno, KResult};
 /// A contiguous piece of memory in some process.
 /// Laid out as `struct iovec`, so a C IOV array can be used as segments in place.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Seg {
     pub base: usize,
     pub len: usize,

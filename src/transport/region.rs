@@ -12,7 +12,9 @@ use std::sync::Arc;
 pub const SLOTS: usize = 32;
 /// Bytes of send and of reply data carried inside a slot; longer messages are copied
 /// straight between the two processes' buffers.
-pub const INLINE: usize = 4032;
+pub const INLINE: usize = 4000;
+/// IOV entries of each side carried in the slot; a longer IOV array is read from the client.
+pub const SLOT_SEGS: usize = 2;
 /// Connections per channel that the bell's pending bitmap can name.
 pub const MAX_CHANNEL_CONNS: usize = BITMAP_WORDS * 64;
 const BITMAP_WORDS: usize = 500;
@@ -76,6 +78,10 @@ pub struct Slot {
     pub status: AtomicU64,
     /// Bytes of inline reply data.
     pub reply_len: AtomicU64,
+    /// The first entries of the send and the reply IOV (base, length), saving the server a
+    /// read of the client's memory for the usual one- or two-part messages.
+    pub send_segs: [[AtomicU64; 2]; SLOT_SEGS],
+    pub reply_segs: [[AtomicU64; 2]; SLOT_SEGS],
     pub send_data: [u8; INLINE],
     pub reply_data: [u8; INLINE],
 }
