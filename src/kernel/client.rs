@@ -652,7 +652,7 @@ impl Conn {
                 _ => {}
             }
             let changed = || slot.state.load(Ordering::Relaxed) != st || kick.load(Ordering::Relaxed) != 0;
-            if spin::until_by(spin_end, changed) {
+            if spin::until_shared(spin_end, &self.bell.clients().spinners, changed) {
                 continue;
             }
             if b.hold.release() {

@@ -155,6 +155,9 @@ pub struct BellClients {
     pub pool_used: AtomicU32,
     /// Next FIFO ticket.
     pub tickets: AtomicU64,
+    /// Client threads spinning for an answer from this channel (see `spin::until_shared`).
+    pub spinners: AtomicU32,
+    pub _pad: u32,
     /// One bit per connection of the channel with something new for the server.
     pub pending: [AtomicU64; BITMAP_WORDS],
 }

@@ -5,6 +5,7 @@
 //! only when more than one CPU is usable (on one CPU spinning only delays the peer). The bound
 //! is `NEUTRINO_SPIN_US` microseconds (default 50; 0 turns spinning off).
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,24 @@ pub fn budget() -> Duration {
             .unwrap_or(DEFAULT_SPIN_US);
         Duration::from_micros(us)
     })
+}
+
+/// [`until_by`] for one of many threads that may wait on the same peer: spins only while
+/// fewer than the usable CPUs but one spin (`spinners` counts them), leaving a CPU to the
+/// peer they wait for.
+#[inline]
+pub fn until_shared(end: Option<Instant>, spinners: &AtomicU32, done: impl FnMut() -> bool) -> bool {
+    static MOST: OnceLock<u32> = OnceLock::new();
+    let most = *MOST.get_or_init(|| (usable_cpus() as u32).saturating_sub(1).max(1));
+    if end.is_none() || spinners.fetch_add(1, Ordering::Relaxed) >= most {
+        if end.is_some() {
+            spinners.fetch_sub(1, Ordering::Relaxed);
+        }
+        return until_by(None, done);
+    }
+    let r = until_by(end, done);
+    spinners.fetch_sub(1, Ordering::Relaxed);
+    r
 }
 
 fn usable_cpus() -> usize {
