@@ -13,6 +13,7 @@ use crate::transport::copy::{self, Seg};
 use crate::transport::futex;
 use crate::transport::region::{
     state, Bell, BELL_CLIENTS_LEN, BELL_SERVER_LEN, INLINE, MAX_CHANNEL_CONNS, PULSES_POSTED, SLOTS,
+    WAITING_RECEIVE,
 };
 use crate::transport::shm::Region;
 use crate::transport::spin::{self, SignalHold};
@@ -140,9 +141,12 @@ impl ChannelState {
             let slot = m.conn.region.slot(m.slot);
             if slot
                 .state
-                .compare_exchange(state::SENT, state::RECEIVED, Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange(state::SENT, state::RECEIVED, Ordering::SeqCst, Ordering::Acquire)
                 .is_ok()
             {
+                if slot.client_waiting.load(Ordering::SeqCst) == WAITING_RECEIVE {
+                    futex::wake(&slot.state, 1);
+                }
                 return Some(Taken::Message(m.conn, m.slot));
             }
         }

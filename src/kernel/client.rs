@@ -19,7 +19,7 @@ use crate::transport::link::{
 };
 use crate::transport::region::{
     state, Bell, ConnRegion, AGENT_WRITE, BELL_CLIENTS_LEN, BELL_SERVER_LEN, CONN_MAGIC, CONN_REGION_LEN,
-    INLINE, PULSES_POSTED, PULSE_RING, REPLY_INLINE, SLOTS,
+    INLINE, PULSES_POSTED, PULSE_RING, REPLY_INLINE, SLOTS, WAITING_RECEIVE, WAITING_REPLY,
 };
 use crate::transport::shm::Region;
 use crate::transport::spin::{self, SignalHold};
@@ -659,7 +659,12 @@ impl Conn {
                 why.get_or_insert(Errno::EINTR);
                 continue;
             }
-            slot.client_waiting.store(1, Ordering::SeqCst);
+            let want = if st == state::SENT && Timeout::applies(&b.timeout, Blocked::Reply) {
+                WAITING_RECEIVE
+            } else {
+                WAITING_REPLY
+            };
+            slot.client_waiting.store(want, Ordering::SeqCst);
             b.waker.sleeping_on(Some(&slot.state));
             // A timeout makes a caught signal end the wait with EINTR even under SA_RESTART,
             // as QNX's kernel calls do.

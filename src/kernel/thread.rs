@@ -244,6 +244,11 @@ impl Timeout {
         }
     }
 
+    /// Whether the timeout applies to `state`.
+    pub fn applies(this: &Option<Timeout>, state: Blocked) -> bool {
+        this.as_ref().is_some_and(|t| t.states & state.flag() != 0)
+    }
+
     /// How long a call blocked in `state` may sleep before it looks at the timeout again.
     pub fn sleep(this: &Option<Timeout>, state: Blocked, most: Duration) -> Duration {
         match this.as_ref().filter(|t| t.states & state.flag() != 0) {

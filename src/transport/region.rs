@@ -41,6 +41,11 @@ pub mod state {
 pub const AGENT_READ: u32 = 0;
 pub const AGENT_WRITE: u32 = 1;
 
+/// Values of [`Slot::client_waiting`]: a SEND-blocked client with a timeout that starts to
+/// count once it is REPLY-blocked wants to be woken when the server takes its message.
+pub const WAITING_REPLY: u32 = 1;
+pub const WAITING_RECEIVE: u32 = 2;
+
 /// Reply flags in [`Slot::reply_flags`].
 pub const REPLY_INLINE: u32 = 1;
 
@@ -49,7 +54,8 @@ pub const REPLY_INLINE: u32 = 1;
 pub struct Slot {
     /// Futex word: one of [`state`].
     pub state: AtomicU32,
-    /// Non-zero while the client sleeps on `state`, so the server wakes it only then.
+    /// Non-zero while the client sleeps on `state`, so the server wakes it only then:
+    /// [`WAITING_REPLY`] for the reply, [`WAITING_RECEIVE`] already for the receipt.
     pub client_waiting: AtomicU32,
     pub tid: AtomicU32,
     pub priority: AtomicU32,
