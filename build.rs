@@ -6,8 +6,13 @@ use std::env;
 use std::path::PathBuf;
 
 /// The export modules, in the order their prototypes appear in the header.
-const API_SOURCES: &[&str] =
-    &["src/capi/neutrino.rs", "src/capi/client_info.rs", "src/capi/event.rs", "src/capi/unsupported.rs"];
+const API_SOURCES: &[&str] = &[
+    "src/capi/neutrino.rs",
+    "src/capi/client_info.rs",
+    "src/capi/event.rs",
+    "src/capi/timer.rs",
+    "src/capi/unsupported.rs",
+];
 
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());

@@ -11,6 +11,8 @@
 pub mod client_info;
 pub mod event;
 pub mod neutrino;
+pub mod time;
+pub mod timer;
 pub mod unsupported;
 
 use crate::kernel::errno::{Errno, KResult};

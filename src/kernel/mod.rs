@@ -15,3 +15,4 @@ pub mod pulse;
 pub mod queue;
 pub mod server;
 pub mod thread;
+pub mod timer;

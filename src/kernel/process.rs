@@ -8,6 +8,7 @@ use super::ids::IdTable;
 use super::notify::Registration;
 use super::server::ServerConn;
 use super::thread::Waker;
+use super::timer::Timers;
 use crate::transport::link::{Link, Service};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
@@ -26,6 +27,8 @@ pub struct Process {
     pub threads: Mutex<HashMap<libc::pid_t, Arc<Waker>>>,
     /// Events registered by `MsgRegisterEvent`, by handle.
     pub events: Mutex<HashMap<u32, Registration>>,
+    /// Timers that deliver QNX events (pulses); none survives `fork()`, as on QNX.
+    pub timers: Timers,
     pub service: Service,
 }
 
@@ -111,6 +114,7 @@ impl Process {
             links: Mutex::new(HashMap::new()),
             threads: Mutex::new(HashMap::new()),
             events: Mutex::new(HashMap::new()),
+            timers: Timers::default(),
             service: Service::new(&super::server::HANDLER)?,
         })
     }
