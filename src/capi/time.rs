@@ -15,7 +15,8 @@ use libc::{c_int, clockid_t, itimerspec, sigevent, timer_t};
 
 /// glibc's notify types: glibc runs these timers.
 fn glibc_kind(notify: u32) -> bool {
-    matches!(notify & 0xff, SIGEV_SIGNAL | SIGEV_NONE | SIGEV_THREAD) || (notify & 0xff) as i32 == libc::SIGEV_THREAD_ID
+    matches!(notify & 0xff, SIGEV_SIGNAL | SIGEV_NONE | SIGEV_THREAD)
+        || (notify & 0xff) as i32 == libc::SIGEV_THREAD_ID
 }
 
 fn ours(id: timer_t) -> Option<isize> {
@@ -56,10 +57,16 @@ pub unsafe extern "C" fn __libneutrino_timer_create(
 fn settime(id: isize, flags: c_int, value: *const itimerspec, ovalue: *mut itimerspec) -> KResult<c_int> {
     // SAFETY: non-NULL pointers are the caller's valid itimerspecs.
     let (new, out) = unsafe { (value.as_ref().ok_or(Errno::EFAULT)?, ovalue.as_mut()) };
-    let new = _itimer { nsec: timer::from_timespec(&new.it_value)?, interval_nsec: timer::from_timespec(&new.it_interval)? };
+    let new = _itimer {
+        nsec: timer::from_timespec(&new.it_value)?,
+        interval_nsec: timer::from_timespec(&new.it_interval)?,
+    };
     let old = timer::settime(id, flags as u32, &new)?;
     if let Some(o) = out {
-        *o = itimerspec { it_value: timer::to_timespec(old.nsec), it_interval: timer::to_timespec(old.interval_nsec) };
+        *o = itimerspec {
+            it_value: timer::to_timespec(old.nsec),
+            it_interval: timer::to_timespec(old.interval_nsec),
+        };
     }
     Ok(0)
 }
@@ -84,7 +91,10 @@ fn gettime(id: isize, value: *mut itimerspec) -> KResult<c_int> {
     // SAFETY: a non-NULL value is the caller's writable itimerspec.
     let out = unsafe { value.as_mut() }.ok_or(Errno::EFAULT)?;
     let cur = timer::gettime(id)?;
-    *out = itimerspec { it_value: timer::to_timespec(cur.nsec), it_interval: timer::to_timespec(cur.interval_nsec) };
+    *out = itimerspec {
+        it_value: timer::to_timespec(cur.nsec),
+        it_interval: timer::to_timespec(cur.interval_nsec),
+    };
     Ok(0)
 }
 

@@ -4,8 +4,8 @@
 #![allow(non_snake_case)]
 
 use super::{or_errno, or_neg};
-use crate::kernel::abi::_timer_info;
 use crate::kernel::abi::_itimer;
+use crate::kernel::abi::_timer_info;
 use crate::kernel::errno::{check, Errno, KResult};
 use crate::kernel::event::RawEvent;
 use crate::kernel::timer;
@@ -75,12 +75,22 @@ fn glibc_settime(id: timer_t, flags: u32, new: &_itimer) -> KResult<_itimer> {
 /// Arms timer `id` (`itime->nsec` 0 disarms it; `TIMER_ABSTIME` in QNX's or Linux's value
 /// for an absolute time); `oitime` receives what was left of the previous setting.
 #[no_mangle]
-pub extern "C" fn TimerSettime(id: timer_t, flags: c_int, itime: *const _itimer, oitime: *mut _itimer) -> c_int {
+pub extern "C" fn TimerSettime(
+    id: timer_t,
+    flags: c_int,
+    itime: *const _itimer,
+    oitime: *mut _itimer,
+) -> c_int {
     or_errno(|| settime(id, flags, itime, oitime))
 }
 
 #[no_mangle]
-pub extern "C" fn TimerSettime_r(id: timer_t, flags: c_int, itime: *const _itimer, oitime: *mut _itimer) -> c_int {
+pub extern "C" fn TimerSettime_r(
+    id: timer_t,
+    flags: c_int,
+    itime: *const _itimer,
+    oitime: *mut _itimer,
+) -> c_int {
     or_neg(|| settime(id, flags, itime, oitime))
 }
 

@@ -251,4 +251,3 @@ pub fn timer_timeout(
     let old_left = old.map_or(0, |o| o.at.saturating_duration_since(Instant::now()).as_nanos() as u64);
     Ok((old.map_or(0, |o| o.states), old_left))
 }
-

@@ -61,7 +61,10 @@ fn to_itimerspec(it: &_itimer) -> libc::itimerspec {
 
 fn from_itimerspec(its: &libc::itimerspec) -> _itimer {
     // The kernel hands back normalised values.
-    _itimer { nsec: from_timespec(&its.it_value).unwrap_or(0), interval_nsec: from_timespec(&its.it_interval).unwrap_or(0) }
+    _itimer {
+        nsec: from_timespec(&its.it_value).unwrap_or(0),
+        interval_nsec: from_timespec(&its.it_interval).unwrap_or(0),
+    }
 }
 
 /// The process's event timers, by id.
@@ -208,7 +211,9 @@ pub fn delete(id: isize) -> KResult<()> {
     pending.deliver();
     if let Some(ep) = timers.epoll.lock().as_ref() {
         // SAFETY: plain syscall; the descriptor is closed right after anyway.
-        unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_DEL, timer.fd.as_raw_fd(), std::ptr::null_mut()) };
+        unsafe {
+            libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_DEL, timer.fd.as_raw_fd(), std::ptr::null_mut())
+        };
     }
     // SAFETY: the timer's own reservation, deleted once (the timer is out of the table).
     unsafe { libc::timer_delete(timer.reserved) };
