@@ -10,8 +10,8 @@ const API_SOURCES: &[&str] = &[
     "src/capi/neutrino.rs",
     "src/capi/client_info.rs",
     "src/capi/event.rs",
+    "src/capi/clock.rs",
     "src/capi/timer.rs",
-    "src/capi/unsupported.rs",
 ];
 
 fn main() {

@@ -48,6 +48,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <dirent.h>
+#include <grp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -625,6 +626,36 @@ H_FN void h_close_proc(struct h_proc *p)
         close(p->wr);
     p->rd = p->wr = -1;
 }
+
+/* Makes this process (a fresh fork) run as `uid` (gid = uid, no supplementary groups);
+ * uid 0 stays root.  0 on success.  The tests run as root and switch real child processes
+ * to unprivileged numeric uids (65533, 65534); nothing is created on the system. */
+H_FN int h_become(uid_t uid)
+{
+    if (uid == 0)
+        return 0;
+    gid_t gid = (gid_t)uid;
+    if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0) {
+        h_failf(__FILE__, __LINE__, "cannot switch to uid %u: %s", (unsigned)uid, h_errname(errno));
+        return -1;
+    }
+    uid_t r, e, s;
+    if (getresuid(&r, &e, &s) != 0 || r != uid || e != uid || s != uid) {
+        h_failf(__FILE__, __LINE__, "uids are %u/%u/%u after setresuid(%u)", (unsigned)r,
+                (unsigned)e, (unsigned)s, (unsigned)uid);
+        return -1;
+    }
+    return 0;
+}
+
+/* Cases that switch users need root. */
+#define H_NEED_ROOT()                                                           \
+    do {                                                                        \
+        if (geteuid() != 0) {                                                   \
+            h_note("skipped: not running as root (cannot switch to other uids)"); \
+            return;                                                             \
+        }                                                                       \
+    } while (0)
 
 /* ------------------------------------------------------------------------------------ */
 /* Threads                                                                               */

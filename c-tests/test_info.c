@@ -1,6 +1,5 @@
 /*
- * test_info.c - ConnectClientInfo, ConnectServerInfo, ConnectFlags, MsgCurrent, and the
- * declared calls that fail with ENOSYS until they are supported.
+ * test_info.c - ConnectClientInfo, ConnectServerInfo, ConnectFlags and MsgCurrent.
  */
 #include "harness.h"
 
@@ -153,14 +152,6 @@ TEST(msg_current_checks_rcvid)
     CHECK_EQ(MsgCurrent_r(rcvid), -ESRCH);
     ConnectDetach(c.coid);
     ChannelDestroy(chid);
-}
-
-/* Declared, not yet supported: each fails with ENOSYS, its _r form with -ENOSYS. */
-TEST(not_yet_supported_calls_fail_with_enosys)
-{
-    uint64_t t = 0;
-    CHECK_ERR(ClockTime(CLOCK_MONOTONIC, NULL, &t), ENOSYS);
-    CHECK_EQ(ClockTime_r(CLOCK_MONOTONIC, NULL, &t), -ENOSYS);
 }
 
 HARNESS_MAIN

@@ -11,39 +11,12 @@
  * (reference §4.2, §7.1-7.4, §7.8, §8.4, §8.6).
  */
 #include "harness.h"
-#include <grp.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #define UID_A 65534
 #define UID_B 65533
-
-/* Makes this process (a fresh fork) run as `uid` (gid = uid, no supplementary groups);
- * uid 0 stays root.  0 on success. */
-static int become(uid_t uid)
-{
-    if (uid == 0)
-        return 0;
-    gid_t gid = (gid_t)uid;
-    if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0) {
-        FAIL("cannot switch to uid %u: %s", (unsigned)uid, h_errname(errno));
-        return -1;
-    }
-    uid_t r, e, s;
-    if (getresuid(&r, &e, &s) != 0 || r != uid || e != uid || s != uid) {
-        FAIL("uids are %u/%u/%u after setresuid(%u)", (unsigned)r, (unsigned)e, (unsigned)s,
-             (unsigned)uid);
-        return -1;
-    }
-    return 0;
-}
-
-/* The cases need root to switch users. */
-#define NEED_ROOT()                                                             \
-    do {                                                                        \
-        if (geteuid() != 0) {                                                   \
-            h_note("skipped: not running as root (cannot switch to other uids)"); \
-            return;                                                             \
-        }                                                                       \
-    } while (0)
 
 /* Fills an IOV array over one logical buffer. */
 static void split_iov(iov_t *iov, char *base, const size_t *lens, int n)
@@ -101,7 +74,7 @@ static rcvid_t recv_msg(int chid, void *buf, size_t cap, struct _msg_info *info,
 static int msg_server(int rd, int wr, void *arg)
 {
     struct srv_arg *a = (struct srv_arg *)arg;
-    if (become(a->uid) != 0) {
+    if (h_become(a->uid) != 0) {
         h_put(wr, -1);
         return 1;
     }
@@ -210,7 +183,7 @@ static int msg_client(int rd, int wr, void *arg)
 {
     (void)rd;
     struct cli_arg *a = (struct cli_arg *)arg;
-    if (become(a->uid) != 0)
+    if (h_become(a->uid) != 0)
         return 1;
     int coid = ConnectAttach(0, a->server, a->chid, _NTO_SIDE_CHANNEL, 0);
     if (coid < 0) {
@@ -268,7 +241,7 @@ static int msg_client(int rd, int wr, void *arg)
 
 static void messages_case(uid_t server_uid, uid_t client_uid)
 {
-    NEED_ROOT();
+    H_NEED_ROOT();
     struct srv_arg sa = {server_uid, 0};
     struct h_proc srv = h_spawn(msg_server, &sa);
     int chid = (int)h_get(srv.rd, 5000);
@@ -303,7 +276,7 @@ static int pulse_server(int rd, int wr, void *arg)
 {
     (void)rd;
     struct pulse_srv_arg *a = (struct pulse_srv_arg *)arg;
-    if (become(a->uid) != 0) {
+    if (h_become(a->uid) != 0) {
         h_put(wr, -1);
         return 1;
     }
@@ -368,7 +341,7 @@ static int pulse_client(int rd, int wr, void *arg)
     (void)rd;
     (void)wr;
     struct pulse_cli_arg *a = (struct pulse_cli_arg *)arg;
-    if (become(a->uid) != 0)
+    if (h_become(a->uid) != 0)
         return 1;
     /* Connecting is allowed whatever the users. */
     int coid = ConnectAttach(0, a->server, a->chid, _NTO_SIDE_CHANNEL, 0);
@@ -407,7 +380,7 @@ static int pulse_client(int rd, int wr, void *arg)
 
 static void pulse_case(uid_t server_uid, uid_t client_uid, int want_err)
 {
-    NEED_ROOT();
+    H_NEED_ROOT();
     struct pulse_srv_arg sa = {server_uid, want_err == 0};
     struct h_proc srv = h_spawn(pulse_server, &sa);
     int chid = (int)h_get(srv.rd, 5000);
@@ -438,7 +411,7 @@ static int kpulse_server(int rd, int wr, void *arg)
 {
     (void)rd;
     struct srv_arg *a = (struct srv_arg *)arg;
-    if (become(a->uid) != 0) {
+    if (h_become(a->uid) != 0) {
         h_put(wr, -1);
         return 1;
     }
@@ -489,7 +462,7 @@ static int kpulse_client(int rd, int wr, void *arg)
     sa.sa_handler = on_usr1;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL);
-    if (become(a->uid) != 0)
+    if (h_become(a->uid) != 0)
         return 1;
     int coid = ConnectAttach(0, a->server, a->chid, _NTO_SIDE_CHANNEL, 0);
     if (coid < 0) {
@@ -503,7 +476,7 @@ static int kpulse_client(int rd, int wr, void *arg)
 
 TEST(users_kernel_pulses_unblock_and_disconnect_cross_users)
 {
-    NEED_ROOT();
+    H_NEED_ROOT();
     struct srv_arg sa = {UID_A, 0};
     struct h_proc srv = h_spawn(kpulse_server, &sa);
     int chid = (int)h_get(srv.rd, 5000);
@@ -525,7 +498,7 @@ static int echo_server_as(int rd, int wr, void *arg)
 {
     (void)rd;
     struct srv_arg *a = (struct srv_arg *)arg;
-    if (become(a->uid) != 0) {
+    if (h_become(a->uid) != 0) {
         h_put(wr, -1);
         return 1;
     }
@@ -539,7 +512,7 @@ static int coiddeath_client(int rd, int wr, void *arg)
 {
     (void)rd;
     struct cli_arg *a = (struct cli_arg *)arg;
-    if (become(a->uid) != 0) {
+    if (h_become(a->uid) != 0) {
         h_put(wr, -1);
         return 1;
     }
@@ -573,7 +546,7 @@ static int coiddeath_client(int rd, int wr, void *arg)
 
 TEST(users_coid_death_pulse_cross_users)
 {
-    NEED_ROOT();
+    H_NEED_ROOT();
     struct srv_arg sa = {UID_A, 0};
     struct h_proc srv = h_spawn(echo_server_as, &sa);
     int chid = (int)h_get(srv.rd, 5000);
@@ -603,7 +576,7 @@ static int blocked_client(int rd, int wr, void *arg)
 {
     (void)rd;
     struct die_arg *a = (struct die_arg *)arg;
-    if (become(a->uid) != 0)
+    if (h_become(a->uid) != 0)
         return 1;
     int coid = ConnectAttach(0, a->server, a->chid, _NTO_SIDE_CHANNEL, 0);
     if (coid < 0) {
@@ -630,7 +603,7 @@ static int blocked_client(int rd, int wr, void *arg)
 static int reply_to_dead_server(int rd, int wr, void *arg)
 {
     struct die_arg *a = (struct die_arg *)arg;
-    if (become(a->uid) != 0) {
+    if (h_become(a->uid) != 0) {
         h_put(wr, -1);
         return 1;
     }
@@ -667,7 +640,7 @@ static int reply_to_dead_server(int rd, int wr, void *arg)
 
 static void killed_client_case(size_t len)
 {
-    NEED_ROOT();
+    H_NEED_ROOT();
     struct die_arg sa = {UID_A, 0, 0, len};
     struct h_proc srv = h_spawn(reply_to_dead_server, &sa);
     int chid = (int)h_get(srv.rd, 5000);
@@ -692,7 +665,7 @@ TEST(users_client_killed_reply_blocked_1mib_server_gets_esrch) { killed_client_c
 static int doomed_server(int rd, int wr, void *arg)
 {
     struct die_arg *a = (struct die_arg *)arg;
-    if (become(a->uid) != 0) {
+    if (h_become(a->uid) != 0) {
         h_put(wr, -1);
         return 1;
     }
@@ -719,7 +692,7 @@ static int doomed_server(int rd, int wr, void *arg)
 
 static void killed_server_case(size_t len)
 {
-    NEED_ROOT();
+    H_NEED_ROOT();
     struct die_arg sa = {UID_A, 0, 0, len};
     struct h_proc srv = h_spawn(doomed_server, &sa);
     int chid = (int)h_get(srv.rd, 5000);
@@ -751,5 +724,54 @@ TEST(users_server_killed_client_reply_blocked_16b_esrch) { killed_server_case(16
 TEST(users_server_killed_client_reply_blocked_1mib_esrch) { killed_server_case(MIB); }
 
 TEST(users_server_killed_client_send_blocked_esrch) { killed_server_case(0); }
+
+/* Another user's process squats the control socket name of a process that has no channel
+ * yet: that process's ChannelCreate fails cleanly (EAGAIN), and nobody who attaches to its
+ * pid reaches the squatter. */
+static int squatter(int rd, int wr, void *arg)
+{
+    pid_t victim = (pid_t)(intptr_t)arg;
+    if (h_become(UID_A) != 0)
+        return 2;
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    int n = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "neutrino.%d", (int)victim);
+    if (bind(fd, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) != 0 ||
+        listen(fd, 8) != 0)
+        return 3;
+    h_put(wr, 1);
+    h_get(rd, 10000);
+    return 0;
+}
+
+static int squatted_victim(int rd, int wr, void *arg)
+{
+    (void)arg;
+    h_get(rd, 10000); /* the name is taken now */
+    errno = 0;
+    int chid = ChannelCreate(0);
+    h_put(wr, chid == -1 ? errno : 0);
+    h_get(rd, 10000);
+    return 0;
+}
+
+TEST(users_squatted_control_socket_is_refused)
+{
+    H_NEED_ROOT();
+    struct h_proc victim = h_spawn(squatted_victim, NULL);
+    struct h_proc squat = h_spawn(squatter, (void *)(intptr_t)victim.pid);
+    CHECK_EQ(h_get(squat.rd, 5000), 1);
+    h_put(victim.wr, 1);
+    CHECK_EQ(h_get(victim.rd, 5000), EAGAIN);
+    CHECK_ERR(ConnectAttach(0, victim.pid, 1, _NTO_SIDE_CHANNEL, 0), ESRCH);
+    h_put(victim.wr, 1);
+    h_put(squat.wr, 1);
+    CHECK_CHILD_OK(victim.pid, 5000);
+    CHECK_CHILD_OK(squat.pid, 5000);
+    h_close_proc(&victim);
+    h_close_proc(&squat);
+}
 
 HARNESS_MAIN

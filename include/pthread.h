@@ -1,9 +1,11 @@
 /*
- * <pthread.h> for libneutrino: the system's, with pthread_create redirected (an asm label,
- * as glibc does for its own redirects) to a wrapper that makes each new thread known to the
- * library first, so that its death is reported to an _NTO_CHF_THREAD_DEATH channel as on
- * QNX. Threads created by code compiled without this overlay are reported only if they
- * made a blocking call of the library.
+ * <pthread.h> for libneutrino: the system's, with some calls redirected (an asm label, as
+ * glibc does for its own redirects, with its __REDIRECT macros) to wrappers in the library:
+ * - pthread_create: each new thread becomes known to the library first, so that its death
+ *   is reported to an _NTO_CHF_THREAD_DEATH channel as on QNX. Threads created by code
+ *   compiled without this overlay are reported only if they made a blocking call of ours.
+ * - pthread_setschedparam, pthread_setschedprio: the library caches each thread's priority
+ *   (a message's priority is its sender's) and learns here that it may have changed.
  */
 #if defined(__GNUC__)
 #pragma GCC system_header /* #include_next is an extension -pedantic would flag */
@@ -16,9 +18,15 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-extern int pthread_create(pthread_t *__restrict __newthread, const pthread_attr_t *__restrict __attr,
-                          void *(*__start)(void *), void *__restrict __arg)
-    __asm__("__libneutrino_pthread_create");
+extern int __REDIRECT_NTHNL(pthread_create,
+                            (pthread_t *__restrict __newthread, const pthread_attr_t *__restrict __attr,
+                             void *(*__start)(void *), void *__restrict __arg),
+                            __libneutrino_pthread_create);
+extern int __REDIRECT_NTH(pthread_setschedparam,
+                          (pthread_t __target_thread, int __policy, const struct sched_param *__param),
+                          __libneutrino_pthread_setschedparam);
+extern int __REDIRECT_NTH(pthread_setschedprio, (pthread_t __target_thread, int __prio),
+                          __libneutrino_pthread_setschedprio);
 #ifdef __cplusplus
 }
 #endif

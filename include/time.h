@@ -13,12 +13,6 @@
 #if !defined(_NEUTRINO_TIME_H) && defined(__USE_POSIX199309) && !defined(__USE_TIME_BITS64)
 #define _NEUTRINO_TIME_H
 
-/* QNX's clock that stops while the processor saves power; Linux's CLOCK_REALTIME is the
- * same clock otherwise. */
-#ifndef CLOCK_SOFTTIME
-#define CLOCK_SOFTTIME CLOCK_REALTIME
-#endif
-
 __BEGIN_DECLS
 extern int __REDIRECT_NTH(timer_create, (clockid_t __clock_id, struct sigevent *__restrict __evp,
                                          timer_t *__restrict __timerid),
@@ -31,6 +25,9 @@ extern int __REDIRECT_NTH(timer_settime, (timer_t __timerid, int __flags,
 extern int __REDIRECT_NTH(timer_gettime, (timer_t __timerid, struct itimerspec *__value),
                           __libneutrino_timer_gettime);
 extern int __REDIRECT_NTH(timer_getoverrun, (timer_t __timerid), __libneutrino_timer_getoverrun);
+/* QNX declares the kernel timeout's timespec form here (also in <sys/neutrino.h>). */
+extern int timer_timeout(clockid_t __id, int __flags, const struct sigevent *__notify,
+                         const struct timespec *__ntime, struct timespec *__otime);
 __END_DECLS
 
 #endif /* _NEUTRINO_TIME_H */

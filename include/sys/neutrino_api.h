@@ -238,6 +238,8 @@
 
 #define _NTO_REGEVENT_ALLOW_ANY_SERVER (-1)
 
+#define CLOCK_SOFTTIME 256
+
 struct nto_channel_config {
   struct sigevent event;
   uint32_t num_pulses;
@@ -282,6 +284,11 @@ struct _client_info {
   pid_t sid;
   uint32_t flags;
   struct _cred_info cred;
+};
+
+struct _clockperiod {
+  uint32_t nsec;
+  int32_t fract;
 };
 
 struct _itimer {
@@ -471,6 +478,22 @@ int timer_timeout(clockid_t id,
                   const struct timespec *ntime,
                   struct timespec *otime);
 
+int ClockTime(clockid_t id, const uint64_t *new_, uint64_t *old);
+
+int ClockTime_r(clockid_t id, const uint64_t *new_, uint64_t *old);
+
+int ClockPeriod(clockid_t id,
+                const struct _clockperiod *new_,
+                struct _clockperiod *old,
+                int reserved);
+
+int ClockPeriod_r(clockid_t id,
+                  const struct _clockperiod *new_,
+                  struct _clockperiod *old,
+                  int reserved);
+
+uint64_t ClockCycles(void);
+
 int TimerCreate(clockid_t id, const struct sigevent *notify);
 
 int TimerCreate_r(clockid_t id, const struct sigevent *notify);
@@ -490,10 +513,6 @@ int TimerInfo_r(pid_t pid, timer_t id, int flags, struct _timer_info *info);
 int TimerAlarm(clockid_t id, const struct _itimer *itime, struct _itimer *otime);
 
 int TimerAlarm_r(clockid_t id, const struct _itimer *itime, struct _itimer *otime);
-
-int ClockTime(clockid_t id, const uint64_t *new_, uint64_t *old);
-
-int ClockTime_r(clockid_t id, const uint64_t *new_, uint64_t *old);
 
 #ifdef __cplusplus
 }  // extern "C"

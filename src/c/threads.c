@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -70,4 +71,36 @@ int __libneutrino_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
     if (err != 0)
         free(s);
     return err;
+}
+
+/* Scheduling changes, as the <pthread.h> and <sched.h> overlays name them: the library's
+ * cached thread priorities are read again afterwards. */
+void __libneutrino_sched_changed(void);
+
+int __libneutrino_pthread_setschedparam(pthread_t thread, int policy, const struct sched_param *param)
+{
+    int err = pthread_setschedparam(thread, policy, param);
+    __libneutrino_sched_changed();
+    return err;
+}
+
+int __libneutrino_pthread_setschedprio(pthread_t thread, int prio)
+{
+    int err = pthread_setschedprio(thread, prio);
+    __libneutrino_sched_changed();
+    return err;
+}
+
+int __libneutrino_sched_setparam(pid_t pid, const struct sched_param *param)
+{
+    int r = sched_setparam(pid, param);
+    __libneutrino_sched_changed();
+    return r;
+}
+
+int __libneutrino_sched_setscheduler(pid_t pid, int policy, const struct sched_param *param)
+{
+    int r = sched_setscheduler(pid, policy, param);
+    __libneutrino_sched_changed();
+    return r;
 }

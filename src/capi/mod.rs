@@ -9,11 +9,15 @@
 //! any C library, except where the single copy between processes reports `EFAULT` itself.
 
 pub mod client_info;
+pub mod clock;
+pub mod dispatch;
 pub mod event;
+pub mod mman;
 pub mod neutrino;
+pub mod syspage;
 pub mod time;
 pub mod timer;
-pub mod unsupported;
+pub mod unistd;
 
 use crate::kernel::errno::{Errno, KResult};
 use crate::transport::copy::{self, Seg};
@@ -37,6 +41,12 @@ impl CInt for isize {
         v as isize
     }
 }
+/// A pointer result: -1 is `MAP_FAILED`.
+impl CInt for *mut libc::c_void {
+    fn from_i32(v: i32) -> Self {
+        v as isize as *mut libc::c_void
+    }
+}
 
 fn errno() -> i32 {
     // SAFETY: errno is the calling thread's.
@@ -51,6 +61,15 @@ fn set_errno(e: i32) {
 /// The plain convention: the value, or -1 with `errno` set. On success `errno` is left as
 /// the caller had it, whatever the library's own system calls did.
 pub(crate) fn or_errno<T: CInt>(call: impl FnOnce() -> KResult<T>) -> T {
+    or_failed(call, T::from_i32(-1))
+}
+
+/// The pointer convention: the pointer, or NULL with `errno` set.
+pub(crate) fn or_null<T>(call: impl FnOnce() -> KResult<*mut T>) -> *mut T {
+    or_failed(call, std::ptr::null_mut())
+}
+
+fn or_failed<T>(call: impl FnOnce() -> KResult<T>, failed: T) -> T {
     let saved = errno();
     match call() {
         Ok(v) => {
@@ -59,7 +78,7 @@ pub(crate) fn or_errno<T: CInt>(call: impl FnOnce() -> KResult<T>) -> T {
         }
         Err(e) => {
             set_errno(e.0);
-            T::from_i32(-1)
+            failed
         }
     }
 }

@@ -299,17 +299,19 @@ impl Channel {
 
     /// Moves what the connections the bell names have posted into the queues.
     pub fn drain(&self, st: &mut ChannelState) {
-        let full = st.last_scan.elapsed() >= RESCAN;
-        let mut bits = Vec::new();
-        if full {
+        let one = |st: &mut ChannelState, bit: usize| {
+            if let Some(Some(conn)) = st.conns.get(bit).cloned() {
+                self.drain_conn(st, &conn);
+            }
+        };
+        if st.last_scan.elapsed() >= RESCAN {
             st.last_scan = Instant::now();
-            bits.extend(0..st.conns.len() as u32);
+            for bit in 0..st.conns.len() {
+                one(st, bit);
+            }
         }
-        self.bell.drain(|bit| bits.push(bit));
-        for bit in bits {
-            let Some(Some(conn)) = st.conns.get(bit as usize).cloned() else { continue };
-            self.drain_conn(st, &conn);
-        }
+        // Only the words that can name a connection: bits past the table name nobody.
+        self.bell.drain(st.conns.len(), |bit| one(st, bit as usize));
     }
 
     /// Moves what one connection has posted into the queues.

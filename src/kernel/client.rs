@@ -586,7 +586,9 @@ impl Conn {
     fn wait_reply(&self, s: usize, smsg: &[Seg], rmsg: &[Seg], mut b: Blocking) -> KResult<i64> {
         let slot = self.region.slot(s);
         let kick = &self.kicks[s];
-        let mut spun = false;
+        // One spin budget for the whole call: through SEND- and REPLY-blocked alike, so a
+        // reply that takes the server a few microseconds costs no sleep and wake-up.
+        let spin_end = spin::deadline();
         // Why this thread wants to leave: a signal (EINTR), a detach of its coid (EBADF), a
         // kernel timeout or SIGEV_UNBLOCK (ETIMEDOUT).
         let mut why: Option<Errno> = None;
@@ -644,12 +646,8 @@ impl Conn {
                 _ => {}
             }
             let changed = || slot.state.load(Ordering::Relaxed) != st || kick.load(Ordering::Relaxed) != 0;
-            // Spin once, before the first sleep.
-            if !spun {
-                spun = true;
-                if spin::until(changed) {
-                    continue;
-                }
+            if spin::until_by(spin_end, changed) {
+                continue;
             }
             if b.hold.release() {
                 why.get_or_insert(Errno::EINTR);

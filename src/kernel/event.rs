@@ -155,9 +155,11 @@ fn pulse_priority(priority: i32) -> KResult<u8> {
 /// Queues signal `ev.sigev_signo` with the event's value to this process, or to thread `tid`.
 fn queue_signal(ev: &RawEvent, tid: Option<i32>, code: i32, from: Sender) -> KResult<()> {
     // siginfo_t for a queued signal: signo, errno, code, then pid, uid and the value.
-    // Linux lets a thread other than the main one queue only negative (user) codes, even
-    // to its own process: QNX's SI_USER (0) arrives as SI_QUEUE.
-    let code = if code >= 0 { libc::SI_QUEUE } else { code };
+    // Linux lets a thread other than the main one queue only negative codes other than
+    // SI_TKILL, even to its own process: those (QNX's SI_USER, 0, among them) arrive as
+    // SI_QUEUE.
+    const SI_TKILL: i32 = -6;
+    let code = if code >= 0 || code == SI_TKILL { libc::SI_QUEUE } else { code };
     let mut info = [0u32; 32];
     info[0] = ev.signo as u32;
     info[2] = code as u32;

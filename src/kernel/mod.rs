@@ -1,6 +1,6 @@
-//! The emulated microkernel: channels, connections and the SEND/RECEIVE/REPLY state
-//! machine. Every QNX rule lives here, once; peers are threads or processes only as far as
-//! the copy routines care.
+//! The emulated microkernel: channels, connections, the SEND/RECEIVE/REPLY state machine
+//! and the name service. Every QNX rule lives here, once; peers are threads or processes
+//! only as far as the copy routines care.
 
 pub mod abi;
 pub mod channel;
@@ -9,10 +9,13 @@ pub mod errno;
 pub mod event;
 pub mod ids;
 pub mod message;
+pub mod names;
 pub mod notify;
 pub mod process;
 pub mod pulse;
 pub mod queue;
 pub mod server;
+pub mod shm;
+pub mod shm_handles;
 pub mod thread;
 pub mod timer;

@@ -5,6 +5,7 @@ use super::channel::Channel;
 use super::client::Coids;
 use super::errno::{Errno, KResult};
 use super::ids::IdTable;
+use super::names::Names;
 use super::notify::Registration;
 use super::server::ServerConn;
 use super::thread::Waker;
@@ -27,6 +28,8 @@ pub struct Process {
     pub threads: Mutex<HashMap<libc::pid_t, Arc<Waker>>>,
     /// Events registered by `MsgRegisterEvent`, by handle.
     pub events: Mutex<HashMap<u32, Registration>>,
+    /// The names this process holds and its dispatch handles.
+    pub names: Mutex<Names>,
     /// Timers that deliver QNX events (pulses); none survives `fork()`, as on QNX.
     pub timers: Timers,
     pub service: Service,
@@ -114,6 +117,7 @@ impl Process {
             links: Mutex::new(HashMap::new()),
             threads: Mutex::new(HashMap::new()),
             events: Mutex::new(HashMap::new()),
+            names: Mutex::new(Names::new()),
             timers: Timers::default(),
             service: Service::new(&super::server::HANDLER)?,
         })

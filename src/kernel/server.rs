@@ -592,6 +592,10 @@ impl Handler for KernelHandler {
         Ok(Response::default())
     }
 
+    fn shm_handle(&self, peer: libc::pid_t, req: &Request) -> KResult<(Response, Vec<OwnedFd>)> {
+        super::shm_handles::serve(peer, req)
+    }
+
     fn client_gone(&self, link: LinkId) {
         let p = current();
         let gone: Vec<Arc<ServerConn>> = p
@@ -614,6 +618,10 @@ impl Handler for KernelHandler {
 
     fn server_gone(&self, link: &Arc<Link>) {
         super::client::server_gone(current(), link);
+    }
+
+    fn name_lookup(&self, listener: std::os::fd::RawFd) {
+        super::names::answer(current(), listener);
     }
 }
 

@@ -11,7 +11,7 @@ use super::process::{self, Process};
 use super::pulse::Pulse;
 use super::timer;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -40,9 +40,37 @@ pub fn forget_tid() {
 /// The QNX priority a default (SCHED_OTHER) thread has.
 pub const DEFAULT_PRIORITY: i32 = 10;
 
+/// Bumped whenever a thread's scheduling may have changed (the calls the `<pthread.h>` and
+/// `<sched.h>` overlays redirect): priorities cached before are read again.
+static SCHED_EPOCH: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The calling thread's priority and the epoch it was read in.
+    static PRIORITY: Cell<(u64, i32)> = const { Cell::new((0, 0)) };
+}
+
+#[no_mangle]
+pub extern "C" fn __libneutrino_sched_changed() {
+    SCHED_EPOCH.fetch_add(1, Ordering::Release);
+}
+
 /// The calling thread's QNX priority: real-time threads (SCHED_FIFO, SCHED_RR) their own
-/// priority, every other thread the QNX default, 10.
+/// priority, every other thread the QNX default, 10. Cached until a scheduling call through
+/// our headers; a change made by code compiled without them is seen by threads that had
+/// not yet read theirs.
 pub fn priority() -> i32 {
+    let epoch = SCHED_EPOCH.load(Ordering::Acquire);
+    PRIORITY.with(|c| match c.get() {
+        (e, p) if e == epoch => p,
+        _ => {
+            let p = read_priority();
+            c.set((epoch, p));
+            p
+        }
+    })
+}
+
+fn read_priority() -> i32 {
     // SAFETY: plain syscalls on the calling thread.
     let policy = unsafe { libc::sched_getscheduler(0) };
     if policy == libc::SCHED_FIFO || policy == libc::SCHED_RR {

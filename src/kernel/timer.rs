@@ -31,15 +31,20 @@ pub fn is_absolute(flags: u32) -> bool {
     flags & (QNX_ABSTIME | libc::TIMER_ABSTIME as u32) != 0
 }
 
-/// Nanoseconds on `clock` now; `EINVAL` for a clock other than `CLOCK_REALTIME` and
-/// `CLOCK_MONOTONIC`, the clocks QNX timers and timeouts run on.
-pub fn clock_now(clock: libc::clockid_t) -> KResult<u64> {
-    if clock != libc::CLOCK_REALTIME && clock != libc::CLOCK_MONOTONIC {
-        return Err(Errno::EINVAL);
+/// The Linux clock behind a clock QNX timers and timeouts run on: `CLOCK_REALTIME`,
+/// `CLOCK_MONOTONIC` or QNX's `CLOCK_SOFTTIME` (the realtime clock); else `EINVAL`.
+pub fn timer_clock(clock: libc::clockid_t) -> KResult<libc::clockid_t> {
+    match crate::capi::clock::linux_clock(clock) {
+        c @ (libc::CLOCK_REALTIME | libc::CLOCK_MONOTONIC) => Ok(c),
+        _ => Err(Errno::EINVAL),
     }
+}
+
+/// Nanoseconds on `clock` now; `EINVAL` for a clock a timer cannot use.
+pub fn clock_now(clock: libc::clockid_t) -> KResult<u64> {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: ts is valid for the call.
-    unsafe { libc::clock_gettime(clock, &mut ts) };
+    unsafe { libc::clock_gettime(timer_clock(clock)?, &mut ts) };
     Ok(ts.tv_sec as u64 * NS + ts.tv_nsec as u64)
 }
 
@@ -120,7 +125,7 @@ fn ours(id: isize) -> KResult<Arc<Timer>> {
 /// `SI_TIMER`; a pulse event needs a live connection of this process (`EBADF`) whose server
 /// lets us pulse it (`EPERM`).
 pub fn create(clock: libc::clockid_t, event: Option<RawEvent>) -> KResult<i32> {
-    clock_now(clock)?;
+    let linux = timer_clock(clock)?;
     let mut ev = event.unwrap_or_else(|| {
         let mut alarm = RawEvent::default();
         alarm.signo = libc::SIGALRM;
@@ -143,11 +148,11 @@ pub fn create(clock: libc::clockid_t, event: Option<RawEvent>) -> KResult<i32> {
     event::verify_here(&ev, Some(thread::tid()))?;
 
     // SAFETY: plain syscall.
-    let fd = unsafe { libc::timerfd_create(clock, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC) };
+    let fd = unsafe { libc::timerfd_create(linux, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC) };
     check(fd as libc::c_long)?;
     // SAFETY: a fresh descriptor we own.
     let fd = Tracked::new(unsafe { OwnedFd::from_raw_fd(fd) });
-    let reserved = reserve_id(clock)?;
+    let reserved = reserve_id(linux)?;
     let id = reserved as isize as i32;
     if event.is_none() {
         ev.value = id as u64;
@@ -240,7 +245,7 @@ pub fn settime(id: isize, flags: u32, new: &_itimer) -> KResult<_itimer> {
         st.flags |= _NTO_TI_ACTIVE;
         if absolute {
             st.flags |= _NTO_TI_ABSOLUTE;
-            if timer.clock != libc::CLOCK_MONOTONIC {
+            if timer_clock(timer.clock)? != libc::CLOCK_MONOTONIC {
                 st.flags |= _NTO_TI_TOD_BASED;
             }
         }
@@ -402,7 +407,7 @@ impl Timers {
 /// `TimerAlarm`: the process's alarm (`SIGALRM`), which `alarm()` and `setitimer()` share,
 /// as QNX's `alarm()` is `TimerAlarm`. `itime` `None` only reports the time left.
 pub fn alarm(clock: libc::clockid_t, itime: Option<&_itimer>) -> KResult<_itimer> {
-    clock_now(clock)?;
+    timer_clock(clock)?;
     let tv = |ns: u64| libc::timeval { tv_sec: (ns / NS) as libc::time_t, tv_usec: ((ns % NS) / 1000) as _ };
     let ns = |t: &libc::timeval| t.tv_sec as u64 * NS + t.tv_usec as u64 * 1000;
     let mut old = libc::itimerval { it_interval: tv(0), it_value: tv(0) };

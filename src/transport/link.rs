@@ -33,6 +33,11 @@ pub const OP_PULSE: u32 = 3;
 pub const POOL_EXHAUSTED: u32 = 1;
 /// From a server to its client's process: deliver (or verify) an event.
 pub const OP_EVENT: u32 = 4;
+/// Redeem a shared-memory handle (`value`) with access `flags`; `code` 1: for a mapping.
+/// The answer carries the object's descriptor.
+pub const OP_SHM_OPEN: u32 = 5;
+/// Delete a shared-memory handle (`value`).
+pub const OP_SHM_DELETE: u32 = 6;
 
 /// A request from a client process to a server process.
 #[repr(C)]
@@ -80,12 +85,47 @@ pub trait Handler: Send + Sync {
     fn detach(&self, link: LinkId, req: &Request) -> KResult<Response>;
     fn pulse(&self, link: LinkId, req: &Request) -> KResult<Response>;
     fn event(&self, link: &IncomingLink, req: &Request) -> KResult<Response>;
+    /// [`OP_SHM_OPEN`] and [`OP_SHM_DELETE`] from process `peer`.
+    fn shm_handle(&self, peer: libc::pid_t, req: &Request) -> KResult<(Response, Vec<OwnedFd>)>;
     /// The client process at the other end of incoming link `link` has gone.
     fn client_gone(&self, link: LinkId);
     /// The server process `pid` that outgoing `link` connected to has gone.
     fn server_gone(&self, link: &Arc<Link>);
     /// A notice from the server at the other end of `link`.
     fn note(&self, link: &Link, note: &Response);
+    /// Processes are looking up the name held by listening socket `listener`.
+    fn name_lookup(&self, listener: RawFd);
+}
+
+/// Holds off deferred cancellation: socket calls are glibc cancellation points, and a thread
+/// must not unwind through Rust frames (nor leave a request half-made).
+pub struct NoCancel(libc::c_int);
+
+extern "C" {
+    fn pthread_setcancelstate(state: libc::c_int, old: *mut libc::c_int) -> libc::c_int;
+}
+const PTHREAD_CANCEL_DISABLE: libc::c_int = 1;
+
+impl NoCancel {
+    pub fn new() -> NoCancel {
+        let mut old = 0;
+        // SAFETY: changes the calling thread's cancel state; `old` is valid for the call.
+        unsafe { pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &mut old) };
+        NoCancel(old)
+    }
+}
+
+impl Default for NoCancel {
+    fn default() -> Self {
+        NoCancel::new()
+    }
+}
+
+impl Drop for NoCancel {
+    fn drop(&mut self) {
+        // SAFETY: restores the state saved by `new`.
+        unsafe { pthread_setcancelstate(self.0, std::ptr::null_mut()) };
+    }
 }
 
 fn socket_name(pid: libc::pid_t) -> (libc::sockaddr_un, libc::socklen_t) {
@@ -219,6 +259,7 @@ impl Link {
 
     /// Sends `req` and waits for the server's answer.
     pub fn request(&self, req: &Request) -> KResult<(Response, Vec<OwnedFd>)> {
+        let _hold = NoCancel::new();
         let _g = self.lock.lock();
         if self.is_dead() {
             return Err(Errno::ESRCH);
@@ -256,6 +297,7 @@ impl Link {
 const KIND_LISTENER: u64 = 1;
 const KIND_INCOMING: u64 = 2;
 const KIND_OUTGOING: u64 = 3;
+const KIND_NAME: u64 = 4;
 
 /// A client process's link to us.
 #[derive(Clone)]
@@ -400,8 +442,9 @@ impl Service {
         // SAFETY: plain syscall.
         let (addr, len) = socket_name(unsafe { libc::getpid() });
         // SAFETY: addr is a valid sockaddr_un of `len` bytes.
-        check(unsafe { libc::bind(fd.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, len) }
-            as libc::c_long)?;
+        let bound = unsafe { libc::bind(fd.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, len) };
+        // Taken: another process squats our name (see `connect`), and we cannot serve.
+        check(bound as libc::c_long).map_err(|_| Errno::EAGAIN)?;
         // SAFETY: plain syscalls on our socket.
         check(unsafe { libc::listen(fd.as_raw_fd(), 128) } as libc::c_long)?;
         // SAFETY: as above.
@@ -412,8 +455,16 @@ impl Service {
         self.start()
     }
 
+    /// Makes the service thread answer the lookups of the name listening on `fd`; the
+    /// name is given up by closing `fd`.
+    pub fn watch_name(&'static self, fd: RawFd) -> KResult<()> {
+        self.watch(fd, KIND_NAME, libc::EPOLLIN as u32)?;
+        self.start()
+    }
+
     /// Opens a link to server process `pid`.
     pub fn connect(&'static self, pid: libc::pid_t) -> KResult<Arc<Link>> {
+        let _hold = NoCancel::new();
         let fd = seqpacket()?;
         let (addr, len) = socket_name(pid);
         loop {
@@ -427,6 +478,10 @@ impl Service {
                 // Nobody listens: no such process, or one without channels.
                 _ => return Err(Errno::ESRCH),
             }
+        }
+        // Any process may bind a free abstract name: only `pid` itself is `pid`'s listener.
+        if peer_cred(fd.as_raw_fd())?.pid != pid {
+            return Err(Errno::ESRCH);
         }
         let link = Arc::new(Link {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
@@ -458,6 +513,7 @@ impl Service {
                     KIND_LISTENER => self.accept_all(fd),
                     KIND_INCOMING => self.serve(fd),
                     KIND_OUTGOING => self.outgoing(fd, ev.events),
+                    KIND_NAME => self.handler.name_lookup(fd),
                     _ => {}
                 }
             }
@@ -501,6 +557,10 @@ impl Service {
                     OP_DETACH => (self.handler.detach(id, &req).unwrap_or_else(err_response), Vec::new()),
                     OP_PULSE => (self.handler.pulse(id, &req).unwrap_or_else(err_response), Vec::new()),
                     OP_EVENT => (self.handler.event(&link, &req).unwrap_or_else(err_response), Vec::new()),
+                    OP_SHM_OPEN | OP_SHM_DELETE => self
+                        .handler
+                        .shm_handle(link.peer.pid, &req)
+                        .unwrap_or_else(|e| (err_response(e), Vec::new())),
                     _ => (err_response(Errno::EINVAL), Vec::new()),
                 };
                 let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();

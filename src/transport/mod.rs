@@ -4,6 +4,7 @@ pub mod copy;
 pub mod fdreg;
 pub mod futex;
 pub mod link;
+pub mod names;
 pub mod region;
 pub mod shm;
 pub mod spin;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 pub const SLOTS: usize = 32;
 /// Bytes of send and of reply data carried inside a slot; longer messages are copied
 /// straight between the two processes' buffers.
-pub const INLINE: usize = 960;
+pub const INLINE: usize = 4032;
 /// Connections per channel that the bell's pending bitmap can name.
 pub const MAX_CHANNEL_CONNS: usize = BITMAP_WORDS * 64;
 const BITMAP_WORDS: usize = 500;
@@ -157,7 +157,7 @@ pub const BELL_SERVER_LEN: usize = 4096;
 pub const BELL_CLIENTS_LEN: usize = 4096;
 const _: () = assert!(std::mem::size_of::<BellServer>() <= BELL_SERVER_LEN);
 const _: () = assert!(std::mem::size_of::<BellClients>() <= BELL_CLIENTS_LEN);
-const _: () = assert!(std::mem::size_of::<Slot>() == 2048);
+const _: () = assert!(std::mem::size_of::<Slot>() == 8192);
 
 /// A channel's bell as mapped by one process.
 pub struct Bell {
@@ -214,9 +214,11 @@ impl Bell {
         size.saturating_sub(before.saturating_sub(1))
     }
 
-    /// Takes the pending bits, calling `f` with each connection index.
-    pub fn drain(&self, mut f: impl FnMut(u32)) {
-        for (w, word) in self.clients().pending.iter().enumerate() {
+    /// Takes the pending bits of the first `conns` connections, calling `f` with each
+    /// connection index.
+    pub fn drain(&self, conns: usize, mut f: impl FnMut(u32)) {
+        let words = conns.div_ceil(64).min(BITMAP_WORDS);
+        for (w, word) in self.clients().pending[..words].iter().enumerate() {
             if word.load(Ordering::Relaxed) == 0 {
                 continue;
             }

@@ -39,15 +39,24 @@ fn usable_cpus() -> usize {
 
 /// Spins until `done()` holds or the budget runs out; returns whether it holds.
 #[inline]
-pub fn until(mut done: impl FnMut() -> bool) -> bool {
+pub fn until(done: impl FnMut() -> bool) -> bool {
+    until_by(deadline(), done)
+}
+
+/// When a spin that starts now must end; `None` when spinning is off.
+pub fn deadline() -> Option<Instant> {
+    let budget = budget();
+    (!budget.is_zero()).then(|| Instant::now() + budget)
+}
+
+/// Spins until `done()` holds or `end` passes (one budget shared by several waits of one
+/// call); returns whether it holds.
+#[inline]
+pub fn until_by(end: Option<Instant>, mut done: impl FnMut() -> bool) -> bool {
     if done() {
         return true;
     }
-    let budget = budget();
-    if budget.is_zero() {
-        return false;
-    }
-    let start = Instant::now();
+    let Some(end) = end else { return false };
     loop {
         for _ in 0..64 {
             std::hint::spin_loop();
@@ -55,7 +64,7 @@ pub fn until(mut done: impl FnMut() -> bool) -> bool {
                 return true;
             }
         }
-        if start.elapsed() >= budget {
+        if Instant::now() >= end {
             return done();
         }
     }
@@ -96,8 +105,12 @@ impl Default for SignalHold {
 }
 
 impl Drop for SignalHold {
+    /// Restores the mask without asking what arrived: the call is over, and a signal that
+    /// arrived meanwhile is simply handled after it.
     fn drop(&mut self) {
-        self.release();
+        if let Some(old) = self.old.take() {
+            release_signals(&old);
+        }
     }
 }
 

@@ -1,0 +1,22 @@
+/* <unistd.h> overlay for libneutrino: the system's unistd.h plus QNX's delay(). */
+#if defined(__GNUC__)
+#pragma GCC system_header /* #include_next is an extension -pedantic would flag */
+#endif
+#include_next <unistd.h>
+
+#ifndef _NEUTRINO_UNISTD_H
+#define _NEUTRINO_UNISTD_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Suspends the calling thread for `duration` milliseconds.  Returns 0, or the milliseconds
+ * left (rounded up) when a signal handler interrupted the sleep.  A cancellation point. */
+unsigned int delay(unsigned int duration);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _NEUTRINO_UNISTD_H */

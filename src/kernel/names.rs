@@ -1,0 +1,316 @@
+//! The name service of `<sys/dispatch.h>`: `name_attach`, `name_detach`, `name_open`,
+//! `name_close`, and the dispatch handles a name's channel belongs to.
+//!
+//! A name is held by its server process through `transport::names` (an exclusive, abstract
+//! socket address that disappears with the process); the service thread answers lookups
+//! with the name's channel. `name_open` attaches a side-channel connection to it and sends
+//! the `_IO_CONNECT` message QNX's library sends, which the server must accept.
+
+use super::abi::{
+    _NTO_CHF_COID_DISCONNECT, _NTO_CHF_DISCONNECT, _NTO_CHF_UNBLOCK, _NTO_COF_CLOEXEC, _NTO_COF_MASK,
+    _NTO_SIDE_CHANNEL,
+};
+use super::errno::{Errno, KResult};
+use super::ids::IdTable;
+use super::process::{current, Process};
+use super::{channel, client, message};
+use crate::transport::copy::Seg;
+use crate::transport::fdreg::Tracked;
+use crate::transport::link::NoCancel;
+use crate::transport::names::{self as sockets, Answer};
+use std::collections::HashMap;
+use std::os::fd::{AsRawFd, RawFd};
+
+pub const NAME_FLAG_DETACH_SAVEDPP: u32 = 0x1;
+pub const NAME_FLAG_ATTACH_GLOBAL: u32 = 0x2;
+/// `name_open` flags carry `_NTO_COF_*` bits shifted left by this much.
+const NAME_FLAG_COF_SHIFT: u32 = 4;
+
+// The values of `<sys/iomsg.h>`, `<sys/ftype.h>`, `<share.h>` and `<limits.h>` that the
+// `_IO_CONNECT` of `name_open` carries.
+const _IO_CONNECT: u16 = 0x100;
+const _IO_CONNECT_COMBINE_CLOSE: u16 = 1;
+const _IO_CONNECT_OPEN: u16 = 2;
+const _FTYPE_NAME: u32 = 12;
+const _IO_FLAG_RD: u32 = 1;
+const _IO_FLAG_WR: u32 = 2;
+const SH_DENYNO: u16 = 0x40;
+const SYMLOOP_MAX: u16 = 32;
+/// QNX's library offers a link reply plus room for 3 * SYMLOOP_MAX entries and a path.
+const REPLY_MAX: usize = 20 + 3 * SYMLOOP_MAX as usize * 24 + 1024 + 1;
+
+/// `struct _io_connect` up to its path.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct IoConnect {
+    r#type: u16,
+    subtype: u16,
+    file_type: u32,
+    reply_max: u16,
+    entry_max: u16,
+    key: u32,
+    handle: u32,
+    ioflag: u32,
+    mode: u32,
+    sflag: u16,
+    access: u16,
+    dirfd: u16,
+    path_len: u16,
+    eflag: u8,
+    extra_type: u8,
+    extra_len: u16,
+}
+
+/// `name_attach_t`, as C reads it.
+#[repr(C)]
+pub struct NameAttach {
+    pub dpp: usize,
+    pub chid: i32,
+    pub mntid: i32,
+    pub zero: [i32; 2],
+}
+
+const _: () = {
+    use std::mem::{offset_of, size_of};
+    // The reference's table sums to 40 bytes (its "36" miscounts); QNX's path starts at 40.
+    assert!(size_of::<IoConnect>() == 40);
+    assert!(offset_of!(IoConnect, handle) == 16);
+    assert!(offset_of!(IoConnect, sflag) == 28);
+    assert!(offset_of!(IoConnect, path_len) == 34);
+    assert!(offset_of!(IoConnect, extra_len) == 38);
+    assert!(size_of::<NameAttach>() == 24);
+    assert!(offset_of!(NameAttach, chid) == 8);
+    assert!(offset_of!(NameAttach, mntid) == 12);
+};
+
+/// A dispatch handle: the channel its names share, made by the first `name_attach` (as
+/// QNX's dispatch library makes it on first use); -1 until then.
+struct Dispatch {
+    chid: i32,
+}
+
+/// A name this process holds.
+struct Name {
+    listener: Tracked,
+    chid: i32,
+    dpp: usize,
+}
+
+/// The `name_attach_t` handed to C, and the truth about it (C may scribble on its copy).
+struct Attach {
+    public: Box<NameAttach>,
+    mntid: i32,
+    dpp: usize,
+}
+
+/// The process's dispatch handles, names and attach records. Handles and records are
+/// known by the address C holds; anything else C passes is refused with `EINVAL`.
+pub struct Names {
+    dispatches: HashMap<usize, Box<Dispatch>>,
+    attaches: HashMap<usize, Attach>,
+    /// By mntid.
+    names: IdTable<Name>,
+}
+
+impl Names {
+    pub fn new() -> Names {
+        Names { dispatches: HashMap::new(), attaches: HashMap::new(), names: IdTable::new(1) }
+    }
+
+    fn new_dispatch(&mut self, chid: i32) -> usize {
+        let d = Box::new(Dispatch { chid });
+        let key = &*d as *const Dispatch as usize;
+        self.dispatches.insert(key, d);
+        key
+    }
+
+    /// Forgets dispatch handle `dpp` and the names it serves; returns its channel.
+    fn remove_dispatch(&mut self, dpp: usize) -> KResult<i32> {
+        let d = self.dispatches.remove(&dpp).ok_or(Errno::EINVAL)?;
+        let gone: Vec<usize> = self.names.iter().filter(|(_, n)| n.dpp == dpp).map(|(id, _)| id).collect();
+        for id in gone {
+            self.names.remove(id);
+        }
+        Ok(d.chid)
+    }
+
+    /// The channel of `dpp`, created on first use with the flags QNX's dispatch library
+    /// gives it: the COIDDEATH pulses too unless the process already has its death channel.
+    fn channel_of(&mut self, dpp: usize) -> KResult<i32> {
+        let d = self.dispatches.get_mut(&dpp).ok_or(Errno::EINVAL)?;
+        if d.chid == -1 {
+            let flags = _NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT;
+            d.chid = match channel::create(flags | _NTO_CHF_COID_DISCONNECT, None) {
+                Err(Errno::EBUSY) => channel::create(flags, None)?,
+                r => r?,
+            };
+        }
+        Ok(d.chid)
+    }
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Names::new()
+    }
+}
+
+/// `dispatch_create` (`chid` -1) and `dispatch_create_channel`.
+pub fn dispatch_create(chid: i32) -> usize {
+    current().names.lock().new_dispatch(chid)
+}
+
+/// `dispatch_destroy`: destroys the handle's channel and drops the names it serves.
+pub fn dispatch_destroy(dpp: usize) -> KResult<()> {
+    let chid = current().names.lock().remove_dispatch(dpp)?;
+    if chid != -1 {
+        // A channel the application destroyed itself is no error here.
+        let _ = channel::destroy(chid);
+    }
+    Ok(())
+}
+
+/// QNX's path rules, and one spelling per name: not empty, no leading `/`, no `..`
+/// component; empty and `.` components are dropped, as the path manager would.
+fn canonical(path: &[u8]) -> KResult<Vec<u8>> {
+    if matches!(path.first(), None | Some(b'/')) {
+        return Err(Errno::EINVAL);
+    }
+    let parts: Vec<&[u8]> = path.split(|b| *b == b'/').filter(|c| !c.is_empty() && *c != b".").collect();
+    if parts.is_empty() || parts.iter().any(|c| *c == b"..") {
+        return Err(Errno::EINVAL);
+    }
+    Ok(parts.join(&b'/'))
+}
+
+/// `name_attach`: `dpp` 0 makes a dispatch handle, which `name_detach` destroys unless
+/// told to save it. Returns the address of the `name_attach_t`.
+pub fn attach(dpp: usize, path: &[u8], flags: u32) -> KResult<usize> {
+    let path = canonical(path)?;
+    if flags & NAME_FLAG_ATTACH_GLOBAL != 0 {
+        return Err(Errno(libc::ENOTSUP));
+    }
+    let p = current();
+    let mut names = p.names.lock();
+    let made = dpp == 0;
+    let dpp = if made { names.new_dispatch(-1) } else { dpp };
+    match hold(p, &mut names, dpp, &path) {
+        Ok(key) => Ok(key),
+        Err(e) => {
+            let chid = if made { names.remove_dispatch(dpp).unwrap_or(-1) } else { -1 };
+            drop(names);
+            if chid != -1 {
+                let _ = channel::destroy(chid);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn hold(p: &'static Process, names: &mut Names, dpp: usize, path: &[u8]) -> KResult<usize> {
+    let chid = names.channel_of(dpp)?;
+    let listener = Tracked::new(sockets::listen(path)?);
+    let fd = listener.as_raw_fd();
+    let mntid = names.names.insert(Name { listener, chid, dpp }, i32::MAX as usize).ok_or(Errno::ENOMEM)?;
+    if let Err(e) = p.service().watch_name(fd) {
+        names.names.remove(mntid);
+        return Err(e);
+    }
+    let mntid = mntid as i32;
+    let public = Box::new(NameAttach { dpp, chid, mntid, zero: [0; 2] });
+    let key = &*public as *const NameAttach as usize;
+    names.attaches.insert(key, Attach { public, mntid, dpp });
+    Ok(key)
+}
+
+/// `name_detach`: gives the name up at once, destroys the dispatch handle unless
+/// `NAME_FLAG_DETACH_SAVEDPP`, and frees the `name_attach_t`.
+pub fn detach(attach: usize, flags: u32) -> KResult<()> {
+    let mut names = current().names.lock();
+    let a = names.attaches.remove(&attach).ok_or(Errno::EINVAL)?;
+    drop(a.public);
+    names.names.remove(a.mntid as usize);
+    let destroy = flags & NAME_FLAG_DETACH_SAVEDPP == 0 && names.dispatches.contains_key(&a.dpp);
+    drop(names);
+    if destroy {
+        dispatch_destroy(a.dpp)?;
+    }
+    Ok(())
+}
+
+/// The service thread: answers the processes looking up the name `listener` holds.
+pub fn answer(p: &Process, listener: RawFd) {
+    let names = p.names.lock();
+    let found = names.names.iter().find(|(_, n)| n.listener.as_raw_fd() == listener);
+    if let Some((mntid, name)) = found {
+        sockets::answer_all(listener, &Answer { chid: name.chid, handle: mntid as i32 });
+    }
+}
+
+/// `name_open`: a side-channel coid to the server of `name`, which has accepted the
+/// `_IO_CONNECT` message. A server that refuses it leaves no connection behind, and its
+/// error is `name_open`'s.
+pub fn open(name: &[u8], flags: i32) -> KResult<i32> {
+    let path = canonical(name)?;
+    if flags as u32 & NAME_FLAG_ATTACH_GLOBAL != 0 {
+        // Only local names exist.
+        return Err(Errno(libc::ENOENT));
+    }
+    let cof = (flags as u32 >> NAME_FLAG_COF_SHIFT) & _NTO_COF_MASK | _NTO_COF_CLOEXEC;
+    let (coid, handle) = {
+        let _hold = NoCancel::new();
+        let (pid, answer) = sockets::lookup(&path)?;
+        // The server let go of the name meanwhile: it no longer resolves.
+        let coid = client::attach(0, pid, answer.chid, _NTO_SIDE_CHANNEL, cof as i32).map_err(|e| {
+            if e == Errno::ESRCH {
+                Errno(libc::ENOENT)
+            } else {
+                e
+            }
+        })?;
+        (coid, answer.handle)
+    };
+    let mut msg = IoConnect {
+        r#type: _IO_CONNECT,
+        subtype: _IO_CONNECT_OPEN,
+        file_type: _FTYPE_NAME,
+        reply_max: REPLY_MAX as u16,
+        entry_max: SYMLOOP_MAX,
+        handle: handle as u32,
+        ioflag: _IO_FLAG_RD | _IO_FLAG_WR,
+        sflag: SH_DENYNO,
+        access: (_IO_FLAG_RD | _IO_FLAG_WR) as u16,
+        // The path after the name: none.
+        path_len: 1,
+        ..Default::default()
+    };
+    let refused = match connect(coid, &msg) {
+        Ok(_) => return Ok(coid),
+        Err(e) => e,
+    };
+    if refused == Errno::ENOSYS {
+        // QNX's library asks once more, to resolve a link; whatever the answer, a server
+        // without _IO_CONNECT support is not opened.
+        msg.subtype = _IO_CONNECT_COMBINE_CLOSE;
+        msg.ioflag = 0;
+        let _ = connect(coid, &msg);
+    }
+    let _ = client::detach(coid);
+    Err(refused)
+}
+
+fn connect(coid: i32, msg: &IoConnect) -> KResult<i64> {
+    let path = [0u8];
+    let mut reply = vec![0u8; REPLY_MAX];
+    let send = [
+        Seg { base: msg as *const IoConnect as usize, len: std::mem::size_of::<IoConnect>() },
+        Seg { base: path.as_ptr() as usize, len: path.len() },
+    ];
+    let recv = [Seg { base: reply.as_mut_ptr() as usize, len: reply.len() }];
+    message::send(coid, &send, &recv, true)
+}
+
+/// `name_close`.
+pub fn close(coid: i32) -> KResult<()> {
+    client::detach(coid)
+}
