@@ -13,12 +13,19 @@
 
 #define MS 1000000LL
 
-/* One pulse within timeout_ms: 0, or -1 with errno ETIMEDOUT. */
+/* One pulse within timeout_ms: 0, or -1 with errno ETIMEDOUT. A signal handler's run
+ * (EINTR: QNX's calls are not restarted) is waited through. */
 static int take(int chid, struct _pulse *p, int timeout_ms)
 {
-    uint64_t ns = (uint64_t)timeout_ms * MS;
-    TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, NULL, &ns, NULL);
-    return (int)MsgReceivePulse(chid, p, sizeof *p, NULL);
+    long long end = h_now_us() + timeout_ms * 1000LL;
+    for (;;) {
+        long long left = end - h_now_us();
+        uint64_t ns = left > 0 ? (uint64_t)left * 1000 : 0;
+        TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, NULL, &ns, NULL);
+        int r = (int)MsgReceivePulse(chid, p, sizeof *p, NULL);
+        if (r != -1 || errno != EINTR)
+            return r;
+    }
 }
 
 /* Takes every pulse already queued; how many there were. */
@@ -223,7 +230,11 @@ static int first_code(struct chan c, int sent_prio, int timer_prio)
     timer_t t = pulse_timer(CLOCK_MONOTONIC, c.coid, timer_prio, 2, 0);
     REQUIRE_OK(MsgSendPulse(c.coid, sent_prio, 1, 0));
     arm(t, 1, 0);
-    h_sleep_ms(100);
+    /* TimerInfo waits for a delivery under way: once it shows the expiry, the pulse is in. */
+    struct _timer_info info;
+    long long end = h_now_ms() + 3000;
+    while ((TimerInfo(0, t, 0, &info) < 0 || !(info.flags & _NTO_TI_EXPIRED)) && h_now_ms() < end)
+        h_sleep_ms(5);
     struct _pulse a, b;
     REQUIRE_OK(take(c.chid, &a, 1000));
     REQUIRE_OK(take(c.chid, &b, 1000));
