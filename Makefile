@@ -58,6 +58,8 @@ bench: stage
 	mkdir -p $(BUILD)/bench
 	$(PKGENV) sh -c '$(CC) -O2 -Wall -Wextra -Werror -o $(BUILD)/bench/bench bench/bench.c $$(pkg-config --cflags --libs neutrino) -lpthread'
 	$(PKGENV) $(BUILD)/bench/bench --json results/bench.json $(BENCHFLAGS)
+	$(PKGENV) sh -c '$(CC) -O2 -Wall -Wextra -Werror -o $(BUILD)/bench/timer_lateness bench/timer_lateness.c $$(pkg-config --cflags --libs neutrino) -lpthread'
+	$(PKGENV) $(BUILD)/bench/timer_lateness --json results/timer.json $(BENCHFLAGS)
 
 # --- checks -------------------------------------------------------------------------------
 

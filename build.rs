@@ -11,7 +11,7 @@ const API_SOURCES: &[&str] = &[
     "src/capi/client_info.rs",
     "src/capi/event.rs",
     "src/capi/clock.rs",
-    "src/capi/unsupported.rs",
+    "src/capi/timer.rs",
 ];
 
 fn main() {

@@ -1,6 +1,5 @@
 /*
- * test_info.c - ConnectClientInfo, ConnectServerInfo, ConnectFlags, MsgCurrent, and the
- * declared calls that fail with ENOSYS until they are supported.
+ * test_info.c - ConnectClientInfo, ConnectServerInfo, ConnectFlags and MsgCurrent.
  */
 #include "harness.h"
 
@@ -153,22 +152,6 @@ TEST(msg_current_checks_rcvid)
     CHECK_EQ(MsgCurrent_r(rcvid), -ESRCH);
     ConnectDetach(c.coid);
     ChannelDestroy(chid);
-}
-
-/* Declared, not yet supported: each fails with ENOSYS, its _r form with -ENOSYS. */
-TEST(not_yet_supported_calls_fail_with_enosys)
-{
-    struct sigevent ev;
-    memset(&ev, 0, sizeof ev);
-    struct _itimer it = {1000000, 0};
-    CHECK_ERR(TimerCreate(CLOCK_MONOTONIC, &ev), ENOSYS);
-    CHECK_EQ(TimerCreate_r(CLOCK_MONOTONIC, &ev), -ENOSYS);
-    CHECK_ERR(TimerSettime(0, 0, &it, NULL), ENOSYS);
-    CHECK_EQ(TimerSettime_r(0, 0, &it, NULL), -ENOSYS);
-    CHECK_ERR(TimerDestroy(0), ENOSYS);
-    CHECK_EQ(TimerDestroy_r(0), -ENOSYS);
-    CHECK_ERR(TimerAlarm(CLOCK_MONOTONIC, &it, NULL), ENOSYS);
-    CHECK_EQ(TimerAlarm_r(CLOCK_MONOTONIC, &it, NULL), -ENOSYS);
 }
 
 HARNESS_MAIN

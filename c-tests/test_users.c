@@ -6,8 +6,8 @@
  * cases prove that path: MsgSend of 16 B, 4 KiB and 1 MiB, MsgRead / MsgWrite at offsets,
  * MsgSendv / MsgReceivev / MsgReadv / MsgReplyv, the _msg_info lengths and pid.  Pulses
  * follow QNX's permission rule (sender root, or its uid is the receiver's real or saved
- * uid; else EPERM) while the kernel's own pulses (DISCONNECT, UNBLOCK, COIDDEATH) cross
- * users freely.  A killed client or server fails the other side with ESRCH, never a hang
+ * uid; else EPERM, also when a pulse timer is created) while the kernel's own pulses
+ * (DISCONNECT, UNBLOCK, COIDDEATH) cross users freely.  A killed client or server fails the other side with ESRCH, never a hang
  * (reference §4.2, §7.1-7.4, §7.8, §8.4, §8.6).
  */
 #include "harness.h"
@@ -359,6 +359,18 @@ static int pulse_client(int rd, int wr, void *arg)
     } else {
         CHECK_EQ(MsgSendPulse(coid, 10, 5, 55), 0);
         CHECK_EQ(MsgSendPulsePtr(coid, 10, 6, (void *)(uintptr_t)0x66), 0);
+    }
+    /* A pulse timer on the coid follows the same rule when it is created. */
+    struct sigevent ev;
+    timer_t t;
+    memset(&ev, 0, sizeof ev);
+    SIGEV_PULSE_INIT(&ev, coid, 10, 7, 0);
+    if (a->want_err) {
+        CHECK_ERR(timer_create(CLOCK_MONOTONIC, &ev, &t), a->want_err);
+        CHECK_ERR(TimerCreate(CLOCK_MONOTONIC, &ev), a->want_err);
+    } else {
+        CHECK_EQ(timer_create(CLOCK_MONOTONIC, &ev, &t), 0);
+        CHECK_EQ(timer_delete(t), 0);
     }
     /* Messages are not restricted. */
     CHECK_EQ(MsgSend(coid, "marker", 7, NULL, 0), 0);

@@ -218,6 +218,24 @@
 
 #define _NTO_CHO_CUSTOM_EVENT 1
 
+#define _NTO_TIMER_SEARCH 1
+
+#define _NTO_TIMER_RESET_OVERRUNS 2
+
+#define _NTO_TI_ACTIVE 1
+
+#define _NTO_TI_ABSOLUTE 2
+
+#define _NTO_TI_EXPIRED 4
+
+#define _NTO_TI_TOD_BASED 8
+
+#define _NTO_TI_TARGET_PROCESS 16
+
+#define _NTO_TI_REPORT_TOLERANCE 32
+
+#define _NTO_TI_PRECISE 64
+
 #define _NTO_REGEVENT_ALLOW_ANY_SERVER (-1)
 
 #define CLOCK_SOFTTIME 256
@@ -276,6 +294,17 @@ struct _clockperiod {
 struct _itimer {
   uint64_t nsec;
   uint64_t interval_nsec;
+};
+
+struct _timer_info {
+  struct _itimer itime;
+  struct _itimer otime;
+  uint32_t flags;
+  int32_t tid;
+  int32_t notify;
+  clockid_t clockid;
+  uint32_t overruns;
+  struct sigevent event;
 };
 
 struct _pulse {
@@ -476,6 +505,10 @@ int TimerDestroy_r(timer_t id);
 int TimerSettime(timer_t id, int flags, const struct _itimer *itime, struct _itimer *oitime);
 
 int TimerSettime_r(timer_t id, int flags, const struct _itimer *itime, struct _itimer *oitime);
+
+int TimerInfo(pid_t pid, timer_t id, int flags, struct _timer_info *info);
+
+int TimerInfo_r(pid_t pid, timer_t id, int flags, struct _timer_info *info);
 
 int TimerAlarm(clockid_t id, const struct _itimer *itime, struct _itimer *otime);
 

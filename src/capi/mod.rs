@@ -15,8 +15,9 @@ pub mod event;
 pub mod mman;
 pub mod neutrino;
 pub mod syspage;
+pub mod time;
+pub mod timer;
 pub mod unistd;
-pub mod unsupported;
 
 use crate::kernel::errno::{Errno, KResult};
 use crate::transport::copy::{self, Seg};

@@ -208,6 +208,9 @@ const _: () = {
     assert!(offset_of!(_msg_info, type_id) == 56);
     assert!(size_of::<_cred_info>() == 60);
     assert!(size_of::<_client_info>() == 76);
+    assert!(size_of::<_timer_info>() == 120);
+    assert!(offset_of!(_timer_info, overruns) == 48);
+    assert!(offset_of!(_timer_info, event) == 56);
 };
 
 /// `ChannelCreatePulsePool`'s configuration.
@@ -229,5 +232,32 @@ pub struct _itimer {
     pub nsec: u64,
     pub interval_nsec: u64,
 }
+
+/// What `TimerInfo` reports of a timer. `event` is glibc's `struct sigevent`, so the structure
+/// is larger than QNX's (120 bytes, not 88); the members are QNX's, in QNX's order.
+#[repr(C)]
+pub struct _timer_info {
+    /// The absolute expiry time last set, and the interval.
+    pub itime: _itimer,
+    /// The time left, and the interval.
+    pub otime: _itimer,
+    pub flags: u32,
+    pub tid: i32,
+    pub notify: i32,
+    pub clockid: libc::clockid_t,
+    pub overruns: u32,
+    pub event: libc::sigevent,
+}
+
+// `TimerInfo` flags, and `_timer_info.flags` bits.
+pub const _NTO_TIMER_SEARCH: u32 = 0x0000_0001;
+pub const _NTO_TIMER_RESET_OVERRUNS: u32 = 0x0000_0002;
+pub const _NTO_TI_ACTIVE: u32 = 0x0000_0001;
+pub const _NTO_TI_ABSOLUTE: u32 = 0x0000_0002;
+pub const _NTO_TI_EXPIRED: u32 = 0x0000_0004;
+pub const _NTO_TI_TOD_BASED: u32 = 0x0000_0008;
+pub const _NTO_TI_TARGET_PROCESS: u32 = 0x0000_0010;
+pub const _NTO_TI_REPORT_TOLERANCE: u32 = 0x0000_0020;
+pub const _NTO_TI_PRECISE: u32 = 0x0000_0040;
 
 pub const _NTO_REGEVENT_ALLOW_ANY_SERVER: i32 = -1;

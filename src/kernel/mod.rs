@@ -18,3 +18,4 @@ pub mod server;
 pub mod shm;
 pub mod shm_handles;
 pub mod thread;
+pub mod timer;

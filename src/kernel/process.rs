@@ -9,6 +9,7 @@ use super::names::Names;
 use super::notify::Registration;
 use super::server::ServerConn;
 use super::thread::Waker;
+use super::timer::Timers;
 use crate::transport::link::{Link, Service};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
@@ -29,6 +30,8 @@ pub struct Process {
     pub events: Mutex<HashMap<u32, Registration>>,
     /// The names this process holds and its dispatch handles.
     pub names: Mutex<Names>,
+    /// Timers that deliver QNX events (pulses); none survives `fork()`, as on QNX.
+    pub timers: Timers,
     pub service: Service,
 }
 
@@ -115,6 +118,7 @@ impl Process {
             threads: Mutex::new(HashMap::new()),
             events: Mutex::new(HashMap::new()),
             names: Mutex::new(Names::new()),
+            timers: Timers::default(),
             service: Service::new(&super::server::HANDLER)?,
         })
     }

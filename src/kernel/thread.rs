@@ -9,6 +9,7 @@ use super::errno::{Errno, KResult};
 use super::event::{self, Kind, RawEvent};
 use super::process::{self, Process};
 use super::pulse::Pulse;
+use super::timer;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -268,30 +269,18 @@ pub fn timer_timeout(
     notify: Option<RawEvent>,
     ntime: Option<u64>,
 ) -> KResult<(u32, u64)> {
-    const QNX_ABSTIME: u32 = 0x8000_0000;
-    let now = clock_now(clock)?;
+    let now = timer::clock_now(clock)?;
     if let Some(ev) = notify {
         ev.kind()?;
     }
     let states = flags & _NTO_TIMEOUT_MASK & !(libc::TIMER_ABSTIME as u32);
     let left = match ntime {
         None => 0,
-        Some(ns) if flags & (QNX_ABSTIME | libc::TIMER_ABSTIME as u32) != 0 => ns.saturating_sub(now),
+        Some(ns) if timer::is_absolute(flags) => ns.saturating_sub(now),
         Some(ns) => ns,
     };
     let at = Instant::now() + Duration::from_nanos(left);
     let old = ARMED.with(|a| a.replace((states != 0).then_some(Timeout { states, at, event: notify })));
     let old_left = old.map_or(0, |o| o.at.saturating_duration_since(Instant::now()).as_nanos() as u64);
     Ok((old.map_or(0, |o| o.states), old_left))
-}
-
-/// Nanoseconds on `clock` now; `EINVAL` for a clock a timeout cannot use.
-fn clock_now(clock: libc::clockid_t) -> KResult<u64> {
-    if clock != libc::CLOCK_REALTIME && clock != libc::CLOCK_MONOTONIC {
-        return Err(Errno::EINVAL);
-    }
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: ts is valid for the call.
-    unsafe { libc::clock_gettime(clock, &mut ts) };
-    Ok(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }

@@ -355,6 +355,24 @@ impl Gate {
     }
 }
 
+/// Starts a thread of the library's own with every signal blocked (it inherits the mask it
+/// is created with): signals sent to the process must reach the application's threads, as
+/// on QNX where the library has no threads of its own.
+pub fn spawn_quiet(name: &str, body: impl FnOnce() + Send + 'static) -> KResult<()> {
+    // SAFETY: sigset_t is plain data initialised by sigfillset; pthread_sigmask only
+    // changes the calling thread's mask, which is restored right after the spawn.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+    }
+    let spawned = std::thread::Builder::new().name(name.into()).spawn(body);
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    spawned.map(drop).map_err(|_| Errno::EAGAIN)
+}
+
 impl Service {
     pub fn new(handler: &'static dyn Handler) -> KResult<Service> {
         // SAFETY: plain syscall.
@@ -390,29 +408,15 @@ impl Service {
         if self.started.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        // The service thread blocks every signal (it inherits the mask it is created with):
-        // signals sent to the process must reach the application's threads, as on QNX where
-        // the library has no threads of its own.
-        // SAFETY: sigset_t is plain data initialised by sigfillset; pthread_sigmask only
-        // changes the calling thread's mask, which is restored right after the spawn.
-        let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
-        let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
-        unsafe {
-            libc::sigfillset(&mut all);
-            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        }
         // The caller waits until the thread has started, so that a fork() right after (which
         // waits for the thread to be idle) never copies it half-way through its start-up.
         let (up, started) = std::sync::mpsc::channel::<()>();
-        let spawned = std::thread::Builder::new().name("neutrino-svc".into()).spawn(move || {
+        spawn_quiet("neutrino-svc", move || {
             self.busy.lock();
             let _ = up.send(());
             self.busy.unlock();
             self.run()
-        });
-        // SAFETY: restores the mask saved above.
-        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
-        spawned.map_err(|_| Errno::EAGAIN)?;
+        })?;
         let _ = started.recv();
         Ok(())
     }
