@@ -8,14 +8,10 @@
 #![allow(non_snake_case, non_camel_case_types)]
 
 use super::{or_errno, or_neg};
+use crate::kernel::clock::{linux_clock, now_ns};
 use crate::kernel::errno::{Errno, KResult};
 use libc::{c_int, clockid_t};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-
-/// QNX's `CLOCK_SOFTTIME`: positive (Linux's dynamic CPU-time and fd clocks are negative)
-/// and far above Linux's static ids (0 to `MAX_CLOCKS` = 16), so plain `clock_gettime`
-/// refuses it with `EINVAL` instead of reading some other clock.
-pub const CLOCK_SOFTTIME: c_int = 0x100;
 
 /// A clock's tick (`ClockPeriod`): `fract` is reserved for fractions of a nanosecond.
 #[repr(C)]
@@ -31,26 +27,6 @@ const NSEC_PER_SEC: u64 = 1_000_000_000;
 /// QNX's bounds for a tick (`_NTO_TICKSIZE_MIN`, `_NTO_TICKSIZE_MAX` = `INT_MAX / 4`).
 const TICK_MIN_NS: u32 = 10_000;
 const TICK_MAX_NS: u32 = i32::MAX as u32 / 4;
-
-/// The Linux clock behind a clock id a QNX program passes.
-pub(crate) fn linux_clock(id: clockid_t) -> clockid_t {
-    if id == CLOCK_SOFTTIME {
-        libc::CLOCK_REALTIME
-    } else {
-        id
-    }
-}
-
-/// A clock's current value in nanoseconds (`EINVAL` for an unknown clock).
-pub(crate) fn now_ns(id: clockid_t) -> KResult<u64> {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid timespec to write.
-    if unsafe { libc::clock_gettime(linux_clock(id), &mut ts) } != 0 {
-        return Err(Errno::last());
-    }
-    // QNX keeps times as unsigned 64-bit nanoseconds; a realtime clock set before 1970 wraps.
-    Ok((ts.tv_sec as u64).wrapping_mul(NSEC_PER_SEC).wrapping_add(ts.tv_nsec as u64))
-}
 
 /// The realtime clock and the clocks that share its time base.
 fn is_realtime(id: clockid_t) -> bool {
@@ -294,13 +270,6 @@ fn calibrate() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn softtime_reads_the_realtime_clock() {
-        let soft = now_ns(CLOCK_SOFTTIME).unwrap();
-        let real = now_ns(libc::CLOCK_REALTIME).unwrap();
-        assert!(real >= soft && real - soft < 5 * NSEC_PER_SEC);
-    }
 
     #[test]
     fn cycles_advance_at_the_calibrated_rate() {

@@ -78,7 +78,7 @@ fn timeout(
     otime: impl FnOnce(u64),
 ) -> KResult<c_int> {
     let notify = if notify.is_null() { None } else { Some(RawEvent::read(notify)?) };
-    let (old, left) = thread::timer_timeout(super::clock::linux_clock(id), flags as u32, notify, ntime)?;
+    let (old, left) = thread::timer_timeout(id, flags as u32, notify, ntime)?;
     otime(left);
     Ok(old as c_int)
 }

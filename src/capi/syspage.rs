@@ -108,7 +108,7 @@ pub extern "C" fn __libneutrino_syspage() -> *mut syspage_entry {
         q.nsec_inc.store(clock::tick_ns(libc::CLOCK_REALTIME).unwrap_or(1), Relaxed);
         q.cycles_per_sec.store(clock::cycles_per_sec(), Relaxed);
     }
-    let read = |id| clock::now_ns(id).unwrap_or(0);
+    let read = |id| crate::kernel::clock::now_ns(id).unwrap_or(0);
     let (mono, real, boot) =
         (read(libc::CLOCK_MONOTONIC), read(libc::CLOCK_REALTIME), read(libc::CLOCK_BOOTTIME));
     q.nsec.store(mono, Relaxed);

@@ -261,3 +261,8 @@ pub const _NTO_TI_REPORT_TOLERANCE: u32 = 0x0000_0020;
 pub const _NTO_TI_PRECISE: u32 = 0x0000_0040;
 
 pub const _NTO_REGEVENT_ALLOW_ANY_SERVER: i32 = -1;
+
+/// QNX's `CLOCK_SOFTTIME`: positive (Linux's dynamic CPU-time and fd clocks are negative)
+/// and far above Linux's static ids (0 to `MAX_CLOCKS` = 16), so plain `clock_gettime`
+/// refuses it with `EINVAL` instead of reading some other clock.
+pub const CLOCK_SOFTTIME: c_int = 0x100;

@@ -375,7 +375,7 @@ impl Conn {
         self.send_pulse_via(priority, code, value, false)
     }
 
-    fn send_pulse_via(&self, priority: u8, code: i8, value: u64, overflow: bool) -> KResult<()> {
+    fn send_pulse_via(&self, priority: u8, code: i8, value: u64, may_wait: bool) -> KResult<()> {
         if self.is_dead() {
             return Err(Errno::EBADF);
         }
@@ -388,7 +388,11 @@ impl Conn {
             return Err(Errno::EPERM);
         }
         if !self.bell.take_pool_entry() {
-            // The server applies its pool's policy (which may kill it).
+            // The server applies its pool's policy (which may kill it); a sender that must
+            // not wait for another process (the service or timer thread) only fails.
+            if !may_wait {
+                return Err(Errno::EAGAIN);
+            }
             let req = Request {
                 op: OP_PULSE,
                 chid: self.chid,
@@ -416,7 +420,7 @@ impl Conn {
             self.bell.ring(self.bit);
             return Ok(());
         }
-        if !overflow {
+        if !may_wait {
             return Err(Errno::EAGAIN);
         }
         let req = Request {

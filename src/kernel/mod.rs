@@ -5,6 +5,7 @@
 pub mod abi;
 pub mod channel;
 pub mod client;
+pub mod clock;
 pub mod errno;
 pub mod event;
 pub mod ids;

@@ -34,7 +34,7 @@ pub fn is_absolute(flags: u32) -> bool {
 /// The Linux clock behind a clock QNX timers and timeouts run on: `CLOCK_REALTIME`,
 /// `CLOCK_MONOTONIC` or QNX's `CLOCK_SOFTTIME` (the realtime clock); else `EINVAL`.
 pub fn timer_clock(clock: libc::clockid_t) -> KResult<libc::clockid_t> {
-    match crate::capi::clock::linux_clock(clock) {
+    match super::clock::linux_clock(clock) {
         c @ (libc::CLOCK_REALTIME | libc::CLOCK_MONOTONIC) => Ok(c),
         _ => Err(Errno::EINVAL),
     }
