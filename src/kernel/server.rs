@@ -469,7 +469,10 @@ pub enum End {
 /// went away, keeps it until the server's `ConnectDetach(scoid)` and queues
 /// `_PULSE_CODE_DISCONNECT`.
 pub fn end(p: &Process, conn: &Arc<ServerConn>, why: End) {
-    conn.dead.store(true, Ordering::Release);
+    // Once only: a client that detached and then died left a zombie scoid, already reported.
+    if conn.dead.swap(true, Ordering::AcqRel) {
+        return;
+    }
     let ch = conn.channel.upgrade();
     let disconnect =
         why != End::ChannelGone && ch.as_ref().is_some_and(|c| c.flags & _NTO_CHF_DISCONNECT != 0);
