@@ -321,8 +321,8 @@ static uint64_t spin_wait_change(uint64_t *w, uint64_t old)
 
     while ((x = __atomic_load_n(w, __ATOMIC_ACQUIRE)) == old) {
         cpu_relax();
-        /* Never livelock when both ends share one CPU: yield now and then. */
-        if (++spins == (1u << 16)) {
+        /* Never livelock when both ends share one CPU: yield every ~0.1 ms. */
+        if (++spins == (1u << 12)) {
             spins = 0;
             sched_yield();
             if (watchdog_fired) {

@@ -25,10 +25,26 @@
 #include <sys/utsname.h>
 
 int         opt_reps = 7, opt_quick, opt_smoke;
+long        opt_ops;
 double      opt_time = 0.2;
 static const char *opt_json = "results/bench.json";
 static const char *opt_png = "results/bench.png";
 static const char *opt_only;
+static double      load_start = -1, load_end = -1;     /* 1-minute load averages */
+
+static double loadavg(void)
+{
+    double v = -1;
+    FILE  *f = fopen("/proc/loadavg", "r");
+
+    if (f) {
+        if (fscanf(f, "%lf", &v) != 1) {
+            v = -1;
+        }
+        fclose(f);
+    }
+    return v;
+}
 
 /* --- the rows, in the order they run and print --------------------------- */
 
@@ -260,8 +276,10 @@ static void print_tables(int ncpu)
     char buf[64];
     int  i, j;
 
-    printf("\nlibneutrino IPC benchmark: %d CPU(s), %d repetitions of ~%.2f s per row%s\n", ncpu,
-           opt_reps, opt_time, opt_smoke ? " (--smoke)" : opt_quick ? " (--quick)" : "");
+    printf("\nlibneutrino IPC benchmark: %d CPU(s), %d repetition%s of ~%.2f s per row%s\n", ncpu,
+           opt_reps, opt_reps == 1 ? "" : "s", opt_time, opt_smoke ? " (--smoke)" : opt_quick ? " (--quick)" : "");
+    printf("load average (1 min) at start %.2f, at end %.2f%s\n", load_start, load_end,
+           load_start > 1 || load_end > 1 ? ": the machine was busy, figures are unreliable" : "");
     printf("median/min/max: time per operation of the repetitions (us); p99: of single round "
            "trips;\nratios: this row's median / the baseline's median (same run)\n\n");
     printf("%-36s %7s %10s %10s %10s %10s %11s  %s\n", "row", "bytes", "median_us", "p99_us",
@@ -384,6 +402,7 @@ static int write_json(const char *path, int ncpu, const struct utsname *un)
     json_str(f, un->release);
     fprintf(f, ",\n  \"machine\": ");
     json_str(f, un->machine);
+    fprintf(f, ",\n  \"loadavg_start\": %.2f,\n  \"loadavg_end\": %.2f", load_start, load_end);
     fprintf(f, ",\n  \"mode\": \"%s\",\n  \"reps\": %d,\n  \"seconds_per_rep\": %.3f,\n",
             opt_smoke ? "smoke" : opt_quick ? "quick" : "full", opt_reps, opt_time);
     fprintf(f, "  \"rows\": [\n");
@@ -485,8 +504,8 @@ static int write_png(const char *path, int ncpu, const struct utsname *un)
             }
         }
     }
-    snprintf(title, sizeof title, "Round trip by message size: median of %d repetitions, log-log",
-             opt_reps);
+    snprintf(title, sizeof title, "Round trip by message size: median of %d repetition%s, log-log",
+             opt_reps, opt_reps == 1 ? "" : "s");
     snprintf(sub, sizeof sub, "Linux %s %s, %d CPU(s)%s", un->release, un->machine, ncpu,
              opt_smoke ? ", smoke run" : opt_quick ? ", quick run" : "");
     if (mkdir_parents(path) == -1 || chart_write(path, title, sub, s, 4) != 0) {
@@ -513,6 +532,7 @@ static void usage(const char *argv0)
             "  --time S     seconds per repetition (default 0.2)\n"
             "  --only IDS   only these rows (comma-separated); msg_rt_idle_1000_16 also\n"
             "               measures msg_rt_idle_before_16, pipe_pinned_16 msg_rt_pinned_16\n"
+            "  --ops N      exactly N operations, once, no warm-up (for profilers)\n"
             "rows:",
             argv0, MAX_REPS);
     for (i = 0; i < NROWS; i++) {
@@ -583,6 +603,8 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--time") == 0 && i + 1 < argc) {
             opt_time = atof(argv[++i]);
             time_set = 1;
+        } else if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc) {
+            opt_ops = atol(argv[++i]);
         } else if (strcmp(argv[i], "--pinned-child") == 0 && i + 1 < argc) {
             pinned_fd = atoi(argv[++i]);        /* internal: see run_pinned() */
         } else {
@@ -622,9 +644,11 @@ int main(int argc, char **argv)
     if (ncpu < 2) {
         fprintf(stderr, "bench: warning: only one usable CPU; the spin floor will look bad\n");
     }
+    load_start = loadavg();
     for (i = 0; i < NROWS; i++) {
         run_row(&rows[i], limit);
     }
+    load_end = loadavg();
     for (i = 0; i < NROWS; i++) {
         failed += rows[i].status == ROW_FAILED;
     }

@@ -55,6 +55,7 @@ struct row {
 
 /* options */
 extern int    opt_reps, opt_quick, opt_smoke;
+extern long   opt_ops;
 extern double opt_time;
 
 /* the row table (bench.c) */
