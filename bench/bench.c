@@ -82,6 +82,10 @@ static row_t rows[] = {
       .bytes = 16, .short_name = "pipe", .run = run_pinned },
     { .id = "msg_rt_pinned_16", .label = "MsgSend round trip, 1 CPU", .kind = K_RT, .bytes = 16,
       .base = { "pipe_pinned_16" } },
+    { .id = "socket_busy_16", .label = "baseline: SOCK_SEQPACKET, CPUs busy", .kind = K_RT,
+      .bytes = 16, .short_name = "socket", .run = run_busy },
+    { .id = "msg_rt_busy_16", .label = "MsgSend round trip, other CPUs busy", .kind = K_RT,
+      .bytes = 16, .base = { "socket_busy_16" } },
     { .id = "idle_server", .label = "server idle in MsgReceive", .kind = K_FIGURES,
       .run = run_idle_cpu },
 };
@@ -142,7 +146,7 @@ typedef struct {
     const char *verdict;        /* PASS, MISS, info, n/a */
 } target_t;
 
-#define NTARGETS 10
+#define NTARGETS 11
 static target_t targets[NTARGETS];
 
 static const char *verdict(int pass)
@@ -245,6 +249,14 @@ static void evaluate(void)
         snprintf(t->result, sizeof t->result, "%.2f us vs pipe %.2f us: %.2fx", m->median,
                  s->median, ratio(m, "pipe_pinned_16"));
         t->verdict = verdict(ratio(m, "pipe_pinned_16") <= 1.5);
+    }
+    t++;
+    *t = (target_t){ "busy", "(extra) 16 B round trip, other CPUs busy",
+                     "<=1.5x socket (not in the issue)", "", "n/a" };
+    if ((m = ok_row("msg_rt_busy_16")) && (s = ok_row("socket_busy_16"))) {
+        snprintf(t->result, sizeof t->result, "%.2f us vs socket %.2f us: %.2fx", m->median,
+                 s->median, ratio(m, "socket_busy_16"));
+        t->verdict = verdict(ratio(m, "socket_busy_16") <= 1.5);
     }
     t++;
     *t = (target_t){ "idle_cpu", "server idle in MsgReceive", "<1% of a CPU", "", "n/a" };
@@ -531,7 +543,8 @@ static void usage(const char *argv0)
             "  --reps N     repetitions per row (default 7, at most %d)\n"
             "  --time S     seconds per repetition (default 0.2)\n"
             "  --only IDS   only these rows (comma-separated); msg_rt_idle_1000_16 also\n"
-            "               measures msg_rt_idle_before_16, pipe_pinned_16 msg_rt_pinned_16\n"
+            "               measures msg_rt_idle_before_16, pipe_pinned_16 msg_rt_pinned_16,\n"
+            "               socket_busy_16 msg_rt_busy_16\n"
             "  --ops N      exactly N operations, once, no warm-up (for profilers)\n"
             "rows:",
             argv0, MAX_REPS);

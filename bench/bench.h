@@ -93,6 +93,7 @@ void run_many_clients(row_t *r);
 void run_idle_conns(row_t *r);
 void run_idle_cpu(row_t *r);
 void run_pinned(row_t *r);
+void run_busy(row_t *r);
 int  pinned_child_main(int fd);
 void run_socket_rt(row_t *r);
 void run_socket_oneway(row_t *r);

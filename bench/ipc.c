@@ -42,6 +42,7 @@ typedef struct {
 #define MC_PROCS   8
 #define MC_THREADS 8
 #define MC_SEEN    8
+#define STARVED    0.1          /* a thread below this share of the mean starves */
 enum { GATE_OPEN, GATE_CLOSED, GATE_ONE };      /* GATE_ONE: only receiver 0 runs */
 
 typedef struct {
@@ -642,6 +643,7 @@ void run_many_clients(row_t *row)
     ipc_ctx_t c;
     pid_t     cl[MC_PROCS];
     uint64_t  before[MC_PROCS * MC_THREADS], d;
+    double    after[MC_PROCS * MC_THREADS];
     double    t0, dt, rep_s, worst_ratio = 1, tmin = 1e30, tmax = 0, pmin_ratio = 1, total;
     char      why[200] = "";
     int       i, j, k, ok, nclients = 0, starved = 0, prio = 0;
@@ -689,7 +691,7 @@ void run_many_clients(row_t *row)
                 for (k = 0; k < MC_THREADS; k++) {
                     d = __atomic_load_n(&m->count[j * MC_THREADS + k].n, __ATOMIC_RELAXED) -
                         before[j * MC_THREADS + k];
-                    starved += d == 0;
+                    after[j * MC_THREADS + k] = (double)d;
                     mn = mn < (double)d ? mn : (double)d;
                     mx = mx > (double)d ? mx : (double)d;
                     p += (double)d;
@@ -701,6 +703,9 @@ void run_many_clients(row_t *row)
             if (total == 0 || LOAD(&m->failed)) {
                 ok = fail("no progress (%d client threads failed)", LOAD(&m->failed));
                 break;
+            }
+            for (j = 0; j < MC_PROCS * MC_THREADS; j++) {
+                starved += after[j] < STARVED * total / (MC_PROCS * MC_THREADS);
             }
             row->us[i] = dt * 1e6 / total;
             tmin = tmin < mn / dt ? tmin : mn / dt;
@@ -1083,5 +1088,61 @@ void run_pinned(row_t *row)
     }
     for (i = 0; i < 2 && ok != 0; i++) {
         row_done(row_find(pinned_ids[i]), ok);
+    }
+}
+
+/* --- the other CPUs busy ----------------------------------------------------- */
+
+/* Fills `msg_rt_busy_16` and its baseline `socket_busy_16` while a CPU-bound process
+ * runs on every usable CPU but the first: the two ends of each ping-pong then usually
+ * share one CPU, where time spent spinning only delays the peer. */
+void run_busy(row_t *row)
+{
+    pid_t     hog[16];
+    cpu_set_t set, one;
+    int       c, n = 0, first = 1, i, ok = 0;
+
+    (void)row;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) {
+        row_done(row, fail("sched_getaffinity: %s", strerror(errno)));
+        return;
+    }
+    for (c = 0; c < CPU_SETSIZE && n < 16; c++) {
+        if (!CPU_ISSET(c, &set)) {
+            continue;
+        }
+        if (first) {
+            first = 0;
+            continue;
+        }
+        hog[n] = fork_child();
+        if (hog[n] == 0) {
+            CPU_ZERO(&one);
+            CPU_SET(c, &one);
+            sched_setaffinity(0, sizeof one, &one);
+            for (;;) {
+                __asm__ __volatile__("" ::: "memory");
+            }
+        }
+        if (hog[n] == -1) {
+            ok = fail("fork: %s", strerror(errno));
+            break;
+        }
+        n++;
+    }
+    if (ok == 0 && n == 0) {
+        ok = fail("only one usable CPU");
+    }
+    if (ok == 0) {
+        run_socket_rt(row_find("socket_busy_16"));
+        run_msg_rt_process(row_find("msg_rt_busy_16"));
+    }
+    for (i = 0; i < n; i++) {
+        kill(hog[i], SIGKILL);
+        reap(hog[i], 5.0);
+    }
+    if (ok != 0) {
+        row_done(row_find("socket_busy_16"), ok);
+        row_done(row_find("msg_rt_busy_16"), ok);
     }
 }
