@@ -518,7 +518,8 @@ static int write_png(const char *path, int ncpu, const struct utsname *un)
     }
     snprintf(title, sizeof title, "Round trip by message size: median of %d repetition%s, log-log",
              opt_reps, opt_reps == 1 ? "" : "s");
-    snprintf(sub, sizeof sub, "Linux %s %s, %d CPU(s)%s", un->release, un->machine, ncpu,
+    snprintf(sub, sizeof sub, "Linux %s %s, %d CPU(s), load average %.2f at start, %.2f at end%s",
+             un->release, un->machine, ncpu, load_start, load_end,
              opt_smoke ? ", smoke run" : opt_quick ? ", quick run" : "");
     if (mkdir_parents(path) == -1 || chart_write(path, title, sub, s, 4) != 0) {
         fprintf(stderr, "bench: cannot write %s: %s\n", path, strerror(errno));
