@@ -151,6 +151,9 @@ static target_t targets[NTARGETS];
 
 static const char *verdict(int pass)
 {
+    if (opt_smoke) {
+        return "-";                             /* one short repetition judges nothing */
+    }
     return pass ? "PASS" : "MISS";
 }
 
