@@ -1102,7 +1102,6 @@ void run_busy(row_t *row)
     cpu_set_t set, one;
     int       c, n = 0, first = 1, i, ok = 0;
 
-    (void)row;
     if (sched_getaffinity(0, sizeof set, &set) != 0) {
         row_done(row, fail("sched_getaffinity: %s", strerror(errno)));
         return;
