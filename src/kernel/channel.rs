@@ -19,7 +19,7 @@ use crate::transport::shm::Region;
 use crate::transport::spin::{self, SignalHold};
 use parking_lot::Mutex;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,8 @@ pub struct Channel {
     pub state: Mutex<ChannelState>,
     /// What exhausting the pulse pool does, for a channel with one.
     pub pool: Option<PoolPolicy>,
+    /// The CPU the client of the last message received ran on (see `spin::deadline_for`).
+    last_client_cpu: AtomicU32,
 }
 
 /// `ChannelCreatePulsePool`: the pool's size lives in the bell (senders take entries); what
@@ -167,6 +169,7 @@ pub fn create(flags: u32, pool: Option<(u32, PoolPolicy)>) -> KResult<i32> {
     let bell = Bell::new(server_part, clients_part);
     let (pool_size, pool) = pool.map_or((0, None), |(n, policy)| (n, Some(policy)));
     bell.server().pool_size.store(pool_size, Ordering::Relaxed);
+    bell.server().cpu.store(u32::MAX, Ordering::Relaxed);
     let mut channels = p.channels.lock();
     // One death channel per process.
     let death = _NTO_CHF_THREAD_DEATH | _NTO_CHF_COID_DISCONNECT;
@@ -187,6 +190,7 @@ pub fn create(flags: u32, pool: Option<(u32, PoolPolicy)>) -> KResult<i32> {
                 last_scan: Instant::now(),
             }),
             pool,
+            last_client_cpu: AtomicU32::new(u32::MAX),
         })
     });
     Ok(chid.ok_or(Errno::EAGAIN)? as i32)
@@ -421,7 +425,8 @@ impl Channel {
     /// Waits until something may have been posted since `observed`.
     fn wait(&self, observed: u32, mut hold: SignalHold, nap: Duration, waker: &Waker) -> KResult<()> {
         let seq = &self.bell.clients().seq;
-        if spin::until(|| seq.load(Ordering::Relaxed) != observed) {
+        let client_cpu = self.last_client_cpu.load(Ordering::Relaxed);
+        if spin::until_by(spin::deadline_for(client_cpu), || seq.load(Ordering::Relaxed) != observed) {
             // Something came: a signal that arrived meanwhile is handled after the call.
             return Ok(());
         }
@@ -455,6 +460,8 @@ impl Channel {
         info: Option<&mut _msg_info>,
     ) -> KResult<i64> {
         let rcv = conn.take(s);
+        self.last_client_cpu.store(conn.region.slot(s).cpu.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.bell.server().cpu.store(spin::cpu(), Ordering::Relaxed);
         let copied = if rcv.send_len <= INLINE as u64 {
             let n = recv_len.min(rcv.send_len as usize);
             // SAFETY: the inline buffer holds INLINE bytes; `segs` were checked by the caller

@@ -474,6 +474,7 @@ impl Conn {
         let s = self.claim()?;
         let slot = self.region.slot(s);
         slot.tid.store(thread::tid() as u32, Ordering::Relaxed);
+        slot.cpu.store(spin::cpu(), Ordering::Relaxed);
         slot.priority.store(thread::priority() as u32, Ordering::Relaxed);
         slot.coid.store(coid as u32, Ordering::Relaxed);
         slot.send_len.store(send_len as u64, Ordering::Relaxed);
@@ -599,7 +600,7 @@ impl Conn {
         let kick = &self.kicks[s];
         // One spin budget for the whole call: through SEND- and REPLY-blocked alike, so a
         // reply that takes the server a few microseconds costs no sleep and wake-up.
-        let spin_end = spin::deadline();
+        let spin_end = spin::deadline_for(self.bell.server().cpu.load(Ordering::Relaxed));
         // Why this thread wants to leave: a signal (EINTR), a detach of its coid (EBADF), a
         // kernel timeout or SIGEV_UNBLOCK (ETIMEDOUT).
         let mut why: Option<Errno> = None;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 pub const SLOTS: usize = 32;
 /// Bytes of send and of reply data carried inside a slot; longer messages are copied
 /// straight between the two processes' buffers.
-pub const INLINE: usize = 4000;
+pub const INLINE: usize = 3992;
 /// IOV entries of each side carried in the slot; a longer IOV array is read from the client.
 pub const SLOT_SEGS: usize = 2;
 /// Connections per channel that the bell's pending bitmap can name.
@@ -84,6 +84,9 @@ pub struct Slot {
     pub status: AtomicU64,
     /// Bytes of inline reply data.
     pub reply_len: AtomicU64,
+    /// The CPU the client last ran on (see `spin`): a server that shares it does not spin.
+    pub cpu: AtomicU32,
+    pub _pad: u32,
     /// The first entries of the send and the reply IOV (base, length), saving the server a
     /// read of the client's memory for the usual one- or two-part messages.
     pub send_segs: [[AtomicU64; 2]; SLOT_SEGS],
@@ -148,6 +151,8 @@ pub struct BellServer {
     pub sleepers: AtomicU32,
     /// Set when the channel is destroyed.
     pub dead: AtomicU32,
+    /// The CPU a receiving thread last ran on: a client that shares it does not spin.
+    pub cpu: AtomicU32,
     /// Entries in the channel's pulse pool; 0 when it has none (pulses are unbounded).
     pub pool_size: AtomicU32,
 }

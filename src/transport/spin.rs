@@ -56,16 +56,25 @@ fn usable_cpus() -> usize {
     unsafe { libc::CPU_COUNT(&set) as usize }
 }
 
-/// Spins until `done()` holds or the budget runs out; returns whether it holds.
-#[inline]
-pub fn until(done: impl FnMut() -> bool) -> bool {
-    until_by(deadline(), done)
-}
-
 /// When a spin that starts now must end; `None` when spinning is off.
 pub fn deadline() -> Option<Instant> {
     let budget = budget();
     (!budget.is_zero()).then(|| Instant::now() + budget)
+}
+
+/// The CPU the calling thread runs on (glibc reads it from rseq: no system call).
+pub fn cpu() -> u32 {
+    // SAFETY: plain libc call.
+    unsafe { libc::sched_getcpu() as u32 }
+}
+
+/// [`deadline`] for a wait on a peer last seen on `peer_cpu`: none when that is our own CPU,
+/// where the peer cannot answer while we spin (another CPU is busy, or we are pinned together).
+pub fn deadline_for(peer_cpu: u32) -> Option<Instant> {
+    if budget().is_zero() || peer_cpu == cpu() {
+        return None;
+    }
+    deadline()
 }
 
 /// Spins until `done()` holds or `end` passes (one budget shared by several waits of one
