@@ -462,6 +462,10 @@ impl Channel {
         let rcv = conn.take(s);
         self.last_client_cpu.store(conn.region.slot(s).cpu.load(Ordering::Relaxed), Ordering::Relaxed);
         self.bell.server().cpu.store(spin::cpu(), Ordering::Relaxed);
+        self.bell
+            .server()
+            .served
+            .store(conn.region.slot(s).ticket.load(Ordering::Relaxed), Ordering::Relaxed);
         let copied = if rcv.send_len <= INLINE as u64 {
             let n = recv_len.min(rcv.send_len as usize);
             // SAFETY: the inline buffer holds INLINE bytes; `segs` were checked by the caller

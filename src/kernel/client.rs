@@ -30,6 +30,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A SEND-blocked client spins only while at most this many messages are ahead of it.
+const QUEUED_SPIN_LIMIT: u64 = 2;
+
 /// Side-channel coids are numbered below this (the low bits of the coid).
 const MAX_SIDE_COIDS: usize = 0x1_0000;
 
@@ -658,7 +661,14 @@ impl Conn {
                 _ => {}
             }
             let changed = || slot.state.load(Ordering::Relaxed) != st || kick.load(Ordering::Relaxed) != 0;
-            if spin::until_shared(spin_end, &self.bell.clients().spinners, changed) {
+            // Queued behind several others: the answer is far off, sleep.
+            let far = st == state::SENT
+                && slot
+                    .ticket
+                    .load(Ordering::Relaxed)
+                    .wrapping_sub(self.bell.server().served.load(Ordering::Relaxed))
+                    > QUEUED_SPIN_LIMIT;
+            if !far && spin::until_shared(spin_end, &self.bell.clients().spinners, changed) {
                 continue;
             }
             if b.hold.release() {

@@ -153,6 +153,10 @@ pub struct BellServer {
     pub dead: AtomicU32,
     /// The CPU a receiving thread last ran on: a client that shares it does not spin.
     pub cpu: AtomicU32,
+    pub _pad: u32,
+    /// The ticket of the message last received: a client far behind it sleeps rather than
+    /// spins (it would spin through other clients' turns).
+    pub served: AtomicU64,
     /// Entries in the channel's pulse pool; 0 when it has none (pulses are unbounded).
     pub pool_size: AtomicU32,
 }
