@@ -26,7 +26,7 @@ RELEASE := target/release
 PKGENV  := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib
 
 .PHONY: all lib install stage demo test lint unit check-headers headers-compile \
-        check-install c-tests c-tests-asan bench bench-build bench-smoke stress stress-short \
+        check-install c-tests c-tests-nospin c-tests-asan bench bench-build bench-smoke stress stress-short \
         clang clean
 
 all: lib
@@ -89,7 +89,8 @@ stress-short:
 
 # --- checks -------------------------------------------------------------------------------
 
-test: lint unit check-headers headers-compile check-install c-tests c-tests-asan bench-smoke stress-short
+test: lint unit check-headers headers-compile check-install c-tests c-tests-nospin c-tests-asan bench-smoke \
+      stress-short
 	@echo "make test: all checks passed"
 
 lint:
@@ -136,6 +137,10 @@ check-install: lib
 
 c-tests: stage
 	$(PKGENV) bash c-tests/run.sh $(BUILD)/c-tests
+
+# The same with spinning off: every rule must hold whichever way a caller waits.
+c-tests-nospin: stage
+	$(PKGENV) NEUTRINO_SPIN_US=0 bash c-tests/run.sh $(BUILD)/c-tests-nospin
 
 c-tests-asan: stage
 	$(PKGENV) bash c-tests/run.sh $(BUILD)/c-tests-asan -fsanitize=address -fno-omit-frame-pointer
