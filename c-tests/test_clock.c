@@ -35,18 +35,8 @@ static uint64_t ns_of(clockid_t id)
 static void become_nobody(void)
 {
     REQUIRE(geteuid() == 0);
-    REQUIRE_OK(setgroups(0, NULL));
-    REQUIRE_OK(setresgid(NOBODY, NOBODY, NOBODY));
-    REQUIRE_OK(setresuid(NOBODY, NOBODY, NOBODY));
+    REQUIRE_OK(h_become(NOBODY));
 }
-
-#define NEED_ROOT()                                                             \
-    do {                                                                        \
-        if (geteuid() != 0) {                                                   \
-            h_note("skipped: not running as root");                             \
-            return;                                                             \
-        }                                                                       \
-    } while (0)
 
 /* ClockTime(id) lies between two clock_gettime(linux_id) reads. */
 static void check_reads(clockid_t id, clockid_t linux_id)
@@ -102,7 +92,7 @@ TEST(clocktime_bad_clock_id)
 
 TEST(clocktime_sets_only_the_realtime_clock)
 {
-    NEED_ROOT();
+    H_NEED_ROOT();
     uint64_t t = ns_of(CLOCK_MONOTONIC);
     CHECK_ERR(ClockTime(CLOCK_MONOTONIC, &t, NULL), EINVAL);
     CHECK_ERR(ClockTime(CLOCK_PROCESS_CPUTIME_ID, &t, NULL), EINVAL);
@@ -112,7 +102,7 @@ TEST(clocktime_sets_only_the_realtime_clock)
 /* As root, a time Linux cannot hold (year 2554) is refused; the clock stays as it was. */
 TEST(clocktime_root_unrepresentable_time)
 {
-    NEED_ROOT();
+    H_NEED_ROOT();
     uint64_t far = UINT64_MAX, old = 0;
     uint64_t before = ns_of(CLOCK_REALTIME);
     int r = ClockTime(CLOCK_REALTIME, &far, &old);
@@ -129,7 +119,7 @@ TEST(clocktime_root_unrepresentable_time)
 
 TEST(clocktime_set_unprivileged_eperm)
 {
-    NEED_ROOT();
+    H_NEED_ROOT();
     become_nobody();
     uint64_t now = ns_of(CLOCK_REALTIME), old = 0;
     CHECK_ERR(ClockTime(CLOCK_REALTIME, &now, &old), EPERM);
@@ -174,7 +164,7 @@ TEST(clockperiod_errors)
     errno = 0;
     CHECK_EQ(ClockPeriod_r(12345, NULL, NULL, 0), -EINVAL);
     CHECK_EQ(errno, 0);
-    NEED_ROOT();
+    H_NEED_ROOT();
     struct _clockperiod ms = {1000000, 0};
     CHECK_ERR(ClockPeriod(CLOCK_MONOTONIC, &ms, NULL, 0), EINVAL);
     struct _clockperiod tiny = {5000, 0}, huge = {0x7fffffffu, 0};
@@ -185,7 +175,7 @@ TEST(clockperiod_errors)
 /* Root may ask for a tick; Linux has none, so the call succeeds and nothing changes. */
 TEST(clockperiod_root_set_changes_nothing)
 {
-    NEED_ROOT();
+    H_NEED_ROOT();
     uint32_t res = resolution_ns(CLOCK_REALTIME);
     struct _clockperiod p = {100000, 0};
     CHECK_EQ(ClockPeriod(CLOCK_REALTIME, &p, &p, 0), 0);
@@ -197,7 +187,7 @@ TEST(clockperiod_root_set_changes_nothing)
 
 TEST(clockperiod_set_unprivileged_eperm)
 {
-    NEED_ROOT();
+    H_NEED_ROOT();
     become_nobody();
     struct _clockperiod p = {1000000, 0}, old = {0, 0};
     CHECK_ERR(ClockPeriod(CLOCK_REALTIME, &p, &old, 0), EPERM);

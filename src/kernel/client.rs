@@ -394,17 +394,9 @@ impl Conn {
         if !self.bell.take_pool_entry() {
             // The server applies its pool's policy (which may kill it); a sender that must
             // not wait for another process (the service or timer thread) only fails.
-            if !may_wait {
-                return Err(Errno::EAGAIN);
+            if may_wait {
+                let _ = link.request(&Request { flags: POOL_EXHAUSTED, ..self.pulse_request() });
             }
-            let req = Request {
-                op: OP_PULSE,
-                chid: self.chid,
-                scoid: self.scoid,
-                flags: POOL_EXHAUSTED,
-                ..Default::default()
-            };
-            let _ = link.request(&req);
             return Err(Errno::EAGAIN);
         }
         let layout = self.region.layout();
@@ -425,24 +417,22 @@ impl Conn {
             return Ok(());
         }
         if !may_wait {
+            self.bell.give_pool_entry();
             return Err(Errno::EAGAIN);
         }
-        let req = Request {
-            op: OP_PULSE,
-            chid: self.chid,
-            scoid: self.scoid,
-            priority: priority as i32,
-            code: code as i32,
-            value,
-            ticket,
-            ..Default::default()
-        };
+        let req =
+            Request { priority: priority as i32, code: code as i32, value, ticket, ..self.pulse_request() };
         // Held under the ring's lock, so that later pulses of this process queue after it.
         let (resp, _) = link.request(&req).map_err(|_| Errno::EBADF)?;
         match resp.status {
             0 => Ok(()),
             e => Err(Errno(e)),
         }
+    }
+
+    /// An `OP_PULSE` request about this connection.
+    fn pulse_request(&self) -> Request {
+        Request { op: OP_PULSE, chid: self.chid, scoid: self.scoid, ..Default::default() }
     }
 
     /// Takes a free slot; waits (SEND-blocked, in effect) while all are in use.
