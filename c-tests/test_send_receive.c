@@ -306,6 +306,54 @@ TEST(sr_msg_info_priority_default_thread_is_10)
     close_chan(ch);
 }
 
+/* A thread that changes its own scheduling between sends: each message carries the
+ * priority the thread has at that moment (the library caches it and the <pthread.h> and
+ * <sched.h> calls refresh it). */
+struct resched {
+    int coid;
+    long rc[4];
+};
+
+static void *resched_thread(void *arg)
+{
+    struct resched *r = (struct resched *)arg;
+    struct sched_param sp = {.sched_priority = 20};
+    r->rc[0] = MsgSend(r->coid, "a", 1, NULL, 0);
+    if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) != 0)
+        return NULL; /* not allowed: the case notes it */
+    r->rc[1] = MsgSend(r->coid, "b", 1, NULL, 0);
+    pthread_setschedprio(pthread_self(), 15);
+    r->rc[2] = MsgSend(r->coid, "c", 1, NULL, 0);
+    sp.sched_priority = 0;
+    sched_setscheduler(0, SCHED_OTHER, &sp);
+    r->rc[3] = MsgSend(r->coid, "d", 1, NULL, 0);
+    return NULL;
+}
+
+TEST(sr_msg_info_priority_follows_scheduling_changes)
+{
+    if (geteuid() != 0) {
+        h_note("skipped: SCHED_FIFO needs root");
+        return;
+    }
+    struct chan ch = open_chan(0);
+    struct resched r = {.coid = ch.coid};
+    pthread_t t = h_thread(resched_thread, &r);
+    const int want[4] = {10, 20, 15, 10};
+    for (int i = 0; i < 4; i++) {
+        char buf[8];
+        struct _msg_info info;
+        rcvid_t rcvid = MsgReceive(ch.chid, buf, sizeof buf, &info);
+        REQUIRE(rcvid > 0);
+        CHECK_EQ(info.priority, want[i]);
+        CHECK_EQ(MsgReply(rcvid, 0, NULL, 0), 0);
+    }
+    JOIN(t, 5000);
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ(r.rc[i], 0);
+    close_chan(ch);
+}
+
 TEST(sr_msg_info_tid_identifies_thread)
 {
     /* Two concurrently blocked client threads are told apart by tid (and rcvid). */
