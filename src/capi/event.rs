@@ -5,9 +5,9 @@
 
 use super::{or_errno, or_neg};
 use crate::kernel::abi::rcvid_t;
-use crate::kernel::errno::{Errno, KResult};
+use crate::kernel::errno::KResult;
 use crate::kernel::event::RawEvent;
-use crate::kernel::{notify, thread};
+use crate::kernel::{notify, thread, timer};
 use libc::{c_int, clockid_t, sigevent, timespec};
 
 fn deliver(rcvid: rcvid_t, event: *const sigevent, verify: bool) -> KResult<c_int> {
@@ -132,16 +132,11 @@ fn timeout_ts(
     otime: *mut timespec,
 ) -> KResult<c_int> {
     // SAFETY: non-NULL pointers are the caller's valid timespecs.
-    let ntime = match unsafe { ntime.as_ref() } {
-        Some(t) if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) => return Err(Errno::EINVAL),
-        Some(t) => Some(t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64),
-        None => None,
-    };
+    let ntime = unsafe { ntime.as_ref() }.map(timer::from_timespec).transpose()?;
     timeout(id, flags, notify, ntime, |left| {
         // SAFETY: as above.
         if let Some(o) = unsafe { otime.as_mut() } {
-            o.tv_sec = (left / 1_000_000_000) as libc::time_t;
-            o.tv_nsec = (left % 1_000_000_000) as libc::c_long;
+            *o = timer::to_timespec(left);
         }
     })
 }
