@@ -112,6 +112,23 @@ TEST(td_thread_cancelled)
     death_case(2);
 }
 
+/* QNX accepts a NULL thread-id pointer (the thread is then detached by the caller's choice
+ * of attributes, or simply never joined): the thread runs and its death is reported. */
+TEST(td_pthread_create_null_id)
+{
+    struct chan ch = open_chan(_NTO_CHF_THREAD_DEATH);
+    struct victim v = {.how = 0};
+    pthread_attr_t attr;
+    REQUIRE_EQ(pthread_attr_init(&attr), 0);
+    REQUIRE_EQ(pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED), 0);
+    CHECK_EQ(pthread_create(NULL, &attr, victim_thread, &v), 0);
+    pthread_attr_destroy(&attr);
+    wait_tid(&v);
+    atomic_store(&v.go, 1);
+    expect_death(ch, atomic_load(&v.tid));
+    close_chan(ch);
+}
+
 /* Several threads, detached ones included: one pulse each. */
 TEST(td_several_threads_one_pulse_each)
 {

@@ -9,9 +9,10 @@
  *
  * It attaches the name, prints "name_server: attached <name>", and serves until a client
  * asks it to quit.  The loop tells apart what MsgReceive() can hand a name_attach()
- * server: pulses (a client disconnecting, or asking to be unblocked), the _IO_CONNECT
- * message every name_open() sends, other system I/O messages (refused with ENOSYS), and
- * this program's own messages (see name_msg.h).
+ * server: pulses (a client disconnecting, or asking to be unblocked), system I/O messages
+ * (an _IO_CONNECT, which only a name_open() of a global name through QNX's gns sends: a
+ * local name_open() sends the server nothing; the others refused with ENOSYS), and this
+ * program's own messages (see name_msg.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -63,9 +64,9 @@ int main(int argc, char *argv[])
             continue;
         }
 
-        /* name_open() sends this: accept it, or the client's name_open() fails. */
+        /* Sent by QNX's gns for a global name (never for a local one): accept it. */
         if (msg.hdr.type == _IO_CONNECT) {
-            printf("name_server: a client opened %s\n", name);
+            printf("name_server: a client connected through gns\n");
             fflush(stdout);
             MsgReply(rcvid, EOK, NULL, 0);
             continue;

@@ -4,13 +4,19 @@
  * - pthread_create: each new thread becomes known to the library first, so that its death
  *   is reported to an _NTO_CHF_THREAD_DEATH channel as on QNX. Threads created by code
  *   compiled without this overlay are reported only if they made a blocking call of ours.
+ *   The thread-id pointer may be NULL, as on QNX.
  * - pthread_setschedparam, pthread_setschedprio: the library caches each thread's priority
  *   (a message's priority is its sender's) and learns here that it may have changed.
  */
 #if defined(__GNUC__)
 #pragma GCC system_header /* #include_next is an extension -pedantic would flag */
 #endif
+/* glibc declares pthread_create's thread-id pointer non-null; QNX accepts NULL, and QNX code
+ * passes it. glibc's declaration is made under another name, so the one below is the only
+ * pthread_create and carries no such attribute. */
+#define pthread_create __libneutrino_glibc_pthread_create
 #include_next <pthread.h>
+#undef pthread_create
 
 #ifndef _NEUTRINO_PTHREAD_H
 #define _NEUTRINO_PTHREAD_H

@@ -1,8 +1,8 @@
 /*
  * <sys/iomsg.h> for libneutrino: the headers of QNX's I/O messages (QNX 7.1, 64-bit
  * layouts), as a name_attach() server sees them.  System I/O messages carry a 16-bit type
- * between _IO_BASE and _IO_MAX; name_open() sends _IO_CONNECT (subtype _IO_CONNECT_OPEN,
- * file type _FTYPE_NAME), which a server answers with MsgReply(rcvid, EOK, NULL, 0).
+ * between _IO_BASE and _IO_MAX.  name_open() of a local name sends the server nothing (as
+ * on QNX, where only the global name service forwards an _IO_CONNECT of type _FTYPE_NAME).
  * Application messages use types below _IO_BASE or above _IO_MAX.
  */
 #ifndef _NEUTRINO_SYS_IOMSG_H

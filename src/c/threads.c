@@ -42,7 +42,8 @@ int neutrino_sigev_thread(void (*function)(union sigval), pthread_attr_t *attrib
 }
 
 /* pthread_create as the <pthread.h> overlay names it: the new thread registers with the
- * library first, so that its death is reported (_NTO_CHF_THREAD_DEATH). */
+ * library first, so that its death is reported (_NTO_CHF_THREAD_DEATH). As on QNX, `thread`
+ * may be NULL when the caller does not want the id. */
 struct start {
     void *(*routine)(void *);
     void *arg;
@@ -62,12 +63,13 @@ int __libneutrino_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
                                  void *(*routine)(void *), void *arg)
 {
     struct start *s = malloc(sizeof *s);
+    pthread_t unwanted;
     int err;
     if (s == NULL)
         return EAGAIN;
     s->routine = routine;
     s->arg = arg;
-    err = pthread_create(thread, attr, registered_start, s);
+    err = pthread_create(thread != NULL ? thread : &unwanted, attr, registered_start, s);
     if (err != 0)
         free(s);
     return err;

@@ -3,8 +3,9 @@
 //!
 //! A name is held by its server process through `transport::names` (an exclusive, abstract
 //! socket address that disappears with the process); the service thread answers lookups
-//! with the name's channel. `name_open` attaches a side-channel connection to it and sends
-//! the `_IO_CONNECT` message QNX's library sends, which the server must accept.
+//! with the name's channel. `name_open` only attaches a side-channel connection to it: for a
+//! local name QNX's process manager answers the lookup itself with nd/pid/chid, and the
+//! server is sent nothing.
 
 use super::abi::{
     _NTO_CHF_COID_DISCONNECT, _NTO_CHF_DISCONNECT, _NTO_CHF_UNBLOCK, _NTO_COF_CLOEXEC, _NTO_COF_MASK,
@@ -13,8 +14,7 @@ use super::abi::{
 use super::errno::{Errno, KResult};
 use super::ids::IdTable;
 use super::process::{current, Process};
-use super::{channel, client, message};
-use crate::transport::copy::Seg;
+use super::{channel, client};
 use crate::transport::fdreg::Tracked;
 use crate::transport::link::NoCancel;
 use crate::transport::names::{self as sockets, Answer};
@@ -25,41 +25,6 @@ pub const NAME_FLAG_DETACH_SAVEDPP: u32 = 0x1;
 pub const NAME_FLAG_ATTACH_GLOBAL: u32 = 0x2;
 /// `name_open` flags carry `_NTO_COF_*` bits shifted left by this much.
 const NAME_FLAG_COF_SHIFT: u32 = 4;
-
-// The values of `<sys/iomsg.h>`, `<sys/ftype.h>`, `<share.h>` and `<limits.h>` that the
-// `_IO_CONNECT` of `name_open` carries.
-const _IO_CONNECT: u16 = 0x100;
-const _IO_CONNECT_COMBINE_CLOSE: u16 = 1;
-const _IO_CONNECT_OPEN: u16 = 2;
-const _FTYPE_NAME: u32 = 12;
-const _IO_FLAG_RD: u32 = 1;
-const _IO_FLAG_WR: u32 = 2;
-const SH_DENYNO: u16 = 0x40;
-const SYMLOOP_MAX: u16 = 32;
-/// QNX's library offers a link reply plus room for 3 * SYMLOOP_MAX entries and a path.
-const REPLY_MAX: usize = 20 + 3 * SYMLOOP_MAX as usize * 24 + 1024 + 1;
-
-/// `struct _io_connect` up to its path.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct IoConnect {
-    r#type: u16,
-    subtype: u16,
-    file_type: u32,
-    reply_max: u16,
-    entry_max: u16,
-    key: u32,
-    handle: u32,
-    ioflag: u32,
-    mode: u32,
-    sflag: u16,
-    access: u16,
-    dirfd: u16,
-    path_len: u16,
-    eflag: u8,
-    extra_type: u8,
-    extra_len: u16,
-}
 
 /// `name_attach_t`, as C reads it.
 #[repr(C)]
@@ -72,12 +37,6 @@ pub struct NameAttach {
 
 const _: () = {
     use std::mem::{offset_of, size_of};
-    // The reference's table sums to 40 bytes (its "36" miscounts); QNX's path starts at 40.
-    assert!(size_of::<IoConnect>() == 40);
-    assert!(offset_of!(IoConnect, handle) == 16);
-    assert!(offset_of!(IoConnect, sflag) == 28);
-    assert!(offset_of!(IoConnect, path_len) == 34);
-    assert!(offset_of!(IoConnect, extra_len) == 38);
     assert!(size_of::<NameAttach>() == 24);
     assert!(offset_of!(NameAttach, chid) == 8);
     assert!(offset_of!(NameAttach, mntid) == 12);
@@ -242,14 +201,14 @@ pub fn detach(attach: usize, flags: u32) -> KResult<()> {
 pub fn answer(p: &Process, listener: RawFd) {
     let names = p.names.lock();
     let found = names.names.iter().find(|(_, n)| n.listener.as_raw_fd() == listener);
-    if let Some((mntid, name)) = found {
-        sockets::answer_all(listener, &Answer { chid: name.chid, handle: mntid as i32 });
+    if let Some((_, name)) = found {
+        sockets::answer_all(listener, &Answer { chid: name.chid });
     }
 }
 
-/// `name_open`: a side-channel coid to the server of `name`, which has accepted the
-/// `_IO_CONNECT` message. A server that refuses it leaves no connection behind, and its
-/// error is `name_open`'s.
+/// `name_open`: a side-channel coid to the server of `name`. As QNX's library does for a
+/// local name, it attaches and sends the server nothing (no `_IO_CONNECT`): the server need
+/// not be receiving, and its answers to unknown messages do not matter.
 pub fn open(name: &[u8], flags: i32) -> KResult<i32> {
     let path = canonical(name)?;
     if flags as u32 & NAME_FLAG_ATTACH_GLOBAL != 0 {
@@ -257,57 +216,16 @@ pub fn open(name: &[u8], flags: i32) -> KResult<i32> {
         return Err(Errno(libc::ENOENT));
     }
     let cof = (flags as u32 >> NAME_FLAG_COF_SHIFT) & _NTO_COF_MASK | _NTO_COF_CLOEXEC;
-    let (coid, handle) = {
-        let _hold = NoCancel::new();
-        let (pid, answer) = sockets::lookup(&path)?;
-        // The server let go of the name meanwhile: it no longer resolves.
-        let coid = client::attach(0, pid, answer.chid, _NTO_SIDE_CHANNEL, cof as i32).map_err(|e| {
-            if e == Errno::ESRCH {
-                Errno(libc::ENOENT)
-            } else {
-                e
-            }
-        })?;
-        (coid, answer.handle)
-    };
-    let mut msg = IoConnect {
-        r#type: _IO_CONNECT,
-        subtype: _IO_CONNECT_OPEN,
-        file_type: _FTYPE_NAME,
-        reply_max: REPLY_MAX as u16,
-        entry_max: SYMLOOP_MAX,
-        handle: handle as u32,
-        ioflag: _IO_FLAG_RD | _IO_FLAG_WR,
-        sflag: SH_DENYNO,
-        access: (_IO_FLAG_RD | _IO_FLAG_WR) as u16,
-        // The path after the name: none.
-        path_len: 1,
-        ..Default::default()
-    };
-    let refused = match connect(coid, &msg) {
-        Ok(_) => return Ok(coid),
-        Err(e) => e,
-    };
-    if refused == Errno::ENOSYS {
-        // QNX's library asks once more, to resolve a link; whatever the answer, a server
-        // without _IO_CONNECT support is not opened.
-        msg.subtype = _IO_CONNECT_COMBINE_CLOSE;
-        msg.ioflag = 0;
-        let _ = connect(coid, &msg);
-    }
-    let _ = client::detach(coid);
-    Err(refused)
-}
-
-fn connect(coid: i32, msg: &IoConnect) -> KResult<i64> {
-    let path = [0u8];
-    let mut reply = vec![0u8; REPLY_MAX];
-    let send = [
-        Seg { base: msg as *const IoConnect as usize, len: std::mem::size_of::<IoConnect>() },
-        Seg { base: path.as_ptr() as usize, len: path.len() },
-    ];
-    let recv = [Seg { base: reply.as_mut_ptr() as usize, len: reply.len() }];
-    message::send(coid, &send, &recv, true)
+    let _hold = NoCancel::new();
+    let (pid, answer) = sockets::lookup(&path)?;
+    // The server let go of the name meanwhile: it no longer resolves.
+    client::attach(0, pid, answer.chid, _NTO_SIDE_CHANNEL, cof as i32).map_err(|e| {
+        if e == Errno::ESRCH {
+            Errno(libc::ENOENT)
+        } else {
+            e
+        }
+    })
 }
 
 /// `name_close`.

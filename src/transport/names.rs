@@ -19,8 +19,6 @@ pub const MAX_NAME: usize = 107 - PREFIX.len();
 #[derive(Clone, Copy, Default, Debug)]
 pub struct Answer {
     pub chid: i32,
-    /// The name's registration id (`name_attach_t.mntid`).
-    pub handle: i32,
 }
 
 fn address(path: &[u8]) -> KResult<(libc::sockaddr_un, libc::socklen_t)> {
