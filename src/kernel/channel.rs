@@ -176,7 +176,9 @@ pub fn create(flags: u32, pool: Option<(u32, PoolPolicy)>) -> KResult<i32> {
     if flags & death != 0 && channels.iter().any(|(_, c)| c.flags & death != 0) {
         return Err(Errno::EBUSY);
     }
-    let chid = channels.insert_with(i32::MAX as usize, |chid| {
+    let chid = p.ids.lock().take().ok_or(Errno::EAGAIN)?;
+    channels.insert_at(
+        chid,
         Arc::new(Channel {
             chid: chid as i32,
             flags,
@@ -191,9 +193,9 @@ pub fn create(flags: u32, pool: Option<(u32, PoolPolicy)>) -> KResult<i32> {
             }),
             pool,
             last_client_cpu: AtomicU32::new(u32::MAX),
-        })
-    });
-    Ok(chid.ok_or(Errno::EAGAIN)? as i32)
+        }),
+    );
+    Ok(chid as i32)
 }
 
 /// `ChannelDestroy`: fails every blocked client with `ESRCH`, discards queued pulses, wakes
@@ -205,6 +207,7 @@ pub fn destroy(chid: i32) -> KResult<()> {
         _ => None,
     }
     .ok_or(Errno::EINVAL)?;
+    p.ids.lock().give_back(chid as usize);
     let conns: Vec<Arc<ServerConn>> = {
         let mut st = ch.state.lock();
         st.destroyed = true;

@@ -33,9 +33,6 @@ use std::time::Duration;
 /// A SEND-blocked client spins only while at most this many messages are ahead of it.
 const QUEUED_SPIN_LIMIT: u64 = 2;
 
-/// Side-channel coids are numbered below this (the low bits of the coid).
-const MAX_SIDE_COIDS: usize = 0x1_0000;
-
 /// One connection to a channel, shared by every coid of this process that names it.
 pub struct Conn {
     pub server_pid: libc::pid_t,
@@ -88,7 +85,7 @@ pub struct Coids {
 impl Coids {
     pub fn new() -> Coids {
         Coids {
-            side: IdTable::new(1),
+            side: IdTable::new(),
             fds: HashMap::new(),
             shared: HashMap::new(),
             cloexec: Default::default(),
@@ -171,17 +168,23 @@ pub fn attach(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32) -> K
     } else {
         p.coids.lock().shared.get(&(target, chid)).filter(|c| !c.is_dead()).cloned()
     };
-    let conn = match existing {
-        Some(c) => c,
-        None => connect(p, target, chid)?,
+    // QNX numbers the coid before the scoid: ChannelCreate then a self-attach gives coid
+    // 0x40000002 (and scoid 3).
+    let side =
+        if index & _NTO_SIDE_CHANNEL != 0 { Some(p.ids.lock().take().ok_or(Errno::EAGAIN)?) } else { None };
+    let conn = match existing.map_or_else(|| connect(p, target, chid), Ok) {
+        Ok(c) => c,
+        Err(e) => {
+            if let Some(n) = side {
+                p.ids.lock().give_back(n);
+            }
+            return Err(e);
+        }
     };
     let mut coids = p.coids.lock();
-    let coid = if index & _NTO_SIDE_CHANNEL != 0 {
-        coids
-            .side
-            .insert(conn.clone(), MAX_SIDE_COIDS)
-            .map(|n| (_NTO_SIDE_CHANNEL | n as u32) as i32)
-            .ok_or(Errno::EAGAIN)
+    let coid = if let Some(n) = side {
+        coids.side.insert_at(n, conn.clone());
+        Ok((_NTO_SIDE_CHANNEL | n as u32) as i32)
     } else {
         reserve_fd(index).map(|fd| {
             let n = fd.as_raw_fd();
@@ -312,7 +315,12 @@ pub fn detach(coid: i32) -> KResult<()> {
     }
     let mut coids = p.coids.lock();
     let conn = if coid >= 0 && coid as u32 & _NTO_SIDE_CHANNEL != 0 {
-        coids.side.remove((coid as u32 & !_NTO_SIDE_CHANNEL) as usize)
+        let n = (coid as u32 & !_NTO_SIDE_CHANNEL) as usize;
+        let conn = coids.side.remove(n);
+        if conn.is_some() {
+            p.ids.lock().give_back(n);
+        }
+        conn
     } else {
         coids.fds.remove(&coid).map(|(c, _fd)| c)
     }

@@ -12,7 +12,7 @@ use super::abi::{
     _NTO_SIDE_CHANNEL,
 };
 use super::errno::{Errno, KResult};
-use super::ids::IdTable;
+use super::ids::{IdSpace, IdTable};
 use super::process::{current, Process};
 use super::{channel, client};
 use crate::transport::fdreg::Tracked;
@@ -69,11 +69,17 @@ pub struct Names {
     attaches: HashMap<usize, Attach>,
     /// By mntid.
     names: IdTable<Name>,
+    mntids: IdSpace,
 }
 
 impl Names {
     pub fn new() -> Names {
-        Names { dispatches: HashMap::new(), attaches: HashMap::new(), names: IdTable::new(1) }
+        Names {
+            dispatches: HashMap::new(),
+            attaches: HashMap::new(),
+            names: IdTable::new(),
+            mntids: IdSpace::new(),
+        }
     }
 
     fn new_dispatch(&mut self, chid: i32) -> usize {
@@ -88,9 +94,15 @@ impl Names {
         let d = self.dispatches.remove(&dpp).ok_or(Errno::EINVAL)?;
         let gone: Vec<usize> = self.names.iter().filter(|(_, n)| n.dpp == dpp).map(|(id, _)| id).collect();
         for id in gone {
-            self.names.remove(id);
+            self.forget(id);
         }
         Ok(d.chid)
+    }
+
+    fn forget(&mut self, mntid: usize) {
+        if self.names.remove(mntid).is_some() {
+            self.mntids.give_back(mntid);
+        }
     }
 
     /// The channel of `dpp`, created on first use with the flags QNX's dispatch library
@@ -170,9 +182,10 @@ fn hold(p: &'static Process, names: &mut Names, dpp: usize, path: &[u8]) -> KRes
     let chid = names.channel_of(dpp)?;
     let listener = Tracked::new(sockets::listen(path)?);
     let fd = listener.as_raw_fd();
-    let mntid = names.names.insert(Name { listener, chid, dpp }, i32::MAX as usize).ok_or(Errno::ENOMEM)?;
+    let mntid = names.mntids.take().ok_or(Errno::ENOMEM)?;
+    names.names.insert_at(mntid, Name { listener, chid, dpp });
     if let Err(e) = p.service().watch_name(fd) {
-        names.names.remove(mntid);
+        names.forget(mntid);
         return Err(e);
     }
     let mntid = mntid as i32;
@@ -188,7 +201,7 @@ pub fn detach(attach: usize, flags: u32) -> KResult<()> {
     let mut names = current().names.lock();
     let a = names.attaches.remove(&attach).ok_or(Errno::EINVAL)?;
     drop(a.public);
-    names.names.remove(a.mntid as usize);
+    names.forget(a.mntid as usize);
     let destroy = flags & NAME_FLAG_DETACH_SAVEDPP == 0 && names.dispatches.contains_key(&a.dpp);
     drop(names);
     if destroy {

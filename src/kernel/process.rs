@@ -4,7 +4,7 @@
 use super::channel::Channel;
 use super::client::Coids;
 use super::errno::{Errno, KResult};
-use super::ids::IdTable;
+use super::ids::{IdSpace, IdTable};
 use super::names::Names;
 use super::notify::Registration;
 use super::server::ServerConn;
@@ -18,6 +18,9 @@ use std::sync::{Arc, Once};
 
 pub struct Process {
     pub pid: libc::pid_t,
+    /// The one vector chids, side-channel coids and scoids are numbered in (taken last,
+    /// after any of the tables below).
+    pub ids: Mutex<IdSpace>,
     pub channels: Mutex<IdTable<Arc<Channel>>>,
     /// Server connections, by the low bits of their scoid.
     pub scoids: RwLock<IdTable<Arc<ServerConn>>>,
@@ -111,8 +114,9 @@ impl Process {
         Ok(Process {
             // SAFETY: plain syscall.
             pid: unsafe { libc::getpid() },
-            channels: Mutex::new(IdTable::new(1)),
-            scoids: RwLock::new(IdTable::new(1)),
+            ids: Mutex::new(IdSpace::new()),
+            channels: Mutex::new(IdTable::new()),
+            scoids: RwLock::new(IdTable::new()),
             coids: Mutex::new(Coids::new()),
             links: Mutex::new(HashMap::new()),
             threads: Mutex::new(HashMap::new()),

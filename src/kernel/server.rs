@@ -34,8 +34,6 @@ use std::time::{Duration, Instant};
 /// answers in microseconds; one stopped or hostile must not hold the server forever.
 const AGENT_PATIENCE: Duration = Duration::from_secs(10);
 
-/// Scoids are numbered below this (the low 16 bits of a scoid).
-const MAX_SCOIDS: usize = 0x1_0000;
 const GEN_BITS: u32 = 10;
 const INDEX_SHIFT: u32 = 5; // SLOTS == 32
 const GEN_SHIFT: u32 = 21;
@@ -429,26 +427,24 @@ pub fn new_conn(
         return Err(Errno::ESRCH);
     }
     let bit = st.free_bit()?;
-    let mut conn = None;
-    p.scoids.write().insert_with(MAX_SCOIDS, |index| {
-        let c = Arc::new(ServerConn {
-            scoid: (_NTO_SIDE_CHANNEL | _NTO_CONNECTION_SCOID | index as u32) as i32,
-            chid: ch.chid,
-            bit,
-            channel: Arc::downgrade(ch),
-            region,
-            peer,
-            link,
-            slots: Default::default(),
-            dead: AtomicBool::new(false),
-            vm_denied: AtomicBool::new(false),
-            may_pulse: may_pulse(&peer),
-            pulse_head: AtomicU64::new(0),
-        });
-        conn = Some(c.clone());
-        c
+    let mut scoids = p.scoids.write();
+    let index = p.ids.lock().take().ok_or(Errno::EAGAIN)?;
+    let conn = Arc::new(ServerConn {
+        scoid: (_NTO_SIDE_CHANNEL | _NTO_CONNECTION_SCOID | index as u32) as i32,
+        chid: ch.chid,
+        bit,
+        channel: Arc::downgrade(ch),
+        region,
+        peer,
+        link,
+        slots: Default::default(),
+        dead: AtomicBool::new(false),
+        vm_denied: AtomicBool::new(false),
+        may_pulse: may_pulse(&peer),
+        pulse_head: AtomicU64::new(0),
     });
-    let conn = conn.ok_or(Errno::EAGAIN)?;
+    scoids.insert_at(index, conn.clone());
+    drop(scoids);
     st.add_conn(conn.clone());
     Ok((conn, fd))
 }
@@ -516,6 +512,7 @@ fn free_scoid(p: &Process, conn: &Arc<ServerConn>) {
     let mut scoids = p.scoids.write();
     if scoids.get(index_of(conn.scoid)).is_some_and(|c| Arc::ptr_eq(c, conn)) {
         scoids.remove(index_of(conn.scoid));
+        p.ids.lock().give_back(index_of(conn.scoid));
     }
 }
 
