@@ -1,4 +1,5 @@
-/* <unistd.h> overlay for libneutrino: the system's unistd.h plus QNX's delay(). */
+/* <unistd.h> overlay for libneutrino: the system's unistd.h plus QNX's delay(), and
+ * <process.h> (the spawn*() family), which QNX's <unistd.h> includes. */
 #if defined(__GNUC__)
 #pragma GCC system_header /* #include_next is an extension -pedantic would flag */
 #endif
@@ -18,5 +19,7 @@ unsigned int delay(unsigned int duration);
 #ifdef __cplusplus
 }
 #endif
+
+#include <process.h>
 
 #endif /* _NEUTRINO_UNISTD_H */
