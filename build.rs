@@ -22,9 +22,12 @@ fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libneutrino.so.0");
     println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", script.display());
+    // Nothing in Rust calls the C-library extras: make the linker take their object.
+    println!("cargo:rustc-cdylib-link-arg=-Wl,--undefined=__libneutrino_strlcpy");
 
     cc::Build::new()
         .file("src/c/cancel.c")
+        .file("src/c/qnxlibc.c")
         .file("src/c/threads.c")
         .flag("-fexceptions")
         .warnings_into_errors(true)
