@@ -92,7 +92,9 @@ pub unsafe extern "C" fn __libneutrino_timer_settime(
 ) -> c_int {
     match ours(id) {
         // SAFETY: the caller's arguments, as glibc takes them.
-        None if flags as u32 & timer::TIMER_TOLERANCE == 0 => unsafe { libc::timer_settime(id, flags, value, ovalue) },
+        None if flags as u32 & timer::TIMER_TOLERANCE == 0 => unsafe {
+            libc::timer_settime(id, flags, value, ovalue)
+        },
         _ => or_errno(|| settime(id, flags, value, ovalue)),
     }
 }
