@@ -3,7 +3,7 @@
  * (<stdlib.h>), min/max, the stricmp family, strlwr/strupr/strrev/strset/strnset and
  * strlcpy/strlcat (<string.h>), S_IFNAM/S_ISNAM (<sys/stat.h>), eaccess (<unistd.h>),
  * QNX 8.0's clock_gettime_ns family and timer_settime's TIMER_TOLERANCE/TIMER_PRECISE
- * (<time.h>), and TimerSettime's TIMER_TOLERANCE.
+ * (<time.h>), and TimerSettime's and TimerTimeout's TIMER_TOLERANCE.
  */
 #include "harness.h"
 #include <sys/stat.h>
@@ -250,6 +250,32 @@ TEST(timersettime_tolerance)
     CHECK_OK(timer_gettime(id, &cur));
     CHECK(ts_ns(&cur.it_value) > 4000000000ull);
     CHECK_OK(TimerDestroy(id));
+    close_chan(c);
+}
+
+/* TIMER_TOLERANCE sets the next timeout's tolerance and arms nothing: a receive that a
+ * 1 us timeout would have ended gets the pulse sent 30 ms later. */
+TEST(timertimeout_tolerance_arms_nothing)
+{
+    struct chan c = open_chan(0);
+    struct sigevent ev;
+    struct _pulse p;
+    uint64_t tol = 1000, later = 30000000;
+    timer_t t;
+    struct _itimer arm = {later, 0};
+    SIGEV_PULSE_INIT(&ev, c.coid, SIGEV_PULSE_PRIO_INHERIT, 5, 0);
+    t = (timer_t)(intptr_t)REQUIRE_OK(TimerCreate(CLOCK_MONOTONIC, &ev));
+    REQUIRE_OK(TimerSettime(t, 0, &arm, NULL));
+    CHECK_OK(TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE | TIMER_TOLERANCE, NULL, &tol, NULL));
+    CHECK_EQ(MsgReceive(c.chid, &p, sizeof p, NULL), 0);
+    CHECK_EQ(p.code, 5);
+    CHECK_ERR(TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE | TIMER_TOLERANCE | TIMER_ABSTIME,
+                           NULL, &tol, NULL),
+              EINVAL);
+    /* Without the flag, the same call arms the timeout. */
+    CHECK_OK(TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, NULL, &tol, NULL));
+    CHECK_ERR(MsgReceive(c.chid, &p, sizeof p, NULL), ETIMEDOUT);
+    CHECK_OK(TimerDestroy(t));
     close_chan(c);
 }
 
