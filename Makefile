@@ -35,13 +35,15 @@ lib:
 	$(CARGO) build --release
 
 install: lib
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/neutrino/sys
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/neutrino/sys \
+	    $(DESTDIR)$(INCLUDEDIR)/neutrino/bits/types
 	install -m 755 $(RELEASE)/libneutrino.so $(DESTDIR)$(LIBDIR)/libneutrino.so.$(VERSION)
 	ln -sf libneutrino.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libneutrino.so.$(SOVERSION)
 	ln -sf libneutrino.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libneutrino.so
 	install -m 644 $(RELEASE)/libneutrino.a $(DESTDIR)$(LIBDIR)/libneutrino.a
 	install -m 644 include/*.h $(DESTDIR)$(INCLUDEDIR)/neutrino/
 	install -m 644 include/sys/*.h $(DESTDIR)$(INCLUDEDIR)/neutrino/sys/
+	install -m 644 include/bits/types/*.h $(DESTDIR)$(INCLUDEDIR)/neutrino/bits/types/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    pkgconfig/neutrino.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/neutrino.pc

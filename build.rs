@@ -25,10 +25,12 @@ fn main() {
 
     cc::Build::new()
         .file("src/c/cancel.c")
+        .file("src/c/qnxlibc.c")
         .file("src/c/threads.c")
         .file("src/c/spawn.c")
         .flag("-fexceptions")
-        // Some of it (the spawn family) is reached from C only: keep every object.
+        // Some of it (the spawn family, the C-library extras) is reached from C only: keep
+        // every object.
         .link_lib_modifier("+whole-archive")
         .warnings_into_errors(true)
         .compile("neutrino_c");

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # run.sh OUTDIR [extra CFLAGS...]
 #
-# Builds every c-tests/test_*.c and c-tests/layout.c against the installed library found
-# through pkg-config (the caller sets PKG_CONFIG_PATH and LD_LIBRARY_PATH; CC is honoured),
+# Builds every c-tests/test_*.c, c-tests/layout.c and c-tests/qnx_headers.c against the
+# installed library found through pkg-config (the caller sets PKG_CONFIG_PATH and
+# LD_LIBRARY_PATH; CC is honoured),
 # runs each program under `timeout 120`, and sums the `<program>: N passed, N failed`
 # lines.  A program that crashes or times out without printing its line counts as
-# 1 failed; so does a program that fails to build.  layout.c is also compiled and run as
-# C++ (${CXX:-c++} -std=gnu++17) when a C++ compiler is available.
+# 1 failed; so does a program that fails to build.  layout.c and qnx_headers.c are also
+# compiled and run as C++ (${CXX:-c++} -std=gnu++17) when a C++ compiler is available.
 #
 # Last line: `c-tests: P passed, F failed`.  Exit status non-zero if F > 0 or any build
 # failed.
@@ -52,13 +53,14 @@ build() { # name, compiler, std, source [language]
     fi
 }
 
-for src in "$HERE"/test_*.c "$HERE"/layout.c; do
+for src in "$HERE"/test_*.c "$HERE"/layout.c "$HERE"/qnx_headers.c; do
     [ -e "$src" ] || continue
     name=$(basename "$src" .c)
     build "$name" "$CC" -std=gnu11 "$src"
 done
 if command -v "$CXX" >/dev/null 2>&1; then
     build layout_cxx "$CXX" -std=gnu++17 "$HERE/layout.c" c++
+    build qnx_headers_cxx "$CXX" -std=gnu++17 "$HERE/qnx_headers.c" c++
 fi
 
 for name in "${built[@]}"; do

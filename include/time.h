@@ -25,6 +25,18 @@ extern int __REDIRECT_NTH(timer_settime, (timer_t __timerid, int __flags,
 extern int __REDIRECT_NTH(timer_gettime, (timer_t __timerid, struct itimerspec *__value),
                           __libneutrino_timer_gettime);
 extern int __REDIRECT_NTH(timer_getoverrun, (timer_t __timerid), __libneutrino_timer_getoverrun);
+/* timer_settime() flags QNX adds (QNX's values): TIMER_TOLERANCE sets the lateness the
+ * timer may have instead of arming it; TIMER_PRECISE asks for none.  Linux fires timers
+ * as early as it can, so a tolerance is accepted and the tolerance reported is 0. */
+#define TIMER_TOLERANCE 0x40000000
+#define TIMER_PRECISE 0x20000000
+
+/* QNX 8.0: a clock's time in nanoseconds (clock_gettime_ns: 0, or -1 and errno). */
+extern int __REDIRECT_NTH(clock_gettime_ns, (clockid_t __clock_id, __uint64_t *__now_ns),
+                          __libneutrino_clock_gettime_ns);
+extern __uint64_t __REDIRECT_NTH(clock_gettime_mon_ns, (void), __libneutrino_clock_gettime_mon_ns);
+extern __uint64_t __REDIRECT_NTH(clock_gettime_rt_ns, (void), __libneutrino_clock_gettime_rt_ns);
+
 /* QNX declares the kernel timeout's timespec form here (also in <sys/neutrino.h>). */
 extern int timer_timeout(clockid_t __id, int __flags, const struct sigevent *__notify,
                          const struct timespec *__ntime, struct timespec *__otime);

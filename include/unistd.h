@@ -1,4 +1,5 @@
-/* <unistd.h> overlay for libneutrino: the system's unistd.h plus QNX's delay(), and
+/* <unistd.h> overlay for libneutrino: the system's unistd.h plus QNX's delay(), eaccess()
+ * declared as QNX declares it (glibc has it, declared under _GNU_SOURCE only), and
  * <process.h> (the spawn*() family), which QNX's <unistd.h> includes. */
 #if defined(__GNUC__)
 #pragma GCC system_header /* #include_next is an extension -pedantic would flag */
@@ -15,6 +16,11 @@ extern "C" {
 /* Suspends the calling thread for `duration` milliseconds.  Returns 0, or the milliseconds
  * left (rounded up) when a signal handler interrupted the sleep.  A cancellation point. */
 unsigned int delay(unsigned int duration);
+
+#if defined(__USE_MISC) && !defined(__USE_GNU)
+/* access() with the effective user and group ids. */
+extern int eaccess(const char *__name, int __type) __THROW __nonnull((1));
+#endif
 
 #ifdef __cplusplus
 }

@@ -15,14 +15,11 @@
 #include <signal.h>
 #include <time.h>
 #include <sys/neutrino.h>
-#include <sys/iomsg.h>
+#include <sys/resmgr.h> /* dispatch_t, and as QNX's <sys/dispatch.h> does */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* A dispatch handle: opaque; name_attach() creates its channel on first use. */
-typedef struct _dispatch dispatch_t;
 
 #define NAME_FLAG_DETACH_SAVEDPP 0x00000001 /* name_detach(): keep the dispatch handle */
 #define NAME_FLAG_ATTACH_GLOBAL 0x00000002  /* global names: not supported */

@@ -8,9 +8,15 @@
 #ifndef _NEUTRINO_SYS_IOMSG_H
 #define _NEUTRINO_SYS_IOMSG_H
 
-#include <sys/neutrino.h>
-#include <sys/ftype.h>
+/* What QNX's <sys/iomsg.h> brings with it. */
+#include <stdint.h>
 #include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/neutrino.h>
+#include <utime.h>
+#include <sys/ftype.h>
+#include <limits.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -8,8 +8,12 @@
 #ifndef _NEUTRINO_SYS_NEUTRINO_H
 #define _NEUTRINO_SYS_NEUTRINO_H
 
+/* QNX's <sys/neutrino.h> brings <sys/types.h>, <signal.h>, <sched.h>, <time.h> and
+ * <limits.h> with it; programs rely on that (INT_MAX, struct sched_param, ...). */
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <time.h>
 #include <sys/siginfo.h>
@@ -51,8 +55,10 @@ typedef struct iovec iov_t;
 #define GETIOVLEN(_iov) ((_iov)->iov_len)
 #endif
 
-/* ConnectServerInfo reports a struct _server_info, which is a struct _msg_info. */
+/* ConnectServerInfo reports a struct _server_info, which is a struct _msg_info; QNX 7.1 and
+ * 8.0 spell the 64-bit layout _msg_info64 (their _msg_info is a macro for it there). */
 #define _server_info _msg_info
+#define _msg_info64 _msg_info
 
 #include <sys/neutrino_api.h>
 

@@ -10,7 +10,7 @@ use super::or_errno;
 use crate::kernel::abi::_itimer;
 use crate::kernel::errno::{Errno, KResult};
 use crate::kernel::event::{RawEvent, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD};
-use crate::kernel::timer;
+use crate::kernel::{clock, timer};
 use libc::{c_int, clockid_t, itimerspec, sigevent, timer_t};
 
 /// glibc's notify types: glibc runs these timers.
@@ -54,14 +54,24 @@ pub unsafe extern "C" fn __libneutrino_timer_create(
     })
 }
 
-fn settime(id: isize, flags: c_int, value: *const itimerspec, ovalue: *mut itimerspec) -> KResult<c_int> {
+/// `timer_settime` on one of libneutrino's timers, or `TIMER_TOLERANCE` on any timer.
+fn settime(id: timer_t, flags: c_int, value: *const itimerspec, ovalue: *mut itimerspec) -> KResult<c_int> {
+    let tolerance = timer::sets_tolerance(flags as u32)?;
     // SAFETY: non-NULL pointers are the caller's valid itimerspecs.
-    let (new, out) = unsafe { (value.as_ref().ok_or(Errno::EFAULT)?, ovalue.as_mut()) };
-    let new = _itimer {
-        nsec: timer::from_timespec(&new.it_value)?,
-        interval_nsec: timer::from_timespec(&new.it_interval)?,
+    let (new, out) = unsafe { (value.as_ref(), ovalue.as_mut()) };
+    let new = match new {
+        Some(v) => _itimer {
+            nsec: timer::from_timespec(&v.it_value)?,
+            interval_nsec: timer::from_timespec(&v.it_interval)?,
+        },
+        // Setting a tolerance needs no value.
+        None if tolerance => _itimer::default(),
+        None => return Err(Errno::EFAULT),
     };
-    let old = timer::settime(id, flags as u32, &new)?;
+    let old = match ours(id) {
+        Some(id) => timer::settime(id, flags as u32, &new)?,
+        None => super::timer::glibc_tolerance(id)?,
+    };
     if let Some(o) = out {
         *o = itimerspec {
             it_value: timer::to_timespec(old.nsec),
@@ -81,9 +91,11 @@ pub unsafe extern "C" fn __libneutrino_timer_settime(
     ovalue: *mut itimerspec,
 ) -> c_int {
     match ours(id) {
-        Some(id) => or_errno(|| settime(id, flags, value, ovalue)),
         // SAFETY: the caller's arguments, as glibc takes them.
-        None => unsafe { libc::timer_settime(id, flags, value, ovalue) },
+        None if flags as u32 & timer::TIMER_TOLERANCE == 0 => unsafe {
+            libc::timer_settime(id, flags, value, ovalue)
+        },
+        _ => or_errno(|| settime(id, flags, value, ovalue)),
     }
 }
 
@@ -129,4 +141,30 @@ pub unsafe extern "C" fn __libneutrino_timer_delete(id: timer_t) -> c_int {
         // SAFETY: glibc checks the id it is given.
         None => unsafe { libc::timer_delete(id) },
     }
+}
+
+/// QNX 8.0's `clock_gettime_ns`: clock `id`'s time in nanoseconds into `now_ns`.
+///
+/// # Safety
+/// `now_ns` is NULL (`EFAULT`) or writable.
+#[no_mangle]
+pub unsafe extern "C" fn __libneutrino_clock_gettime_ns(id: clockid_t, now_ns: *mut u64) -> c_int {
+    or_errno(|| {
+        // SAFETY: a non-NULL now_ns is the caller's writable u64.
+        let out = unsafe { now_ns.as_mut() }.ok_or(Errno::EFAULT)?;
+        *out = clock::now_ns(id)?;
+        Ok(0)
+    })
+}
+
+/// QNX 8.0's `clock_gettime_mon_ns`: `CLOCK_MONOTONIC` in nanoseconds (it cannot fail).
+#[no_mangle]
+pub extern "C" fn __libneutrino_clock_gettime_mon_ns() -> u64 {
+    clock::now_ns(libc::CLOCK_MONOTONIC).unwrap_or(0)
+}
+
+/// QNX 8.0's `clock_gettime_rt_ns`: `CLOCK_REALTIME` in nanoseconds (it cannot fail).
+#[no_mangle]
+pub extern "C" fn __libneutrino_clock_gettime_rt_ns() -> u64 {
+    clock::now_ns(libc::CLOCK_REALTIME).unwrap_or(0)
 }

@@ -47,17 +47,35 @@ pub extern "C" fn TimerDestroy_r(id: timer_t) -> c_int {
 }
 
 fn settime(id: timer_t, flags: c_int, itime: *const _itimer, oitime: *mut _itimer) -> KResult<c_int> {
+    let tolerance = timer::sets_tolerance(flags as u32)?;
     // SAFETY: non-NULL pointers are the caller's valid _itimers.
-    let (new, out) = unsafe { (itime.as_ref().ok_or(Errno::EFAULT)?, oitime.as_mut()) };
+    let (new, out) = unsafe { (itime.as_ref(), oitime.as_mut()) };
+    // Setting a tolerance needs no value.
+    let new = match new {
+        Some(n) => *n,
+        None if tolerance => _itimer::default(),
+        None => return Err(Errno::EFAULT),
+    };
     let old = if timer::is_ours(id as isize) {
-        timer::settime(id as isize, flags as u32, new)?
+        timer::settime(id as isize, flags as u32, &new)?
+    } else if tolerance {
+        glibc_tolerance(id)?
     } else {
-        glibc_settime(id, flags as u32, new)?
+        glibc_settime(id, flags as u32, &new)?
     };
     if let Some(o) = out {
         *o = old;
     }
     Ok(0)
+}
+
+/// `TIMER_TOLERANCE` on a timer glibc runs: the id is checked, nothing is armed, and the
+/// tolerance reported is 0 (see `timer::sets_tolerance`).
+pub(crate) fn glibc_tolerance(id: timer_t) -> KResult<_itimer> {
+    let mut cur = libc::itimerspec { it_value: timer::to_timespec(0), it_interval: timer::to_timespec(0) };
+    // SAFETY: cur is valid for the call; glibc checks the id.
+    check(unsafe { libc::timer_gettime(id, &mut cur) } as libc::c_long)?;
+    Ok(_itimer::default())
 }
 
 /// `TimerSettime` on a timer glibc runs.
@@ -73,7 +91,8 @@ fn glibc_settime(id: timer_t, flags: u32, new: &_itimer) -> KResult<_itimer> {
 }
 
 /// Arms timer `id` (`itime->nsec` 0 disarms it; `TIMER_ABSTIME` in QNX's or Linux's value
-/// for an absolute time); `oitime` receives what was left of the previous setting.
+/// for an absolute time); `oitime` receives what was left of the previous setting. With
+/// `TIMER_TOLERANCE` it sets the timer's tolerance instead (`itime` may be NULL).
 #[no_mangle]
 pub extern "C" fn TimerSettime(
     id: timer_t,

@@ -262,7 +262,8 @@ impl Timeout {
 /// `TimerTimeout`: arms (states ≠ 0) or disarms the calling thread's kernel timeout, `ntime`
 /// nanoseconds from now on `clock` (absolute with `TIMER_ABSTIME`, QNX's bit or Linux's;
 /// `None`: do not block at all); `notify` `None` is `SIGEV_UNBLOCK`. Returns the states the
-/// previous timeout applied to and the time it had left.
+/// previous timeout applied to and the time it had left. With `TIMER_TOLERANCE` it only sets
+/// the tolerance of the next timeout: nothing is armed (see `timer::sets_tolerance`).
 pub fn timer_timeout(
     clock: libc::clockid_t,
     flags: u32,
@@ -270,6 +271,9 @@ pub fn timer_timeout(
     ntime: Option<u64>,
 ) -> KResult<(u32, u64)> {
     let now = timer::clock_now(clock)?;
+    if timer::sets_tolerance(flags)? {
+        return Ok((0, 0));
+    }
     if let Some(ev) = notify {
         ev.kind()?;
     }

@@ -26,6 +26,20 @@ use std::sync::Arc;
 const QNX_ABSTIME: u32 = 0x8000_0000;
 const NS: u64 = 1_000_000_000;
 
+/// QNX's `TIMER_TOLERANCE`: the call sets how late the timer may fire instead of arming it.
+pub const TIMER_TOLERANCE: u32 = 0x4000_0000;
+
+/// Whether timer flags set a tolerance rather than arm the timer (`EINVAL` together with
+/// `TIMER_ABSTIME`, as on QNX). Timers here fire as early as Linux can, which is within any
+/// tolerance: a tolerance is accepted, and the one reported is 0, as `TimerInfo` reports.
+/// (QNX's `TIMER_PRECISE`, no tolerance, is what every timer has: the bit is ignored.)
+pub fn sets_tolerance(flags: u32) -> KResult<bool> {
+    match (flags & TIMER_TOLERANCE != 0, is_absolute(flags)) {
+        (true, true) => Err(Errno::EINVAL),
+        (tolerance, _) => Ok(tolerance),
+    }
+}
+
 /// Whether timer flags ask for an absolute time (QNX's bit or Linux's).
 pub fn is_absolute(flags: u32) -> bool {
     flags & (QNX_ABSTIME | libc::TIMER_ABSTIME as u32) != 0
@@ -226,9 +240,12 @@ pub fn delete(id: isize) -> KResult<()> {
 }
 
 /// `TimerSettime`/`timer_settime`: arms the timer (`new.nsec` 0 disarms it) and returns
-/// what was left of the previous setting.
+/// what was left of the previous setting; with `TIMER_TOLERANCE`, only reports the tolerance.
 pub fn settime(id: isize, flags: u32, new: &_itimer) -> KResult<_itimer> {
     let timer = ours(id)?;
+    if sets_tolerance(flags)? {
+        return Ok(_itimer::default());
+    }
     let absolute = is_absolute(flags);
     let mut st = timer.state.lock();
     // Expiries not delivered yet happened under the old setting: timerfd_settime would
