@@ -26,7 +26,7 @@ RELEASE := target/release
 PKGENV  := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib
 
 .PHONY: all lib install stage demo test lint unit check-headers headers-compile \
-        check-install c-tests c-tests-nospin c-tests-asan bench bench-build bench-smoke stress stress-short \
+        check-install c-tests c-tests-nospin c-tests-asan programs bench bench-build bench-smoke stress stress-short \
         clang clean
 
 all: lib
@@ -89,8 +89,8 @@ stress-short:
 
 # --- checks -------------------------------------------------------------------------------
 
-test: lint unit check-headers headers-compile check-install c-tests c-tests-nospin c-tests-asan bench-smoke \
-      stress-short
+test: lint unit check-headers headers-compile check-install c-tests c-tests-nospin c-tests-asan programs \
+      bench-smoke stress-short
 	@echo "make test: all checks passed"
 
 lint:
@@ -144,6 +144,11 @@ c-tests-nospin: stage
 
 c-tests-asan: stage
 	$(PKGENV) bash c-tests/run.sh $(BUILD)/c-tests-asan -fsanitize=address -fno-omit-frame-pointer
+
+# QNX-style servers and clients built as their authors build them (-Wall, warnings and
+# all) and run as separate processes: c-tests/programs/run.sh.
+programs: stage
+	$(PKGENV) bash c-tests/programs/run.sh $(BUILD)/programs
 
 clean:
 	$(CARGO) clean
