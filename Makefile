@@ -5,6 +5,8 @@
 #                   (PREFIX, LIBDIR, INCLUDEDIR and DESTDIR are honoured separately)
 #   make demo       run unmodified QNX-style servers and clients as separate processes
 #   make test       every check of the project
+#   make programs   QNX-idiom servers and clients built with -Wall and run as processes
+#                   (c-tests/programs/run.sh; part of make test)
 #   make bench      the benchmark suite (BENCHFLAGS=--quick: under a minute); results/
 #                   (make test runs only its one-second smoke run)
 #   make stress     SIGKILLs of clients and servers mid-call for STRESS_SECONDS (default 60),

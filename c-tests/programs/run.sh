@@ -224,12 +224,13 @@ check_unblock() { # Ctrl-C on a REPLY-blocked client of an _NTO_CHF_UNBLOCK chan
     cpid=$(sed -n 's/^Client pid \([0-9]*\) sending$/\1/p' "$L.client.out")
     [ -n "$cpid" ] || { why="the client printed no pid"; return 1; }
     rcvid=$(sed -n 's/^Server: working on rcvid \([0-9]*\)$/\1/p' "$L.server.out")
-    sleep 0.1 # the client is now REPLY-blocked
+    # The server holds the message, so the client is REPLY-blocked: Ctrl-C it.
     kill -INT "$cpid"
-    # The client must live on until the server has let it go (half a second after the pulse).
+    # It must live on until the server lets it go, half a second after the unblock pulse
+    # (the server prints before it replies, hence the second look once the client is gone).
     for ((i = 0; i < 150; i++)); do
         has "$L.server.out" "Server: replying EINTR" && break
-        if ! alive "$cli"; then
+        if ! alive "$cli" && ! has "$L.server.out" "Server: replying EINTR"; then
             finish "$cli" 1
             why="the client ended (status $rc) before the server replied"
             return 1
