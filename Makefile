@@ -5,6 +5,8 @@
 #                   (PREFIX, LIBDIR, INCLUDEDIR and DESTDIR are honoured separately)
 #   make demo       run unmodified QNX-style servers and clients as separate processes
 #   make test       every check of the project
+#   make programs   QNX-idiom servers and clients built with -Wall and run as processes
+#                   (c-tests/programs/run.sh; part of make test)
 #   make bench      the benchmark suite (BENCHFLAGS=--quick: under a minute); results/
 #                   (make test runs only its one-second smoke run)
 #   make stress     SIGKILLs of clients and servers mid-call for STRESS_SECONDS (default 60),
@@ -26,7 +28,7 @@ RELEASE := target/release
 PKGENV  := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib
 
 .PHONY: all lib install stage demo test lint unit check-headers headers-compile \
-        check-install c-tests c-tests-nospin c-tests-asan bench bench-build bench-smoke stress stress-short \
+        check-install c-tests c-tests-nospin c-tests-asan programs bench bench-build bench-smoke stress stress-short \
         clang clean
 
 all: lib
@@ -91,8 +93,8 @@ stress-short:
 
 # --- checks -------------------------------------------------------------------------------
 
-test: lint unit check-headers headers-compile check-install c-tests c-tests-nospin c-tests-asan bench-smoke \
-      stress-short
+test: lint unit check-headers headers-compile check-install c-tests c-tests-nospin c-tests-asan programs \
+      bench-smoke stress-short
 	@echo "make test: all checks passed"
 
 lint:
@@ -146,6 +148,11 @@ c-tests-nospin: stage
 
 c-tests-asan: stage
 	$(PKGENV) bash c-tests/run.sh $(BUILD)/c-tests-asan -fsanitize=address -fno-omit-frame-pointer
+
+# QNX-style servers and clients built as their authors build them (-Wall, warnings and
+# all) and run as separate processes: c-tests/programs/run.sh.
+programs: stage
+	$(PKGENV) bash c-tests/programs/run.sh $(BUILD)/programs
 
 clean:
 	$(CARGO) clean
