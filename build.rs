@@ -12,6 +12,7 @@ const API_SOURCES: &[&str] = &[
     "src/capi/event.rs",
     "src/capi/clock.rs",
     "src/capi/timer.rs",
+    "src/capi/sched.rs",
 ];
 
 fn main() {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <signal.h>
 #include <time.h>
+#include <sched.h>
 #include <sys/siginfo.h>
 #include <sys/types.h>
 #include <sys/uio.h>

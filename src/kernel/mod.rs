@@ -15,6 +15,7 @@ pub mod notify;
 pub mod process;
 pub mod pulse;
 pub mod queue;
+pub mod sched;
 pub mod server;
 pub mod shm;
 pub mod shm_handles;

@@ -26,6 +26,8 @@ pub struct Process {
     pub links: Mutex<HashMap<libc::pid_t, Arc<Link>>>,
     /// The threads known to the kernel, by tid.
     pub threads: Mutex<HashMap<libc::pid_t, Arc<Waker>>>,
+    /// The QNX priorities `SchedSet` recorded for threads Linux left as they were, by tid.
+    pub priorities: Mutex<HashMap<libc::pid_t, i32>>,
     /// Events registered by `MsgRegisterEvent`, by handle.
     pub events: Mutex<HashMap<u32, Registration>>,
     /// The names this process holds and its dispatch handles.
@@ -45,6 +47,12 @@ pub fn current() -> &'static Process {
         return unsafe { &*p };
     }
     init()
+}
+
+/// The calling process's state if it has been created; never creates it.
+pub fn existing() -> Option<&'static Process> {
+    // SAFETY: a published Process is leaked and never freed.
+    unsafe { CURRENT.load(Ordering::Acquire).as_ref() }
 }
 
 /// Whether `p` is the calling process's state (not one a fork child abandoned); never
@@ -116,6 +124,7 @@ impl Process {
             coids: Mutex::new(Coids::new()),
             links: Mutex::new(HashMap::new()),
             threads: Mutex::new(HashMap::new()),
+            priorities: Mutex::new(HashMap::new()),
             events: Mutex::new(HashMap::new()),
             names: Mutex::new(Names::new()),
             timers: Timers::default(),
