@@ -27,6 +27,7 @@ fn main() {
     cc::Build::new()
         .file("src/c/cancel.c")
         .file("src/c/threads.c")
+        .file("src/c/procmgr.c")
         .flag("-fexceptions")
         .warnings_into_errors(true)
         .compile("neutrino_c");

@@ -13,6 +13,8 @@ pub mod message;
 pub mod names;
 pub mod notify;
 pub mod process;
+pub mod procmgr;
+pub mod procwatch;
 pub mod pulse;
 pub mod queue;
 pub mod sched;

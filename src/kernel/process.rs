@@ -34,6 +34,8 @@ pub struct Process {
     pub names: Mutex<Names>,
     /// Timers that deliver QNX events (pulses); none survives `fork()`, as on QNX.
     pub timers: Timers,
+    /// The `procmgr_event_notify` registration.
+    pub procwatch: Mutex<Option<super::procwatch::Registration>>,
     pub service: Service,
 }
 
@@ -71,8 +73,11 @@ fn init() -> &'static Process {
     let fresh =
         Box::into_raw(Box::new(Process::new().expect("libneutrino: cannot create an epoll descriptor")));
     match CURRENT.compare_exchange(std::ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
-        // SAFETY: just published; leaked for the life of the process.
-        Ok(_) => unsafe { &*fresh },
+        Ok(_) => {
+            super::procwatch::announce();
+            // SAFETY: just published; leaked for the life of the process.
+            unsafe { &*fresh }
+        }
         Err(other) => {
             // SAFETY: `fresh` was never published; `other` is leaked for the process's life.
             unsafe {
@@ -128,6 +133,7 @@ impl Process {
             events: Mutex::new(HashMap::new()),
             names: Mutex::new(Names::new()),
             timers: Timers::default(),
+            procwatch: Mutex::new(None),
             service: Service::new(&super::server::HANDLER)?,
         })
     }
@@ -142,6 +148,14 @@ impl Process {
             return Err(Errno::ESRCH);
         }
         self.channels.lock().get(chid as usize).cloned().ok_or(Errno::ESRCH)
+    }
+
+    /// Whether the process holds anything of the library that a `fork()` child would lose:
+    /// channels, links to servers, a `procmgr_event_notify` registration.
+    pub fn holds_state(&self) -> bool {
+        self.channels.lock().iter().next().is_some()
+            || !self.links.lock().is_empty()
+            || self.procwatch.lock().is_some()
     }
 
     /// The link to server process `pid`, opened on first use.
