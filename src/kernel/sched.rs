@@ -164,15 +164,17 @@ pub fn info(pid: libc::pid_t, policy: i32) -> KResult<super::abi::_sched_info> {
     if !(is_realtime(policy) || policy == libc::SCHED_OTHER) {
         return Err(Errno::EINVAL);
     }
-    let (pid, _) = target(pid, 0)?;
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: ts is valid for the call.
-    check(unsafe { libc::sched_rr_get_interval(pid, &mut ts) } as libc::c_long)?;
+    target(pid, 0)?;
+    // Linux's SCHED_RR time slice (sched_rr_get_interval reports 0 for other threads).
+    let slice_ms = std::fs::read_to_string("/proc/sys/kernel/sched_rr_timeslice_ms")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(100);
     let (min, max) = range();
     Ok(super::abi::_sched_info {
         priority_min: min,
         priority_max: max,
-        interval: ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64,
+        interval: slice_ms * 1_000_000,
         priority_priv: USER_MAX,
         reserved: [0; 11],
     })
