@@ -17,7 +17,9 @@ pub const PROCMGR_DAEMON_KEEPUMASK: u32 = 0x8;
 /// One more than the highest open descriptor, as QNX's process manager reports it.
 fn fd_count() -> i32 {
     std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok()).max().map_or(0, |m| m + 1))
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok()).max().map_or(0, |m| m + 1)
+        })
         .unwrap_or(0)
 }
 

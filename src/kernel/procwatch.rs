@@ -35,6 +35,10 @@ pub const MAX_WATCHED: usize = 1024;
 /// The most watchers a starting process announces itself to.
 const MAX_ANNOUNCE: usize = 32;
 const PREFIX: &str = "neutrino.procwatch.";
+/// Held by one of the watchers (whichever binds it first; the others try again at each
+/// scan), so that a starting process finds out with one failed `connect` that there is
+/// no watcher, and reads `/proc/net/unix` only when there is one.
+const BEACON: &str = "neutrino.procwatch";
 
 /// A registration: the event, shared with the watcher thread, and the thread's stop bell.
 pub struct Registration {
@@ -79,11 +83,15 @@ fn owned(fd: libc::c_int) -> KResult<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-fn address(pid: libc::pid_t) -> (libc::sockaddr_un, libc::socklen_t) {
+/// A watcher's address (`Some(pid)`), or the beacon's (`None`).
+fn address(pid: Option<libc::pid_t>) -> (libc::sockaddr_un, libc::socklen_t) {
     // SAFETY: sockaddr_un is plain data.
     let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
     addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    let name = format!("{PREFIX}{pid}");
+    let name = match pid {
+        Some(pid) => format!("{PREFIX}{pid}"),
+        None => BEACON.to_string(),
+    };
     // sun_path[0] stays 0: the abstract namespace, freed with the watcher.
     for (i, b) in name.bytes().enumerate() {
         addr.sun_path[i + 1] = b as libc::c_char;
@@ -96,27 +104,38 @@ fn stream(flags: libc::c_int) -> KResult<OwnedFd> {
     owned(unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC | flags, 0) })
 }
 
-fn start(ev: RawEvent) -> KResult<Registration> {
-    // SAFETY: plain syscalls.
-    let me = unsafe { libc::getpid() };
-    let listener = stream(libc::SOCK_NONBLOCK)?;
-    let (addr, len) = address(me);
+/// A listening socket at `pid`'s watcher address or the beacon.
+fn listen(pid: Option<libc::pid_t>) -> KResult<OwnedFd> {
+    let fd = stream(libc::SOCK_NONBLOCK)?;
+    let (addr, len) = address(pid);
     // SAFETY: addr is a valid sockaddr_un of `len` bytes.
-    let r = unsafe { libc::bind(listener.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, len) };
-    // Taken: another process squats our address.
-    check(r as libc::c_long).map_err(|_| Errno::EAGAIN)?;
+    check(unsafe { libc::bind(fd.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, len) }
+        as libc::c_long)?;
     // SAFETY: plain syscall on our socket.
-    check(unsafe { libc::listen(listener.as_raw_fd(), 128) } as libc::c_long)?;
-    // SAFETY: plain syscalls.
+    check(unsafe { libc::listen(fd.as_raw_fd(), 128) } as libc::c_long)?;
+    Ok(fd)
+}
+
+fn start(ev: RawEvent) -> KResult<Registration> {
+    // SAFETY: plain syscall.
+    let me = unsafe { libc::getpid() };
+    // Taken: another process squats our address.
+    let listener = listen(Some(me)).map_err(|_| Errno::EAGAIN)?;
+    // SAFETY: plain syscall.
     let stop = Arc::new(Tracked::new(owned(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) })?));
     let stop_raw = stop.as_raw_fd();
     let event = Arc::new(Mutex::new(Some(ev)));
+    // SAFETY: plain syscall.
+    let epoll = owned(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+    // SAFETY: plain syscall.
+    let timer = owned(unsafe {
+        libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC | libc::TFD_NONBLOCK)
+    })?;
     let mut w = Watcher {
-        epoll: Tracked::new(owned(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?),
+        epoll: Tracked::new(epoll),
         listener: Tracked::new(listener),
-        timer: Tracked::new(owned(unsafe {
-            libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC | libc::TFD_NONBLOCK)
-        })?),
+        beacon: None,
+        timer: Tracked::new(timer),
         _stop: stop.clone(),
         watched: HashMap::new(),
         gone: HashSet::new(),
@@ -126,8 +145,12 @@ fn start(ev: RawEvent) -> KResult<Registration> {
     let period = libc::timespec { tv_sec: RESCAN.as_secs() as libc::time_t, tv_nsec: 0 };
     let spec = libc::itimerspec { it_interval: period, it_value: period };
     // SAFETY: spec is valid for the call.
-    check(unsafe { libc::timerfd_settime(w.timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) } as libc::c_long)?;
-    for (fd, key) in [(w.listener.as_raw_fd(), KEY_LISTENER), (w.timer.as_raw_fd(), KEY_TIMER), (stop_raw, KEY_STOP)] {
+    check(
+        unsafe { libc::timerfd_settime(w.timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) } as libc::c_long
+    )?;
+    for (fd, key) in
+        [(w.listener.as_raw_fd(), KEY_LISTENER), (w.timer.as_raw_fd(), KEY_TIMER), (stop_raw, KEY_STOP)]
+    {
         w.watch(fd, key)?;
     }
     w.scan(true);
@@ -136,6 +159,7 @@ fn start(ev: RawEvent) -> KResult<Registration> {
 }
 
 const KEY_LISTENER: u64 = 1 << 32;
+const KEY_BEACON: u64 = 5 << 32;
 const KEY_TIMER: u64 = 2 << 32;
 const KEY_STOP: u64 = 3 << 32;
 /// A pidfd's key: the pid.
@@ -144,6 +168,7 @@ const KEY_PID: u64 = 4 << 32;
 struct Watcher {
     epoll: Tracked,
     listener: Tracked,
+    beacon: Option<Tracked>,
     timer: Tracked,
     /// The registration's eventfd, written to stop the thread; held here too, so that it
     /// stays in the epoll set until the thread has seen it.
@@ -171,11 +196,14 @@ impl Watcher {
             let n = unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), events.as_mut_ptr(), 32, -1) };
             for ev in &events[..n.max(0) as usize] {
                 match ev.u64 & !0xffff_ffff {
-                    KEY_LISTENER => self.accept_all(),
+                    KEY_LISTENER => self.accept_all(self.listener.as_raw_fd()),
+                    KEY_BEACON => self.accept_all(self.beacon.as_ref().map_or(-1, |b| b.as_raw_fd())),
                     KEY_TIMER => {
                         let mut ticks = 0u64;
                         // SAFETY: reads 8 bytes into `ticks` from our timerfd.
-                        unsafe { libc::read(self.timer.as_raw_fd(), &mut ticks as *mut u64 as *mut libc::c_void, 8) };
+                        unsafe {
+                            libc::read(self.timer.as_raw_fd(), &mut ticks as *mut u64 as *mut libc::c_void, 8)
+                        };
                         self.scan(false);
                     }
                     KEY_STOP => return,
@@ -218,7 +246,14 @@ impl Watcher {
     fn ended(&mut self, pid: libc::pid_t) {
         if let Some(fd) = self.watched.remove(&pid) {
             // SAFETY: plain syscall; closing the pidfd right after also unregisters it.
-            unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_DEL, fd.as_raw_fd(), std::ptr::null_mut()) };
+            unsafe {
+                libc::epoll_ctl(
+                    self.epoll.as_raw_fd(),
+                    libc::EPOLL_CTL_DEL,
+                    fd.as_raw_fd(),
+                    std::ptr::null_mut(),
+                )
+            };
             self.gone.insert(pid);
             self.deliver();
         }
@@ -232,11 +267,11 @@ impl Watcher {
         }
     }
 
-    fn accept_all(&mut self) {
+    fn accept_all(&mut self, listener: RawFd) {
         loop {
             // SAFETY: plain syscall; we do not want the peer address.
             let fd = unsafe {
-                libc::accept4(self.listener.as_raw_fd(), std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC)
+                libc::accept4(listener, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC)
             };
             let Ok(fd) = owned(fd) else { return };
             if let Ok(peer) = peer_cred(fd.as_raw_fd()) {
@@ -247,6 +282,14 @@ impl Watcher {
 
     /// Learns the processes in `/proc`; forgets ended ones no longer listed.
     fn scan(&mut self, first: bool) {
+        if self.beacon.is_none() {
+            if let Ok(b) = listen(None) {
+                let b = Tracked::new(b);
+                if self.watch(b.as_raw_fd(), KEY_BEACON).is_ok() {
+                    self.beacon = Some(b);
+                }
+            }
+        }
         let Ok(dir) = std::fs::read_dir("/proc") else { return };
         let listed: HashSet<libc::pid_t> =
             dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
@@ -257,9 +300,23 @@ impl Watcher {
     }
 }
 
+/// Connects to `pid`'s watcher (or the beacon) and lets go: the watcher takes our pid from
+/// the queued connection. Never waits: a watcher whose queue is full misses us (its scans
+/// may still see us). Whether the connection was made.
+fn knock(pid: Option<libc::pid_t>) -> bool {
+    let Ok(fd) = stream(libc::SOCK_NONBLOCK) else { return false };
+    let (addr, len) = address(pid);
+    // SAFETY: addr is a valid sockaddr_un of `len` bytes.
+    unsafe { libc::connect(fd.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, len) == 0 }
+}
+
 /// Called once by every process that starts using libneutrino: announces it to the
-/// watchers (see the module's description). Costs one read of `/proc/net/unix`.
+/// watchers (see the module's description). Without a watcher on the machine this is one
+/// refused `connect` to the beacon; with one, also a read of `/proc/net/unix`.
 pub fn announce() {
+    if !knock(None) {
+        return;
+    }
     let Ok(table) = std::fs::read("/proc/net/unix") else { return };
     let marker = format!("@{PREFIX}");
     // A watcher's accepted sockets are listed under its name too.
@@ -272,15 +329,6 @@ pub fn announce() {
         })
         .collect();
     for pid in pids.into_iter().take(MAX_ANNOUNCE) {
-        let Ok(fd) = stream(libc::SOCK_NONBLOCK) else { return };
-        let (addr, len) = address(pid);
-        // Never waits: a watcher whose queue is full misses us (its scans may still see us).
-        // SAFETY: addr is a valid sockaddr_un of `len` bytes.
-        unsafe { libc::connect(fd.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, len) };
+        knock(Some(pid));
     }
-}
-
-/// Whether the calling process has registered for process deaths.
-pub fn registered() -> bool {
-    process::existing().is_some_and(|p| p.procwatch.lock().is_some())
 }

@@ -81,7 +81,9 @@ pub fn get(pid: libc::pid_t, tid: i32) -> KResult<(i32, i32)> {
 /// The priority range every policy accepts: Linux's real-time range.
 pub fn range() -> (i32, i32) {
     // SAFETY: plain syscalls.
-    unsafe { (libc::sched_get_priority_min(libc::SCHED_FIFO), libc::sched_get_priority_max(libc::SCHED_FIFO)) }
+    unsafe {
+        (libc::sched_get_priority_min(libc::SCHED_FIFO), libc::sched_get_priority_max(libc::SCHED_FIFO))
+    }
 }
 
 const CAP_SYS_NICE: u32 = 23;
