@@ -12,6 +12,7 @@ const API_SOURCES: &[&str] = &[
     "src/capi/event.rs",
     "src/capi/clock.rs",
     "src/capi/timer.rs",
+    "src/capi/sched.rs",
 ];
 
 fn main() {
@@ -28,6 +29,7 @@ fn main() {
         .file("src/c/qnxlibc.c")
         .file("src/c/threads.c")
         .file("src/c/spawn.c")
+        .file("src/c/procmgr.c")
         .flag("-fexceptions")
         // Some of it (the spawn family, the C-library extras) is reached from C only: keep
         // every object.

@@ -1,7 +1,8 @@
 /*
  * <sched.h> for libneutrino: the system's, with sched_setscheduler and sched_setparam
  * redirected (asm labels) to wrappers that tell the library a thread's priority may have
- * changed: it caches each thread's priority, which its messages carry.
+ * changed: it caches each thread's priority, which its messages carry. Adds QNX's
+ * getprio() and setprio() (QNX priorities, as SchedGet/SchedSet give them).
  */
 #if defined(__GNUC__)
 #pragma GCC system_header /* #include_next is an extension -pedantic would flag */
@@ -19,6 +20,8 @@ extern int __REDIRECT_NTH(sched_setparam, (__pid_t __pid, const struct sched_par
 extern int __REDIRECT_NTH(sched_setscheduler,
                           (__pid_t __pid, int __policy, const struct sched_param *__param),
                           __libneutrino_sched_setscheduler);
+extern int getprio(__pid_t __pid);
+extern int setprio(__pid_t __pid, int __prio);
 #ifdef __cplusplus
 }
 #endif

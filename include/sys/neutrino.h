@@ -16,6 +16,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <time.h>
+#include <sched.h>
 #include <sys/siginfo.h>
 #include <sys/types.h>
 #include <sys/uio.h>

@@ -307,6 +307,14 @@ struct _timer_info {
   struct sigevent event;
 };
 
+struct _sched_info {
+  int priority_min;
+  int priority_max;
+  uint64_t interval;
+  int priority_priv;
+  int reserved[11];
+};
+
 struct _pulse {
   uint16_t type;
   uint16_t subtype;
@@ -513,6 +521,22 @@ int TimerInfo_r(pid_t pid, timer_t id, int flags, struct _timer_info *info);
 int TimerAlarm(clockid_t id, const struct _itimer *itime, struct _itimer *otime);
 
 int TimerAlarm_r(clockid_t id, const struct _itimer *itime, struct _itimer *otime);
+
+int SchedGet(pid_t pid, int tid, struct sched_param *param);
+
+int SchedGet_r(pid_t pid, int tid, struct sched_param *param);
+
+int SchedSet(pid_t pid, int tid, int policy, const struct sched_param *param);
+
+int SchedSet_r(pid_t pid, int tid, int policy, const struct sched_param *param);
+
+int SchedInfo(pid_t pid, int policy, struct _sched_info *info);
+
+int SchedInfo_r(pid_t pid, int policy, struct _sched_info *info);
+
+int SchedYield(void);
+
+int SchedYield_r(void);
 
 #ifdef __cplusplus
 }  // extern "C"

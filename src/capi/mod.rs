@@ -14,6 +14,8 @@ pub mod dispatch;
 pub mod event;
 pub mod mman;
 pub mod neutrino;
+pub mod procmgr;
+pub mod sched;
 pub mod syspage;
 pub mod time;
 pub mod timer;

@@ -266,3 +266,18 @@ pub const _NTO_REGEVENT_ALLOW_ANY_SERVER: i32 = -1;
 /// and far above Linux's static ids (0 to `MAX_CLOCKS` = 16), so plain `clock_gettime`
 /// refuses it with `EINVAL` instead of reading some other clock.
 pub const CLOCK_SOFTTIME: c_int = 0x100;
+
+/// What `SchedInfo` reports of a scheduling policy.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct _sched_info {
+    pub priority_min: c_int,
+    pub priority_max: c_int,
+    /// The round-robin time slice, in nanoseconds.
+    pub interval: u64,
+    /// The highest priority an unprivileged thread may ask for.
+    pub priority_priv: c_int,
+    pub reserved: [c_int; 11],
+}
+
+const _: () = assert!(std::mem::size_of::<_sched_info>() == 64);

@@ -29,12 +29,16 @@ pub struct Process {
     pub links: Mutex<HashMap<libc::pid_t, Arc<Link>>>,
     /// The threads known to the kernel, by tid.
     pub threads: Mutex<HashMap<libc::pid_t, Arc<Waker>>>,
+    /// The QNX priorities `SchedSet` recorded for threads Linux left as they were, by tid.
+    pub priorities: Mutex<HashMap<libc::pid_t, i32>>,
     /// Events registered by `MsgRegisterEvent`, by handle.
     pub events: Mutex<HashMap<u32, Registration>>,
     /// The names this process holds and its dispatch handles.
     pub names: Mutex<Names>,
     /// Timers that deliver QNX events (pulses); none survives `fork()`, as on QNX.
     pub timers: Timers,
+    /// The `procmgr_event_notify` registration.
+    pub procwatch: Mutex<Option<super::procwatch::Registration>>,
     pub service: Service,
 }
 
@@ -48,6 +52,12 @@ pub fn current() -> &'static Process {
         return unsafe { &*p };
     }
     init()
+}
+
+/// The calling process's state if it has been created; never creates it.
+pub fn existing() -> Option<&'static Process> {
+    // SAFETY: a published Process is leaked and never freed.
+    unsafe { CURRENT.load(Ordering::Acquire).as_ref() }
 }
 
 /// Whether `p` is the calling process's state (not one a fork child abandoned); never
@@ -66,8 +76,11 @@ fn init() -> &'static Process {
     let fresh =
         Box::into_raw(Box::new(Process::new().expect("libneutrino: cannot create an epoll descriptor")));
     match CURRENT.compare_exchange(std::ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
-        // SAFETY: just published; leaked for the life of the process.
-        Ok(_) => unsafe { &*fresh },
+        Ok(_) => {
+            super::procwatch::announce();
+            // SAFETY: just published; leaked for the life of the process.
+            unsafe { &*fresh }
+        }
         Err(other) => {
             // SAFETY: `fresh` was never published; `other` is leaked for the process's life.
             unsafe {
@@ -120,9 +133,11 @@ impl Process {
             coids: Mutex::new(Coids::new()),
             links: Mutex::new(HashMap::new()),
             threads: Mutex::new(HashMap::new()),
+            priorities: Mutex::new(HashMap::new()),
             events: Mutex::new(HashMap::new()),
             names: Mutex::new(Names::new()),
             timers: Timers::default(),
+            procwatch: Mutex::new(None),
             service: Service::new(&super::server::HANDLER)?,
         })
     }
@@ -137,6 +152,14 @@ impl Process {
             return Err(Errno::ESRCH);
         }
         self.channels.lock().get(chid as usize).cloned().ok_or(Errno::ESRCH)
+    }
+
+    /// Whether the process holds anything of the library that a `fork()` child would lose:
+    /// channels, links to servers, a `procmgr_event_notify` registration.
+    pub fn holds_state(&self) -> bool {
+        self.channels.lock().iter().next().is_some()
+            || !self.links.lock().is_empty()
+            || self.procwatch.lock().is_some()
     }
 
     /// The link to server process `pid`, opened on first use.

@@ -51,11 +51,17 @@ thread_local! {
 
 #[no_mangle]
 pub extern "C" fn __libneutrino_sched_changed() {
+    sched_changed();
+}
+
+/// A thread's scheduling may have changed: every thread reads its priority again.
+pub fn sched_changed() {
     SCHED_EPOCH.fetch_add(1, Ordering::Release);
 }
 
 /// The calling thread's QNX priority: real-time threads (SCHED_FIFO, SCHED_RR) their own
-/// priority, every other thread the QNX default, 10. Cached until a scheduling call through
+/// priority, every other thread the one `SchedSet` recorded for it or the QNX default, 10
+/// (see `sched`). Cached until a scheduling call through
 /// our headers; a change made by code compiled without them is seen by threads that had
 /// not yet read theirs.
 pub fn priority() -> i32 {
@@ -80,7 +86,7 @@ fn read_priority() -> i32 {
             return p.sched_priority;
         }
     }
-    DEFAULT_PRIORITY
+    super::sched::recorded(tid()).unwrap_or(DEFAULT_PRIORITY)
 }
 
 extern "C" {
@@ -126,6 +132,8 @@ impl Drop for Registered {
             return;
         }
         self.process.threads.lock().remove(&self.tid);
+        // A later thread may get the same tid.
+        self.process.priorities.lock().remove(&self.tid);
         let death = self
             .process
             .channels
@@ -149,6 +157,8 @@ impl Drop for Registered {
 /// threads started through the `<pthread.h>` overlay.
 #[no_mangle]
 pub extern "C" fn __libneutrino_thread_register() {
+    // What a dead thread with the same tid had recorded is not this one's.
+    super::sched::forget(tid());
     ME.with(|_| ());
 }
 
