@@ -70,8 +70,11 @@ pub fn is_current(p: &Process) -> bool {
 fn init() -> &'static Process {
     static ATFORK: Once = Once::new();
     ATFORK.call_once(|| {
-        // SAFETY: registering a plain function pointer.
-        unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
+        // SAFETY: registering plain function pointers.
+        unsafe {
+            libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child));
+            libc::atexit(at_exit);
+        }
     });
     let fresh =
         Box::into_raw(Box::new(Process::new().expect("libneutrino: cannot create an epoll descriptor")));
@@ -106,6 +109,15 @@ extern "C" fn fork_parent() {
     if !p.is_null() {
         // SAFETY: as above; `fork_prepare` paused this very service.
         unsafe { (*p).service.resume() };
+    }
+}
+
+/// At `exit()`: the service thread finishes the request in hand before the process goes.
+extern "C" fn at_exit() {
+    let p = CURRENT.load(Ordering::Acquire);
+    if !p.is_null() {
+        // SAFETY: a published Process is leaked and never freed.
+        unsafe { (*p).service.quiesce() };
     }
 }
 

@@ -353,6 +353,18 @@ impl Gate {
         self.0.store(0, Ordering::Release);
         super::futex::wake(&self.0, 1);
     }
+
+    /// `lock`, giving up after `patience`.
+    fn lock_within(&self, patience: std::time::Duration) {
+        let end = std::time::Instant::now() + patience;
+        while self.0.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            let _ = super::futex::wait(&self.0, 1, Some(left));
+        }
+    }
 }
 
 /// Starts a thread of the library's own with every signal blocked (it inherits the mask it
@@ -425,6 +437,13 @@ impl Service {
     pub fn pause(&self) {
         // Released by `resume` (the parent) or abandoned with the whole state (the child).
         self.busy.lock();
+    }
+
+    /// At exit: lets the service thread finish what it is doing, and keeps it idle. A peer
+    /// waiting for its answer gets it: an event it had us deliver, whose pulse made us
+    /// exit, is not reported lost (`ESRCH`) for want of the reply. Bounded: we are ending.
+    pub fn quiesce(&self) {
+        self.busy.lock_within(std::time::Duration::from_millis(200));
     }
 
     /// After `fork()`, in the parent.
