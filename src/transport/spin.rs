@@ -5,7 +5,7 @@
 //! only when more than one CPU is usable (on one CPU spinning only delays the peer). The bound
 //! is `NEUTRINO_SPIN_US` microseconds (default 50; 0 turns spinning off).
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -135,15 +135,15 @@ impl SignalHold {
     /// the server lets it go, and such a signal acts after (QNX). Default stop signals are
     /// let through: they stop the process without unblocking the call, as on QNX. Returns
     /// whether a signal arrived that must interrupt the wait: one with a handler, or a kept
-    /// one. Reads the dispositions once per hold (a system call per signal).
+    /// one.
     pub fn release_keeping_fatal(&mut self) -> bool {
         let (Some(old), None) = (self.old, self.kept) else { return false };
         let fatal = fatal_signals(old);
         let pending = sigpending() & !old;
-        let arrived = pending & fatal != 0 || handled_pending(pending & !fatal);
+        let arrived = handled_pending(pending & !fatal);
         set_mask(old | fatal);
         self.kept = Some(fatal);
-        arrived
+        self.kept_arrived(pending) || arrived
     }
 
     /// Whether signals are kept held while the caller sleeps: they cannot interrupt its
@@ -152,24 +152,25 @@ impl SignalHold {
         self.kept.is_some_and(|k| k != 0)
     }
 
-    /// Whether a kept signal is pending (one syscall when none is). One whose disposition
-    /// changed since (now caught or ignored) is let through instead; a caught one counts.
+    /// Whether a kept signal is pending (one system call when none is).
     pub fn fatal_arrived(&mut self) -> bool {
+        self.kept_arrived(sigpending())
+    }
+
+    /// Whether a kept signal is among `pending`. One whose disposition changed since it was
+    /// last looked at (now caught or ignored) is let through instead; a caught one counts.
+    fn kept_arrived(&mut self, pending: KSet) -> bool {
         let (Some(old), Some(kept)) = (self.old, self.kept) else { return false };
-        let pending = sigpending() & kept;
-        if pending == 0 {
-            return false;
-        }
         let mut still = kept;
         let mut arrived = false;
-        for s in signals(pending) {
+        for s in signals(pending & kept) {
             match action(s) {
                 Action::End => arrived = true,
-                Action::Handle => {
+                other => {
+                    ENDS.fetch_and(!bit(s), Ordering::Relaxed);
                     still &= !bit(s);
-                    arrived = true;
+                    arrived |= other == Action::Handle;
                 }
-                Action::Ignore | Action::Stop => still &= !bit(s),
             }
         }
         if still != kept {
@@ -258,14 +259,39 @@ fn handled_pending(pending: KSet) -> bool {
     signals(pending).any(|s| action(s) == Action::Handle)
 }
 
+/// The signals that ended the process by default when last looked at (SIG_DFL), among those
+/// [`fatal_signals`] may keep; [`UNKNOWN`] until first needed.
+static ENDS: AtomicU64 = AtomicU64::new(UNKNOWN);
+const UNKNOWN: KSet = !0;
+
 /// The signals outside `blocked` whose disposition is the default action and that action
 /// ends the process. Not the C library's own signals (below SIGRTMIN): it installs their
 /// handlers when it first needs them, and may wait for every thread to handle one.
+///
+/// Reading a disposition is a system call, so the answer is kept for the process and only
+/// the signals that were caught or ignored (few) are looked at again: one of those back to
+/// its default would otherwise end the process at once. One caught or ignored since it was
+/// last looked at is still kept; if it comes, `kept_arrived` finds out and lets it through.
 fn fatal_signals(blocked: KSet) -> KSet {
     let libc_own = (32..libc::SIGRTMIN()).fold(0, |m, s| m | bit(s));
-    signals(!(blocked | NEVER_KEPT | libc_own))
-        .filter(|&s| action(s) == Action::End)
-        .fold(0, |m, s| m | bit(s))
+    let may_keep = !(NEVER_KEPT | libc_own);
+    let ends = match ENDS.load(Ordering::Relaxed) {
+        UNKNOWN => {
+            let ends = signals(may_keep).filter(|&s| action(s) == Action::End).fold(0, |m, s| m | bit(s));
+            ENDS.store(ends, Ordering::Relaxed);
+            ends
+        }
+        known => {
+            let back = signals(may_keep & !known & !blocked)
+                .filter(|&s| action(s) == Action::End)
+                .fold(0, |m, s| m | bit(s));
+            if back != 0 {
+                ENDS.fetch_or(back, Ordering::Relaxed);
+            }
+            known | back
+        }
+    };
+    ends & !blocked
 }
 
 /// What delivering a signal does now.
