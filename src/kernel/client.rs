@@ -708,7 +708,10 @@ impl Conn {
             {
                 Ok(())
             } else if b.cancel && !held {
-                futex::wait_cancellable(&slot.state, st, nap, &mut || self.leave_for_good(s))
+                futex::wait_cancellable(&slot.state, st, nap, &mut || {
+                    self.leave_for_good(s);
+                    b.hold.restore();
+                })
             } else {
                 futex::wait(&slot.state, st, Some(nap))
             };

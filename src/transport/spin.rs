@@ -146,6 +146,14 @@ impl SignalHold {
         self.kept_arrived(pending) || arrived
     }
 
+    /// Puts the caller's mask back for a thread leaving by cancellation, whose unwinding
+    /// does not run the drop.
+    pub fn restore(&self) {
+        if let Some(old) = self.old {
+            set_mask(old);
+        }
+    }
+
     /// Whether signals are kept held while the caller sleeps: they cannot interrupt its
     /// wait, so it naps and asks [`SignalHold::fatal_arrived`].
     pub fn keeps_fatal(&self) -> bool {
