@@ -206,7 +206,8 @@ TEST(held_sigint_then_msgerror)
 
 TEST(held_sigint_right_after_receive)
 {
-    held_case(SIGINT, REPLY, 0, 0);
+    long long us = held_case(SIGINT, REPLY, 0, 0);
+    h_note("signal -> _PULSE_CODE_UNBLOCK right after the receive: %lld us", us);
 }
 
 TEST(held_sigint_to_the_thread)
@@ -281,10 +282,12 @@ TEST(send_blocked_client_ends_at_once)
     int chid = (int)REQUIRE_OK(ChannelCreate(_NTO_CHF_UNBLOCK));
     struct h_proc p = start_client(getpid(), chid, SIGINT, DFL);
     h_settle(p.pid, 2000);
+    h_sleep_ms(200); /* a long wait: the client looks for signals least often */
     long long t0 = h_now_ms();
     REQUIRE_EQ(kill(p.pid, SIGINT), 0);
     CHECK_EQ(h_wait(p.pid, 2000), 128 + SIGINT);
     long long ms = h_now_ms() - t0;
+    h_note("the client SEND-blocked for 0.2 s ended %lld ms after the signal", ms);
     CHECK(ms < 500);
     long long v;
     CHECK(h_try_get(p.rd, &v, 0) != 0);
