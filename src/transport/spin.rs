@@ -5,7 +5,7 @@
 //! only when more than one CPU is usable (on one CPU spinning only delays the peer). The bound
 //! is `NEUTRINO_SPIN_US` microseconds (default 50; 0 turns spinning off).
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -104,25 +104,89 @@ pub fn until_by(end: Option<Instant>, mut done: impl FnMut() -> bool) -> bool {
 /// before it commits to waiting until it is about to sleep; what arrived meanwhile is seen at
 /// release, and its handler runs then.
 pub struct SignalHold {
+    /// The caller's mask, restored at release (or drop).
     old: Option<KSet>,
+    /// The signals still held while the caller sleeps ([`SignalHold::release_keeping_fatal`]).
+    kept: Option<KSet>,
 }
 
 impl SignalHold {
     /// Holds signals.
     pub fn new() -> SignalHold {
-        SignalHold { old: Some(hold_signals()) }
+        SignalHold { old: Some(hold_signals()), kept: None }
     }
 
     /// Lets signals through again; returns whether one arrived that has a handler.
     pub fn release(&mut self) -> bool {
+        self.kept = None;
         match self.old.take() {
             Some(old) => {
-                let arrived = signal_arrived(&old);
-                release_signals(&old);
+                let arrived = handled_pending(sigpending() & !old);
+                set_mask(old);
                 arrived
             }
             None => false,
         }
+    }
+
+    /// Lets through the signals that have a handler or are ignored, but keeps held until
+    /// the drop those whose default action ends the process (and that the caller had not
+    /// blocked): a thread REPLY-blocked on an `_NTO_CHF_UNBLOCK` channel stays blocked until
+    /// the server lets it go, and such a signal acts after (QNX). Default stop signals are
+    /// let through: they stop the process without unblocking the call, as on QNX. Returns
+    /// whether a signal arrived that must interrupt the wait: one with a handler, or a kept
+    /// one.
+    pub fn release_keeping_fatal(&mut self) -> bool {
+        let (Some(old), None) = (self.old, self.kept) else { return false };
+        let fatal = fatal_signals(old);
+        let pending = sigpending() & !old;
+        let arrived = handled_pending(pending & !fatal);
+        set_mask(old | fatal);
+        self.kept = Some(fatal);
+        self.kept_arrived(pending) || arrived
+    }
+
+    /// Puts the caller's mask back for a thread leaving by cancellation, whose unwinding
+    /// does not run the drop.
+    pub fn restore(&self) {
+        if let Some(old) = self.old {
+            set_mask(old);
+        }
+    }
+
+    /// Whether signals are kept held while the caller sleeps: they cannot interrupt its
+    /// wait, so it naps and asks [`SignalHold::fatal_arrived`].
+    pub fn keeps_fatal(&self) -> bool {
+        self.kept.is_some_and(|k| k != 0)
+    }
+
+    /// Whether a kept signal is pending (one system call when none is).
+    pub fn fatal_arrived(&mut self) -> bool {
+        self.kept_arrived(sigpending())
+    }
+
+    /// Whether a kept signal is among `pending`. One whose disposition changed since it was
+    /// last looked at (now caught or ignored) is let through instead; a caught one counts.
+    fn kept_arrived(&mut self, pending: KSet) -> bool {
+        let (Some(old), Some(kept)) = (self.old, self.kept) else { return false };
+        let mut still = kept;
+        let mut arrived = false;
+        for s in signals(pending & kept) {
+            match action(s) {
+                Action::End => arrived = true,
+                other => {
+                    ENDS.fetch_and(!bit(s), Ordering::Relaxed);
+                    still &= !bit(s);
+                    arrived |= other == Action::Handle;
+                }
+            }
+        }
+        if still != kept {
+            // A caught one's handler runs as the mask changes.
+            set_mask(old | still);
+            self.kept = Some(still);
+        }
+        arrived
     }
 }
 
@@ -134,10 +198,10 @@ impl Default for SignalHold {
 
 impl Drop for SignalHold {
     /// Restores the mask without asking what arrived: the call is over, and a signal that
-    /// arrived meanwhile is simply handled after it.
+    /// arrived meanwhile is simply handled after it (a kept one acts now).
     fn drop(&mut self) {
         if let Some(old) = self.old.take() {
-            release_signals(&old);
+            set_mask(old);
         }
     }
 }
@@ -146,49 +210,126 @@ impl Drop for SignalHold {
 /// which must be noticed like any other.
 type KSet = u64;
 
+fn bit(s: i32) -> KSet {
+    1u64 << (s - 1)
+}
+
+/// The signals in `set`.
+fn signals(set: KSet) -> impl Iterator<Item = i32> {
+    (1..=64).filter(move |&s| set & bit(s) != 0)
+}
+
+/// The signals a fault raises: never held, since a fault with them held kills the process.
+const FAULTS: KSet = (1 << (libc::SIGSEGV - 1))
+    | (1 << (libc::SIGBUS - 1))
+    | (1 << (libc::SIGFPE - 1))
+    | (1 << (libc::SIGILL - 1))
+    | (1 << (libc::SIGTRAP - 1));
+
+/// The signals [`fatal_signals`] never keeps held: the faults, those that cannot be
+/// blocked, and those whose default action is not to end the process.
+const NEVER_KEPT: KSet = FAULTS
+    | (1 << (libc::SIGKILL - 1))
+    | (1 << (libc::SIGSTOP - 1))
+    | (1 << (libc::SIGTSTP - 1))
+    | (1 << (libc::SIGTTIN - 1))
+    | (1 << (libc::SIGTTOU - 1))
+    | (1 << (libc::SIGCHLD - 1))
+    | (1 << (libc::SIGCONT - 1))
+    | (1 << (libc::SIGURG - 1))
+    | (1 << (libc::SIGWINCH - 1));
+
 fn hold_signals() -> KSet {
-    // Never hold the signals a fault raises: a fault with them held kills the process.
-    let faults = [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP];
-    let mut hold: KSet = !0;
-    for s in faults {
-        hold &= !(1u64 << (s - 1));
-    }
+    let hold: KSet = !FAULTS;
     let mut old: KSet = 0;
     // SAFETY: rt_sigprocmask with 8-byte kernel sets, both valid for the call.
     unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &hold, &mut old, 8) };
     old
 }
 
-fn release_signals(old: &KSet) {
-    // SAFETY: as above; restores the mask saved by hold_signals.
+fn set_mask(mask: KSet) {
+    // SAFETY: as above; sets the mask to one derived from the mask hold_signals saved.
     unsafe {
-        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, old, std::ptr::null_mut::<KSet>(), 8)
+        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &mask, std::ptr::null_mut::<KSet>(), 8)
     };
 }
 
-/// Whether a signal that the caller had not blocked arrived, and will do something when
-/// released (its disposition is not to ignore it).
-fn signal_arrived(held: &KSet) -> bool {
+/// The signals pending for the calling thread or its process.
+fn sigpending() -> KSet {
     let mut pending: KSet = 0;
     // SAFETY: rt_sigpending into an 8-byte kernel set.
     unsafe { libc::syscall(libc::SYS_rt_sigpending, &mut pending, 8) };
-    pending &= !held;
-    (1..=64).filter(|s| pending & (1u64 << (s - 1)) != 0).any(|s| !ignored(s))
+    pending
 }
 
-/// Whether signal `s` is discarded on delivery (SIG_IGN, or SIG_DFL of a signal whose
-/// default is to be ignored).
-fn ignored(s: i32) -> bool {
+/// Whether one of the signals in `pending` has a handler.
+fn handled_pending(pending: KSet) -> bool {
+    signals(pending).any(|s| action(s) == Action::Handle)
+}
+
+/// The signals that ended the process by default when last looked at (SIG_DFL), among those
+/// [`fatal_signals`] may keep; [`UNKNOWN`] until first needed.
+static ENDS: AtomicU64 = AtomicU64::new(UNKNOWN);
+const UNKNOWN: KSet = !0;
+
+/// The signals outside `blocked` whose disposition is the default action and that action
+/// ends the process. Not the C library's own signals (below SIGRTMIN): it installs their
+/// handlers when it first needs them, and may wait for every thread to handle one.
+///
+/// Reading a disposition is a system call, so the answer is kept for the process and only
+/// the signals that were caught or ignored (few) are looked at again: one of those back to
+/// its default would otherwise end the process at once. One caught or ignored since it was
+/// last looked at is still kept; if it comes, `kept_arrived` finds out and lets it through.
+fn fatal_signals(blocked: KSet) -> KSet {
+    let libc_own = (32..libc::SIGRTMIN()).fold(0, |m, s| m | bit(s));
+    let may_keep = !(NEVER_KEPT | libc_own);
+    let ends = match ENDS.load(Ordering::Relaxed) {
+        UNKNOWN => {
+            let ends = signals(may_keep).filter(|&s| action(s) == Action::End).fold(0, |m, s| m | bit(s));
+            ENDS.store(ends, Ordering::Relaxed);
+            ends
+        }
+        known => {
+            let back = signals(may_keep & !known & !blocked)
+                .filter(|&s| action(s) == Action::End)
+                .fold(0, |m, s| m | bit(s));
+            if back != 0 {
+                ENDS.fetch_or(back, Ordering::Relaxed);
+            }
+            known | back
+        }
+    };
+    ends & !blocked
+}
+
+/// What delivering a signal does now.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Action {
+    /// Nothing: SIG_IGN, or SIG_DFL of a signal whose default is to be ignored.
+    Ignore,
+    /// Runs a handler.
+    Handle,
+    /// Stops the process (SIG_DFL of a stop signal).
+    Stop,
+    /// Ends the process (SIG_DFL of any other signal).
+    End,
+}
+
+fn action(s: i32) -> Action {
     // The kernel's struct sigaction: handler, flags, restorer, mask.
     let mut act = [0u64; 4];
     // SAFETY: rt_sigaction with a NULL new action only reads the disposition into `act`.
     let r = unsafe { libc::syscall(libc::SYS_rt_sigaction, s, std::ptr::null::<u64>(), act.as_mut_ptr(), 8) };
     if r != 0 {
-        return false;
+        return Action::Handle;
     }
     match act[0] as libc::sighandler_t {
-        libc::SIG_IGN => true,
-        libc::SIG_DFL => matches!(s, libc::SIGCHLD | libc::SIGCONT | libc::SIGURG | libc::SIGWINCH),
-        _ => false,
+        libc::SIG_IGN => Action::Ignore,
+        libc::SIG_DFL => match s {
+            libc::SIGCHLD | libc::SIGCONT | libc::SIGURG | libc::SIGWINCH => Action::Ignore,
+            libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU => Action::Stop,
+            _ => Action::End,
+        },
+        _ => Action::Handle,
     }
 }
