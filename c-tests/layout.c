@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <process.h>
 
+#include "cxx_harness.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -397,30 +399,6 @@ static const struct api the_api = {
 /* ---------------------------------------------------------------------------------- */
 /* Run-time part                                                                        */
 
-static int passed, failed;
-static int case_failed;
-
-#define RCHECK(cond)                                                            \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "    %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-            case_failed = 1;                                                    \
-        }                                                                       \
-    } while (0)
-
-static void run(const char *name, void (*fn)(void))
-{
-    case_failed = 0;
-    fn();
-    if (case_failed) {
-        failed++;
-        printf("FAIL %s\n", name);
-    } else {
-        passed++;
-        printf("ok   %s\n", name);
-    }
-}
-
 /* Everything above this point is checked by the compiler: reaching here means it held. */
 static void t_static_asserts(void) {}
 
@@ -539,8 +517,6 @@ static void t_process_h(void)
 int main(int argc, char **argv)
 {
     (void)argc;
-    const char *prog = strrchr(argv[0], '/');
-    prog = prog ? prog + 1 : argv[0];
     run("layout_static_asserts", t_static_asserts);
     run("layout_setiov_getiovbase_getiovlen", t_setiov_getiov);
     run("layout_negative_macros_parenthesised", t_negative_macros_parenthesised);
@@ -548,6 +524,5 @@ int main(int argc, char **argv)
     run("layout_prototypes_linked", t_prototypes_linked);
     run("layout_errno_names", t_errno_names);
     run("layout_process_h", t_process_h);
-    printf("%s: %d passed, %d failed\n", prog, passed, failed);
-    return failed ? 1 : 0;
+    return summary(argv[0]);
 }

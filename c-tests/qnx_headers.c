@@ -39,29 +39,7 @@ SA(sizeof(struct stat) > 0 && sizeof(struct statvfs) > 0 && sizeof(struct utimbu
    "<sys/stat.h>, <sys/statvfs.h> and <utime.h> came with <sys/iomsg.h>");
 SA(sizeof(io_pulse_t) == sizeof(struct _pulse), "<sys/resmgr.h>'s io_pulse_t");
 
-static int passed, failed;
-static int case_failed;
-
-#define RCHECK(cond)                                                                         \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "    %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);     \
-            case_failed = 1;                                                                 \
-        }                                                                                    \
-    } while (0)
-
-static void run(const char *name, void (*fn)(void))
-{
-    case_failed = 0;
-    fn();
-    if (case_failed) {
-        failed++;
-        printf("FAIL %s\n", name);
-    } else {
-        passed++;
-        printf("ok   %s\n", name);
-    }
-}
+#include "cxx_harness.h"
 
 static struct sigevent fresh(void)
 {
@@ -204,8 +182,6 @@ static void t_atomics(void)
 int main(int argc, char **argv)
 {
     (void)argc;
-    const char *prog = strrchr(argv[0], '/');
-    prog = prog ? prog + 1 : argv[0];
     run("qnx_headers_sival_long", t_sival_long);
     run("qnx_headers_sigev_none_unblock_intr_init", t_sigev_none_unblock_intr);
     run("qnx_headers_sigev_signal_inits", t_sigev_signal);
@@ -214,6 +190,5 @@ int main(int argc, char **argv)
     run("qnx_headers_sigev_thread_init", t_sigev_thread);
     run("qnx_headers_sigev_flag_macros", t_sigev_flags);
     run("qnx_headers_atomics", t_atomics);
-    printf("%s: %d passed, %d failed\n", prog, passed, failed);
-    return failed ? 1 : 0;
+    return summary(argv[0]);
 }
