@@ -29,6 +29,7 @@ PKGENV  := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib
 
 .PHONY: all lib install stage demo test lint unit check-headers headers-compile \
         check-install c-tests c-tests-nospin c-tests-asan programs bench bench-build bench-smoke stress stress-short \
+        adversarial \
         clang clean
 
 all: lib
@@ -90,6 +91,14 @@ stress: stage
 
 stress-short:
 	$(MAKE) --no-print-directory stress STRESS_SECONDS=10
+
+# The adversarial suite (c-tests/test_hostile_*.c) run long: `make test` runs each case for
+# a second or two as part of c-tests; here every case runs HOSTILE_SECONDS.
+HOSTILE_SECONDS ?= 60
+
+adversarial: stage
+	$(PKGENV) HOSTILE_SECONDS=$(HOSTILE_SECONDS) ONLY='test_hostile_*' TEST_TIMEOUT=$$((20 * $(HOSTILE_SECONDS) + 120)) \
+	    bash c-tests/run.sh $(BUILD)/adversarial
 
 # --- checks -------------------------------------------------------------------------------
 

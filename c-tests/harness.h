@@ -648,6 +648,15 @@ H_FN int h_become(uid_t uid)
     return 0;
 }
 
+/* How long one case of the adversarial suite (test_hostile_*.c) keeps attacking: the
+ * HOSTILE_SECONDS that `make adversarial` sets, else `short_run` (what `make test` runs). */
+H_FN double h_hostile_seconds(double short_run)
+{
+    const char *s = getenv("HOSTILE_SECONDS");
+    double v = s ? atof(s) : 0;
+    return v > 0 ? v : short_run;
+}
+
 /* Cases that switch users need root. */
 #define H_NEED_ROOT()                                                           \
     do {                                                                        \

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # run.sh OUTDIR [extra CFLAGS...]
 #
-# Builds every c-tests/test_*.c, c-tests/layout.c and c-tests/qnx_headers.c against the
+# Builds every c-tests/test_*.c (or, with ONLY=GLOB, the c-tests/GLOB.c), c-tests/layout.c
+# and c-tests/qnx_headers.c (not with ONLY) against the
 # installed library found through pkg-config (the caller sets PKG_CONFIG_PATH and
 # LD_LIBRARY_PATH; CC is honoured),
-# runs each program under `timeout 120`, and sums the `<program>: N passed, N failed`
+# runs each program under `timeout ${TEST_TIMEOUT:-120}`, and sums the `<program>: N passed, N failed`
 # lines.  A program that crashes or times out without printing its line counts as
 # 1 failed; so does a program that fails to build.  layout.c and qnx_headers.c are also
 # compiled and run as C++ (${CXX:-c++} -std=gnu++17) when a C++ compiler is available.
@@ -53,12 +54,18 @@ build() { # name, compiler, std, source [language]
     fi
 }
 
-for src in "$HERE"/test_*.c "$HERE"/layout.c "$HERE"/qnx_headers.c; do
+if [ -n "${ONLY:-}" ]; then
+    # shellcheck disable=SC2206  # the glob is meant to expand
+    sources=("$HERE"/$ONLY.c)
+else
+    sources=("$HERE"/test_*.c "$HERE"/layout.c "$HERE"/qnx_headers.c)
+fi
+for src in "${sources[@]}"; do
     [ -e "$src" ] || continue
     name=$(basename "$src" .c)
     build "$name" "$CC" -std=gnu11 "$src"
 done
-if command -v "$CXX" >/dev/null 2>&1; then
+if [ -z "${ONLY:-}" ] && command -v "$CXX" >/dev/null 2>&1; then
     build layout_cxx "$CXX" -std=gnu++17 "$HERE/layout.c" c++
     build qnx_headers_cxx "$CXX" -std=gnu++17 "$HERE/qnx_headers.c" c++
 fi
@@ -66,7 +73,7 @@ fi
 for name in "${built[@]}"; do
     echo "=== $name"
     log="$OUTDIR/$name.log"
-    (cd "$OUTDIR" && timeout -k 5 120 "./$name") >"$log" 2>&1
+    (cd "$OUTDIR" && timeout -k 5 "${TEST_TIMEOUT:-120}" "./$name") >"$log" 2>&1
     rc=$?
     cat "$log"
     line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed\$" "$log" | tail -n 1)
