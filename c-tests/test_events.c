@@ -690,7 +690,9 @@ TEST(ev_deliver_sigev_thread_runs_in_client)
 {
     struct srv s = srv_start(0);
     struct sigevent e;
+    /* Registered: another process's unregistered SIGEV_THREAD is refused (EACCES). */
     SIGEV_THREAD_INIT(&e, on_thread_event, 0x600dcafe1234LL, NULL);
+    CHECK_EQ(MsgRegisterEvent(&e, s.coid), 0);
     CHECK_EQ(srv_deliver(&s, 0, &e), 0);
     REQUIRE(thread_calls_within(1, 3000));
     CHECK(atomic_load(&g_thread_value) == VAL(0x600dcafe1234LL));
@@ -702,6 +704,7 @@ TEST(ev_deliver_sigev_thread_runs_in_client)
     REQUIRE_EQ(pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED), 0);
     REQUIRE_EQ(pthread_attr_setstacksize(&attr, 256 * 1024), 0);
     SIGEV_THREAD_INIT(&e, on_thread_event, 0x99, &attr);
+    CHECK_EQ(MsgRegisterEvent(&e, s.coid), 0);
     CHECK_EQ(srv_deliver(&s, 0, &e), 0);
     REQUIRE(thread_calls_within(2, 3000));
     CHECK(atomic_load(&g_thread_value) == VAL(0x99));
@@ -1091,11 +1094,15 @@ TEST(ev_verify_checks_without_delivering)
     SIGEV_SIGNAL_CODE_INIT(&ok[2], SIGUSR1, 0, -9);
     SIGEV_SIGNAL_THREAD_INIT(&ok[3], SIGUSR1, 0, -9);
     SIGEV_THREAD_INIT(&ok[4], on_thread_event, 0, NULL);
+    /* Another process's SIGEV_THREAD must be registered (see test_hostile_signals.c). */
+    struct sigevent thread_reg = ok[4];
+    CHECK_EQ(MsgRegisterEvent(&thread_reg, s.coid), 0);
     for (int i = 0; i < 5; i++) {
-        CHECK_EQ(srv_verify(&s, &ok[i]), 0);
+        const struct sigevent *remote = i == 4 ? &thread_reg : &ok[i];
+        CHECK_EQ(srv_verify(&s, remote), 0);
         CHECK_EQ(MsgVerifyEvent(0, &ok[i]), 0);
         /* ...and later, after the reply, with the kept rcvid. */
-        srv_keep(&s, 0, &ok[i]);
+        srv_keep(&s, 0, remote);
         CHECK_EQ(srv_cmd(&s, P_VERIFY, 0, 0), 0);
     }
     expect_nothing_delivered(me);

@@ -105,7 +105,8 @@ pub fn receive(
     if conn_flags & _NTO_COF_NOEVENT != 0 {
         return Err(Errno::EACCES);
     }
-    let ev = if ev.flags() & FLAG_HANDLE != 0 {
+    let registered = ev.flags() & FLAG_HANDLE != 0;
+    let ev = if registered {
         let reg = p.events.lock().get(&ev.handle).copied().ok_or(Errno::EINVAL)?;
         if reg.server.is_some_and(|pid| pid != sender.pid) {
             return Err(Errno::EACCES);
@@ -123,6 +124,12 @@ pub fn receive(
     } else {
         *ev
     };
+    // Beyond QNX: another process's unregistered SIGEV_THREAD would run code at an address
+    // (with attributes) the server chose. QNX's kernel makes that thread; a library cannot
+    // tell a client's function from a server's guess, so only registered ones run.
+    if !registered && sender.pid != p.pid && ev.kind() == Ok(event::Kind::Thread) {
+        return Err(Errno::EACCES);
+    }
     if verify {
         event::verify_here(&ev, tid)
     } else {
