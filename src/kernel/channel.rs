@@ -308,6 +308,22 @@ impl Channel {
         self.wake(1);
     }
 
+    /// A pulse of this process's connection `scoid` whose ring was full: queued after
+    /// what the rings hold, or `EAGAIN` when another thread (or the one a signal handler
+    /// interrupted) holds the queue.
+    pub fn try_enqueue_overflow(&self, scoid: i32, rank: Rank, code: i8, value: u64) -> KResult<()> {
+        {
+            let mut st = crate::transport::spin::try_lock_briefly(&self.state).ok_or(Errno::EAGAIN)?;
+            if st.destroyed {
+                return Err(Errno::EBADF);
+            }
+            self.drain(&mut st);
+            st.push_pulse(rank, Pulse { code, value, scoid, pooled: self.pool.is_some() });
+        }
+        self.wake(1);
+        Ok(())
+    }
+
     /// Moves what the connections the bell names have posted into the queues.
     pub fn drain(&self, st: &mut ChannelState) {
         let one = |st: &mut ChannelState, bit: usize| {

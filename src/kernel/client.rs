@@ -5,10 +5,13 @@ use super::abi::{
     _msg_info, _NTO_CHF_UNBLOCK, _NTO_COF_CLOEXEC, _NTO_COF_DEAD, _NTO_COF_MASK, _NTO_COF_NOEVENT,
     _NTO_COF_NOSHARE, _NTO_COF_REG_EVENTS, _NTO_SIDE_CHANNEL,
 };
+use super::channel::Channel;
+use super::coid_index::CoidIndex;
 use super::errno::{check, Errno, KResult};
 use super::ids::IdTable;
 use super::process::{current, Process};
-use super::pulse::{self, Pulse};
+use super::pulse;
+use super::queue::Rank;
 use super::server::{self, fail_blocked};
 use super::thread::{self, Blocked, Timeout, Waker};
 use crate::transport::copy::{self, Seg};
@@ -23,10 +26,9 @@ use crate::transport::region::{
 };
 use crate::transport::shm::Region;
 use crate::transport::spin::{self, SignalHold};
-use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,12 +54,14 @@ pub struct Conn {
     pub bell: Arc<Bell>,
     /// The link to the server process; `None` when the server is this process.
     pub link: Option<Arc<Link>>,
+    /// The channel, when the server is this process.
+    local: Option<Arc<Channel>>,
     /// Whether the server lets us send pulses (QNX's cross-user rule, decided by it).
     pub may_pulse: bool,
     /// `_NTO_COF_NOEVENT` and `_NTO_COF_REG_EVENTS` of any coid naming the connection.
     event_flags: AtomicU32,
-    /// Pulses written into the ring; this process's pulse producers take turns here.
-    pulse_tail: Mutex<u64>,
+    /// Places in the pulse ring reserved so far: each producer takes the next one.
+    pulse_next: AtomicU64,
     /// Per slot, the errno its thread must leave with, set by another thread detaching
     /// the coid it sends on; 0 otherwise. Private to this process.
     kicks: [AtomicU32; SLOTS],
@@ -133,6 +137,15 @@ pub fn lookup(p: &Process, coid: i32) -> KResult<Arc<Conn>> {
     p.coids.lock().get(coid).cloned().ok_or(Errno::EBADF)
 }
 
+/// Runs `f` on the connection `coid` names, taking no lock (what a signal handler may
+/// do) unless the coid is beyond the lock-free index; `EBADF` if there is none.
+pub fn with_conn<R>(p: &Process, coid: i32, f: impl FnOnce(&Conn) -> R) -> KResult<R> {
+    if CoidIndex::beyond(coid) {
+        return lookup(p, coid).map(|c| f(&c));
+    }
+    p.coid_index.with(coid, f).ok_or(Errno::EBADF)
+}
+
 /// `MsgSend*` on `coid`: while it runs, the connection lives on even if another thread
 /// detaches the last coid.
 pub fn send(p: &Process, coid: i32, smsg: &[Seg], rmsg: &[Seg], cancel: bool) -> KResult<i64> {
@@ -202,6 +215,7 @@ pub fn attach(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32) -> K
     };
     match coid {
         Ok(coid) => {
+            p.coid_index.set(coid, &conn);
             conn.refs.fetch_add(1, Ordering::Relaxed);
             conn.event_flags
                 .fetch_or(flags as u32 & (_NTO_COF_NOEVENT | _NTO_COF_REG_EVENTS), Ordering::Relaxed);
@@ -242,12 +256,12 @@ fn reserve_fd(index: u32) -> KResult<OwnedFd> {
 
 /// Makes a new connection to channel `chid` of process `target`.
 fn connect(p: &'static Process, target: libc::pid_t, chid: i32) -> KResult<Arc<Conn>> {
-    let (scoid, bit, chflags, region, bell, link, may_pulse) = if target == p.pid {
+    let (scoid, bit, chflags, region, bell, link, may_pulse, local) = if target == p.pid {
         let ch = p.channel(chid)?;
         // SAFETY: plain syscalls.
         let me = PeerCred { pid: p.pid, uid: unsafe { libc::getuid() }, gid: unsafe { libc::getgid() } };
         let (sc, _fd) = server::new_conn(p, &ch, me, None)?;
-        (sc.scoid, sc.bit, ch.flags, sc.region.clone(), ch.bell.clone(), None, true)
+        (sc.scoid, sc.bit, ch.flags, sc.region.clone(), ch.bell.clone(), None, true, Some(ch))
     } else {
         // Servers reach back through our own listener, to deliver events.
         p.service().listen()?;
@@ -265,7 +279,7 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32) -> KResult<Arc<C
             Region::map_received(bell_server.as_raw_fd(), BELL_SERVER_LEN, false)?,
             Region::map_received(bell_clients.as_raw_fd(), BELL_CLIENTS_LEN, true)?,
         );
-        (resp.scoid, resp.bit, resp.chflags, region, bell, Some(link), resp.may_pulse != 0)
+        (resp.scoid, resp.bit, resp.chflags, region, bell, Some(link), resp.may_pulse != 0, None)
     };
     Ok(Arc::new(Conn {
         server_pid: target,
@@ -276,9 +290,10 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32) -> KResult<Arc<C
         region,
         bell,
         link,
+        local,
         may_pulse,
         event_flags: AtomicU32::new(0),
-        pulse_tail: Mutex::new(0),
+        pulse_next: AtomicU64::new(0),
         kicks: Default::default(),
         active: AtomicUsize::new(0),
         unnamed: AtomicBool::new(false),
@@ -333,6 +348,7 @@ pub fn detach(coid: i32) -> KResult<()> {
         coids.fds.remove(&coid).map(|(c, _fd)| c)
     }
     .ok_or(Errno::EINVAL)?;
+    p.coid_index.clear(coid);
     coids.cloexec.remove(&coid);
     conn.kick(coid, Errno::EBADF);
     if conn.refs.fetch_sub(1, Ordering::Relaxed) != 1 {
@@ -395,55 +411,82 @@ impl Conn {
         self.send_pulse_via(priority, code, value, false)
     }
 
+    /// Async-signal-safe up to a full ring: no lock, no allocation (see `ring_put`).
     fn send_pulse_via(&self, priority: u8, code: i8, value: u64, may_wait: bool) -> KResult<()> {
         if self.is_dead() {
             return Err(Errno::EBADF);
         }
-        let Some(link) = &self.link else {
-            let ch = current().channel(self.chid).map_err(|_| Errno::EBADF)?;
-            let pooled = ch.admit_pulse()?;
-            return ch.enqueue_pulse(priority, Pulse { code, value, scoid: self.scoid, pooled });
-        };
-        if !self.may_pulse {
-            return Err(Errno::EPERM);
-        }
-        if !self.bell.take_pool_entry() {
-            // The server applies its pool's policy (which may kill it); a sender that must
-            // not wait for another process (the service or timer thread) only fails.
-            if may_wait {
-                let _ = link.request(&Request { flags: POOL_EXHAUSTED, ..self.pulse_request() });
+        if let Some(ch) = &self.local {
+            ch.admit_pulse()?;
+        } else {
+            if !self.may_pulse {
+                return Err(Errno::EPERM);
             }
-            return Err(Errno::EAGAIN);
+            if !self.bell.take_pool_entry() {
+                // The server applies its pool's policy (which may kill it); a sender that
+                // must not wait for another process (the service or timer thread) only fails.
+                if may_wait {
+                    if let Some(link) = &self.link {
+                        let _ = link.try_request(&Request { flags: POOL_EXHAUSTED, ..self.pulse_request() });
+                    }
+                }
+                return Err(Errno::EAGAIN);
+            }
         }
-        let layout = self.region.layout();
-        let ring = &layout.pulses;
-        let mut tail = self.pulse_tail.lock();
         let ticket = self.bell.clients().tickets.fetch_add(1, Ordering::Relaxed);
-        if tail.wrapping_sub(ring.head.load(Ordering::Acquire)) < PULSE_RING as u64 {
-            let rec = &ring.recs[(*tail % PULSE_RING as u64) as usize];
-            rec.priority.store(priority as u32, Ordering::Relaxed);
-            rec.code.store(code as u8 as u32, Ordering::Relaxed);
-            rec.value.store(value, Ordering::Relaxed);
-            rec.ticket.store(ticket, Ordering::Relaxed);
-            *tail += 1;
-            ring.tail.store(*tail, Ordering::Release);
-            drop(tail);
-            self.region.layout().header.posted.fetch_or(PULSES_POSTED, Ordering::SeqCst);
-            self.bell.ring(self.bit);
+        if self.ring_put(priority, code, value, ticket) {
             return Ok(());
         }
-        if !may_wait {
+        let queued = match (&self.local, &self.link) {
+            (Some(ch), _) => ch.try_enqueue_overflow(self.scoid, Rank { priority, ticket }, code, value),
+            (None, Some(link)) if may_wait => {
+                let req = Request {
+                    priority: priority as i32,
+                    code: code as i32,
+                    value,
+                    ticket,
+                    ..self.pulse_request()
+                };
+                link.try_request(&req).and_then(|(resp, _)| match resp.status {
+                    0 => Ok(()),
+                    e => Err(Errno(e)),
+                })
+            }
+            _ => Err(Errno::EAGAIN),
+        };
+        if queued.is_err() {
             self.bell.give_pool_entry();
-            return Err(Errno::EAGAIN);
         }
-        let req =
-            Request { priority: priority as i32, code: code as i32, value, ticket, ..self.pulse_request() };
-        // Held under the ring's lock, so that later pulses of this process queue after it.
-        let (resp, _) = link.request(&req).map_err(|_| Errno::EBADF)?;
-        match resp.status {
-            0 => Ok(()),
-            e => Err(Errno(e)),
+        queued
+    }
+
+    /// Writes a pulse into the connection's ring, with no lock: reserves the next place in
+    /// our private counter, fills its record and publishes it through its `seq`, in any
+    /// order with the other producers (threads, and signal handlers that interrupted one
+    /// midway: the server waits for a record it has not seen published, and takes the
+    /// later ones once it is). False when the ring is full.
+    fn ring_put(&self, priority: u8, code: i8, value: u64, ticket: u64) -> bool {
+        let ring = &self.region.layout().pulses;
+        let mut place = self.pulse_next.load(Ordering::Relaxed);
+        loop {
+            if place.wrapping_sub(ring.head.load(Ordering::Acquire)) >= PULSE_RING as u64 {
+                return false;
+            }
+            match self.pulse_next.compare_exchange_weak(place, place + 1, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => place = now,
+            }
         }
+        let rec = &ring.recs[(place % PULSE_RING as u64) as usize];
+        rec.priority.store(priority as u32, Ordering::Relaxed);
+        rec.code.store(code as u8 as u32, Ordering::Relaxed);
+        rec.value.store(value, Ordering::Relaxed);
+        rec.ticket.store(ticket, Ordering::Relaxed);
+        rec.seq.store(place + 1, Ordering::Release);
+        self.region.layout().header.posted.fetch_or(PULSES_POSTED, Ordering::SeqCst);
+        self.bell.ring(self.bit);
+        true
     }
 
     /// An `OP_PULSE` request about this connection.

@@ -6,6 +6,7 @@ pub mod abi;
 pub mod channel;
 pub mod client;
 pub mod clock;
+pub mod coid_index;
 pub mod errno;
 pub mod event;
 pub mod ids;

@@ -3,6 +3,7 @@
 
 use super::channel::Channel;
 use super::client::Coids;
+use super::coid_index::CoidIndex;
 use super::errno::{Errno, KResult};
 use super::ids::{IdSpace, IdTable};
 use super::names::Names;
@@ -25,6 +26,8 @@ pub struct Process {
     /// Server connections, by the low bits of their scoid.
     pub scoids: RwLock<IdTable<Arc<ServerConn>>>,
     pub coids: Mutex<Coids>,
+    /// The coids again, for lookups without a lock (from signal handlers).
+    pub coid_index: CoidIndex,
     /// Links to server processes, by pid.
     pub links: Mutex<HashMap<libc::pid_t, Arc<Link>>>,
     /// The threads known to the kernel, by tid.
@@ -143,6 +146,7 @@ impl Process {
             channels: Mutex::new(IdTable::new()),
             scoids: RwLock::new(IdTable::new()),
             coids: Mutex::new(Coids::new()),
+            coid_index: CoidIndex::new(),
             links: Mutex::new(HashMap::new()),
             threads: Mutex::new(HashMap::new()),
             priorities: Mutex::new(HashMap::new()),

@@ -5,7 +5,7 @@ use super::abi::{
     _pulse, _NTO_CHF_COID_DISCONNECT, _PULSE_CODE_COIDDEATH, _PULSE_CODE_DISCONNECT, _PULSE_CODE_UNBLOCK,
 };
 use super::errno::{Errno, KResult};
-use super::process::{current, Process};
+use super::process::Process;
 use super::queue::Rank;
 use super::server::ServerConn;
 use super::{client, thread};
@@ -48,9 +48,12 @@ pub fn priority(priority: i32) -> KResult<u8> {
 }
 
 /// `MsgSendPulse`/`MsgSendPulsePtr`.
+/// Async-signal-safe (QNX code sends pulses from signal handlers): the coid is looked up
+/// without a lock, and the pulse goes through the connection's lock-free ring.
 pub fn send(coid: i32, prio: i32, code: i32, value: u64) -> KResult<()> {
-    let conn = client::lookup(current(), coid)?;
-    conn.send_pulse(priority(prio)?, code as i8, value)
+    let prio = priority(prio)?;
+    let p = super::process::existing().ok_or(Errno::EBADF)?;
+    client::with_conn(p, coid, |conn| conn.send_pulse(prio, code as i8, value))?
 }
 
 /// Writes `p` as a `struct _pulse` into the first buffer; a first buffer too small for one
@@ -70,17 +73,20 @@ pub fn deliver(p: &Pulse, segs: &[Seg]) -> KResult<()> {
     Ok(())
 }
 
-/// Takes the pulses a client wrote into its connection's ring.
+/// Takes the pulses a client wrote into its connection's ring: those ready in order from
+/// the head, at most a ring's worth (a client rewriting its records cannot hold us longer).
 /// `pooled`: the channel has a pulse pool, whose entries the senders took.
 pub fn drain_ring(conn: &ServerConn, pooled: bool, mut push: impl FnMut(Rank, Pulse)) {
     let ring = &conn.region.layout().pulses;
     let head = conn.pulse_head.load(Ordering::Relaxed);
-    let tail = ring.tail.load(Ordering::Acquire);
-    let n = tail.wrapping_sub(head);
-    // A count the ring cannot hold is a client's garbage: skip it, it only hurts itself.
-    if n <= PULSE_RING as u64 && conn.may_pulse {
-        for i in head..tail {
-            let rec = &ring.recs[(i % PULSE_RING as u64) as usize];
+    let mut next = head;
+    while next.wrapping_sub(head) < PULSE_RING as u64 {
+        let rec = &ring.recs[(next % PULSE_RING as u64) as usize];
+        if rec.seq.load(Ordering::Acquire) != next.wrapping_add(1) {
+            break;
+        }
+        // A client the server refuses pulses to only hurts itself by writing some.
+        if conn.may_pulse {
             let rank = Rank {
                 priority: rec.priority.load(Ordering::Relaxed).clamp(1, 255) as u8,
                 ticket: rec.ticket.load(Ordering::Relaxed),
@@ -89,9 +95,10 @@ pub fn drain_ring(conn: &ServerConn, pooled: bool, mut push: impl FnMut(Rank, Pu
             let value = rec.value.load(Ordering::Relaxed);
             push(rank, Pulse { code, value, scoid: conn.scoid, pooled });
         }
+        next = next.wrapping_add(1);
     }
-    conn.pulse_head.store(tail, Ordering::Relaxed);
-    ring.head.store(tail, Ordering::Release);
+    conn.pulse_head.store(next, Ordering::Relaxed);
+    ring.head.store(next, Ordering::Release);
 }
 
 /// Queues `_PULSE_CODE_COIDDEATH` for `coid` on this process's death channel, if it has one.

@@ -261,6 +261,19 @@ impl Link {
     pub fn request(&self, req: &Request) -> KResult<(Response, Vec<OwnedFd>)> {
         let _hold = NoCancel::new();
         let _g = self.lock.lock();
+        self.exchange(req)
+    }
+
+    /// `request`, or `EAGAIN` at once when another thread (or the one a signal handler
+    /// interrupted) is using the link.
+    pub fn try_request(&self, req: &Request) -> KResult<(Response, Vec<OwnedFd>)> {
+        let _hold = NoCancel::new();
+        let _g = super::spin::try_lock_briefly(&self.lock).ok_or(Errno::EAGAIN)?;
+        self.exchange(req)
+    }
+
+    /// One request and its answer, the link held.
+    fn exchange(&self, req: &Request) -> KResult<(Response, Vec<OwnedFd>)> {
         if self.is_dead() {
             return Err(Errno::ESRCH);
         }

@@ -117,19 +117,20 @@ pub struct PulseRec {
     pub code: AtomicU32,
     pub value: AtomicU64,
     pub ticket: AtomicU64,
-    pub _pad: AtomicU64,
+    /// The record's place in the stream plus one, written last: the record at place `n`
+    /// is ready once `seq` is `n + 1`.
+    pub seq: AtomicU64,
 }
 
-/// A single-producer (the client process, under its own lock), single-consumer (the
-/// server, under the channel lock) ring of pulses.
+/// A multi-producer (the client process's threads and signal handlers, with no lock: each
+/// reserves a place in its private counter, fills the record and publishes it through
+/// `seq`), single-consumer (the server, under the channel lock) ring of pulses. The
+/// server takes records in order while their `seq` says they are ready.
 #[repr(C, align(64))]
 pub struct PulseRing {
     /// Pulses consumed; written by the server.
     pub head: AtomicU64,
     pub _pad: [u64; 7],
-    /// Pulses produced; written by the client.
-    pub tail: AtomicU64,
-    pub _pad2: [u64; 7],
     pub recs: [PulseRec; PULSE_RING],
 }
 

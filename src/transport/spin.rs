@@ -333,3 +333,19 @@ fn action(s: i32) -> Action {
         _ => Action::Handle,
     }
 }
+
+/// Tries to take a lock this many times, yielding between tries, before giving up: long
+/// enough for a thread that holds it a moment (a receiver), bounded when the holder is the
+/// thread a signal handler interrupted, which cannot go on until the handler returns.
+const BRIEF_TRIES: u32 = 64;
+
+/// `lock` if it comes free within [`BRIEF_TRIES`] tries; never sleeps on it.
+pub fn try_lock_briefly<T>(lock: &parking_lot::Mutex<T>) -> Option<parking_lot::MutexGuard<'_, T>> {
+    for _ in 0..BRIEF_TRIES {
+        if let Some(g) = lock.try_lock() {
+            return Some(g);
+        }
+        std::thread::yield_now();
+    }
+    None
+}
