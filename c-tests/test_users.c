@@ -11,9 +11,6 @@
  * (reference §4.2, §7.1-7.4, §7.8, §8.4, §8.6).
  */
 #include "harness.h"
-#include <stddef.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #define UID_A 65534
 #define UID_B 65533
@@ -724,54 +721,5 @@ TEST(users_server_killed_client_reply_blocked_16b_esrch) { killed_server_case(16
 TEST(users_server_killed_client_reply_blocked_1mib_esrch) { killed_server_case(MIB); }
 
 TEST(users_server_killed_client_send_blocked_esrch) { killed_server_case(0); }
-
-/* Another user's process squats the control socket name of a process that has no channel
- * yet: that process's ChannelCreate fails cleanly (EAGAIN), and nobody who attaches to its
- * pid reaches the squatter. */
-static int squatter(int rd, int wr, void *arg)
-{
-    pid_t victim = (pid_t)(intptr_t)arg;
-    if (h_become(UID_A) != 0)
-        return 2;
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-    struct sockaddr_un a;
-    memset(&a, 0, sizeof a);
-    a.sun_family = AF_UNIX;
-    int n = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "neutrino.%d", (int)victim);
-    if (bind(fd, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) != 0 ||
-        listen(fd, 8) != 0)
-        return 3;
-    h_put(wr, 1);
-    h_get(rd, 10000);
-    return 0;
-}
-
-static int squatted_victim(int rd, int wr, void *arg)
-{
-    (void)arg;
-    h_get(rd, 10000); /* the name is taken now */
-    errno = 0;
-    int chid = ChannelCreate(0);
-    h_put(wr, chid == -1 ? errno : 0);
-    h_get(rd, 10000);
-    return 0;
-}
-
-TEST(users_squatted_control_socket_is_refused)
-{
-    H_NEED_ROOT();
-    struct h_proc victim = h_spawn(squatted_victim, NULL);
-    struct h_proc squat = h_spawn(squatter, (void *)(intptr_t)victim.pid);
-    CHECK_EQ(h_get(squat.rd, 5000), 1);
-    h_put(victim.wr, 1);
-    CHECK_EQ(h_get(victim.rd, 5000), EAGAIN);
-    CHECK_ERR(ConnectAttach(0, victim.pid, 1, _NTO_SIDE_CHANNEL, 0), ESRCH);
-    h_put(victim.wr, 1);
-    h_put(squat.wr, 1);
-    CHECK_CHILD_OK(victim.pid, 5000);
-    CHECK_CHILD_OK(squat.pid, 5000);
-    h_close_proc(&victim);
-    h_close_proc(&squat);
-}
 
 HARNESS_MAIN

@@ -30,7 +30,7 @@ use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A SEND-blocked client spins only while at most this many messages are ahead of it.
 const QUEUED_SPIN_LIMIT: u64 = 2;
@@ -170,11 +170,17 @@ pub fn event_flags(p: &Process, pid: libc::pid_t, scoid: i32) -> Option<u32> {
     Some(conn.event_flags.load(Ordering::Relaxed))
 }
 
-/// `ConnectAttach`.
+/// `ConnectAttach`: a peer that does not answer within the rendezvous's patience is
+/// `EAGAIN`; a signal during the wait, `EINTR`.
 pub fn attach(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32) -> KResult<i32> {
     if nd != 0 {
         return Err(Errno::ENOREMOTE);
     }
+    attach_by(pid, chid, index, flags, crate::transport::rendezvous::deadline())
+}
+
+/// A local `ConnectAttach` whose wait for the server ends at `deadline`.
+pub fn attach_by(pid: libc::pid_t, chid: i32, index: u32, flags: i32, deadline: Instant) -> KResult<i32> {
     if flags as u32 & !_NTO_COF_MASK != 0 {
         return Err(Errno::EINVAL);
     }
@@ -193,7 +199,7 @@ pub fn attach(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32) -> K
     // 0x40000002 (and scoid 3).
     let side =
         if index & _NTO_SIDE_CHANNEL != 0 { Some(p.ids.lock().take().ok_or(Errno::EAGAIN)?) } else { None };
-    let conn = match existing.map_or_else(|| connect(p, target, chid), Ok) {
+    let conn = match existing.map_or_else(|| connect(p, target, chid, deadline), Ok) {
         Ok(c) => c,
         Err(e) => {
             if let Some(n) = side {
@@ -255,7 +261,7 @@ fn reserve_fd(index: u32) -> KResult<OwnedFd> {
 }
 
 /// Makes a new connection to channel `chid` of process `target`.
-fn connect(p: &'static Process, target: libc::pid_t, chid: i32) -> KResult<Arc<Conn>> {
+fn connect(p: &'static Process, target: libc::pid_t, chid: i32, deadline: Instant) -> KResult<Arc<Conn>> {
     let (scoid, bit, chflags, region, bell, link, may_pulse, local) = if target == p.pid {
         let ch = p.channel(chid)?;
         // SAFETY: plain syscalls.
@@ -265,8 +271,11 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32) -> KResult<Arc<C
     } else {
         // Servers reach back through our own listener, to deliver events.
         p.service().listen()?;
-        let link = p.link(target)?;
-        let (resp, fds) = link.request(&Request { op: OP_ATTACH, chid, ..Default::default() })?;
+        // A peer that listens and never answers (or whose address is squatted) must not
+        // hold us: the search and the answer share one bound.
+        let link = p.link_by(target, deadline)?;
+        let (resp, fds) =
+            link.request_within(&Request { op: OP_ATTACH, chid, ..Default::default() }, deadline)?;
         if resp.status != 0 {
             return Err(Errno(resp.status));
         }

@@ -1,9 +1,17 @@
 //! The name service of `<sys/dispatch.h>`: `name_attach`, `name_detach`, `name_open`,
 //! `name_close`, and the dispatch handles a name's channel belongs to.
 //!
-//! A name is held by its server process through `transport::names` (an exclusive, abstract
-//! socket address that disappears with the process); the service thread answers lookups
-//! with the name's channel. `name_open` only attaches a side-channel connection to it: for a
+//! A name is held by its server process through `transport::names` (an abstract socket
+//! address that disappears with the process); the service thread answers lookups with the
+//! name's channel.
+//!
+//! Who is reached through a name: QNX 7 lets only processes with `PROCMGR_AID_PATHSPACE`
+//! (by default, root's) add names, so a client only ever meets root's servers. Here any
+//! user may attach a name, and a client is handed only to a holder whose uid (as the kernel
+//! reports it) is root or the client's own effective uid: one user's servers and clients
+//! find each other without privilege, every user reaches root's servers, and a name taken
+//! by someone else is skipped as if nobody held it. `name_attach` fails with `EEXIST` only
+//! for a holder the caller would accept; it takes the name beside any other holder. `name_open` only attaches a side-channel connection to it: for a
 //! local name QNX's process manager answers the lookup itself with nd/pid/chid, and the
 //! server is sent nothing.
 
@@ -16,8 +24,9 @@ use super::ids::{IdSpace, IdTable};
 use super::process::{current, Process};
 use super::{channel, client};
 use crate::transport::fdreg::Tracked;
-use crate::transport::link::NoCancel;
+use crate::transport::link::{NoCancel, PeerCred};
 use crate::transport::names::{self as sockets, Answer};
+use crate::transport::rendezvous;
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -154,6 +163,12 @@ fn canonical(path: &[u8]) -> KResult<Vec<u8>> {
     Ok(parts.join(&b'/'))
 }
 
+/// Whether a client of this process may be handed to name holder `holder`.
+fn trusted(holder: &PeerCred) -> bool {
+    // SAFETY: plain syscall.
+    holder.uid == 0 || holder.uid == unsafe { libc::geteuid() }
+}
+
 /// `name_attach`: `dpp` 0 makes a dispatch handle, which `name_detach` destroys unless
 /// told to save it. Returns the address of the `name_attach_t`.
 pub fn attach(dpp: usize, path: &[u8], flags: u32) -> KResult<usize> {
@@ -180,7 +195,7 @@ pub fn attach(dpp: usize, path: &[u8], flags: u32) -> KResult<usize> {
 
 fn hold(p: &'static Process, names: &mut Names, dpp: usize, path: &[u8]) -> KResult<usize> {
     let chid = names.channel_of(dpp)?;
-    let listener = Tracked::new(sockets::listen(path)?);
+    let listener = Tracked::new(sockets::listen(path, &trusted)?);
     let fd = listener.as_raw_fd();
     let mntid = names.mntids.take().ok_or(Errno::ENOMEM)?;
     names.names.insert_at(mntid, Name { listener, chid, dpp });
@@ -230,9 +245,12 @@ pub fn open(name: &[u8], flags: i32) -> KResult<i32> {
     }
     let cof = (flags as u32 >> NAME_FLAG_COF_SHIFT) & _NTO_COF_MASK | _NTO_COF_CLOEXEC;
     let _hold = NoCancel::new();
-    let (pid, answer) = sockets::lookup(&path)?;
+    // The lookup and the attach share one bound: a holder that stops answering costs at
+    // most that.
+    let deadline = rendezvous::deadline();
+    let (pid, answer) = sockets::lookup(&path, &trusted, deadline)?;
     // The server let go of the name meanwhile: it no longer resolves.
-    client::attach(0, pid, answer.chid, _NTO_SIDE_CHANNEL, cof as i32).map_err(|e| {
+    client::attach_by(pid, answer.chid, _NTO_SIDE_CHANNEL, cof as i32, deadline).map_err(|e| {
         if e == Errno::ESRCH {
             Errno(libc::ENOENT)
         } else {

@@ -178,15 +178,21 @@ impl Process {
             || self.procwatch.lock().is_some()
     }
 
-    /// The link to server process `pid`, opened on first use.
+    /// The link to server process `pid`, opened on first use (within the rendezvous's
+    /// patience).
     pub fn link(&'static self, pid: libc::pid_t) -> KResult<Arc<Link>> {
+        self.link_by(pid, crate::transport::rendezvous::deadline())
+    }
+
+    /// `link`, opened by `deadline`: `EAGAIN` then, `EINTR` on a signal.
+    pub fn link_by(&'static self, pid: libc::pid_t, deadline: std::time::Instant) -> KResult<Arc<Link>> {
         let mut links = self.links.lock();
         if let Some(l) = links.get(&pid) {
             if !l.is_dead() {
                 return Ok(l.clone());
             }
         }
-        let l = self.service().connect(pid)?;
+        let l = self.service().connect(pid, deadline)?;
         links.insert(pid, l.clone());
         Ok(l)
     }

@@ -1,19 +1,22 @@
 //! The per-process control socket and its service thread.
 //!
 //! Every process that owns a channel listens on the abstract Unix socket
-//! `\0neutrino.<pid>`; no daemon is involved. A client process opens one link per server
+//! `\0neutrino.<pid>`, or on a fallback address of it when another process squats that
+//! (see [`super::rendezvous`]); no daemon is involved. A client process opens one link per server
 //! process and uses it for set-up (attach, detach) and nothing else: messages travel through
 //! shared memory. The link also carries liveness: it lives exactly as long as both processes,
 //! so end-of-file on it is death, without PID polling. `SO_PEERCRED` tells each side who the
 //! other is.
 
 use super::fdreg::Tracked;
+use super::rendezvous;
 use crate::kernel::errno::{check, Errno, KResult};
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Who is at the other end of a link, as the kernel reports it.
 #[derive(Clone, Copy, Debug, Default)]
@@ -128,25 +131,18 @@ impl Drop for NoCancel {
     }
 }
 
-fn socket_name(pid: libc::pid_t) -> (libc::sockaddr_un, libc::socklen_t) {
-    // SAFETY: sockaddr_un is plain data.
-    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    let name = format!("neutrino.{pid}");
-    // sun_path[0] stays 0: the abstract namespace, which vanishes with the process.
-    for (i, b) in name.bytes().enumerate() {
-        addr.sun_path[i + 1] = b as libc::c_char;
-    }
-    let len = std::mem::size_of::<libc::sa_family_t>() + 1 + name.len();
-    (addr, len as libc::socklen_t)
+fn address_of(pid: libc::pid_t) -> Vec<u8> {
+    format!("neutrino.{pid}").into_bytes()
 }
 
-fn seqpacket() -> KResult<OwnedFd> {
-    // SAFETY: plain syscall.
-    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0) };
-    check(fd as libc::c_long)?;
-    // SAFETY: a fresh descriptor we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+fn rendezvous_of(name: &[u8]) -> rendezvous::Address<'_> {
+    rendezvous::Address { primary: name, fallback: name }
+}
+
+/// Whether process `pid` exists (perhaps as another user's).
+fn exists(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks.
+    unsafe { libc::kill(pid, 0) == 0 || Errno::last() == Errno::EPERM }
 }
 
 /// The kernel's view of the process at the other end of a connected socket.
@@ -243,11 +239,19 @@ fn recv_msg<T: Copy + Default>(fd: RawFd, flags: i32) -> KResult<Option<(T, Vec<
     Ok(Some((msg, fds)))
 }
 
+/// The requests (op, chid) whose callers stopped waiting (a signal, a deadline), oldest
+/// first: their answers are still to come, in order, and are discarded.
+type Abandoned = VecDeque<(u32, i32)>;
+
+/// The priority of a detach nobody asked for (QNX's default priority).
+const DEFAULT_PRIORITY: i32 = 10;
+
 /// A client process's link to one server process.
 pub struct Link {
     pub id: LinkId,
     fd: Tracked,
-    lock: Mutex<()>,
+    /// Held while a request and its answer are on the wire.
+    lock: Mutex<Abandoned>,
     dead: AtomicBool,
     handler: &'static dyn Handler,
 }
@@ -260,41 +264,96 @@ impl Link {
     /// Sends `req` and waits for the server's answer.
     pub fn request(&self, req: &Request) -> KResult<(Response, Vec<OwnedFd>)> {
         let _hold = NoCancel::new();
-        let _g = self.lock.lock();
-        self.exchange(req)
+        self.exchange(&mut self.lock.lock(), req, None)
+    }
+
+    /// `request`, waiting until `deadline` only: `EAGAIN` then (a server that does not read
+    /// or does not answer), `EINTR` on a signal. The answer that comes later is discarded,
+    /// and a connection it made is detached again.
+    pub fn request_within(&self, req: &Request, deadline: Instant) -> KResult<(Response, Vec<OwnedFd>)> {
+        let _hold = NoCancel::new();
+        let mut abandoned = self.lock.try_lock_until(deadline).ok_or(Errno::EAGAIN)?;
+        self.exchange(&mut abandoned, req, Some(deadline))
     }
 
     /// `request`, or `EAGAIN` at once when another thread (or the one a signal handler
     /// interrupted) is using the link.
     pub fn try_request(&self, req: &Request) -> KResult<(Response, Vec<OwnedFd>)> {
         let _hold = NoCancel::new();
-        let _g = super::spin::try_lock_briefly(&self.lock).ok_or(Errno::EAGAIN)?;
-        self.exchange(req)
+        let mut abandoned = super::spin::try_lock_briefly(&self.lock).ok_or(Errno::EAGAIN)?;
+        self.exchange(&mut abandoned, req, None)
     }
 
     /// One request and its answer, the link held.
-    fn exchange(&self, req: &Request) -> KResult<(Response, Vec<OwnedFd>)> {
+    fn exchange(
+        &self,
+        abandoned: &mut Abandoned,
+        req: &Request,
+        deadline: Option<Instant>,
+    ) -> KResult<(Response, Vec<OwnedFd>)> {
         if self.is_dead() {
             return Err(Errno::ESRCH);
         }
-        send_msg(self.fd.as_raw_fd(), req, &[]).map_err(|_| Errno::ESRCH)?;
+        let fd = self.fd.as_raw_fd();
+        let (send_flags, recv_flags) =
+            if deadline.is_some() { (libc::MSG_DONTWAIT, libc::MSG_DONTWAIT) } else { (0, 0) };
+        // With a deadline, a server whose queue is full is not reading: it would not answer.
+        send_msg_flags(fd, req, &[], send_flags).map_err(|e| {
+            if e == Errno::EAGAIN {
+                Errno::EAGAIN
+            } else {
+                Errno::ESRCH
+            }
+        })?;
         loop {
-            match recv_msg::<Response>(self.fd.as_raw_fd(), 0) {
+            if let Some(d) = deadline {
+                if let Err(e) = rendezvous::wait_readable(&self.fd, d) {
+                    abandoned.push_back((req.op, req.chid));
+                    return Err(e);
+                }
+            }
+            match recv_msg::<Response>(fd, recv_flags) {
                 Ok(Some((r, _))) if r.note != 0 => self.handler.note(self, &r),
-                Ok(Some(r)) => return Ok(r),
+                Ok(Some((r, fds))) => {
+                    if let Some(r) = self.claim(abandoned, r) {
+                        return Ok((r, fds));
+                    }
+                }
                 Ok(None) => return Err(Errno::ESRCH),
-                Err(e) if e == Errno::EINTR => continue,
+                Err(e) if e == Errno::EINTR || e == Errno::EAGAIN => continue,
                 Err(_) => return Err(Errno::ESRCH),
             }
         }
     }
 
+    /// An answer read from the link, unless it belongs to an abandoned request: then it is
+    /// dropped (with its descriptors), and the connection an abandoned attach made detached.
+    fn claim(&self, abandoned: &mut Abandoned, r: Response) -> Option<Response> {
+        let Some((op, chid)) = abandoned.pop_front() else {
+            return Some(r);
+        };
+        if op == OP_ATTACH && r.status == 0 {
+            let detach = Request {
+                op: OP_DETACH,
+                chid,
+                scoid: r.scoid,
+                priority: DEFAULT_PRIORITY,
+                ..Default::default()
+            };
+            if send_msg_flags(self.fd.as_raw_fd(), &detach, &[], libc::MSG_DONTWAIT).is_ok() {
+                abandoned.push_back((OP_DETACH, chid));
+            }
+        }
+        None
+    }
+
     /// Handles the notices that have arrived; false at end of file.
     fn read_notes(&self) -> bool {
-        let _g = self.lock.lock();
+        let mut abandoned = self.lock.lock();
         loop {
             match recv_msg::<Response>(self.fd.as_raw_fd(), libc::MSG_DONTWAIT) {
-                Ok(Some((r, _))) => self.handler.note(self, &r),
+                Ok(Some((r, _))) if r.note != 0 => self.handler.note(self, &r),
+                Ok(Some((r, _))) => drop(self.claim(&mut abandoned, r)),
                 Err(e) if e == Errno::EAGAIN => return true,
                 Err(e) if e == Errno::EINTR => continue,
                 _ => return false,
@@ -470,17 +529,8 @@ impl Service {
         if l.is_some() {
             return Ok(());
         }
-        let fd = seqpacket()?;
         // SAFETY: plain syscall.
-        let (addr, len) = socket_name(unsafe { libc::getpid() });
-        // SAFETY: addr is a valid sockaddr_un of `len` bytes.
-        let bound = unsafe { libc::bind(fd.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, len) };
-        // Taken: another process squats our name (see `connect`), and we cannot serve.
-        check(bound as libc::c_long).map_err(|_| Errno::EAGAIN)?;
-        // SAFETY: plain syscalls on our socket.
-        check(unsafe { libc::listen(fd.as_raw_fd(), 128) } as libc::c_long)?;
-        // SAFETY: as above.
-        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+        let fd = rendezvous::bind_unclaimable(rendezvous_of(&address_of(unsafe { libc::getpid() })))?;
         self.watch(fd.as_raw_fd(), KIND_LISTENER, libc::EPOLLIN as u32)?;
         *l = Some(Tracked::new(fd));
         drop(l);
@@ -494,31 +544,28 @@ impl Service {
         self.start()
     }
 
-    /// Opens a link to server process `pid`.
-    pub fn connect(&'static self, pid: libc::pid_t) -> KResult<Arc<Link>> {
+    /// Opens a link to server process `pid`, by `deadline`: `ESRCH` if `pid` does not
+    /// listen, `EAGAIN` at the deadline, `EINTR` on a signal.
+    pub fn connect(&'static self, pid: libc::pid_t, deadline: Instant) -> KResult<Arc<Link>> {
         let _hold = NoCancel::new();
-        let fd = seqpacket()?;
-        let (addr, len) = socket_name(pid);
-        loop {
-            // SAFETY: addr is a valid sockaddr_un of `len` bytes.
-            let r = unsafe { libc::connect(fd.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, len) };
-            if r == 0 {
-                break;
-            }
-            match Errno::last() {
-                Errno::EINTR => continue,
-                // Nobody listens: no such process, or one without channels.
-                _ => return Err(Errno::ESRCH),
-            }
-        }
         // Any process may bind a free abstract name: only `pid` itself is `pid`'s listener.
-        if peer_cred(fd.as_raw_fd())?.pid != pid {
-            return Err(Errno::ESRCH);
-        }
+        // Nobody at `neutrino.<pid>`: no such process, or one without channels, unless it
+        // fell back while a squatter held the address (and the squatter has left since).
+        let (fd, _) = rendezvous::connect_verified(
+            rendezvous_of(&address_of(pid)),
+            deadline,
+            &|c| c.pid == pid,
+            &|| exists(pid),
+            true,
+        )
+        .map_err(|e| if e.0 == libc::ENOENT { Errno::ESRCH } else { e })?;
+        // Requests wait for their answers blocking (or in `poll`).
+        // SAFETY: plain syscall on our socket.
+        check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, 0) } as libc::c_long)?;
         let link = Arc::new(Link {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             fd: Tracked::new(fd),
-            lock: Mutex::new(()),
+            lock: Mutex::new(VecDeque::new()),
             dead: AtomicBool::new(false),
             handler: self.handler,
         });

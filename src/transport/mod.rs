@@ -6,5 +6,6 @@ pub mod futex;
 pub mod link;
 pub mod names;
 pub mod region;
+pub mod rendezvous;
 pub mod shm;
 pub mod spin;

@@ -1,18 +1,24 @@
 //! Names as abstract Unix sockets: a server holds the name `<path>` by listening on
-//! `\0neutrino.name/<path>`. Binding is atomic and exclusive, and the kernel frees the
-//! address when the last descriptor on it closes (the server detaches, exits or is killed),
-//! so a name is visible to every process of the machine without a daemon, never outlives
-//! its server, and cannot be taken over while it lives. A lookup connects, learns the
-//! server's pid from the kernel (`SO_PEERCRED`) and reads the server's [`Answer`].
+//! `\0neutrino.name/<path>` or, when another process squats that address, on a fallback
+//! address `\0neutrino.name#<hash of path>.<random>` (see [`super::rendezvous`]). The kernel
+//! frees an address when the last descriptor on it closes (the server detaches, exits or is
+//! killed), so a name is visible to every process of the machine without a daemon and never
+//! outlives its server. Whom a lookup accepts as the holder, and whom `listen` counts as
+//! holding the name already, is the caller's rule, applied to what the kernel says of the
+//! holder (`SO_PEERCRED`), never to what the holder says. A lookup then reads the holder's
+//! [`Answer`].
 
-use super::link::peer_cred;
-use crate::kernel::errno::{check, Errno, KResult};
+use super::link::PeerCred;
+use super::rendezvous::{self, Address};
+use crate::kernel::errno::{Errno, KResult};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Instant;
 
 const PREFIX: &[u8] = b"neutrino.name/";
+const FALLBACK_PREFIX: &str = "neutrino.name#";
 
 /// The longest name an abstract socket address can hold after the prefix.
-pub const MAX_NAME: usize = 107 - PREFIX.len();
+pub const MAX_NAME: usize = rendezvous::MAX_ADDRESS - PREFIX.len();
 
 /// What a server tells a process that looks one of its names up.
 #[repr(C)]
@@ -21,39 +27,34 @@ pub struct Answer {
     pub chid: i32,
 }
 
-fn address(path: &[u8]) -> KResult<(libc::sockaddr_un, libc::socklen_t)> {
+/// The primary and fallback addresses of `path`. The fallback names the path by a hash,
+/// so every name that fits the primary has one; two names whose hashes collide only make
+/// a lookup try (and check) one more holder.
+fn addresses(path: &[u8]) -> KResult<(Vec<u8>, Vec<u8>)> {
     if path.len() > MAX_NAME {
         return Err(Errno(libc::ENAMETOOLONG));
     }
-    // SAFETY: sockaddr_un is plain data.
-    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    // sun_path[0] stays 0: the abstract namespace.
-    for (i, b) in PREFIX.iter().chain(path).enumerate() {
-        addr.sun_path[i + 1] = *b as libc::c_char;
+    // FNV-1a, 64 bits.
+    let hash =
+        path.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100_0000_01b3));
+    Ok(([PREFIX, path].concat(), format!("{FALLBACK_PREFIX}{hash:016x}").into_bytes()))
+}
+
+/// Takes the name `path`: `EEXIST` while a process that `holder_counts` accepts (this one
+/// included) holds it. Another holder does not keep us from it: we listen on a fallback
+/// address beside it.
+pub fn listen(path: &[u8], holder_counts: &dyn Fn(&PeerCred) -> bool) -> KResult<OwnedFd> {
+    let (primary, fallback) = addresses(path)?;
+    let at = Address { primary: &primary, fallback: &fallback };
+    if let Some(fd) = rendezvous::bind(at)? {
+        return Ok(fd);
     }
-    let len = std::mem::size_of::<libc::sa_family_t>() + 1 + PREFIX.len() + path.len();
-    Ok((addr, len as libc::socklen_t))
-}
-
-fn socket(flags: i32) -> KResult<OwnedFd> {
-    // SAFETY: plain syscall.
-    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC | flags, 0) };
-    check(fd as libc::c_long)?;
-    // SAFETY: a fresh descriptor we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// Takes the name `path`: `EEXIST` while another process (or this one) holds it.
-pub fn listen(path: &[u8]) -> KResult<OwnedFd> {
-    let (addr, len) = address(path)?;
-    let fd = socket(libc::SOCK_NONBLOCK)?;
-    // SAFETY: addr is a valid sockaddr_un of `len` bytes.
-    let r = unsafe { libc::bind(fd.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, len) };
-    check(r as libc::c_long).map_err(|e| if e.0 == libc::EADDRINUSE { Errno(libc::EEXIST) } else { e })?;
-    // SAFETY: plain syscall on our socket.
-    check(unsafe { libc::listen(fd.as_raw_fd(), 128) } as libc::c_long)?;
-    Ok(fd)
+    // A holder whose backlog is full is not waited for: a squatter could keep it so.
+    match rendezvous::connect_verified(at, rendezvous::deadline(), holder_counts, &|| true, false) {
+        Ok(_) => Err(Errno(libc::EEXIST)),
+        Err(e) if e.0 == libc::ENOENT => rendezvous::bind_unclaimable(at),
+        Err(e) => Err(e),
+    }
 }
 
 /// Answers every process waiting on `listener`; never blocks.
@@ -80,21 +81,18 @@ pub fn answer_all(listener: RawFd, answer: &Answer) {
     }
 }
 
-/// Looks `path` up: the pid of the process holding it, in the kernel's words, and its
-/// answer. `ENOENT` when nobody holds the name; `EINTR` when a signal interrupts the wait.
-pub fn lookup(path: &[u8]) -> KResult<(libc::pid_t, Answer)> {
-    let (addr, len) = address(path)?;
-    let fd = socket(0)?;
-    // SAFETY: addr is a valid sockaddr_un of `len` bytes.
-    let r = unsafe { libc::connect(fd.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, len) };
-    if r != 0 {
-        return Err(match Errno::last() {
-            Errno::EINTR => Errno::EINTR,
-            e if e.0 == libc::EMFILE || e.0 == libc::ENFILE || e == Errno::ENOMEM => e,
-            _ => Errno(libc::ENOENT),
-        });
-    }
-    let pid = peer_cred(fd.as_raw_fd())?.pid;
+/// Looks `path` up among the holders `accept` accepts: the holder's pid, in the kernel's
+/// words, and its answer. `ENOENT` when no such process holds the name; `EAGAIN` when the
+/// holder has not answered by `deadline`; `EINTR` when a signal interrupts the wait.
+pub fn lookup(
+    path: &[u8],
+    accept: &dyn Fn(&PeerCred) -> bool,
+    deadline: Instant,
+) -> KResult<(libc::pid_t, Answer)> {
+    let (primary, fallback) = addresses(path)?;
+    let at = Address { primary: &primary, fallback: &fallback };
+    let (fd, holder) = rendezvous::connect_verified(at, deadline, accept, &|| true, true)?;
+    rendezvous::wait_readable(&fd, deadline)?;
     let mut answer = Answer::default();
     // SAFETY: answer is plain data of the stated size.
     let n = unsafe {
@@ -102,13 +100,13 @@ pub fn lookup(path: &[u8]) -> KResult<(libc::pid_t, Answer)> {
             fd.as_raw_fd(),
             &mut answer as *mut Answer as *mut libc::c_void,
             std::mem::size_of::<Answer>(),
-            0,
+            libc::MSG_DONTWAIT,
         )
     };
-    match n {
-        n if n == std::mem::size_of::<Answer>() as isize => Ok((pid, answer)),
-        -1 if Errno::last() == Errno::EINTR => Err(Errno::EINTR),
+    if n == std::mem::size_of::<Answer>() as isize {
+        Ok((holder.pid, answer))
+    } else {
         // The server let go of the name (or died) before it answered.
-        _ => Err(Errno(libc::ENOENT)),
+        Err(Errno(libc::ENOENT))
     }
 }
