@@ -15,7 +15,7 @@ use crate::transport::copy::{self, Seg};
 use crate::transport::fdreg::Tracked;
 use crate::transport::futex;
 use crate::transport::link::{
-    Link, LinkId, PeerCred, Request, OP_ATTACH, OP_DETACH, OP_PULSE, POOL_EXHAUSTED,
+    Link, LinkId, PeerCred, Request, Wait, OP_ATTACH, OP_DETACH, OP_PULSE, POOL_EXHAUSTED,
 };
 use crate::transport::region::{
     state, Bell, ConnRegion, AGENT_WRITE, BELL_CLIENTS_LEN, BELL_SERVER_LEN, CONN_MAGIC, CONN_REGION_LEN,
@@ -159,6 +159,11 @@ pub fn event_flags(p: &Process, pid: libc::pid_t, scoid: i32) -> Option<u32> {
 
 /// `ConnectAttach`.
 pub fn attach(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32) -> KResult<i32> {
+    attach_with(nd, pid, chid, index, flags, Wait::Bounded)
+}
+
+/// `ConnectAttach`, waiting for the server as `wait` says (`name_open` can be interrupted).
+pub fn attach_with(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32, wait: Wait) -> KResult<i32> {
     if nd != 0 {
         return Err(Errno::ENOREMOTE);
     }
@@ -180,7 +185,7 @@ pub fn attach(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32) -> K
     // 0x40000002 (and scoid 3).
     let side =
         if index & _NTO_SIDE_CHANNEL != 0 { Some(p.ids.lock().take().ok_or(Errno::EAGAIN)?) } else { None };
-    let conn = match existing.map_or_else(|| connect(p, target, chid), Ok) {
+    let conn = match existing.map_or_else(|| connect(p, target, chid, wait), Ok) {
         Ok(c) => c,
         Err(e) => {
             if let Some(n) = side {
@@ -241,7 +246,7 @@ fn reserve_fd(index: u32) -> KResult<OwnedFd> {
 }
 
 /// Makes a new connection to channel `chid` of process `target`.
-fn connect(p: &'static Process, target: libc::pid_t, chid: i32) -> KResult<Arc<Conn>> {
+fn connect(p: &'static Process, target: libc::pid_t, chid: i32, wait: Wait) -> KResult<Arc<Conn>> {
     let (scoid, bit, chflags, region, bell, link, may_pulse) = if target == p.pid {
         let ch = p.channel(chid)?;
         // SAFETY: plain syscalls.
@@ -252,7 +257,10 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32) -> KResult<Arc<C
         // Servers reach back through our own listener, to deliver events.
         p.service().listen()?;
         let link = p.link(target)?;
-        let (resp, fds) = link.request(&Request { op: OP_ATTACH, chid, ..Default::default() })?;
+        // A server that does not answer in time: QNX's "no connection object available now".
+        let (resp, fds) = link
+            .request(&Request { op: OP_ATTACH, chid, ..Default::default() }, wait)
+            .map_err(|e| if e == Errno::ETIMEDOUT { Errno::EAGAIN } else { e })?;
         if resp.status != 0 {
             return Err(Errno(resp.status));
         }
@@ -298,13 +306,16 @@ fn disconnect(p: &Process, conn: &Arc<Conn>) {
     conn.dead.store(true, Ordering::Release);
     match &conn.link {
         Some(link) => {
-            let _ = link.request(&Request {
-                op: OP_DETACH,
-                chid: conn.chid,
-                scoid: conn.scoid,
-                priority: thread::priority(),
-                ..Default::default()
-            });
+            let _ = link.request(
+                &Request {
+                    op: OP_DETACH,
+                    chid: conn.chid,
+                    scoid: conn.scoid,
+                    priority: thread::priority(),
+                    ..Default::default()
+                },
+                Wait::Bounded,
+            );
         }
         None => {
             let sc = p.scoids.read().get((conn.scoid as u32 & 0xFFFF) as usize).cloned();
@@ -411,7 +422,8 @@ impl Conn {
             // The server applies its pool's policy (which may kill it); a sender that must
             // not wait for another process (the service or timer thread) only fails.
             if may_wait {
-                let _ = link.request(&Request { flags: POOL_EXHAUSTED, ..self.pulse_request() });
+                let _ =
+                    link.request(&Request { flags: POOL_EXHAUSTED, ..self.pulse_request() }, Wait::Bounded);
             }
             return Err(Errno::EAGAIN);
         }
@@ -439,7 +451,11 @@ impl Conn {
         let req =
             Request { priority: priority as i32, code: code as i32, value, ticket, ..self.pulse_request() };
         // Held under the ring's lock, so that later pulses of this process queue after it.
-        let (resp, _) = link.request(&req).map_err(|_| Errno::EBADF)?;
+        // A server too slow to take it: QNX's "the kernel cannot queue the pulse now".
+        let (resp, _) = link.request(&req, Wait::Bounded).map_err(|e| match e {
+            Errno::ETIMEDOUT | Errno::EAGAIN => Errno::EAGAIN,
+            _ => Errno::EBADF,
+        })?;
         match resp.status {
             0 => Ok(()),
             e => Err(Errno(e)),

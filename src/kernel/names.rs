@@ -16,7 +16,7 @@ use super::ids::{IdSpace, IdTable};
 use super::process::{current, Process};
 use super::{channel, client};
 use crate::transport::fdreg::Tracked;
-use crate::transport::link::NoCancel;
+use crate::transport::link::{NoCancel, Wait};
 use crate::transport::names::{self as sockets, Answer};
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, RawFd};
@@ -215,7 +215,7 @@ pub fn answer(p: &Process, listener: RawFd) {
     let names = p.names.lock();
     let found = names.names.iter().find(|(_, n)| n.listener.as_raw_fd() == listener);
     if let Some((_, name)) = found {
-        sockets::answer_all(listener, &Answer { chid: name.chid });
+        sockets::answer_all(&p.service, listener, &Answer { chid: name.chid });
     }
 }
 
@@ -232,13 +232,15 @@ pub fn open(name: &[u8], flags: i32) -> KResult<i32> {
     let _hold = NoCancel::new();
     let (pid, answer) = sockets::lookup(&path)?;
     // The server let go of the name meanwhile: it no longer resolves.
-    client::attach(0, pid, answer.chid, _NTO_SIDE_CHANNEL, cof as i32).map_err(|e| {
-        if e == Errno::ESRCH {
-            Errno(libc::ENOENT)
-        } else {
-            e
-        }
-    })
+    client::attach_with(0, pid, answer.chid, _NTO_SIDE_CHANNEL, cof as i32, Wait::Interruptible).map_err(
+        |e| {
+            if e == Errno::ESRCH {
+                Errno(libc::ENOENT)
+            } else {
+                e
+            }
+        },
+    )
 }
 
 /// `name_close`.

@@ -10,7 +10,7 @@ use super::notify::Registration;
 use super::server::ServerConn;
 use super::thread::Waker;
 use super::timer::Timers;
-use crate::transport::link::{Link, Service};
+use crate::transport::link::{Link, Service, Tally};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -24,6 +24,8 @@ pub struct Process {
     pub channels: Mutex<IdTable<Arc<Channel>>>,
     /// Server connections, by the low bits of their scoid.
     pub scoids: RwLock<IdTable<Arc<ServerConn>>>,
+    /// How many of them each client process and user of another process holds.
+    pub conn_tally: Mutex<Tally>,
     pub coids: Mutex<Coids>,
     /// Links to server processes, by pid.
     pub links: Mutex<HashMap<libc::pid_t, Arc<Link>>>,
@@ -142,6 +144,7 @@ impl Process {
             ids: Mutex::new(IdSpace::new()),
             channels: Mutex::new(IdTable::new()),
             scoids: RwLock::new(IdTable::new()),
+            conn_tally: Mutex::new(Tally::default()),
             coids: Mutex::new(Coids::new()),
             links: Mutex::new(HashMap::new()),
             threads: Mutex::new(HashMap::new()),

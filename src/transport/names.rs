@@ -5,7 +5,7 @@
 //! its server, and cannot be taken over while it lives. A lookup connects, learns the
 //! server's pid from the kernel (`SO_PEERCRED`) and reads the server's [`Answer`].
 
-use super::link::peer_cred;
+use super::link::{peer_cred, Service};
 use crate::kernel::errno::{check, Errno, KResult};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -56,18 +56,10 @@ pub fn listen(path: &[u8]) -> KResult<OwnedFd> {
     Ok(fd)
 }
 
-/// Answers every process waiting on `listener`; never blocks.
-pub fn answer_all(listener: RawFd, answer: &Answer) {
-    loop {
-        // SAFETY: plain syscall; we do not want the peer address.
-        let fd = unsafe {
-            libc::accept4(listener, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC)
-        };
-        if fd < 0 {
-            return;
-        }
-        // SAFETY: fresh descriptor we own; closed when it drops.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+/// Answers the processes waiting on `listener` (those a turn of the service thread takes);
+/// never blocks.
+pub fn answer_all(service: &Service, listener: RawFd, answer: &Answer) {
+    service.accept_each(listener, |fd, _| {
         // SAFETY: answer is plain data of the stated size.
         unsafe {
             libc::send(
@@ -77,7 +69,7 @@ pub fn answer_all(listener: RawFd, answer: &Answer) {
                 libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
             )
         };
-    }
+    });
 }
 
 /// Looks `path` up: the pid of the process holding it, in the kernel's words, and its
