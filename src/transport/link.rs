@@ -344,7 +344,7 @@ impl Link {
                 Ok(()) => break,
                 Err(Errno::EAGAIN) => wait_for(fd, libc::POLLOUT, end, wait)?,
                 Err(Errno::EINTR) => {}
-                Err(_) => return Err(self.gone()),
+                Err(_) => return Err(self.closed()),
             }
         }
         loop {
@@ -354,9 +354,22 @@ impl Link {
                 Ok(None) => return Err(self.gone()),
                 Err(Errno::EAGAIN) => wait_for(fd, libc::POLLIN, end, wait)?,
                 Err(Errno::EINTR) => {}
-                Err(_) => return Err(self.gone()),
+                Err(_) => return Err(self.closed()),
             }
         }
+    }
+
+    /// The server closed the link: a refusal it sent first may still wait to be read
+    /// (`ECONNRESET`, reported before it, when it closed without reading our request).
+    fn closed(&self) -> Errno {
+        for _ in 0..NOTES_PER_TURN {
+            match recv_msg::<Response>(self.fd.as_raw_fd(), libc::MSG_DONTWAIT) {
+                Ok(Some((r, fds))) => self.take(&r, fds),
+                Err(e) if e.0 == libc::ECONNRESET || e == Errno::EINTR => {}
+                _ => break,
+            }
+        }
+        self.gone()
     }
 
     /// Why the link cannot carry a request.
@@ -395,7 +408,9 @@ impl Link {
             match recv_msg::<Response>(self.fd.as_raw_fd(), libc::MSG_DONTWAIT) {
                 Ok(Some((r, fds))) => self.take(&r, fds),
                 Err(Errno::EAGAIN) => return true,
-                Err(Errno::EINTR) => {}
+                // ECONNRESET: the server closed without reading all we sent; what it sent
+                // before (a refusal) is still to be read.
+                Err(e) if e == Errno::EINTR || e.0 == libc::ECONNRESET => {}
                 _ => return false,
             }
         }
