@@ -961,3 +961,36 @@ impl Service {
 fn err_response(e: Errno) -> Response {
     Response { status: e.0, ..Default::default() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the order of admissions and releases, an untrusted user never holds
+        /// more than its limits, and releasing what was admitted leaves nothing counted.
+        #[test]
+        fn tally_holds_its_limits(ops in proptest::collection::vec((0u8..4, 0u8..3, any::<bool>()), 0..400)) {
+            let mut tally = Tally::default();
+            let mut held: Vec<PeerCred> = Vec::new();
+            for (pid, user, admit) in ops {
+                let peer = PeerCred { pid: 1000 + pid as i32, uid: 60000 + user as u32, gid: 0 };
+                if admit {
+                    if tally.admit(&peer, 3, 5).is_ok() {
+                        held.push(peer);
+                    }
+                } else if let Some(i) = held.iter().position(|p| p.pid == peer.pid && p.uid == peer.uid) {
+                    tally.release(&held.remove(i));
+                }
+                let by_pid = held.iter().filter(|p| p.pid == peer.pid && !trusted_uid(p.uid)).count();
+                let by_uid = held.iter().filter(|p| p.uid == peer.uid && !trusted_uid(p.uid)).count();
+                prop_assert!(by_pid <= 3 && by_uid <= 5);
+            }
+            for p in held.drain(..) {
+                tally.release(&p);
+            }
+            prop_assert!(tally.by_pid.is_empty() && tally.by_uid.is_empty());
+        }
+    }
+}
