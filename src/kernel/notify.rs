@@ -77,13 +77,13 @@ pub fn deliver(rcvid: i64, ev: &RawEvent, verify: bool) -> KResult<()> {
         event: ev.to_words(),
         ..Default::default()
     };
-    match link.request(&req, Wait::Bounded) {
+    match link.request(&req, Wait::Event) {
         Ok((resp, _)) if resp.status == 0 => Ok(()),
         Ok((resp, _)) => Err(Errno(resp.status)),
-        // The client's service thread did not answer in time (the client is stopped, say):
-        // the event is sent and it acts on it when it runs again, as on QNX, where the
-        // kernel queues the event for the stopped client and MsgDeliverEvent returns at
-        // once. A check that could not be made fails.
+        // The client's service thread did not answer in time (the client is stopped, say),
+        // or still owes an earlier answer: the event is sent and it acts on it when it runs
+        // again, as on QNX, where the kernel queues the event for the stopped client and
+        // MsgDeliverEvent returns at once. A check that could not be made fails.
         Err(Errno::ETIMEDOUT) if verify => Err(Errno::EBUSY),
         Err(Errno::ETIMEDOUT) => Ok(()),
         // Not sent: the link stayed busy, or the client refuses us more links.

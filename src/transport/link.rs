@@ -108,12 +108,15 @@ pub const NOTE_CHANNEL_GONE: u32 = 1;
 /// Notice: the server refuses the link (`status`: why) and closes it.
 pub const NOTE_REFUSED: u32 = 2;
 
-/// How a caller of [`Link::request`] waits for the answer: at most [`REQUEST_PATIENCE`],
-/// and with `Interruptible` no longer once a signal handler has run (`EINTR`).
+/// How a caller of [`Link::request`] waits for the answer: at most [`REQUEST_PATIENCE`];
+/// with `Interruptible` no longer once a signal handler has run (`EINTR`); with `Event`
+/// not at all while the peer still owes the answer to a request whose caller gave up (it
+/// is stopped, or does not answer): the request is sent and `ETIMEDOUT` returned at once.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Wait {
     Bounded,
     Interruptible,
+    Event,
 }
 
 /// Whether a peer of this user could harm us without the library (root, or our own real
@@ -298,6 +301,9 @@ pub struct Link {
     dead: AtomicBool,
     /// The server refused the link ([`NOTE_REFUSED`]) with this errno.
     refused: std::sync::atomic::AtomicI32,
+    /// The number of the last request whose caller gave up before its answer came, until
+    /// that answer comes; 0: none.
+    owed: std::sync::atomic::AtomicU32,
     /// The service's epoll descriptor, to have the service thread look again.
     epfd: RawFd,
     handler: &'static dyn Handler,
@@ -347,12 +353,21 @@ impl Link {
                 Err(_) => return Err(self.closed()),
             }
         }
+        if wait == Wait::Event && self.owed.load(Ordering::SeqCst) != 0 {
+            self.owed.store(req.seq, Ordering::SeqCst);
+            return Err(Errno::ETIMEDOUT);
+        }
         loop {
             match recv_msg::<Response>(fd, libc::MSG_DONTWAIT) {
                 Ok(Some((r, fds))) if r.note == 0 && r.seq == req.seq => return Ok((r, fds)),
                 Ok(Some((r, fds))) => self.take(&r, fds),
                 Ok(None) => return Err(self.gone()),
-                Err(Errno::EAGAIN) => wait_for(fd, libc::POLLIN, end, wait)?,
+                Err(Errno::EAGAIN) => {
+                    if let Err(e) = wait_for(fd, libc::POLLIN, end, wait) {
+                        self.owed.store(req.seq, Ordering::SeqCst);
+                        return Err(e);
+                    }
+                }
                 Err(Errno::EINTR) => {}
                 Err(_) => return Err(self.closed()),
             }
@@ -383,6 +398,9 @@ impl Link {
     /// A message that is not the answer awaited: a notice, or an answer whose caller gave
     /// up. A connection made for an attach nobody waits for any more is detached again.
     fn take(&self, r: &Response, fds: Vec<OwnedFd>) {
+        if r.note == 0 {
+            let _ = self.owed.compare_exchange(r.seq, 0, Ordering::SeqCst, Ordering::Relaxed);
+        }
         match r.note {
             0 if r.op == OP_ATTACH && r.status == 0 => {
                 let detach = Request { op: OP_DETACH, scoid: r.scoid, priority: 10, ..Default::default() };
@@ -769,6 +787,7 @@ impl Service {
             missed: AtomicBool::new(false),
             dead: AtomicBool::new(false),
             refused: std::sync::atomic::AtomicI32::new(0),
+            owed: std::sync::atomic::AtomicU32::new(0),
             epfd: self.epfd.as_raw_fd(),
             handler: self.handler,
         });
