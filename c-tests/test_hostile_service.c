@@ -31,6 +31,8 @@
 #define CONNS_PER_USER 4096
 /* What an honest call may take while an attack runs: well under the request bound. */
 #define HONEST_BOUND_MS 1000
+/* How long a helper process waits for its next command: longer than any attack. */
+#define HOLD_MS ((int)(h_hostile_seconds(0.5) * 1000) + 60000)
 
 /* A control-socket request as the library lays it out (struct Request, 112 bytes). */
 struct raw_request {
@@ -113,7 +115,7 @@ static int server_body(int rd, int wr, void *arg)
     int eaten[4096], neaten = 0;
     for (;;) {
         long long cmd;
-        if (h_try_get(rd, &cmd, 60000) != 0 || cmd == CMD_QUIT)
+        if (h_try_get(rd, &cmd, HOLD_MS) != 0 || cmd == CMD_QUIT)
             break;
         if (cmd == CMD_FORK) {
             long long t0 = h_now_us();
@@ -457,7 +459,7 @@ static int attach_flooder(int rd, int wr, void *argp)
     }
     h_put(wr, n);
     h_put(wr, e);
-    h_get(rd, 60000); /* hold them until told */
+    h_get(rd, HOLD_MS); /* hold them until told */
     return 0;
 }
 
