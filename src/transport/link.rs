@@ -6,6 +6,11 @@
 //! shared memory. The link also carries liveness: it lives exactly as long as both processes,
 //! so end-of-file on it is death, without PID polling. `SO_PEERCRED` tells each side who the
 //! other is.
+//!
+//! Any local user may connect, so the service thread never waits on a peer: every socket
+//! it touches is non-blocking, a client that does not read its answers is dropped (its
+//! link shut down, as if it had died), each turn takes a bounded share of the work of one
+//! listener or link, and untrusted users hold a bounded number of links.
 
 use super::fdreg::Tracked;
 use crate::kernel::errno::{check, Errno, KResult};
