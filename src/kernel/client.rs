@@ -18,7 +18,7 @@ use crate::transport::copy::{self, Seg};
 use crate::transport::fdreg::Tracked;
 use crate::transport::futex;
 use crate::transport::link::{
-    Link, LinkId, PeerCred, Request, OP_ATTACH, OP_DETACH, OP_PULSE, POOL_EXHAUSTED,
+    Link, LinkId, PeerCred, Request, Wait, OP_ATTACH, OP_DETACH, OP_PULSE, POOL_EXHAUSTED,
 };
 use crate::transport::region::{
     state, Bell, ConnRegion, AGENT_WRITE, BELL_CLIENTS_LEN, BELL_SERVER_LEN, CONN_MAGIC, CONN_REGION_LEN,
@@ -274,8 +274,13 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, deadline: Instan
         // A peer that listens and never answers (or whose address is squatted) must not
         // hold us: the search and the answer share one bound.
         let link = p.link_by(target, deadline)?;
-        let (resp, fds) =
-            link.request_within(&Request { op: OP_ATTACH, chid, ..Default::default() }, deadline)?;
+        let (resp, fds) = link
+            .request_until(
+                &Request { op: OP_ATTACH, chid, ..Default::default() },
+                Wait::Interruptible,
+                deadline,
+            )
+            .map_err(|e| if e == Errno::ETIMEDOUT { Errno::EAGAIN } else { e })?;
         if resp.status != 0 {
             return Err(Errno(resp.status));
         }
@@ -322,13 +327,16 @@ fn disconnect(p: &Process, conn: &Arc<Conn>) {
     conn.dead.store(true, Ordering::Release);
     match &conn.link {
         Some(link) => {
-            let _ = link.request(&Request {
-                op: OP_DETACH,
-                chid: conn.chid,
-                scoid: conn.scoid,
-                priority: thread::priority(),
-                ..Default::default()
-            });
+            let _ = link.request(
+                &Request {
+                    op: OP_DETACH,
+                    chid: conn.chid,
+                    scoid: conn.scoid,
+                    priority: thread::priority(),
+                    ..Default::default()
+                },
+                Wait::Bounded,
+            );
         }
         None => {
             let sc = p.scoids.read().get((conn.scoid as u32 & 0xFFFF) as usize).cloned();
@@ -389,7 +397,11 @@ pub fn channel_gone(p: &Process, link: Option<LinkId>, scoid: i32) {
 /// The server process at the other end of `link` has died: every connection through it is
 /// dead and every thread blocked on one fails with `ESRCH`.
 pub fn server_gone(p: &Process, link: &Arc<Link>) {
-    p.links.lock().retain(|_, l| !Arc::ptr_eq(l, link));
+    // The service thread calls this: it must not wait for a thread that holds the table
+    // while it connects to another process. A dead link left there is replaced on next use.
+    if let Some(mut links) = p.links.try_lock() {
+        links.retain(|_, l| !Arc::ptr_eq(l, link));
+    }
     let through = |c: &Arc<Conn>| c.link.as_ref().is_some_and(|l| Arc::ptr_eq(l, link));
     let dead: Vec<i32> = {
         let coids = p.coids.lock();

@@ -230,7 +230,7 @@ pub fn answer(p: &Process, listener: RawFd) {
     let names = p.names.lock();
     let found = names.names.iter().find(|(_, n)| n.listener.as_raw_fd() == listener);
     if let Some((_, name)) = found {
-        sockets::answer_all(listener, &Answer { chid: name.chid });
+        sockets::answer_all(&p.service, listener, &Answer { chid: name.chid });
     }
 }
 

@@ -8,7 +8,7 @@ use super::errno::{Errno, KResult};
 use super::event::{self, RawEvent, Sender, FLAG_CODE_UPDATEABLE, FLAG_HANDLE, FLAG_UPDATEABLE};
 use super::process::{current, Process};
 use super::{client, server, thread};
-use crate::transport::link::{Request, OP_EVENT};
+use crate::transport::link::{Request, Wait, OP_EVENT};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// `MsgRegisterEvent`'s `coid` for "any server" and (QNX 8) "this process only".
@@ -77,10 +77,18 @@ pub fn deliver(rcvid: i64, ev: &RawEvent, verify: bool) -> KResult<()> {
         event: ev.to_words(),
         ..Default::default()
     };
-    let (resp, _) = link.request(&req).map_err(|_| Errno::ESRCH)?;
-    match resp.status {
-        0 => Ok(()),
-        e => Err(Errno(e)),
+    match link.request(&req, Wait::Event) {
+        Ok((resp, _)) if resp.status == 0 => Ok(()),
+        Ok((resp, _)) => Err(Errno(resp.status)),
+        // The client's service thread did not answer in time (the client is stopped, say),
+        // or still owes an earlier answer: the event is sent and it acts on it when it runs
+        // again, as on QNX, where the kernel queues the event for the stopped client and
+        // MsgDeliverEvent returns at once. A check that could not be made fails.
+        Err(Errno::ETIMEDOUT) if verify => Err(Errno::EBUSY),
+        Err(Errno::ETIMEDOUT) => Ok(()),
+        // Not sent: the link stayed busy, or the client refuses us more links.
+        Err(Errno::EAGAIN) => Err(Errno::EAGAIN),
+        Err(_) => Err(Errno::ESRCH),
     }
 }
 

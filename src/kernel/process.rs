@@ -11,7 +11,7 @@ use super::notify::Registration;
 use super::server::ServerConn;
 use super::thread::Waker;
 use super::timer::Timers;
-use crate::transport::link::{Link, Service};
+use crate::transport::link::{Link, Service, Tally};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -25,6 +25,8 @@ pub struct Process {
     pub channels: Mutex<IdTable<Arc<Channel>>>,
     /// Server connections, by the low bits of their scoid.
     pub scoids: RwLock<IdTable<Arc<ServerConn>>>,
+    /// How many of them each client process and user of another process holds.
+    pub conn_tally: Mutex<Tally>,
     pub coids: Mutex<Coids>,
     /// The coids again, for lookups without a lock (from signal handlers).
     pub coid_index: CoidIndex,
@@ -145,6 +147,7 @@ impl Process {
             ids: Mutex::new(IdSpace::new()),
             channels: Mutex::new(IdTable::new()),
             scoids: RwLock::new(IdTable::new()),
+            conn_tally: Mutex::new(Tally::default()),
             coids: Mutex::new(Coids::new()),
             coid_index: CoidIndex::new(),
             links: Mutex::new(HashMap::new()),

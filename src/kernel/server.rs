@@ -17,7 +17,8 @@ use super::thread::DEFAULT_PRIORITY;
 use crate::transport::copy::{self, Dir, Seg};
 use crate::transport::futex;
 use crate::transport::link::{
-    Handler, IncomingLink, Link, LinkId, PeerCred, Request, Response, NOTE_CHANNEL_GONE, POOL_EXHAUSTED,
+    trusted_uid, Handler, IncomingLink, Link, LinkId, PeerCred, Request, Response, NOTE_CHANNEL_GONE,
+    POOL_EXHAUSTED,
 };
 use crate::transport::region::{
     state, ConnRegion, AGENT_READ, AGENT_WRITE, CONN_MAGIC, CONN_REGION_LEN, INLINE, SLOTS, SLOT_SEGS,
@@ -405,15 +406,39 @@ impl ServerConn {
 /// QNX's rule for pulses across processes: the sender is root, or its user is ours (our
 /// real or saved uid).
 fn may_pulse(peer: &PeerCred) -> bool {
-    let (mut r, mut e, mut saved) = (0, 0, 0);
-    // SAFETY: plain syscall into three locals.
-    unsafe { libc::getresuid(&mut r, &mut e, &mut saved) };
-    peer.uid == 0 || peer.uid == r || peer.uid == saved
+    trusted_uid(peer.uid)
 }
 
+/// Connections (scoids, each with its region mapped here) one client process of an
+/// untrusted user may hold to this process, over all its channels: what a QNX client's
+/// usual descriptor limit (1000) lets it hold, rounded up.
+pub const CONNS_PER_PROCESS: usize = 1024;
+/// The same for all the processes of one untrusted user: an eighth of what one channel can
+/// hold (`MAX_CHANNEL_CONNS`, 32000), and 4096 of the mappings Linux allows a process
+/// (`vm.max_map_count`, 65530 by default), so that one user leaves room for the others.
+pub const CONNS_PER_USER: usize = 4096;
+
 /// Creates the server side of a new connection from `peer` to `ch`; returns it and the
-/// descriptor of its region for the client to map.
+/// descriptor of its region for the client to map. `EAGAIN` (QNX: all kernel connection
+/// objects are in use) when a client of another process is at its limits.
 pub fn new_conn(
+    p: &Process,
+    ch: &Arc<Channel>,
+    peer: PeerCred,
+    link: Option<IncomingLink>,
+) -> KResult<(Arc<ServerConn>, OwnedFd)> {
+    let counted = link.is_some();
+    if counted {
+        p.conn_tally.lock().admit(&peer, CONNS_PER_PROCESS, CONNS_PER_USER)?;
+    }
+    let made = make_conn(p, ch, peer, link);
+    if counted && made.is_err() {
+        p.conn_tally.lock().release(&peer);
+    }
+    made
+}
+
+fn make_conn(
     p: &Process,
     ch: &Arc<Channel>,
     peer: PeerCred,
@@ -513,6 +538,9 @@ fn free_scoid(p: &Process, conn: &Arc<ServerConn>) {
     if scoids.get(index_of(conn.scoid)).is_some_and(|c| Arc::ptr_eq(c, conn)) {
         scoids.remove(index_of(conn.scoid));
         p.ids.lock().give_back(index_of(conn.scoid));
+        if conn.link.is_some() {
+            p.conn_tally.lock().release(&conn.peer);
+        }
     }
 }
 
@@ -574,7 +602,7 @@ impl Handler for KernelHandler {
             bit: conn.bit,
             chflags: ch.flags,
             may_pulse: conn.may_pulse as u32,
-            note: 0,
+            ..Default::default()
         };
         Ok((resp, fds))
     }

@@ -20,7 +20,7 @@ use super::errno::{check, Errno, KResult};
 use super::process::current;
 use super::shm::{object_access, reopen, rights};
 use crate::transport::fdreg::Tracked;
-use crate::transport::link::{peer_cred, Request, Response, OP_SHM_DELETE, OP_SHM_OPEN};
+use crate::transport::link::{peer_cred, Request, Response, Wait, OP_SHM_DELETE, OP_SHM_OPEN};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -228,7 +228,9 @@ fn ask(req: Request) -> KResult<(Response, Vec<OwnedFd>)> {
     if peer_cred(link.raw_fd()).map(|c| c.pid) != Ok(pid) {
         return Err(Errno::ESRCH);
     }
-    let (resp, fds) = link.request(&req)?;
+    let (resp, fds) =
+        link.request(&req, Wait::Bounded)
+            .map_err(|e| if e == Errno::ETIMEDOUT { Errno::EAGAIN } else { e })?;
     if resp.status != 0 {
         return Err(Errno(resp.status));
     }

@@ -7,16 +7,43 @@
 //! shared memory. The link also carries liveness: it lives exactly as long as both processes,
 //! so end-of-file on it is death, without PID polling. `SO_PEERCRED` tells each side who the
 //! other is.
+//!
+//! Any local user may connect, so the service thread never waits on a peer: every socket
+//! it touches is non-blocking, a client that does not read its answers is dropped (its
+//! link shut down, as if it had died), each turn takes a bounded share of the work of one
+//! listener or link, and untrusted users hold a bounded number of links.
 
 use super::fdreg::Tracked;
 use super::rendezvous;
 use crate::kernel::errno::{check, Errno, KResult};
 use parking_lot::Mutex;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long a process waits for another process's service thread to answer a request
+/// (attach, detach, event, pulse overflow, shared-memory handle). A live service thread
+/// answers in microseconds: it only does work that never waits on anyone. The bound is for
+/// a peer that is stopped (`SIGSTOP`, a debugger) or hostile, and is generous so that a
+/// loaded machine (sanitizers, two cores shared by several test runs) never hits it.
+pub const REQUEST_PATIENCE: Duration = Duration::from_secs(2);
+
+/// Incoming links one client process may hold to us: it needs one (a second only for the
+/// moment between an `exec()` and our noticing that the old image's link closed).
+pub const LINKS_PER_PROCESS: usize = 4;
+/// One user's incoming links may take at most this fraction (1/N) of our descriptor limit
+/// (`RLIMIT_NOFILE`), so that others still find descriptors: 256 of 1024, 5000 of 20000.
+pub const LINK_SHARE_OF_FDS: usize = 4;
+/// Connections the service thread accepts per turn: a flooder that keeps the backlog full
+/// cannot keep it from the links that have requests waiting.
+const ACCEPTS_PER_TURN: usize = 64;
+/// Notices the service thread reads from one outgoing link per turn, for the same reason.
+const NOTES_PER_TURN: usize = 64;
+/// When the process is out of descriptors and the reserve is gone too, the service thread
+/// pauses this long between turns rather than spin on a listener it cannot accept from.
+const STARVED_PAUSE: Duration = Duration::from_millis(10);
 
 /// Who is at the other end of a link, as the kernel reports it.
 #[derive(Clone, Copy, Debug, Default)]
@@ -58,7 +85,8 @@ pub struct Request {
     pub ticket: u64,
     /// Event: the client thread it is for (0: none known) and the `struct sigevent`.
     pub tid: i32,
-    pub reserved: u32,
+    /// The request's number on its link, echoed in the answer; 0: no answer is awaited.
+    pub seq: u32,
     pub event: [u64; 8],
 }
 
@@ -77,10 +105,35 @@ pub struct Response {
     pub may_pulse: u32,
     /// Not an answer but a notice from the server ([`NOTE_CHANNEL_GONE`]); 0 for answers.
     pub note: u32,
+    /// The answered request's `op` and `seq`.
+    pub op: u32,
+    pub seq: u32,
 }
 
 /// Notice: the channel behind connection `scoid` was destroyed.
 pub const NOTE_CHANNEL_GONE: u32 = 1;
+/// Notice: the server refuses the link (`status`: why) and closes it.
+pub const NOTE_REFUSED: u32 = 2;
+
+/// How a caller of [`Link::request`] waits for the answer: at most [`REQUEST_PATIENCE`];
+/// with `Interruptible` no longer once a signal handler has run (`EINTR`); with `Event`
+/// not at all while the peer still owes the answer to a request whose caller gave up (it
+/// is stopped, or does not answer): the request is sent and `ETIMEDOUT` returned at once.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Wait {
+    Bounded,
+    Interruptible,
+    Event,
+}
+
+/// Whether a peer of this user could harm us without the library (root, or our own real
+/// or saved user): QNX's rule for pulses across processes, and the peers no limit applies to.
+pub fn trusted_uid(uid: libc::uid_t) -> bool {
+    let (mut r, mut e, mut saved) = (0, 0, 0);
+    // SAFETY: plain syscall into three locals.
+    unsafe { libc::getresuid(&mut r, &mut e, &mut saved) };
+    uid == 0 || uid == r || uid == saved
+}
 
 /// What the kernel does with the events of the service thread.
 pub trait Handler: Send + Sync {
@@ -164,11 +217,7 @@ pub fn peer_cred(fd: RawFd) -> KResult<PeerCred> {
     Ok(PeerCred { pid: cred.pid, uid: cred.uid, gid: cred.gid })
 }
 
-fn send_msg<T: Copy>(fd: RawFd, msg: &T, fds: &[RawFd]) -> KResult<()> {
-    send_msg_flags(fd, msg, fds, 0)
-}
-
-fn send_msg_flags<T: Copy>(fd: RawFd, msg: &T, fds: &[RawFd], flags: i32) -> KResult<()> {
+fn send_msg<T: Copy>(fd: RawFd, msg: &T, fds: &[RawFd], flags: i32) -> KResult<()> {
     let mut iov =
         libc::iovec { iov_base: msg as *const T as *mut libc::c_void, iov_len: std::mem::size_of::<T>() };
     let mut cbuf = [0u64; 8]; // room for a few descriptors, u64-aligned as cmsghdr wants
@@ -239,10 +288,6 @@ fn recv_msg<T: Copy + Default>(fd: RawFd, flags: i32) -> KResult<Option<(T, Vec<
     Ok(Some((msg, fds)))
 }
 
-/// The requests (op, chid) whose callers stopped waiting (a signal, a deadline), oldest
-/// first: their answers are still to come, in order, and are discarded.
-type Abandoned = VecDeque<(u32, i32)>;
-
 /// The priority of a detach nobody asked for (QNX's default priority).
 const DEFAULT_PRIORITY: i32 = 10;
 
@@ -250,9 +295,20 @@ const DEFAULT_PRIORITY: i32 = 10;
 pub struct Link {
     pub id: LinkId,
     fd: Tracked,
-    /// Held while a request and its answer are on the wire.
-    lock: Mutex<Abandoned>,
+    /// Held by the thread reading the socket: a requester until its answer comes, or the
+    /// service thread reading notices. The number of the last request.
+    lock: Mutex<u32>,
+    /// The service thread found the socket readable while a requester held the lock: the
+    /// requester has it look again when it lets go.
+    missed: AtomicBool,
     dead: AtomicBool,
+    /// The server refused the link ([`NOTE_REFUSED`]) with this errno.
+    refused: std::sync::atomic::AtomicI32,
+    /// The number of the last request whose caller gave up before its answer came, until
+    /// that answer comes; 0: none.
+    owed: std::sync::atomic::AtomicU32,
+    /// The service's epoll descriptor, to have the service thread look again.
+    epfd: RawFd,
     handler: &'static dyn Handler,
 }
 
@@ -261,110 +317,200 @@ impl Link {
         self.dead.load(Ordering::SeqCst)
     }
 
-    /// Sends `req` and waits for the server's answer.
-    pub fn request(&self, req: &Request) -> KResult<(Response, Vec<OwnedFd>)> {
+    /// Sends `req` and waits for the server's answer, at most [`REQUEST_PATIENCE`]:
+    /// `ETIMEDOUT` after that (`EAGAIN` when even the link was busy that long), `EINTR`
+    /// for an interruptible wait that a signal ended, `ESRCH` when the server is gone (or
+    /// `EAGAIN` when it refused the link). An answer that comes after its caller gave up is
+    /// recognised by its number and dropped, never taken for a later request's answer.
+    pub fn request(&self, req: &Request, wait: Wait) -> KResult<(Response, Vec<OwnedFd>)> {
         let _hold = NoCancel::new();
-        self.exchange(&mut self.lock.lock(), req, None)
+        self.request_until(req, wait, Instant::now() + REQUEST_PATIENCE)
     }
 
-    /// `request`, waiting until `deadline` only: `EAGAIN` then (a server that does not read
-    /// or does not answer), `EINTR` on a signal. The answer that comes later is discarded,
-    /// and a connection it made is detached again.
-    pub fn request_within(&self, req: &Request, deadline: Instant) -> KResult<(Response, Vec<OwnedFd>)> {
+    /// `request`, waiting until `end` instead (an attach shares one bound with the search
+    /// for the server's address).
+    pub fn request_until(
+        &self,
+        req: &Request,
+        wait: Wait,
+        end: Instant,
+    ) -> KResult<(Response, Vec<OwnedFd>)> {
         let _hold = NoCancel::new();
-        let mut abandoned = self.lock.try_lock_until(deadline).ok_or(Errno::EAGAIN)?;
-        self.exchange(&mut abandoned, req, Some(deadline))
+        let last = self.lock.try_lock_until(end).ok_or(Errno::EAGAIN)?;
+        self.exchange_held(last, req, end, wait)
     }
 
     /// `request`, or `EAGAIN` at once when another thread (or the one a signal handler
     /// interrupted) is using the link.
     pub fn try_request(&self, req: &Request) -> KResult<(Response, Vec<OwnedFd>)> {
         let _hold = NoCancel::new();
-        let mut abandoned = super::spin::try_lock_briefly(&self.lock).ok_or(Errno::EAGAIN)?;
-        self.exchange(&mut abandoned, req, None)
+        let last = super::spin::try_lock_briefly(&self.lock).ok_or(Errno::EAGAIN)?;
+        self.exchange_held(last, req, Instant::now() + REQUEST_PATIENCE, Wait::Bounded)
     }
 
-    /// One request and its answer, the link held.
+    /// One request and its answer, the link held; then the service thread is asked to look
+    /// at what it missed meanwhile.
+    fn exchange_held(
+        &self,
+        mut last: parking_lot::MutexGuard<'_, u32>,
+        req: &Request,
+        end: Instant,
+        wait: Wait,
+    ) -> KResult<(Response, Vec<OwnedFd>)> {
+        let res = self.exchange(&mut last, req, end, wait);
+        drop(last);
+        fence(Ordering::SeqCst);
+        if self.missed.swap(false, Ordering::SeqCst) {
+            self.rearm();
+        }
+        res
+    }
+
     fn exchange(
         &self,
-        abandoned: &mut Abandoned,
+        last: &mut u32,
         req: &Request,
-        deadline: Option<Instant>,
+        end: Instant,
+        wait: Wait,
     ) -> KResult<(Response, Vec<OwnedFd>)> {
         if self.is_dead() {
-            return Err(Errno::ESRCH);
+            return Err(self.gone());
         }
+        *last = last.wrapping_add(1).max(1);
+        let req = Request { seq: *last, ..*req };
         let fd = self.fd.as_raw_fd();
-        let (send_flags, recv_flags) =
-            if deadline.is_some() { (libc::MSG_DONTWAIT, libc::MSG_DONTWAIT) } else { (0, 0) };
-        // With a deadline, a server whose queue is full is not reading: it would not answer.
-        send_msg_flags(fd, req, &[], send_flags).map_err(|e| {
-            if e == Errno::EAGAIN {
-                Errno::EAGAIN
-            } else {
-                Errno::ESRCH
-            }
-        })?;
         loop {
-            if let Some(d) = deadline {
-                if let Err(e) = rendezvous::wait_readable(&self.fd, d) {
-                    abandoned.push_back((req.op, req.chid));
-                    return Err(e);
-                }
+            match send_msg(fd, &req, &[], libc::MSG_DONTWAIT) {
+                Ok(()) => break,
+                Err(Errno::EAGAIN) => wait_for(fd, libc::POLLOUT, end, wait)?,
+                Err(Errno::EINTR) => {}
+                Err(_) => return Err(self.closed()),
             }
-            match recv_msg::<Response>(fd, recv_flags) {
-                Ok(Some((r, _))) if r.note != 0 => self.handler.note(self, &r),
-                Ok(Some((r, fds))) => {
-                    if let Some(r) = self.claim(abandoned, r) {
-                        return Ok((r, fds));
+        }
+        if wait == Wait::Event && self.owed.load(Ordering::SeqCst) != 0 {
+            self.owed.store(req.seq, Ordering::SeqCst);
+            return Err(Errno::ETIMEDOUT);
+        }
+        loop {
+            match recv_msg::<Response>(fd, libc::MSG_DONTWAIT) {
+                Ok(Some((r, fds))) if r.note == 0 && r.seq == req.seq => return Ok((r, fds)),
+                Ok(Some((r, fds))) => self.take(&r, fds),
+                Ok(None) => return Err(self.gone()),
+                Err(Errno::EAGAIN) => {
+                    if let Err(e) = wait_for(fd, libc::POLLIN, end, wait) {
+                        self.owed.store(req.seq, Ordering::SeqCst);
+                        return Err(e);
                     }
                 }
-                Ok(None) => return Err(Errno::ESRCH),
-                Err(e) if e == Errno::EINTR || e == Errno::EAGAIN => continue,
-                Err(_) => return Err(Errno::ESRCH),
+                Err(Errno::EINTR) => {}
+                Err(_) => return Err(self.closed()),
             }
         }
     }
 
-    /// An answer read from the link, unless it belongs to an abandoned request: then it is
-    /// dropped (with its descriptors), and the connection an abandoned attach made detached.
-    fn claim(&self, abandoned: &mut Abandoned, r: Response) -> Option<Response> {
-        let Some((op, chid)) = abandoned.pop_front() else {
-            return Some(r);
-        };
-        if op == OP_ATTACH && r.status == 0 {
-            let detach = Request {
-                op: OP_DETACH,
-                chid,
-                scoid: r.scoid,
-                priority: DEFAULT_PRIORITY,
-                ..Default::default()
-            };
-            if send_msg_flags(self.fd.as_raw_fd(), &detach, &[], libc::MSG_DONTWAIT).is_ok() {
-                abandoned.push_back((OP_DETACH, chid));
-            }
-        }
-        None
-    }
-
-    /// Handles the notices that have arrived; false at end of file.
-    fn read_notes(&self) -> bool {
-        let mut abandoned = self.lock.lock();
-        loop {
+    /// The server closed the link: a refusal it sent first may still wait to be read
+    /// (`ECONNRESET`, reported before it, when it closed without reading our request).
+    fn closed(&self) -> Errno {
+        for _ in 0..NOTES_PER_TURN {
             match recv_msg::<Response>(self.fd.as_raw_fd(), libc::MSG_DONTWAIT) {
-                Ok(Some((r, _))) if r.note != 0 => self.handler.note(self, &r),
-                Ok(Some((r, _))) => drop(self.claim(&mut abandoned, r)),
-                Err(e) if e == Errno::EAGAIN => return true,
-                Err(e) if e == Errno::EINTR => continue,
+                Ok(Some((r, fds))) => self.take(&r, fds),
+                Err(e) if e.0 == libc::ECONNRESET || e == Errno::EINTR => {}
+                _ => break,
+            }
+        }
+        self.gone()
+    }
+
+    /// Why the link cannot carry a request.
+    fn gone(&self) -> Errno {
+        match self.refused.load(Ordering::Relaxed) {
+            0 => Errno::ESRCH,
+            e => Errno(e),
+        }
+    }
+
+    /// A message that is not the answer awaited: a notice, or an answer whose caller gave
+    /// up. A connection made for an attach nobody waits for any more is detached again.
+    fn take(&self, r: &Response, fds: Vec<OwnedFd>) {
+        if r.note == 0 {
+            let _ = self.owed.compare_exchange(r.seq, 0, Ordering::SeqCst, Ordering::Relaxed);
+        }
+        match r.note {
+            0 if r.op == OP_ATTACH && r.status == 0 => {
+                let detach = Request {
+                    op: OP_DETACH,
+                    scoid: r.scoid,
+                    priority: DEFAULT_PRIORITY,
+                    ..Default::default()
+                };
+                let _ = send_msg(self.fd.as_raw_fd(), &detach, &[], libc::MSG_DONTWAIT);
+            }
+            0 => {}
+            NOTE_REFUSED => self.refused.store(r.status.max(1), Ordering::Relaxed),
+            _ => self.handler.note(self, r),
+        }
+        drop(fds);
+    }
+
+    /// The service thread: handles the notices that have arrived; false at end of file.
+    /// When a requester holds the socket, it is left to look again when done.
+    fn read_notes(&self) -> bool {
+        self.missed.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let Some(_g) = self.lock.try_lock() else {
+            return true;
+        };
+        self.missed.store(false, Ordering::SeqCst);
+        for _ in 0..NOTES_PER_TURN {
+            match recv_msg::<Response>(self.fd.as_raw_fd(), libc::MSG_DONTWAIT) {
+                Ok(Some((r, fds))) => self.take(&r, fds),
+                Err(Errno::EAGAIN) => return true,
+                // ECONNRESET: the server closed without reading all we sent; what it sent
+                // before (a refusal) is still to be read.
+                Err(e) if e == Errno::EINTR || e.0 == libc::ECONNRESET => {}
                 _ => return false,
             }
         }
+        // More to read: the next turn, after the other links.
+        self.rearm();
+        true
+    }
+
+    /// Has the service thread look at the socket again (it watches it edge-triggered).
+    fn rearm(&self) {
+        let fd = self.fd.as_raw_fd();
+        let mut ev =
+            libc::epoll_event { events: OUTGOING_EVENTS, u64: (KIND_OUTGOING << 32) | fd as u32 as u64 };
+        // SAFETY: ev is valid for the call; failure only means the link is no longer watched.
+        unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_MOD, fd, &mut ev) };
     }
 
     pub fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
 }
+
+/// Waits until `fd` is ready for `events`, at most until `end`.
+fn wait_for(fd: RawFd, events: libc::c_short, end: Instant, wait: Wait) -> KResult<()> {
+    let left = end.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(Errno::ETIMEDOUT);
+    }
+    let mut p = libc::pollfd { fd, events, revents: 0 };
+    let ms = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+    // SAFETY: p is valid for the call.
+    if unsafe { libc::poll(&mut p, 1, ms) } < 0
+        && Errno::last() == Errno::EINTR
+        && wait == Wait::Interruptible
+    {
+        return Err(Errno::EINTR);
+    }
+    Ok(())
+}
+
+/// An outgoing link is watched edge-triggered: while a requester reads the socket, the
+/// service thread must not be woken again and again by the same readable state.
+const OUTGOING_EVENTS: u32 = (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
 
 const KIND_LISTENER: u64 = 1;
 const KIND_INCOMING: u64 = 2;
@@ -376,30 +522,120 @@ const KIND_NAME: u64 = 4;
 pub struct IncomingLink {
     pub id: LinkId,
     pub peer: PeerCred,
-    fd: Arc<Tracked>,
+    end: Arc<Endpoint>,
+}
+
+struct Endpoint {
+    fd: Tracked,
+    /// We dropped the client ([`IncomingLink::drop_peer`]).
+    dropped: AtomicBool,
 }
 
 impl IncomingLink {
-    /// Sends the client a notice; never blocks (a client that does not read loses it).
+    /// Sends the client a notice; never blocks.
     pub fn notify(&self, note: &Response) {
-        let _ = send_msg_flags(self.fd.as_raw_fd(), note, &[], libc::MSG_DONTWAIT);
+        self.send(note, &[]);
+    }
+
+    /// Sends without waiting: a client whose socket is full does not read, and is dropped.
+    fn send(&self, msg: &Response, fds: &[RawFd]) {
+        if send_msg(self.end.fd.as_raw_fd(), msg, fds, libc::MSG_DONTWAIT) == Err(Errno::EAGAIN) {
+            self.drop_peer();
+        }
+    }
+
+    /// Ends the link of a client that does not read what we send, as if the client process
+    /// had ended (QNX would see it go): both ends learn it from the closed socket, the
+    /// client's connections fail with `ESRCH`, and the service thread ends ours.
+    fn drop_peer(&self) {
+        self.end.dropped.store(true, Ordering::SeqCst);
+        // SAFETY: plain syscall on our socket.
+        unsafe { libc::shutdown(self.end.fd.as_raw_fd(), libc::SHUT_RDWR) };
     }
 
     /// Whether the client process is still alive: its end of the link is open. Death is
     /// also reported by the service thread, a moment later; this answers at once.
     pub fn alive(&self) -> bool {
-        let mut p = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLRDHUP, revents: 0 };
+        let mut p = libc::pollfd { fd: self.end.fd.as_raw_fd(), events: libc::POLLRDHUP, revents: 0 };
         // SAFETY: p is valid for the call; a zero timeout never blocks.
         let n = unsafe { libc::poll(&mut p, 1, 0) };
         n == 0 || p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) == 0
     }
 }
 
+/// How many of something each client process and each user holds, for the limits on
+/// untrusted peers.
+#[derive(Default)]
+pub struct Tally {
+    by_pid: HashMap<libc::pid_t, usize>,
+    by_uid: HashMap<libc::uid_t, usize>,
+}
+
+impl Tally {
+    /// Counts one more for `peer`: `EAGAIN` (and not counted) when the peer is untrusted
+    /// and its process already holds `per_process` or its user `per_user`.
+    pub fn admit(&mut self, peer: &PeerCred, per_process: usize, per_user: usize) -> KResult<()> {
+        let count = |n: Option<&usize>| n.copied().unwrap_or(0);
+        if !trusted_uid(peer.uid)
+            && (count(self.by_pid.get(&peer.pid)) >= per_process
+                || count(self.by_uid.get(&peer.uid)) >= per_user)
+        {
+            return Err(Errno::EAGAIN);
+        }
+        *self.by_pid.entry(peer.pid).or_default() += 1;
+        *self.by_uid.entry(peer.uid).or_default() += 1;
+        Ok(())
+    }
+
+    /// Counts one fewer for `peer`.
+    pub fn release(&mut self, peer: &PeerCred) {
+        fn less<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: K) {
+            if let std::collections::hash_map::Entry::Occupied(mut n) = map.entry(key) {
+                *n.get_mut() -= 1;
+                if *n.get() == 0 {
+                    n.remove();
+                }
+            }
+        }
+        less(&mut self.by_pid, peer.pid);
+        less(&mut self.by_uid, peer.uid);
+    }
+}
+
+/// The incoming links, and how many each client process and user holds.
+#[derive(Default)]
+struct Incoming {
+    links: HashMap<RawFd, IncomingLink>,
+    tally: Tally,
+}
+
+impl Incoming {
+    fn remove(&mut self, fd: RawFd) -> Option<IncomingLink> {
+        let link = self.links.remove(&fd)?;
+        self.tally.release(&link.peer);
+        Some(link)
+    }
+}
+
+/// The process's descriptor limit.
+fn fd_limit() -> usize {
+    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: r is valid for the call.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) };
+    r.rlim_cur.min(usize::MAX as libc::rlim_t) as usize
+}
+
+/// Tells a connecting process why it is refused, then closes its socket.
+fn refuse(fd: OwnedFd, e: Errno) {
+    let note = Response { note: NOTE_REFUSED, status: e.0, ..Default::default() };
+    let _ = send_msg(fd.as_raw_fd(), &note, &[], libc::MSG_DONTWAIT);
+}
+
 /// One process's service thread, its listener and its links.
 pub struct Service {
     epfd: Tracked,
     listener: Mutex<Option<Tracked>>,
-    incoming: Mutex<HashMap<RawFd, IncomingLink>>,
+    incoming: Mutex<Incoming>,
     outgoing: Mutex<HashMap<RawFd, Arc<Link>>>,
     next_id: AtomicU64,
     started: AtomicBool,
@@ -407,6 +643,12 @@ pub struct Service {
     /// Held while the service thread handles events: `fork()` waits for it, so a child is
     /// never made while this thread is half-way through something (an allocation, say).
     busy: Gate,
+    /// A descriptor kept in reserve: when the process has no other, it is closed to accept
+    /// one waiting connection, answer it and close it, so a listener never stays readable
+    /// with nobody able to take from it (the service thread would spin).
+    spare: Mutex<Option<Tracked>>,
+    /// Out of descriptors with the reserve gone: pause between turns.
+    starved: AtomicBool,
 }
 
 /// A plain futex lock. Unlike the others it never allocates, not even the first time a
@@ -466,12 +708,14 @@ impl Service {
             // SAFETY: fresh descriptor we own.
             epfd: Tracked::new(unsafe { OwnedFd::from_raw_fd(ep) }),
             listener: Mutex::new(None),
-            incoming: Mutex::new(HashMap::new()),
+            incoming: Mutex::new(Incoming::default()),
             outgoing: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             started: AtomicBool::new(false),
             handler,
             busy: Gate(std::sync::atomic::AtomicU32::new(0)),
+            spare: Mutex::new(None),
+            starved: AtomicBool::new(false),
         })
     }
 
@@ -494,6 +738,7 @@ impl Service {
         }
         // The caller waits until the thread has started, so that a fork() right after (which
         // waits for the thread to be idle) never copies it half-way through its start-up.
+        self.refill();
         let (up, started) = std::sync::mpsc::channel::<()>();
         spawn_quiet("neutrino-svc", move || {
             self.busy.lock();
@@ -565,13 +810,17 @@ impl Service {
         let link = Arc::new(Link {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             fd: Tracked::new(fd),
-            lock: Mutex::new(VecDeque::new()),
+            lock: Mutex::new(0),
+            missed: AtomicBool::new(false),
             dead: AtomicBool::new(false),
+            refused: std::sync::atomic::AtomicI32::new(0),
+            owed: std::sync::atomic::AtomicU32::new(0),
+            epfd: self.epfd.as_raw_fd(),
             handler: self.handler,
         });
         let raw = link.raw_fd();
         self.outgoing.lock().insert(raw, link.clone());
-        self.watch(raw, KIND_OUTGOING, (libc::EPOLLIN | libc::EPOLLRDHUP) as u32)?;
+        self.watch(raw, KIND_OUTGOING, OUTGOING_EVENTS)?;
         self.start()?;
         Ok(link)
     }
@@ -596,36 +845,103 @@ impl Service {
                     _ => {}
                 }
             }
+            let starved = self.starved.swap(false, Ordering::Relaxed);
+            if starved {
+                self.refill();
+            }
             self.busy.unlock();
+            if starved {
+                std::thread::sleep(STARVED_PAUSE);
+            }
+        }
+    }
+
+    /// Puts a descriptor back in reserve, if there is one to take.
+    fn refill(&self) {
+        let mut spare = self.spare.lock();
+        if spare.is_none() {
+            // SAFETY: plain syscall; the descriptor returned is ours.
+            let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+            if fd >= 0 {
+                // SAFETY: as above.
+                *spare = Some(Tracked::new(unsafe { OwnedFd::from_raw_fd(fd) }));
+            }
+        }
+    }
+
+    /// Accepts the connections waiting on listener `lfd` (a few per turn) and hands each
+    /// to `each`, with `true` when it was taken on the reserve descriptor: the process has
+    /// no other, so `each` answers at once and closes it. Never blocks, never spins.
+    pub fn accept_each(&self, lfd: RawFd, mut each: impl FnMut(OwnedFd, bool)) {
+        let accept = || {
+            // SAFETY: plain syscall; we do not want the peer address.
+            let fd = unsafe {
+                libc::accept4(
+                    lfd,
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+                )
+            };
+            // SAFETY: a fresh descriptor we own.
+            check(fd as libc::c_long).map(|_| unsafe { OwnedFd::from_raw_fd(fd) })
+        };
+        for _ in 0..ACCEPTS_PER_TURN {
+            match accept() {
+                Ok(fd) => each(fd, false),
+                Err(e) if e == Errno::EINTR || e.0 == libc::ECONNABORTED => {}
+                Err(e) if e.0 == libc::EMFILE || e.0 == libc::ENFILE => {
+                    let Some(spare) = self.spare.lock().take() else {
+                        self.starved.store(true, Ordering::Relaxed);
+                        return;
+                    };
+                    drop(spare);
+                    let got = accept();
+                    let taken = got.is_ok();
+                    if let Ok(fd) = got {
+                        each(fd, true);
+                    }
+                    self.refill();
+                    if !taken {
+                        return;
+                    }
+                }
+                // EAGAIN: nobody is waiting.
+                Err(_) => return,
+            }
         }
     }
 
     fn accept_all(&self, lfd: RawFd) {
-        loop {
-            // SAFETY: plain syscall; we do not want the peer address.
-            let fd =
-                unsafe { libc::accept4(lfd, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC) };
-            if fd < 0 {
-                return;
+        self.accept_each(lfd, |fd, reserve| {
+            if reserve {
+                return refuse(fd, Errno::EAGAIN);
             }
-            // SAFETY: fresh descriptor we own.
-            let fd = unsafe { OwnedFd::from_raw_fd(fd) };
             let Ok(peer) = peer_cred(fd.as_raw_fd()) else {
-                continue;
+                return;
             };
+            let mut incoming = self.incoming.lock();
+            if let Err(e) = incoming.tally.admit(&peer, LINKS_PER_PROCESS, fd_limit() / LINK_SHARE_OF_FDS) {
+                return refuse(fd, e);
+            }
             let raw = fd.as_raw_fd();
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            self.incoming.lock().insert(raw, IncomingLink { id, fd: Arc::new(Tracked::new(fd)), peer });
+            let end = Arc::new(Endpoint { fd: Tracked::new(fd), dropped: AtomicBool::new(false) });
+            incoming.links.insert(raw, IncomingLink { id, peer, end });
+            drop(incoming);
             if self.watch(raw, KIND_INCOMING, (libc::EPOLLIN | libc::EPOLLRDHUP) as u32).is_err() {
-                self.incoming.lock().remove(&raw);
+                self.incoming.lock().remove(raw);
             }
-        }
+        });
     }
 
     fn serve(&self, fd: RawFd) {
-        let Some(link) = self.incoming.lock().get(&fd).cloned() else {
+        let Some(link) = self.incoming.lock().links.get(&fd).cloned() else {
             return;
         };
+        if link.end.dropped.load(Ordering::SeqCst) {
+            return self.incoming_closed(fd);
+        }
         let id = link.id;
         match recv_msg::<Request>(fd, libc::MSG_DONTWAIT) {
             Ok(Some((req, _))) => {
@@ -643,16 +959,20 @@ impl Service {
                     _ => (err_response(Errno::EINVAL), Vec::new()),
                 };
                 let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
-                let _ = send_msg(fd, &resp, &raw);
+                link.send(&Response { op: req.op, seq: req.seq, ..resp }, &raw);
             }
             Err(e) if e == Errno::EAGAIN || e == Errno::EINTR => {}
             // End of file or a broken peer: the client process is gone.
-            _ => {
-                self.unwatch(fd);
-                if let Some(inc) = self.incoming.lock().remove(&fd) {
-                    self.handler.client_gone(inc.id);
-                }
-            }
+            _ => self.incoming_closed(fd),
+        }
+    }
+
+    /// The client process at the other end of `fd` is gone, or was dropped.
+    fn incoming_closed(&self, fd: RawFd) {
+        self.unwatch(fd);
+        let gone = self.incoming.lock().remove(fd);
+        if let Some(link) = gone {
+            self.handler.client_gone(link.id);
         }
     }
 
@@ -686,4 +1006,37 @@ impl Service {
 
 fn err_response(e: Errno) -> Response {
     Response { status: e.0, ..Default::default() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the order of admissions and releases, an untrusted user never holds
+        /// more than its limits, and releasing what was admitted leaves nothing counted.
+        #[test]
+        fn tally_holds_its_limits(ops in proptest::collection::vec((0u8..4, 0u8..3, any::<bool>()), 0..400)) {
+            let mut tally = Tally::default();
+            let mut held: Vec<PeerCred> = Vec::new();
+            for (pid, user, admit) in ops {
+                let peer = PeerCred { pid: 1000 + pid as i32, uid: 60000 + user as u32, gid: 0 };
+                if admit {
+                    if tally.admit(&peer, 3, 5).is_ok() {
+                        held.push(peer);
+                    }
+                } else if let Some(i) = held.iter().position(|p| p.pid == peer.pid && p.uid == peer.uid) {
+                    tally.release(&held.remove(i));
+                }
+                let by_pid = held.iter().filter(|p| p.pid == peer.pid && !trusted_uid(p.uid)).count();
+                let by_uid = held.iter().filter(|p| p.uid == peer.uid && !trusted_uid(p.uid)).count();
+                prop_assert!(by_pid <= 3 && by_uid <= 5);
+            }
+            for p in held.drain(..) {
+                tally.release(&p);
+            }
+            prop_assert!(tally.by_pid.is_empty() && tally.by_uid.is_empty());
+        }
+    }
 }

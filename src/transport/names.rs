@@ -8,10 +8,10 @@
 //! holder (`SO_PEERCRED`), never to what the holder says. A lookup then reads the holder's
 //! [`Answer`].
 
-use super::link::PeerCred;
+use super::link::{PeerCred, Service};
 use super::rendezvous::{self, Address};
 use crate::kernel::errno::{Errno, KResult};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Instant;
 
 const PREFIX: &[u8] = b"neutrino.name/";
@@ -57,18 +57,10 @@ pub fn listen(path: &[u8], holder_counts: &dyn Fn(&PeerCred) -> bool) -> KResult
     }
 }
 
-/// Answers every process waiting on `listener`; never blocks.
-pub fn answer_all(listener: RawFd, answer: &Answer) {
-    loop {
-        // SAFETY: plain syscall; we do not want the peer address.
-        let fd = unsafe {
-            libc::accept4(listener, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC)
-        };
-        if fd < 0 {
-            return;
-        }
-        // SAFETY: fresh descriptor we own; closed when it drops.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+/// Answers the processes waiting on `listener` (those a turn of the service thread takes);
+/// never blocks.
+pub fn answer_all(service: &Service, listener: RawFd, answer: &Answer) {
+    service.accept_each(listener, |fd, _| {
         // SAFETY: answer is plain data of the stated size.
         unsafe {
             libc::send(
@@ -78,7 +70,7 @@ pub fn answer_all(listener: RawFd, answer: &Answer) {
                 libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
             )
         };
-    }
+    });
 }
 
 /// Looks `path` up among the holders `accept` accepts: the holder's pid, in the kernel's
