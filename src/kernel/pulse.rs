@@ -6,11 +6,10 @@ use super::abi::{
 };
 use super::errno::{Errno, KResult};
 use super::process::{current, Process};
-use super::queue::Rank;
 use super::server::ServerConn;
 use super::{client, thread};
 use crate::transport::copy::Seg;
-use crate::transport::region::PULSE_RING;
+use crate::transport::region::{PulseRing, PULSE_RING};
 use std::sync::atomic::Ordering;
 
 /// A queued pulse: what the receiver's `struct _pulse` will hold.
@@ -21,19 +20,28 @@ pub struct Pulse {
     pub scoid: i32,
     /// It holds an entry of the channel's pulse pool (kernel pulses never do).
     pub pooled: bool,
+    /// The serial of the client connection that sent it (see `ServerConn::serial`), which
+    /// counts its pending pulses; 0 for the kernel's and this process's own.
+    pub from: u64,
 }
 
 impl Pulse {
     pub fn disconnect(scoid: i32) -> Pulse {
-        Pulse { code: _PULSE_CODE_DISCONNECT as i8, value: 0, scoid, pooled: false }
+        Pulse { code: _PULSE_CODE_DISCONNECT as i8, value: 0, scoid, pooled: false, from: 0 }
     }
 
     pub fn unblock(scoid: i32, rcvid: i64) -> Pulse {
-        Pulse { code: _PULSE_CODE_UNBLOCK as i8, value: rcvid as u64, scoid, pooled: false }
+        Pulse { code: _PULSE_CODE_UNBLOCK as i8, value: rcvid as u64, scoid, pooled: false, from: 0 }
     }
 
     pub fn coid_death(coid: i32) -> Pulse {
-        Pulse { code: _PULSE_CODE_COIDDEATH as i8, value: coid as i64 as u64, scoid: -1, pooled: false }
+        Pulse {
+            code: _PULSE_CODE_COIDDEATH as i8,
+            value: coid as i64 as u64,
+            scoid: -1,
+            pooled: false,
+            from: 0,
+        }
     }
 }
 
@@ -70,28 +78,60 @@ pub fn deliver(p: &Pulse, segs: &[Seg]) -> KResult<()> {
     Ok(())
 }
 
-/// Takes the pulses a client wrote into its connection's ring.
-/// `pooled`: the channel has a pulse pool, whose entries the senders took.
-pub fn drain_ring(conn: &ServerConn, pooled: bool, mut push: impl FnMut(Rank, Pulse)) {
-    let ring = &conn.region.layout().pulses;
-    let head = conn.pulse_head.load(Ordering::Relaxed);
+/// One record of a client's ring, as the server read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RingPulse {
+    pub priority: u8,
+    pub code: i8,
+    pub value: u64,
+    pub ticket: u64,
+}
+
+/// Reads the records a client wrote into `ring` after `head` (the server's own count of what
+/// it took), offering each to `take` until it refuses one; returns the new head. A tail the
+/// ring cannot hold is a client's garbage: everything up to it is skipped (it only hurts that
+/// client). Any bytes in the ring are handled; no index leaves it.
+pub fn read_ring(ring: &PulseRing, head: u64, mut take: impl FnMut(RingPulse) -> bool) -> u64 {
     let tail = ring.tail.load(Ordering::Acquire);
     let n = tail.wrapping_sub(head);
-    // A count the ring cannot hold is a client's garbage: skip it, it only hurts itself.
-    if n <= PULSE_RING as u64 && conn.may_pulse {
-        for i in head..tail {
-            let rec = &ring.recs[(i % PULSE_RING as u64) as usize];
-            let rank = Rank {
-                priority: rec.priority.load(Ordering::Relaxed).clamp(1, 255) as u8,
-                ticket: rec.ticket.load(Ordering::Relaxed),
-            };
-            let code = rec.code.load(Ordering::Relaxed) as i8;
-            let value = rec.value.load(Ordering::Relaxed);
-            push(rank, Pulse { code, value, scoid: conn.scoid, pooled });
+    if n > PULSE_RING as u64 {
+        return tail;
+    }
+    for k in 0..n {
+        let i = head.wrapping_add(k);
+        let rec = &ring.recs[(i % PULSE_RING as u64) as usize];
+        let p = RingPulse {
+            priority: rec.priority.load(Ordering::Relaxed).clamp(1, 255) as u8,
+            code: rec.code.load(Ordering::Relaxed) as i8,
+            value: rec.value.load(Ordering::Relaxed),
+            ticket: rec.ticket.load(Ordering::Relaxed),
+        };
+        if !take(p) {
+            return i;
         }
     }
-    conn.pulse_head.store(tail, Ordering::Relaxed);
-    ring.head.store(tail, Ordering::Release);
+    tail
+}
+
+/// Takes the pulses a client wrote into its connection's ring, as many as `take` accepts;
+/// the rest stay in the ring, where the client cannot overwrite them (its tail stops at the
+/// server's head). Returns whether some were left.
+pub fn drain_ring(conn: &ServerConn, mut take: impl FnMut(RingPulse) -> bool) -> bool {
+    let ring = &conn.region.layout().pulses;
+    let head = conn.pulse_head.load(Ordering::Relaxed);
+    let mut left = false;
+    // A client refused pulses has its ring emptied unread.
+    let new_head = if conn.may_pulse {
+        read_ring(ring, head, |p| {
+            left = !take(p);
+            !left
+        })
+    } else {
+        ring.tail.load(Ordering::Acquire)
+    };
+    conn.pulse_head.store(new_head, Ordering::Relaxed);
+    ring.head.store(new_head, Ordering::Release);
+    left
 }
 
 /// Queues `_PULSE_CODE_COIDDEATH` for `coid` on this process's death channel, if it has one.

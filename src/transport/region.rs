@@ -157,7 +157,8 @@ pub struct BellServer {
     /// The ticket of the message last received: a client far behind it sleeps rather than
     /// spins (it would spin through other clients' turns).
     pub served: AtomicU64,
-    /// Entries in the channel's pulse pool; 0 when it has none (pulses are unbounded).
+    /// Entries in the channel's pulse pool; 0 when it has none. Clients only read it to send
+    /// their pulses over the link, where the server counts the pool in its own memory.
     pub pool_size: AtomicU32,
 }
 
@@ -166,9 +167,7 @@ pub struct BellServer {
 pub struct BellClients {
     /// Futex word the receivers sleep on; every post bumps it.
     pub seq: AtomicU32,
-    /// Pool entries taken by queued pulses (see [`BellServer::pool_size`]).
-    pub pool_used: AtomicU32,
-    /// Next FIFO ticket.
+    /// Next FIFO ticket: only orders what the server finds in one drain pass (see `queue`).
     pub tickets: AtomicU64,
     /// Client threads spinning for an answer from this channel (see `spin::until_shared`).
     pub spinners: AtomicU32,
@@ -215,27 +214,6 @@ impl Bell {
         if self.server().sleepers.load(Ordering::SeqCst) != 0 {
             super::futex::wake(&c.seq, 1);
         }
-    }
-
-    /// Takes an entry of the channel's pulse pool for a pulse about to be queued; false when
-    /// the pool is exhausted. A channel without a pool always has room.
-    pub fn take_pool_entry(&self) -> bool {
-        let size = self.server().pool_size.load(Ordering::Relaxed);
-        size == 0
-            || self
-                .clients()
-                .pool_used
-                .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |used| (used < size).then_some(used + 1))
-                .is_ok()
-    }
-
-    /// Gives back the entry of a pulse taken off the queue; returns the free entries.
-    pub fn give_pool_entry(&self) -> u32 {
-        let size = self.server().pool_size.load(Ordering::Relaxed);
-        let used = &self.clients().pool_used;
-        let before =
-            used.fetch_update(Ordering::AcqRel, Ordering::Relaxed, |u| u.checked_sub(1)).unwrap_or(0);
-        size.saturating_sub(before.saturating_sub(1))
     }
 
     /// Takes the pending bits of the first `conns` connections, calling `f` with each
