@@ -708,16 +708,9 @@ impl Conn {
                     return Ok(status);
                 }
                 state::FAILED => {
-                    let e = match slot.status.load(Ordering::Relaxed) {
-                        // Only a hostile server marks a failure without an error: MsgError's
-                        // EOK, success with no data, is what it can mean.
-                        0 => {
-                            slot.state.store(state::FREE, Ordering::Release);
-                            return Ok(0);
-                        }
-                        e @ 1..=MAX_ERRNO => Errno(e as i32),
-                        // Never a value the caller could take for a status (`_r` forms).
-                        _ => Errno::EIO,
+                    let Some(e) = failure(slot.status.load(Ordering::Relaxed)) else {
+                        slot.state.store(state::FREE, Ordering::Release);
+                        return Ok(0);
                     };
                     if e == Errno::ERESTART && !dead {
                         // MsgError(rcvid, ERESTART): the kernel sends the message again.
@@ -837,6 +830,18 @@ impl Conn {
     }
 }
 
+/// The error of a slot marked FAILED with `status`; `None`: the call succeeds with 0. Only a
+/// hostile server marks a failure without an error: MsgError's `EOK` (success, no data) is
+/// what it can mean. A value that is no errno fails the call with `EIO`, never with a value
+/// the caller could take for a status (the `_r` forms return `-errno`).
+fn failure(status: u64) -> Option<Errno> {
+    match status {
+        0 => None,
+        e @ 1..=MAX_ERRNO => Some(Errno(e as i32)),
+        _ => Some(Errno::EIO),
+    }
+}
+
 /// What a blocked `MsgSend*` answers to besides the server: cancellation (when it is a
 /// cancellation point), signals held since posting, a kernel timeout and `SIGEV_UNBLOCK`.
 struct Blocking {
@@ -899,4 +904,20 @@ pub fn set_flags(pid: libc::pid_t, coid: i32, mask: u32, bits: u32) -> KResult<u
         coids.cloexec.remove(&coid);
     }
     Ok(old)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_failure_status_is_success_or_an_errno(status in any::<u64>()) {
+            match failure(status) {
+                None => prop_assert_eq!(status, 0),
+                Some(e) => prop_assert!((1..=MAX_ERRNO as i32).contains(&e.0)),
+            }
+        }
+    }
 }

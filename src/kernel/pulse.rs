@@ -146,3 +146,60 @@ pub fn coid_death(p: &Process, coid: i32) {
         let _ = ch.enqueue_pulse(thread::DEFAULT_PRIORITY as u8, Pulse::coid_death(coid));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A ring holding exactly `bytes` (repeated to fill it).
+    fn ring_of(bytes: &[u8]) -> Box<PulseRing> {
+        // SAFETY: PulseRing is atomics and integers, valid for any bit pattern (all zeros here).
+        let mut ring: Box<PulseRing> = Box::new(unsafe { std::mem::zeroed() });
+        let len = std::mem::size_of::<PulseRing>();
+        let p = &mut *ring as *mut PulseRing as *mut u8;
+        for i in 0..len {
+            // SAFETY: i < len, inside the box we own.
+            unsafe { *p.add(i) = bytes[i % bytes.len()] };
+        }
+        ring
+    }
+
+    proptest! {
+        /// Whatever a client wrote, the server reads at most a ring's worth, never outside
+        /// it, priorities in 1..=255, and stops where it was refused.
+        #[test]
+        fn any_ring_is_read_within_bounds(
+            bytes in proptest::collection::vec(any::<u8>(), 1..512),
+            head in any::<u64>(),
+            near in any::<bool>(),
+            room in 0usize..200,
+        ) {
+            let ring = ring_of(&bytes);
+            if near {
+                // A tail within reach of the head, so that records are read.
+                let tail = head.wrapping_add(bytes[0] as u64 % (PULSE_RING as u64 + 8));
+                ring.tail.store(tail, Ordering::Relaxed);
+            }
+            let tail = ring.tail.load(Ordering::Relaxed);
+            let mut taken = 0usize;
+            let new_head = read_ring(&ring, head, |p| {
+                assert!(p.priority >= 1);
+                if taken == room {
+                    return false;
+                }
+                taken += 1;
+                true
+            });
+            prop_assert!(taken <= PULSE_RING);
+            let n = tail.wrapping_sub(head);
+            if n > PULSE_RING as u64 {
+                prop_assert_eq!(taken, 0);
+                prop_assert_eq!(new_head, tail);
+            } else {
+                prop_assert_eq!(new_head, head.wrapping_add(taken as u64));
+                prop_assert!(taken as u64 == n || taken == room);
+            }
+        }
+    }
+}

@@ -734,3 +734,27 @@ pub fn client_info(scoid: i32, info: &mut _client_info, groups: &mut [libc::gid_
     info.cred.ngroups = if groups.is_empty() { all_groups.len() } else { copied } as u32;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn rtprio_from_proc_limits() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
+                      Max nice priority         0                    0\n\
+                      Max realtime priority     20                   40\n";
+        assert_eq!(rlimit_rtprio(limits), Some(20));
+        assert_eq!(rlimit_rtprio("Max realtime priority     unlimited    unlimited\n"), Some(u64::MAX));
+        assert_eq!(rlimit_rtprio("nothing"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn any_limits_text_is_handled(text in ".*", rest in ".*") {
+            let _ = rlimit_rtprio(&text);
+            let _ = rlimit_rtprio(&format!("Max realtime priority{rest}"));
+        }
+    }
+}

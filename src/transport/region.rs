@@ -266,3 +266,23 @@ impl ConnRegion {
         self.slot(i).reply_data.as_ptr() as *mut u8
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::offset_of;
+
+    /// The offsets c-tests/test_hostile_shm.c writes at, as an attacker reading this file would.
+    #[test]
+    fn layout_offsets_the_hostile_tests_use() {
+        assert_eq!(offset_of!(ConnLayout, pulses), 64);
+        assert_eq!(offset_of!(ConnLayout, slots), 4288);
+        assert_eq!(offset_of!(PulseRing, tail), 64);
+        assert_eq!(offset_of!(PulseRing, recs), 128);
+        assert_eq!(std::mem::size_of::<PulseRec>(), 32);
+        assert_eq!(offset_of!(Slot, priority), 12);
+        assert_eq!(offset_of!(Slot, ticket), 56);
+        assert_eq!(offset_of!(Slot, status), 112);
+        assert_eq!(offset_of!(BellClients, tickets), 8);
+    }
+}
