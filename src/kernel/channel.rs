@@ -499,7 +499,7 @@ impl Channel {
         let mut hold: Option<SignalHold> = None;
         loop {
             let observed = seq.load(Ordering::SeqCst);
-            let (taken, more) = {
+            let (taken, more, rescan_in) = {
                 let mut st = self.state.lock();
                 if st.destroyed {
                     return Err(Errno::ESRCH);
@@ -511,7 +511,9 @@ impl Channel {
                 }
                 // A pulse-only receiver leaves messages to the others; more work, to anyone.
                 let more = if taken.is_none() { pulses_only && st.has_work() } else { st.has_work() };
-                (taken, more)
+                // A sleeper wakes when the next rescan is due, not a whole period later.
+                let rescan_in = RESCAN.saturating_sub(st.last_scan.elapsed()).max(Duration::from_millis(1));
+                (taken, more, rescan_in)
             };
             if more && pulses_only && taken.is_none() {
                 // Only messages, which this receiver leaves: rouse the others, without
@@ -537,7 +539,7 @@ impl Channel {
                         return Err(Errno::ETIMEDOUT)
                     }
                     Some(h) => {
-                        let nap = Timeout::sleep(&timeout, Blocked::Receive, RESCAN);
+                        let nap = Timeout::sleep(&timeout, Blocked::Receive, rescan_in);
                         self.wait(observed, h, nap, &waker)?
                     }
                 },
