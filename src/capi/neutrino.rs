@@ -41,8 +41,8 @@ fn create_pool(flags: c_uint, config: *const nto_channel_config) -> KResult<c_in
     {
         return Err(Errno::EINVAL);
     }
-    let policy = channel::PoolPolicy::new(event, config.rearm_threshold);
-    channel::create(flags | _NTO_CHF_PULSE_POOL, Some((config.num_pulses, policy)))
+    let policy = channel::PoolPolicy::new(config.num_pulses, event, config.rearm_threshold);
+    channel::create(flags | _NTO_CHF_PULSE_POOL, Some(policy))
 }
 
 /// Creates a channel whose pulses come from a private pool of `config->num_pulses`.

@@ -17,7 +17,8 @@ use crate::transport::region::{
 };
 use crate::transport::shm::Region;
 use crate::transport::spin::{self, SignalHold};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
+use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
@@ -27,6 +28,13 @@ use std::time::{Duration, Instant};
 /// said: a hostile client can clear other clients' bits in the shared bell, which may delay
 /// their messages by this much but never strands them.
 const RESCAN: Duration = Duration::from_millis(100);
+
+/// Pulses one client connection may have queued in the server (besides the [`PULSE_RING`]
+/// records its ring holds): QNX's kernel queues pulses until memory runs out, and here a
+/// client sending in a loop to a server that does not receive would grow the server without
+/// bound. Past it, `MsgSendPulse` fails with `EAGAIN` (QNX's error when the kernel cannot
+/// queue a pulse) and the ring's records wait there for room. About 120 KB per connection.
+pub const PENDING_PULSES: u32 = 2048;
 
 pub struct Channel {
     pub chid: i32,
@@ -41,9 +49,12 @@ pub struct Channel {
     last_client_cpu: AtomicU32,
 }
 
-/// `ChannelCreatePulsePool`: the pool's size lives in the bell (senders take entries); what
-/// its exhaustion does lives here.
+/// `ChannelCreatePulsePool`: the pool, counted here in the server's own memory (its size is
+/// also in the bell, read-only to clients), and what its exhaustion does.
 pub struct PoolPolicy {
+    pub size: u32,
+    /// Entries taken by queued pulses; changed under the channel lock.
+    used: AtomicU32,
     /// `_NTO_CHO_CUSTOM_EVENT`'s event; `None`: the owner process is killed.
     pub event: Option<RawEvent>,
     pub rearm_threshold: u32,
@@ -51,8 +62,8 @@ pub struct PoolPolicy {
 }
 
 impl PoolPolicy {
-    pub fn new(event: Option<RawEvent>, rearm_threshold: u32) -> PoolPolicy {
-        PoolPolicy { event, rearm_threshold, armed: AtomicBool::new(true) }
+    pub fn new(size: u32, event: Option<RawEvent>, rearm_threshold: u32) -> PoolPolicy {
+        PoolPolicy { size, used: AtomicU32::new(0), event, rearm_threshold, armed: AtomicBool::new(true) }
     }
 }
 
@@ -69,6 +80,12 @@ pub struct ChannelState {
     pub conns: Vec<Option<Arc<ServerConn>>>,
     pub destroyed: bool,
     last_scan: Instant,
+    /// The current drain pass (see `queue`): the server's own count.
+    seq: u64,
+    /// Pulses queued per client connection (by serial), for [`PENDING_PULSES`].
+    pending: HashMap<u64, u32>,
+    /// Connections whose ring holds pulses that found no room, retried at each pass.
+    backlog: Vec<Arc<ServerConn>>,
 }
 
 /// What a receiver takes off the queue.
@@ -95,8 +112,37 @@ impl ChannelState {
         Ok(i as u32)
     }
 
-    pub fn push_pulse(&mut self, rank: Rank, p: Pulse) {
+    /// Queues a pulse the kernel generates, behind everything found so far.
+    pub fn push_pulse(&mut self, priority: u8, p: Pulse) {
+        let rank = self.next_rank(priority);
         self.pulses.push(rank, p);
+    }
+
+    /// A rank behind everything queued so far.
+    pub fn next_rank(&mut self, priority: u8) -> Rank {
+        self.seq += 1;
+        Rank { priority, seq: self.seq, ticket: 0 }
+    }
+
+    /// Queues a client's pulse, counted against its connection's [`PENDING_PULSES`].
+    fn push_client_pulse(&mut self, rank: Rank, p: Pulse) {
+        *self.pending.entry(p.from).or_default() += 1;
+        self.pulses.push(rank, p);
+    }
+
+    /// Room for more pulses from connection `serial`.
+    fn pulse_room(&self, serial: u64) -> bool {
+        self.pending.get(&serial).copied().unwrap_or(0) < PENDING_PULSES
+    }
+
+    /// A pulse left the queue: its connection has room for one more.
+    fn pulse_left(&mut self, p: &Pulse) {
+        if let Some(n) = self.pending.get_mut(&p.from) {
+            *n -= 1;
+            if *n == 0 {
+                self.pending.remove(&p.from);
+            }
+        }
     }
 
     /// Drops the queued pulses `gone` selects.
@@ -134,8 +180,8 @@ impl ChannelState {
             let pulse = self.pulses.peek().map(|(r, _)| r);
             match (msg, pulse) {
                 (None, None) => return None,
-                (Some(m), Some(p)) if p > m => return self.pulses.pop().map(|(_, p)| Taken::Pulse(p)),
-                (None, Some(_)) => return self.pulses.pop().map(|(_, p)| Taken::Pulse(p)),
+                (Some(m), Some(p)) if p > m => return self.pop_pulse(),
+                (None, Some(_)) => return self.pop_pulse(),
                 _ => {}
             }
             let (_, m) = self.messages.pop().expect("peeked");
@@ -154,21 +200,26 @@ impl ChannelState {
         }
     }
 
+    fn pop_pulse(&mut self) -> Option<Taken> {
+        let (_, p) = self.pulses.pop()?;
+        self.pulse_left(&p);
+        Some(Taken::Pulse(p))
+    }
+
     fn has_work(&self) -> bool {
         !self.messages.is_empty() || !self.pulses.is_empty()
     }
 }
 
-/// `ChannelCreate`; with `pool` (its size and policy), `ChannelCreatePulsePool`.
-pub fn create(flags: u32, pool: Option<(u32, PoolPolicy)>) -> KResult<i32> {
+/// `ChannelCreate`; with `pool`, `ChannelCreatePulsePool`.
+pub fn create(flags: u32, pool: Option<PoolPolicy>) -> KResult<i32> {
     let p = current();
     let (server_part, server_fd) = Region::create("neutrino-bell", BELL_SERVER_LEN)?;
     Region::seal_read_only(&server_fd)?;
     let (clients_part, clients_fd) = Region::create("neutrino-bell-rw", BELL_CLIENTS_LEN)?;
     p.service().listen()?;
     let bell = Bell::new(server_part, clients_part);
-    let (pool_size, pool) = pool.map_or((0, None), |(n, policy)| (n, Some(policy)));
-    bell.server().pool_size.store(pool_size, Ordering::Relaxed);
+    bell.server().pool_size.store(pool.as_ref().map_or(0, |p| p.size), Ordering::Relaxed);
     bell.server().cpu.store(u32::MAX, Ordering::Relaxed);
     let mut channels = p.channels.lock();
     // One death channel per process.
@@ -190,6 +241,9 @@ pub fn create(flags: u32, pool: Option<(u32, PoolPolicy)>) -> KResult<i32> {
                 conns: Vec::new(),
                 destroyed: false,
                 last_scan: Instant::now(),
+                seq: 0,
+                pending: HashMap::new(),
+                backlog: Vec::new(),
             }),
             pool,
             last_client_cpu: AtomicU32::new(u32::MAX),
@@ -239,31 +293,48 @@ impl Channel {
         futex::wake(seq, i32::MAX);
     }
 
-    /// Queues a pulse generated in this process (by the kernel or a local sender).
+    /// Queues a pulse generated in this process (by the kernel or a local sender), behind
+    /// what clients have posted so far.
     pub fn enqueue_pulse(&self, priority: u8, p: Pulse) -> KResult<()> {
-        {
-            let mut st = self.state.lock();
-            if st.destroyed {
-                return Err(Errno::EBADF);
-            }
-            let ticket = self.bell.clients().tickets.fetch_add(1, Ordering::Relaxed);
-            st.push_pulse(Rank { priority, ticket }, p);
+        self.queue_pulse(self.state.lock(), priority, p)
+    }
+
+    fn queue_pulse(&self, mut st: MutexGuard<'_, ChannelState>, priority: u8, p: Pulse) -> KResult<()> {
+        if st.destroyed {
+            return Err(Errno::EBADF);
         }
+        self.drain(&mut st);
+        st.push_pulse(priority, p);
+        drop(st);
         self.wake(1);
         Ok(())
     }
 
     /// Admits an application pulse: takes an entry of the channel's pulse pool (the pulse
-    /// is then `pooled`), or applies the pool's exhaustion policy and fails with `EAGAIN`.
-    pub fn admit_pulse(&self) -> KResult<bool> {
-        if self.pool.is_none() {
-            return Ok(false);
+    /// is then `pooled`); `EAGAIN` when the pool is exhausted, and the caller applies the
+    /// pool's policy once it holds no lock (the event may be a pulse to this channel).
+    /// Decided on the server's own count only.
+    fn admit_pulse(&self) -> KResult<bool> {
+        let Some(pool) = &self.pool else { return Ok(false) };
+        pool.used
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |u| (u < pool.size).then_some(u + 1))
+            .map(|_| true)
+            .map_err(|_| Errno::EAGAIN)
+    }
+
+    /// Queues a pulse that a thread of this process sent on its connection `scoid` without
+    /// the connection's ring (full, or the channel has a pool), through the pool if there is
+    /// one; `EAGAIN` also when another thread (or the one a signal handler interrupted)
+    /// holds the queue.
+    pub fn try_enqueue_local_pulse(&self, priority: u8, code: i8, value: u64, scoid: i32) -> KResult<()> {
+        let pooled = self.admit_pulse().inspect_err(|_| self.pool_exhausted())?;
+        let r = spin::try_lock_briefly(&self.state)
+            .ok_or(Errno::EAGAIN)
+            .and_then(|st| self.queue_pulse(st, priority, Pulse { code, value, scoid, pooled, from: 0 }));
+        if r.is_err() && pooled {
+            self.give_pool_entry();
         }
-        if self.bell.take_pool_entry() {
-            return Ok(true);
-        }
-        self.pool_exhausted();
-        Err(Errno::EAGAIN)
+        r
     }
 
     /// The pulse pool ran out: by default the process that owns the channel is killed; with
@@ -286,46 +357,62 @@ impl Channel {
 
     /// A pulse left the queue: its pool entry is free again, which may re-arm the event.
     fn pulse_taken(&self, p: &Pulse) {
-        if let Some(pool) = self.pool.as_ref().filter(|_| p.pooled) {
-            if self.bell.give_pool_entry() > pool.rearm_threshold {
-                pool.armed.store(true, Ordering::Release);
-            }
+        if p.pooled {
+            self.give_pool_entry();
         }
     }
 
-    /// Queues a pulse that a client sent over its link because its ring was full: after
-    /// the ring's pulses, which are older. The client waits for this, so a pulse is queued
-    /// when `MsgSendPulse` returns, whichever way it went.
-    pub fn enqueue_overflow_pulse(&self, conn: &Arc<ServerConn>, rank: Rank, code: i8, value: u64) {
+    fn give_pool_entry(&self) {
+        let Some(pool) = &self.pool else { return };
+        let before =
+            pool.used.fetch_update(Ordering::AcqRel, Ordering::Relaxed, |u| u.checked_sub(1)).unwrap_or(0);
+        if pool.size.saturating_sub(before.saturating_sub(1)) > pool.rearm_threshold {
+            pool.armed.store(true, Ordering::Release);
+        }
+    }
+
+    /// Queues a pulse that a client sent over its link (its ring was full, or the channel
+    /// has a pool): after what the connections have posted, which is older. The client waits
+    /// for the answer, so `MsgSendPulse` returns 0 only for a pulse queued, and `EAGAIN`
+    /// when the connection has [`PENDING_PULSES`] queued or the pool is exhausted.
+    pub fn enqueue_overflow_pulse(
+        &self,
+        conn: &Arc<ServerConn>,
+        priority: u8,
+        code: i8,
+        value: u64,
+        ticket: u64,
+    ) -> KResult<()> {
         {
             let mut st = self.state.lock();
-            if st.destroyed {
-                return;
-            }
-            self.drain_conn(&mut st, conn);
-            st.push_pulse(rank, Pulse { code, value, scoid: conn.scoid, pooled: self.pool.is_some() });
-        }
-        self.wake(1);
-    }
-
-    /// A pulse of this process's connection `scoid` whose ring was full: queued after
-    /// what the rings hold, or `EAGAIN` when another thread (or the one a signal handler
-    /// interrupted) holds the queue.
-    pub fn try_enqueue_overflow(&self, scoid: i32, rank: Rank, code: i8, value: u64) -> KResult<()> {
-        {
-            let mut st = crate::transport::spin::try_lock_briefly(&self.state).ok_or(Errno::EAGAIN)?;
             if st.destroyed {
                 return Err(Errno::EBADF);
             }
             self.drain(&mut st);
-            st.push_pulse(rank, Pulse { code, value, scoid, pooled: self.pool.is_some() });
+            // Pulses left in the ring are older: this one waits behind them, so it fails.
+            if conn.backlogged() || !st.pulse_room(conn.serial) {
+                return Err(Errno::EAGAIN);
+            }
+            let pooled = self.admit_pulse();
+            if let Ok(pooled) = pooled {
+                let rank = Rank { priority: priority.min(conn.prio_cap), seq: st.seq, ticket };
+                let p = Pulse { code, value, scoid: conn.scoid, pooled, from: conn.serial };
+                st.push_client_pulse(rank, p);
+            }
+            pooled
         }
+        .inspect_err(|_| self.pool_exhausted())?;
         self.wake(1);
         Ok(())
     }
 
-    /// Moves what the connections the bell names have posted into the queues.
+    /// Moves what the connections the bell names have posted into the queues: one pass.
     pub fn drain(&self, st: &mut ChannelState) {
+        st.seq += 1;
+        for conn in std::mem::take(&mut st.backlog) {
+            conn.backlog.store(false, Ordering::Relaxed);
+            self.drain_pulses(st, &conn);
+        }
         let one = |st: &mut ChannelState, bit: usize| {
             if let Some(Some(conn)) = st.conns.get(bit).cloned() {
                 self.drain_conn(st, &conn);
@@ -345,7 +432,7 @@ impl Channel {
     pub fn drain_conn(&self, st: &mut ChannelState, conn: &Arc<ServerConn>) {
         let posted = conn.region.layout().header.posted.swap(0, Ordering::SeqCst);
         if posted & PULSES_POSTED != 0 {
-            pulse::drain_ring(conn, self.pool.is_some(), |rank, p| st.push_pulse(rank, p));
+            self.drain_pulses(st, conn);
         }
         for s in (0..SLOTS).filter(|s| posted & (1u64 << s) != 0) {
             let slot = conn.region.slot(s);
@@ -357,7 +444,8 @@ impl Channel {
                 state::SENT => {
                     queued.store(true, Ordering::Relaxed);
                     let rank = Rank {
-                        priority: slot.priority.load(Ordering::Relaxed).min(255) as u8,
+                        priority: conn.honoured_priority(slot.priority.load(Ordering::Relaxed)),
+                        seq: st.seq,
                         ticket: slot.ticket.load(Ordering::Relaxed),
                     };
                     st.messages.push(rank, MsgRef { conn: conn.clone(), slot: s });
@@ -370,9 +458,32 @@ impl Channel {
                         Ordering::Relaxed,
                     );
                 }
-                state::RECEIVED => conn.note_unblock_request(self, st, s),
+                state::RECEIVED => conn.note_unblock_request(st, s),
                 _ => {}
             }
+        }
+    }
+
+    /// Takes the pulses in a connection's ring, as many as it has room for (in the pool and
+    /// under [`PENDING_PULSES`]); the others stay in the ring, and the connection is retried
+    /// at each pass.
+    fn drain_pulses(&self, st: &mut ChannelState, conn: &Arc<ServerConn>) {
+        if conn.backlogged() {
+            return; // already waiting for room; retried at the next pass
+        }
+        let seq = st.seq;
+        let left = pulse::drain_ring(conn, |rp| {
+            if !st.pulse_room(conn.serial) {
+                return false;
+            }
+            let Ok(pooled) = self.admit_pulse() else { return false };
+            let rank = Rank { priority: rp.priority.min(conn.prio_cap), seq, ticket: rp.ticket };
+            let p = Pulse { code: rp.code, value: rp.value, scoid: conn.scoid, pooled, from: conn.serial };
+            st.push_client_pulse(rank, p);
+            true
+        });
+        if left && !conn.backlog.swap(true, Ordering::Relaxed) {
+            st.backlog.push(conn.clone());
         }
     }
 
@@ -395,16 +506,21 @@ impl Channel {
         let mut hold: Option<SignalHold> = None;
         loop {
             let observed = seq.load(Ordering::SeqCst);
-            let (taken, more) = {
+            let (taken, more, rescan_in) = {
                 let mut st = self.state.lock();
                 if st.destroyed {
                     return Err(Errno::ESRCH);
                 }
                 self.drain(&mut st);
                 let taken = st.take(pulses_only);
+                if let Some(Taken::Pulse(pl)) = &taken {
+                    self.pulse_taken(pl);
+                }
                 // A pulse-only receiver leaves messages to the others; more work, to anyone.
                 let more = if taken.is_none() { pulses_only && st.has_work() } else { st.has_work() };
-                (taken, more)
+                // A sleeper wakes when the next rescan is due, not a whole period later.
+                let rescan_in = RESCAN.saturating_sub(st.last_scan.elapsed()).max(Duration::from_millis(1));
+                (taken, more, rescan_in)
             };
             if more && pulses_only && taken.is_none() {
                 // Only messages, which this receiver leaves: rouse the others, without
@@ -416,10 +532,7 @@ impl Channel {
                 self.wake(1);
             }
             match taken {
-                Some(Taken::Pulse(pl)) => {
-                    self.pulse_taken(&pl);
-                    return pulse::deliver(&pl, segs).map(|_| 0);
-                }
+                Some(Taken::Pulse(pl)) => return pulse::deliver(&pl, segs).map(|_| 0),
                 Some(Taken::Message(conn, s)) => {
                     match self.deliver(p, &conn, s, segs, recv_len, info.as_deref_mut()) {
                         Ok(rcvid) => return Ok(rcvid),
@@ -433,7 +546,7 @@ impl Channel {
                         return Err(Errno::ETIMEDOUT)
                     }
                     Some(h) => {
-                        let nap = Timeout::sleep(&timeout, Blocked::Receive, RESCAN);
+                        let nap = Timeout::sleep(&timeout, Blocked::Receive, rescan_in);
                         self.wait(observed, h, nap, &waker)?
                     }
                 },

@@ -11,15 +11,12 @@ use super::errno::{check, Errno, KResult};
 use super::ids::IdTable;
 use super::process::{current, Process};
 use super::pulse;
-use super::queue::Rank;
 use super::server::{self, fail_blocked};
 use super::thread::{self, Blocked, Timeout, Waker};
 use crate::transport::copy::{self, Seg};
 use crate::transport::fdreg::Tracked;
 use crate::transport::futex;
-use crate::transport::link::{
-    Link, LinkId, PeerCred, Request, Wait, OP_ATTACH, OP_DETACH, OP_PULSE, POOL_EXHAUSTED,
-};
+use crate::transport::link::{Link, LinkId, PeerCred, Request, Wait, OP_ATTACH, OP_DETACH, OP_PULSE};
 use crate::transport::region::{
     state, Bell, ConnRegion, AGENT_WRITE, BELL_CLIENTS_LEN, BELL_SERVER_LEN, CONN_MAGIC, CONN_REGION_LEN,
     INLINE, PULSES_POSTED, PULSE_RING, REPLY_INLINE, SLOTS, WAITING_RECEIVE, WAITING_REPLY,
@@ -28,9 +25,13 @@ use crate::transport::shm::Region;
 use crate::transport::spin::{self, SignalHold};
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The highest errno a server's failure may carry (Linux's `MAX_ERRNO`); any other value
+/// fails the call with `EIO`.
+const MAX_ERRNO: u64 = 4095;
 
 /// A SEND-blocked client spins only while at most this many messages are ahead of it.
 const QUEUED_SPIN_LIMIT: u64 = 2;
@@ -42,6 +43,23 @@ const QUEUED_SPIN_LIMIT: u64 = 2;
 /// the VMs we measured (the timer is reprogrammed as it is armed and again as it is cancelled).
 const POLL_FIRST: Duration = Duration::from_millis(5);
 const POLL_MOST: Duration = Duration::from_millis(50);
+
+/// How long a thread that must leave (signal, timeout, detach, death) still waits for a server
+/// that holds its slot as copying into its buffers: an honest copy takes microseconds, and
+/// leaving in the middle would let it write into buffers that are gone; a hostile server
+/// holds the slot no longer than this.
+const COPY_GRACE: Duration = Duration::from_millis(100);
+
+/// A blocked thread looks at its slot at least this often, whether or not anything wakes it
+/// (a hostile server may never wake it; death must still be noticed).
+const NAP_MOST: Duration = Duration::from_secs(1);
+
+/// Values of `Conn::owners`: who holds a slot, in this process's own memory.
+const SLOT_FREE: u8 = 0;
+const SLOT_BUSY: u8 = 1;
+/// A slot its server left in a state it must not: never used again on this connection, so
+/// that nothing the server does with it later reaches another thread.
+const SLOT_QUARANTINED: u8 = 2;
 
 /// One connection to a channel, shared by every coid of this process that names it.
 pub struct Conn {
@@ -65,6 +83,9 @@ pub struct Conn {
     /// Per slot, the errno its thread must leave with, set by another thread detaching
     /// the coid it sends on; 0 otherwise. Private to this process.
     kicks: [AtomicU32; SLOTS],
+    /// Per slot, which thread of this process holds it ([`SLOT_FREE`]...): the shared state
+    /// alone, which the server may rewrite, never gives one slot to two threads.
+    owners: [AtomicU8; SLOTS],
     /// Threads inside `MsgSend*` on this connection.
     active: AtomicUsize,
     /// No coid names this connection any more.
@@ -309,6 +330,7 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, deadline: Instan
         event_flags: AtomicU32::new(0),
         pulse_next: AtomicU64::new(0),
         kicks: Default::default(),
+        owners: Default::default(),
         active: AtomicUsize::new(0),
         unnamed: AtomicBool::new(false),
         ended: AtomicBool::new(false),
@@ -409,6 +431,8 @@ pub fn server_gone(p: &Process, link: &Arc<Link>) {
             conn.dead.store(true, Ordering::Release);
             for s in 0..SLOTS {
                 fail_blocked(&conn.region, s, Errno::ESRCH, true);
+                // Whatever state the server left the slot in, its thread looks again now.
+                futex::wake(&conn.region.slot(s).state, i32::MAX);
             }
         }
         coids.iter().filter(|(_, c)| through(c)).map(|(coid, _)| coid).collect()
@@ -437,29 +461,19 @@ impl Conn {
         if self.is_dead() {
             return Err(Errno::EBADF);
         }
-        if let Some(ch) = &self.local {
-            ch.admit_pulse()?;
-        } else {
-            if !self.may_pulse {
-                return Err(Errno::EPERM);
-            }
-            if !self.bell.take_pool_entry() {
-                // The server applies its pool's policy (which may kill it); a sender that
-                // must not wait for another process (the service or timer thread) only fails.
-                if may_wait {
-                    if let Some(link) = &self.link {
-                        let _ = link.try_request(&Request { flags: POOL_EXHAUSTED, ..self.pulse_request() });
-                    }
-                }
-                return Err(Errno::EAGAIN);
-            }
+        if self.local.is_none() && !self.may_pulse {
+            return Err(Errno::EPERM);
         }
+        // The server counts a pulse pool in its own memory: to a channel with one, a sender
+        // that may wait asks it (over the link, or the channel's queue in this process) and
+        // learns, as on QNX, whether its pulse fit.
+        let pool = self.bell.server().pool_size.load(Ordering::Relaxed) != 0;
         let ticket = self.bell.clients().tickets.fetch_add(1, Ordering::Relaxed);
-        if self.ring_put(priority, code, value, ticket) {
+        if (!pool || !may_wait) && self.ring_put(priority, code, value, ticket) {
             return Ok(());
         }
-        let queued = match (&self.local, &self.link) {
-            (Some(ch), _) => ch.try_enqueue_overflow(self.scoid, Rank { priority, ticket }, code, value),
+        match (&self.local, &self.link) {
+            (Some(ch), _) => ch.try_enqueue_local_pulse(priority, code, value, self.scoid),
             (None, Some(link)) if may_wait => {
                 let req = Request {
                     priority: priority as i32,
@@ -468,17 +482,21 @@ impl Conn {
                     ticket,
                     ..self.pulse_request()
                 };
-                link.try_request(&req).and_then(|(resp, _)| match resp.status {
-                    0 => Ok(()),
-                    e => Err(Errno(e)),
-                })
+                // A full ring takes the link only if it is free (a signal handler may have
+                // interrupted its holder); a pool's answer is worth waiting for.
+                let answer = if pool { link.request(&req, Wait::Bounded) } else { link.try_request(&req) };
+                answer
+                    .map_err(|e| match e {
+                        Errno::ETIMEDOUT | Errno::EAGAIN => Errno::EAGAIN,
+                        _ => Errno::EBADF,
+                    })
+                    .and_then(|(resp, _)| match resp.status {
+                        0 => Ok(()),
+                        e => Err(Errno(e)),
+                    })
             }
             _ => Err(Errno::EAGAIN),
-        };
-        if queued.is_err() {
-            self.bell.give_pool_entry();
         }
-        queued
     }
 
     /// Writes a pulse into the connection's ring, with no lock: reserves the next place in
@@ -521,16 +539,27 @@ impl Conn {
         loop {
             for i in (0..SLOTS).map(|i| (start + i) % SLOTS) {
                 let st = &self.region.slot(i).state;
-                if st.load(Ordering::Relaxed) == state::FREE
-                    && st
-                        .compare_exchange(state::FREE, state::CLAIMED, Ordering::Acquire, Ordering::Relaxed)
-                        .is_ok()
+                if st.load(Ordering::Relaxed) != state::FREE
+                    || self.owners[i]
+                        .compare_exchange(SLOT_FREE, SLOT_BUSY, Ordering::Acquire, Ordering::Relaxed)
+                        .is_err()
+                {
+                    continue;
+                }
+                if st
+                    .compare_exchange(state::FREE, state::CLAIMED, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
                 {
                     return Ok(i);
                 }
+                self.owners[i].store(SLOT_FREE, Ordering::Release);
             }
             if self.is_dead() {
                 return Err(Errno::EBADF);
+            }
+            if self.owners.iter().all(|o| o.load(Ordering::Relaxed) == SLOT_QUARANTINED) {
+                // The server broke every slot: it will never answer.
+                return Err(Errno::ESRCH);
             }
             std::thread::sleep(Duration::from_micros(100));
         }
@@ -539,12 +568,40 @@ impl Conn {
     /// `MsgSend*`: posts the message and waits for the reply; returns the reply status.
     pub fn send(&self, coid: i32, smsg: &[Seg], rmsg: &[Seg], cancel: bool) -> KResult<i64> {
         let timeout = thread::take_timeout();
-        let send_len = copy::total(smsg)?;
-        let reply_cap = copy::total(rmsg)?;
+        copy::total(smsg)?;
+        copy::total(rmsg)?;
         if self.is_dead() {
             return Err(Errno::EBADF);
         }
         let s = self.claim()?;
+        let r = self.send_in(s, coid, smsg, rmsg, cancel, timeout);
+        self.disown(s);
+        r
+    }
+
+    /// Gives slot `s` back to the other threads, unless it is quarantined.
+    fn disown(&self, s: usize) {
+        let _ = self.owners[s].compare_exchange(SLOT_BUSY, SLOT_FREE, Ordering::Release, Ordering::Relaxed);
+    }
+
+    /// Leaves slot `s`, which its server left in a state it must not, with `e`: the slot is
+    /// never used again.
+    fn forsake(&self, s: usize, e: Errno) -> KResult<i64> {
+        self.owners[s].store(SLOT_QUARANTINED, Ordering::Release);
+        Err(e)
+    }
+
+    /// Posts the message in slot `s` and waits for the answer.
+    fn send_in(
+        &self,
+        s: usize,
+        coid: i32,
+        smsg: &[Seg],
+        rmsg: &[Seg],
+        cancel: bool,
+        timeout: Option<Timeout>,
+    ) -> KResult<i64> {
+        let (send_len, reply_cap) = (copy::total(smsg)?, copy::total(rmsg)?);
         let slot = self.region.slot(s);
         slot.tid.store(thread::tid() as u32, Ordering::Relaxed);
         slot.cpu.store(spin::cpu(), Ordering::Relaxed);
@@ -609,21 +666,29 @@ impl Conn {
     /// buffers (which are about to go), the slot is given up whatever state it is in.
     fn leave_for_good(&self, s: usize) {
         let slot = self.region.slot(s);
+        let since = Instant::now();
         loop {
             let st = slot.state.load(Ordering::Acquire);
             match st {
-                state::SENT | state::RECEIVED if self.abort(s, st) => return,
+                state::SENT | state::RECEIVED if self.abort(s, st) => return self.disown(s),
                 state::REPLIED | state::FAILED => {
                     slot.state.store(state::FREE, Ordering::Release);
-                    return;
+                    return self.disown(s);
                 }
                 state::AGENT_REQ => {
                     slot.agent_result.store(-(Errno::EINTR.0 as i64) as u64, Ordering::Relaxed);
                     slot.state.store(state::AGENT_DONE, Ordering::SeqCst);
                     futex::wake(&slot.state, 1);
                 }
-                _ if self.is_dead() => return,
-                _ => std::thread::yield_now(),
+                state::COPYING | state::AGENT_DONE if !self.is_dead() && since.elapsed() < COPY_GRACE => {
+                    std::thread::yield_now()
+                }
+                state::SENT | state::RECEIVED => {}
+                // Dead, a copy held too long, or a state the server must not leave us in.
+                _ => {
+                    let _ = self.forsake(s, Errno::ESRCH);
+                    return;
+                }
             }
         }
     }
@@ -679,9 +744,16 @@ impl Conn {
         let mut why: Option<Errno> = None;
         // The next nap while held signals are polled for.
         let mut poll = POLL_FIRST;
+        // When the server was first found copying while this thread wanted to leave.
+        let mut copy_held: Option<Instant> = None;
+        // Every reason to leave is looked at on every wake-up, whatever the slot says.
         loop {
             let st = slot.state.load(Ordering::Acquire);
             let blocked = if st == state::SENT { Blocked::Send } else { Blocked::Reply };
+            let dead = self.is_dead();
+            if dead {
+                why = Some(Errno::ESRCH);
+            }
             if why.is_none() && kick.load(Ordering::Acquire) != 0 {
                 why = Some(Errno(kick.load(Ordering::Acquire) as i32));
             }
@@ -700,8 +772,11 @@ impl Conn {
                     return Ok(status);
                 }
                 state::FAILED => {
-                    let e = Errno(slot.status.load(Ordering::Relaxed) as i32);
-                    if e == Errno::ERESTART {
+                    let Some(e) = failure(slot.status.load(Ordering::Relaxed)) else {
+                        slot.state.store(state::FREE, Ordering::Release);
+                        return Ok(0);
+                    };
+                    if e == Errno::ERESTART && !dead {
                         // MsgError(rcvid, ERESTART): the kernel sends the message again.
                         slot.unblock.store(0, Ordering::Relaxed);
                         self.repost(s);
@@ -719,7 +794,7 @@ impl Conn {
                 // the server copies into our buffers, wait for it to finish.
                 state::SENT | state::RECEIVED if why.is_some() => {
                     let e = why.expect("checked");
-                    if st == state::RECEIVED && self.chflags & _NTO_CHF_UNBLOCK != 0 {
+                    if st == state::RECEIVED && self.chflags & _NTO_CHF_UNBLOCK != 0 && !dead {
                         self.request_unblock(s, e);
                     } else if self.abort(s, st) {
                         if b.cancel && e == Errno::EINTR {
@@ -730,7 +805,24 @@ impl Conn {
                         continue;
                     }
                 }
-                _ => {}
+                state::SENT | state::RECEIVED => {}
+                // The server is copying into our buffers: leaving would let it write into
+                // buffers that are gone, so wait for it, but not forever.
+                state::COPYING | state::AGENT_DONE => {
+                    if let Some(e) = why {
+                        if copy_held.get_or_insert_with(Instant::now).elapsed() >= COPY_GRACE {
+                            return self.forsake(s, e);
+                        }
+                    }
+                }
+                // FREE, CLAIMED, ABORTED or no state at all: the server is not following the
+                // protocol. As with a server that never replies, the thread stays blocked
+                // until it has a reason to leave.
+                _ => {
+                    if let Some(e) = why {
+                        return self.forsake(s, e);
+                    }
+                }
             }
             let changed = || slot.state.load(Ordering::Relaxed) != st || kick.load(Ordering::Relaxed) != 0;
             // Queued behind several others: the answer is far off, sleep.
@@ -767,10 +859,13 @@ impl Conn {
             let polling = why.is_none() && b.hold.keeps_fatal();
             // A timeout makes a caught signal end the wait with EINTR even under SA_RESTART,
             // as QNX's kernel calls do.
-            let mut nap = Timeout::sleep(&b.timeout, blocked, Duration::from_secs(1));
+            let mut nap = Timeout::sleep(&b.timeout, blocked, NAP_MOST);
             if polling {
                 nap = nap.min(poll);
                 poll = (poll * 2).min(POLL_MOST);
+            }
+            if copy_held.is_some() {
+                nap = POLL_FIRST;
             }
             // A thread held by _NTO_CHF_UNBLOCK is not cancelled until the server replies.
             let held = st != state::SENT && self.chflags & _NTO_CHF_UNBLOCK != 0;
@@ -796,6 +891,18 @@ impl Conn {
                 why.get_or_insert(Errno::EINTR);
             }
         }
+    }
+}
+
+/// The error of a slot marked FAILED with `status`; `None`: the call succeeds with 0. Only a
+/// hostile server marks a failure without an error: MsgError's `EOK` (success, no data) is
+/// what it can mean. A value that is no errno fails the call with `EIO`, never with a value
+/// the caller could take for a status (the `_r` forms return `-errno`).
+fn failure(status: u64) -> Option<Errno> {
+    match status {
+        0 => None,
+        e @ 1..=MAX_ERRNO => Some(Errno(e as i32)),
+        _ => Some(Errno::EIO),
     }
 }
 
@@ -861,4 +968,20 @@ pub fn set_flags(pid: libc::pid_t, coid: i32, mask: u32, bits: u32) -> KResult<u
         coids.cloexec.remove(&coid);
     }
     Ok(old)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_failure_status_is_success_or_an_errno(status in any::<u64>()) {
+            match failure(status) {
+                None => prop_assert_eq!(status, 0),
+                Some(e) => prop_assert!((1..=MAX_ERRNO as i32).contains(&e.0)),
+            }
+        }
+    }
 }

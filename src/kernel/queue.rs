@@ -1,5 +1,7 @@
-//! A channel's queue order: highest priority first, FIFO within a priority (by ticket, the
-//! order in which senders posted), one order shared by messages and pulses.
+//! A channel's queue order: highest priority first, FIFO within a priority, one order shared
+//! by messages and pulses. FIFO rests on what the server saw: the drain pass in which it
+//! found an item (`seq`, counted in its own memory); the sender's ticket, which a client
+//! writes and may forge, only orders the items found in one pass.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -8,13 +10,17 @@ use std::collections::BinaryHeap;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Rank {
     pub priority: u8,
+    /// The server's drain pass that found the item.
+    pub seq: u64,
+    /// The sender's ticket: ties within one pass.
     pub ticket: u64,
 }
 
 impl Ord for Rank {
-    /// Greater means "received first": higher priority, then the older ticket.
+    /// Greater means "received first": higher priority, then the older pass, then the older
+    /// ticket.
     fn cmp(&self, o: &Self) -> Ordering {
-        self.priority.cmp(&o.priority).then(o.ticket.cmp(&self.ticket))
+        self.priority.cmp(&o.priority).then(o.seq.cmp(&self.seq)).then(o.ticket.cmp(&self.ticket))
     }
 }
 
@@ -88,8 +94,8 @@ impl<T> PrioQueue<T> {
 mod tests {
     use super::*;
 
-    fn rank(priority: u8, ticket: u64) -> Rank {
-        Rank { priority, ticket }
+    fn rank(priority: u8, seq: u64) -> Rank {
+        Rank { priority, seq, ticket: 0 }
     }
 
     #[test]
@@ -110,6 +116,15 @@ mod tests {
         // A message and a pulse of equal priority: the older ticket goes first.
         assert!(rank(10, 1) > rank(10, 2));
         assert!(rank(11, 9) > rank(10, 1));
+    }
+
+    #[test]
+    fn a_forged_ticket_only_orders_its_own_pass() {
+        // Ticket 0 written by a client found in a later pass stays behind the earlier pass.
+        let honest = Rank { priority: 10, seq: 1, ticket: 500 };
+        let forged = Rank { priority: 10, seq: 2, ticket: 0 };
+        assert!(honest > forged);
+        assert!(Rank { seq: 2, ticket: 0, ..honest } > Rank { seq: 2, ..honest });
     }
 
     #[test]

@@ -12,13 +12,11 @@ use super::event::{RawEvent, Sender};
 use super::notify;
 use super::process::{current, Process};
 use super::pulse::Pulse;
-use super::queue::Rank;
 use super::thread::DEFAULT_PRIORITY;
 use crate::transport::copy::{self, Dir, Seg};
 use crate::transport::futex;
 use crate::transport::link::{
     trusted_uid, Handler, IncomingLink, Link, LinkId, PeerCred, Request, Response, NOTE_CHANNEL_GONE,
-    POOL_EXHAUSTED,
 };
 use crate::transport::region::{
     state, ConnRegion, AGENT_READ, AGENT_WRITE, CONN_MAGIC, CONN_REGION_LEN, INLINE, SLOTS, SLOT_SEGS,
@@ -110,6 +108,14 @@ pub struct ServerConn {
     pub may_pulse: bool,
     /// Pulses taken from the client's ring (the shared copy is only informative).
     pub pulse_head: AtomicU64,
+    /// Names this connection among all of the process's, never reused: its queued pulses
+    /// count against it (see `channel::PENDING_PULSES`).
+    pub serial: u64,
+    /// The highest priority honoured for the client's messages and pulses (see
+    /// [`priority_cap`]).
+    pub prio_cap: u8,
+    /// Its ring holds pulses that found no room (changed under the channel lock).
+    pub backlog: AtomicBool,
 }
 
 fn index_of(scoid: i32) -> usize {
@@ -161,6 +167,15 @@ impl ServerConn {
         self.dead.load(Ordering::Acquire)
     }
 
+    pub fn backlogged(&self) -> bool {
+        self.backlog.load(Ordering::Relaxed)
+    }
+
+    /// The priority honoured for a priority the client wrote: at most its cap.
+    pub fn honoured_priority(&self, claimed: u32) -> u8 {
+        claimed.min(self.prio_cap as u32) as u8
+    }
+
     pub fn link_id(&self) -> Option<LinkId> {
         self.link.as_ref().map(|l| l.id)
     }
@@ -180,7 +195,7 @@ impl ServerConn {
         let r = Received {
             gen: next_gen(),
             tid: slot.tid.load(Ordering::Relaxed) as i32,
-            priority: slot.priority.load(Ordering::Relaxed).min(255) as i32,
+            priority: self.honoured_priority(slot.priority.load(Ordering::Relaxed)) as i32,
             coid: slot.coid.load(Ordering::Relaxed) as i32,
             send_len: slot.send_len.load(Ordering::Relaxed),
             reply_cap: slot.reply_cap.load(Ordering::Relaxed),
@@ -232,7 +247,7 @@ impl ServerConn {
 
     /// Queues `_PULSE_CODE_UNBLOCK` (value: the rcvid) once for a REPLY-blocked client in
     /// slot `s` that asked to be unblocked; called while the channel lock is held.
-    pub fn note_unblock_request(&self, ch: &Channel, st: &mut ChannelState, s: usize) {
+    pub fn note_unblock_request(&self, st: &mut ChannelState, s: usize) {
         let gen = self.slots[s].held.load(Ordering::Acquire);
         if gen == 0
             || self.unblock_request(s).is_none()
@@ -240,11 +255,8 @@ impl ServerConn {
         {
             return;
         }
-        let rank = Rank {
-            priority: self.received(s).priority.clamp(1, 255) as u8,
-            ticket: ch.bell.clients().tickets.fetch_add(1, Ordering::Relaxed),
-        };
-        st.push_pulse(rank, Pulse::unblock(self.scoid, rcvid(self, s, gen)));
+        let priority = self.received(s).priority.clamp(1, 255) as u8;
+        st.push_pulse(priority, Pulse::unblock(self.scoid, rcvid(self, s, gen)));
     }
 
     /// Claims slot `s` for a copy into the client's memory, so the client cannot leave
@@ -418,6 +430,33 @@ pub const CONNS_PER_PROCESS: usize = 1024;
 /// (`vm.max_map_count`, 65530 by default), so that one user leaves room for the others.
 pub const CONNS_PER_USER: usize = 4096;
 
+/// The highest priority honoured for a client's messages and pulses. On QNX the kernel knows
+/// each sender's real priority; here a client writes its own. A client that is root or of the
+/// server's own user (who may signal and trace the server anyway) is believed; any other is
+/// honoured up to what Linux lets its threads really have: its `RLIMIT_RTPRIO` (read from
+/// /proc as the connection is made), and at least QNX's default priority.
+fn priority_cap(peer: &PeerCred, trusted: bool) -> u8 {
+    if trusted {
+        return u8::MAX;
+    }
+    let rtprio = std::fs::read_to_string(format!("/proc/{}/limits", peer.pid))
+        .ok()
+        .and_then(|limits| rlimit_rtprio(&limits))
+        .unwrap_or(0);
+    rtprio.clamp(DEFAULT_PRIORITY as u64, u8::MAX as u64) as u8
+}
+
+/// The soft `RLIMIT_RTPRIO` in the text of /proc/<pid>/limits.
+fn rlimit_rtprio(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|l| l.starts_with("Max realtime priority"))?;
+    match line["Max realtime priority".len()..].split_whitespace().next()? {
+        "unlimited" => Some(u64::MAX),
+        v => v.parse().ok(),
+    }
+}
+
+static SERIAL: AtomicU64 = AtomicU64::new(1);
+
 /// Creates the server side of a new connection from `peer` to `ch`; returns it and the
 /// descriptor of its region for the client to map. `EAGAIN` (QNX: all kernel connection
 /// objects are in use) when a client of another process is at its limits.
@@ -467,6 +506,9 @@ fn make_conn(
         vm_denied: AtomicBool::new(false),
         may_pulse: may_pulse(&peer),
         pulse_head: AtomicU64::new(0),
+        serial: SERIAL.fetch_add(1, Ordering::Relaxed),
+        prio_cap: priority_cap(&peer, may_pulse(&peer)),
+        backlog: AtomicBool::new(false),
     });
     scoids.insert_at(index, conn.clone());
     drop(scoids);
@@ -626,12 +668,8 @@ impl Handler for KernelHandler {
             return Err(Errno::EPERM);
         }
         let ch = conn.channel.upgrade().ok_or(Errno::EBADF)?;
-        if req.flags & POOL_EXHAUSTED != 0 {
-            ch.pool_exhausted();
-            return Err(Errno::EAGAIN);
-        }
-        let rank = Rank { priority: req.priority.clamp(1, 255) as u8, ticket: req.ticket };
-        ch.enqueue_overflow_pulse(&conn, rank, req.code as i8, req.value);
+        let priority = req.priority.clamp(1, 255) as u8;
+        ch.enqueue_overflow_pulse(&conn, priority, req.code as i8, req.value, req.ticket)?;
         Ok(Response::default())
     }
 
@@ -722,4 +760,28 @@ pub fn client_info(scoid: i32, info: &mut _client_info, groups: &mut [libc::gid_
     info.cred.sgid = gids[2];
     info.cred.ngroups = if groups.is_empty() { all_groups.len() } else { copied } as u32;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn rtprio_from_proc_limits() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
+                      Max nice priority         0                    0\n\
+                      Max realtime priority     20                   40\n";
+        assert_eq!(rlimit_rtprio(limits), Some(20));
+        assert_eq!(rlimit_rtprio("Max realtime priority     unlimited    unlimited\n"), Some(u64::MAX));
+        assert_eq!(rlimit_rtprio("nothing"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn any_limits_text_is_handled(text in ".*", rest in ".*") {
+            let _ = rlimit_rtprio(&text);
+            let _ = rlimit_rtprio(&format!("Max realtime priority{rest}"));
+        }
+    }
 }

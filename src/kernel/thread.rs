@@ -147,6 +147,7 @@ impl Drop for Registered {
                 value: self.tid as u64,
                 scoid: -1,
                 pooled: false,
+                from: 0,
             };
             let _ = ch.enqueue_pulse(priority().clamp(1, 255) as u8, p);
         }

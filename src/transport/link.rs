@@ -57,10 +57,8 @@ pub type LinkId = u64;
 
 pub const OP_ATTACH: u32 = 1;
 pub const OP_DETACH: u32 = 2;
-/// A pulse that did not fit the connection's ring.
+/// A pulse that did not fit the connection's ring, or one to a channel with a pulse pool.
 pub const OP_PULSE: u32 = 3;
-/// `OP_PULSE` flag: no pulse, but the channel's pulse pool was found exhausted.
-pub const POOL_EXHAUSTED: u32 = 1;
 /// From a server to its client's process: deliver (or verify) an event.
 pub const OP_EVENT: u32 = 4;
 /// Redeem a shared-memory handle (`value`) with access `flags`; `code` 1: for a mapping.

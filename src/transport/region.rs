@@ -158,7 +158,8 @@ pub struct BellServer {
     /// The ticket of the message last received: a client far behind it sleeps rather than
     /// spins (it would spin through other clients' turns).
     pub served: AtomicU64,
-    /// Entries in the channel's pulse pool; 0 when it has none (pulses are unbounded).
+    /// Entries in the channel's pulse pool; 0 when it has none. Clients only read it to send
+    /// their pulses over the link, where the server counts the pool in its own memory.
     pub pool_size: AtomicU32,
 }
 
@@ -167,9 +168,7 @@ pub struct BellServer {
 pub struct BellClients {
     /// Futex word the receivers sleep on; every post bumps it.
     pub seq: AtomicU32,
-    /// Pool entries taken by queued pulses (see [`BellServer::pool_size`]).
-    pub pool_used: AtomicU32,
-    /// Next FIFO ticket.
+    /// Next FIFO ticket: only orders what the server finds in one drain pass (see `queue`).
     pub tickets: AtomicU64,
     /// Client threads spinning for an answer from this channel (see `spin::until_shared`).
     pub spinners: AtomicU32,
@@ -216,27 +215,6 @@ impl Bell {
         if self.server().sleepers.load(Ordering::SeqCst) != 0 {
             super::futex::wake(&c.seq, 1);
         }
-    }
-
-    /// Takes an entry of the channel's pulse pool for a pulse about to be queued; false when
-    /// the pool is exhausted. A channel without a pool always has room.
-    pub fn take_pool_entry(&self) -> bool {
-        let size = self.server().pool_size.load(Ordering::Relaxed);
-        size == 0
-            || self
-                .clients()
-                .pool_used
-                .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |used| (used < size).then_some(used + 1))
-                .is_ok()
-    }
-
-    /// Gives back the entry of a pulse taken off the queue; returns the free entries.
-    pub fn give_pool_entry(&self) -> u32 {
-        let size = self.server().pool_size.load(Ordering::Relaxed);
-        let used = &self.clients().pool_used;
-        let before =
-            used.fetch_update(Ordering::AcqRel, Ordering::Relaxed, |u| u.checked_sub(1)).unwrap_or(0);
-        size.saturating_sub(before.saturating_sub(1))
     }
 
     /// Takes the pending bits of the first `conns` connections, calling `f` with each
@@ -287,5 +265,25 @@ impl ConnRegion {
 
     pub fn reply_data(&self, i: usize) -> *mut u8 {
         self.slot(i).reply_data.as_ptr() as *mut u8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::offset_of;
+
+    /// The offsets c-tests/test_hostile_shm.c writes at, as an attacker reading this file would.
+    #[test]
+    fn layout_offsets_the_hostile_tests_use() {
+        assert_eq!(offset_of!(ConnLayout, pulses), 64);
+        assert_eq!(offset_of!(ConnLayout, slots), 4224);
+        assert_eq!(offset_of!(PulseRec, seq), 24);
+        assert_eq!(offset_of!(PulseRing, recs), 64);
+        assert_eq!(std::mem::size_of::<PulseRec>(), 32);
+        assert_eq!(offset_of!(Slot, priority), 12);
+        assert_eq!(offset_of!(Slot, ticket), 56);
+        assert_eq!(offset_of!(Slot, status), 112);
+        assert_eq!(offset_of!(BellClients, tickets), 8);
     }
 }
