@@ -296,16 +296,14 @@ impl Channel {
     /// Queues a pulse generated in this process (by the kernel or a local sender), behind
     /// what clients have posted so far.
     pub fn enqueue_pulse(&self, priority: u8, p: Pulse) -> KResult<()> {
-        self.queue_pulse(self.state.lock(), priority, p)
-    }
-
-    fn queue_pulse(&self, mut st: MutexGuard<'_, ChannelState>, priority: u8, p: Pulse) -> KResult<()> {
-        if st.destroyed {
-            return Err(Errno::EBADF);
+        {
+            let mut st = self.state.lock();
+            if st.destroyed {
+                return Err(Errno::EBADF);
+            }
+            self.drain(&mut st);
+            st.push_pulse(priority, p);
         }
-        self.drain(&mut st);
-        st.push_pulse(priority, p);
-        drop(st);
         self.wake(1);
         Ok(())
     }
@@ -320,21 +318,6 @@ impl Channel {
             .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |u| (u < pool.size).then_some(u + 1))
             .map(|_| true)
             .map_err(|_| Errno::EAGAIN)
-    }
-
-    /// Queues a pulse that a thread of this process sent on its connection `scoid` without
-    /// the connection's ring (full, or the channel has a pool), through the pool if there is
-    /// one; `EAGAIN` also when another thread (or the one a signal handler interrupted)
-    /// holds the queue.
-    pub fn try_enqueue_local_pulse(&self, priority: u8, code: i8, value: u64, scoid: i32) -> KResult<()> {
-        let pooled = self.admit_pulse().inspect_err(|_| self.pool_exhausted())?;
-        let r = spin::try_lock_briefly(&self.state)
-            .ok_or(Errno::EAGAIN)
-            .and_then(|st| self.queue_pulse(st, priority, Pulse { code, value, scoid, pooled, from: 0 }));
-        if r.is_err() && pooled {
-            self.give_pool_entry();
-        }
-        r
     }
 
     /// The pulse pool ran out: by default the process that owns the channel is killed; with
@@ -383,25 +366,49 @@ impl Channel {
         value: u64,
         ticket: u64,
     ) -> KResult<()> {
-        {
-            let mut st = self.state.lock();
-            if st.destroyed {
-                return Err(Errno::EBADF);
-            }
-            self.drain(&mut st);
-            // Pulses left in the ring are older: this one waits behind them, so it fails.
-            if conn.backlogged() || !st.pulse_room(conn.serial) {
-                return Err(Errno::EAGAIN);
-            }
-            let pooled = self.admit_pulse();
-            if let Ok(pooled) = pooled {
-                let rank = Rank { priority: priority.min(conn.prio_cap), seq: st.seq, ticket };
-                let p = Pulse { code, value, scoid: conn.scoid, pooled, from: conn.serial };
-                st.push_client_pulse(rank, p);
-            }
-            pooled
+        self.overflow_pulse(self.state.lock(), conn, priority, code, value, ticket)
+    }
+
+    /// `enqueue_overflow_pulse` for a connection of this process, whose sender may be a
+    /// signal handler: `EAGAIN` also when another thread (or the one the handler
+    /// interrupted) holds the queue.
+    pub fn try_enqueue_overflow_pulse(
+        &self,
+        conn: &Arc<ServerConn>,
+        priority: u8,
+        code: i8,
+        value: u64,
+        ticket: u64,
+    ) -> KResult<()> {
+        let st = spin::try_lock_briefly(&self.state).ok_or(Errno::EAGAIN)?;
+        self.overflow_pulse(st, conn, priority, code, value, ticket)
+    }
+
+    fn overflow_pulse(
+        &self,
+        mut st: MutexGuard<'_, ChannelState>,
+        conn: &Arc<ServerConn>,
+        priority: u8,
+        code: i8,
+        value: u64,
+        ticket: u64,
+    ) -> KResult<()> {
+        if st.destroyed {
+            return Err(Errno::EBADF);
         }
-        .inspect_err(|_| self.pool_exhausted())?;
+        self.drain(&mut st);
+        // Pulses left in the ring are older: this one waits behind them, so it fails.
+        if conn.backlogged() || !st.pulse_room(conn.serial) {
+            return Err(Errno::EAGAIN);
+        }
+        let Ok(pooled) = self.admit_pulse() else {
+            drop(st);
+            self.pool_exhausted();
+            return Err(Errno::EAGAIN);
+        };
+        let rank = Rank { priority: priority.min(conn.prio_cap), seq: st.seq, ticket };
+        st.push_client_pulse(rank, Pulse { code, value, scoid: conn.scoid, pooled, from: conn.serial });
+        drop(st);
         self.wake(1);
         Ok(())
     }

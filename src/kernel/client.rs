@@ -11,7 +11,7 @@ use super::errno::{check, Errno, KResult};
 use super::ids::IdTable;
 use super::process::{current, Process};
 use super::pulse;
-use super::server::{self, fail_blocked};
+use super::server::{self, fail_blocked, ServerConn};
 use super::thread::{self, Blocked, Timeout, Waker};
 use crate::transport::copy::{self, Seg};
 use crate::transport::fdreg::Tracked;
@@ -73,7 +73,7 @@ pub struct Conn {
     /// The link to the server process; `None` when the server is this process.
     pub link: Option<Arc<Link>>,
     /// The channel, when the server is this process.
-    local: Option<Arc<Channel>>,
+    local: Option<(Arc<Channel>, Arc<ServerConn>)>,
     /// Whether the server lets us send pulses (QNX's cross-user rule, decided by it).
     pub may_pulse: bool,
     /// `_NTO_COF_NOEVENT` and `_NTO_COF_REG_EVENTS` of any coid naming the connection.
@@ -288,7 +288,7 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, deadline: Instan
         // SAFETY: plain syscalls.
         let me = PeerCred { pid: p.pid, uid: unsafe { libc::getuid() }, gid: unsafe { libc::getgid() } };
         let (sc, _fd) = server::new_conn(p, &ch, me, None)?;
-        (sc.scoid, sc.bit, ch.flags, sc.region.clone(), ch.bell.clone(), None, true, Some(ch))
+        (sc.scoid, sc.bit, ch.flags, sc.region.clone(), ch.bell.clone(), None, true, Some((ch, sc)))
     } else {
         // Servers reach back through our own listener, to deliver events.
         p.service().listen()?;
@@ -473,7 +473,7 @@ impl Conn {
             return Ok(());
         }
         match (&self.local, &self.link) {
-            (Some(ch), _) => ch.try_enqueue_local_pulse(priority, code, value, self.scoid),
+            (Some((ch, sc)), _) => ch.try_enqueue_overflow_pulse(sc, priority, code, value, ticket),
             (None, Some(link)) if may_wait => {
                 let req = Request {
                     priority: priority as i32,
