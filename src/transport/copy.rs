@@ -6,6 +6,8 @@
 //! pid, which turns a bad pointer into `EFAULT` instead of a crash.
 
 use crate::kernel::errno::{Errno, KResult};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A contiguous piece of memory in some process.
 /// Laid out as `struct iovec`, so a C IOV array can be used as segments in place.
@@ -34,8 +36,12 @@ pub fn total(segs: &[Seg]) -> KResult<usize> {
     Ok(sum)
 }
 
-/// Reads an IOV array of `parts` entries at `addr` in process `pid`.
-pub fn fetch_iovs(pid: libc::pid_t, addr: u64, parts: u64) -> KResult<Vec<Seg>> {
+/// Reads an IOV array of `parts` entries at `addr` with `read` (local, remote).
+pub fn fetch_iovs(
+    addr: u64,
+    parts: u64,
+    read: impl Fn(&[Seg], &[Seg]) -> KResult<usize>,
+) -> KResult<Vec<Seg>> {
     if parts as usize > MAX_PARTS {
         return Err(Errno::EFAULT);
     }
@@ -44,7 +50,7 @@ pub fn fetch_iovs(pid: libc::pid_t, addr: u64, parts: u64) -> KResult<Vec<Seg>> 
     let bytes = n * std::mem::size_of::<libc::iovec>();
     let local = [Seg { base: raw.as_mut_ptr() as usize, len: bytes }];
     let remote = [Seg { base: addr as usize, len: bytes }];
-    if vm_copy(pid, &local, &remote, 0, Dir::Read)? != bytes {
+    if read(&local, &remote)? != bytes {
         return Err(Errno::EFAULT);
     }
     Ok(raw.iter().map(|v| Seg { base: v.iov_base as usize, len: v.iov_len }).collect())
@@ -61,27 +67,9 @@ pub enum Dir {
 /// Copies between `local` (this process) and `remote` (process `pid`, starting `offset`
 /// bytes into its logical byte stream). Returns the bytes moved: the smaller of the two.
 pub fn vm_copy(pid: libc::pid_t, local: &[Seg], remote: &[Seg], offset: usize, dir: Dir) -> KResult<usize> {
-    let mut pieces_l: Vec<libc::iovec> = Vec::with_capacity(BATCH.min(local.len() + remote.len()));
-    let mut pieces_r: Vec<libc::iovec> = Vec::with_capacity(pieces_l.capacity());
-    let mut moved = 0usize;
-    let flush = |l: &mut Vec<libc::iovec>, r: &mut Vec<libc::iovec>, want: usize| -> KResult<()> {
-        if l.is_empty() {
-            return Ok(());
-        }
-        // SAFETY: the iovec arrays are valid for the call; the kernel validates the memory
-        // they describe in both processes and reports faults as EFAULT.
-        let got = unsafe {
-            match dir {
-                Dir::Read => {
-                    libc::process_vm_readv(pid, l.as_ptr(), l.len() as u64, r.as_ptr(), r.len() as u64, 0)
-                }
-                Dir::Write => {
-                    libc::process_vm_writev(pid, l.as_ptr(), l.len() as u64, r.as_ptr(), r.len() as u64, 0)
-                }
-            }
-        };
-        l.clear();
-        r.clear();
+    pair_up(local, remote, offset, BATCH, |l, r| {
+        let want: usize = l.iter().map(|v| v.iov_len).sum();
+        let got = process_vm(pid, l, r, dir);
         if got < 0 {
             return Err(Errno::last());
         }
@@ -89,8 +77,37 @@ pub fn vm_copy(pid: libc::pid_t, local: &[Seg], remote: &[Seg], offset: usize, d
             return Err(Errno::EFAULT);
         }
         Ok(())
-    };
+    })
+}
 
+fn process_vm(pid: libc::pid_t, l: &[libc::iovec], r: &[libc::iovec], dir: Dir) -> isize {
+    // SAFETY: the iovec arrays are valid for the call; the kernel validates the memory
+    // they describe in both processes and reports faults as EFAULT.
+    unsafe {
+        match dir {
+            Dir::Read => {
+                libc::process_vm_readv(pid, l.as_ptr(), l.len() as u64, r.as_ptr(), r.len() as u64, 0)
+            }
+            Dir::Write => {
+                libc::process_vm_writev(pid, l.as_ptr(), l.len() as u64, r.as_ptr(), r.len() as u64, 0)
+            }
+        }
+    }
+}
+
+/// Cuts the copy between `local` and the stream `remote` (from `offset`) into pairs of
+/// equal pieces, and hands them to `flush` in batches of at most `batch`. Returns the
+/// bytes paired: the smaller of the two.
+fn pair_up(
+    local: &[Seg],
+    remote: &[Seg],
+    offset: usize,
+    batch: usize,
+    mut flush: impl FnMut(&[libc::iovec], &[libc::iovec]) -> KResult<()>,
+) -> KResult<usize> {
+    let mut pieces_l: Vec<libc::iovec> = Vec::with_capacity(batch.min(local.len() + remote.len()));
+    let mut pieces_r: Vec<libc::iovec> = Vec::with_capacity(pieces_l.capacity());
+    let mut moved = 0usize;
     let mut ri = 0usize;
     let mut roff = offset;
     // Skip the remote segments wholly before `offset`.
@@ -98,7 +115,6 @@ pub fn vm_copy(pid: libc::pid_t, local: &[Seg], remote: &[Seg], offset: usize, d
         roff -= remote[ri].len;
         ri += 1;
     }
-    let mut batch_bytes = 0usize;
     'outer: for l in local {
         let mut loff = 0usize;
         while loff < l.len {
@@ -110,7 +126,6 @@ pub fn vm_copy(pid: libc::pid_t, local: &[Seg], remote: &[Seg], offset: usize, d
             if n > 0 {
                 pieces_l.push(libc::iovec { iov_base: (l.base + loff) as *mut libc::c_void, iov_len: n });
                 pieces_r.push(libc::iovec { iov_base: (r.base + roff) as *mut libc::c_void, iov_len: n });
-                batch_bytes += n;
                 moved += n;
             }
             loff += n;
@@ -119,14 +134,163 @@ pub fn vm_copy(pid: libc::pid_t, local: &[Seg], remote: &[Seg], offset: usize, d
                 ri += 1;
                 roff = 0;
             }
-            if pieces_l.len() == BATCH {
-                flush(&mut pieces_l, &mut pieces_r, batch_bytes)?;
-                batch_bytes = 0;
+            if pieces_l.len() == batch {
+                flush(&pieces_l, &pieces_r)?;
+                pieces_l.clear();
+                pieces_r.clear();
             }
         }
     }
-    flush(&mut pieces_l, &mut pieces_r, batch_bytes)?;
+    if !pieces_l.is_empty() {
+        flush(&pieces_l, &pieces_r)?;
+    }
     Ok(moved)
+}
+
+/// Bytes of the secret a client process keeps in its memory to prove its image.
+pub const SECRET_LEN: usize = 16;
+
+/// One process image of a client: its address space as the server opened it at attach
+/// time, proven to be the image that asked (it holds the secret the request named).
+///
+/// `/proc/<pid>/mem` stays bound to the address space it was opened on: once that image
+/// is replaced (`exec`) or gone, reads and writes through it return end of file, so a copy
+/// through it can never reach another program that took over the pid.
+pub struct Image {
+    pid: libc::pid_t,
+    /// `None` when the kernel does not let us open it (another user, ptrace restrictions):
+    /// copies then go through the client thread (the agent), never into its memory.
+    mem: Option<OwnedFd>,
+    secret_at: usize,
+    secret: [u8; SECRET_LEN],
+    gone: AtomicBool,
+}
+
+impl Image {
+    /// Opens the image of process `pid`, which claims to hold `secret` at `secret_at`.
+    /// `ESRCH` when the process (or the image that asked) is gone.
+    pub fn open(pid: libc::pid_t, secret_at: usize, secret: [u8; SECRET_LEN]) -> KResult<Image> {
+        let path = std::ffi::CString::new(format!("/proc/{pid}/mem")).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: plain syscall on a NUL-terminated path.
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+        let mem = match fd {
+            // SAFETY: a fresh descriptor we own.
+            0.. => Some(unsafe { OwnedFd::from_raw_fd(fd) }),
+            _ if matches!(Errno::last(), Errno::EACCES | Errno::EPERM) => None,
+            _ => return Err(Errno::ESRCH),
+        };
+        let image = Image { pid, mem, secret_at, secret, gone: AtomicBool::new(false) };
+        image.check()?;
+        Ok(image)
+    }
+
+    /// Whether a request naming `secret` at `secret_at` speaks for this image.
+    pub fn claims(&self, secret_at: usize, secret: &[u8; SECRET_LEN]) -> bool {
+        self.secret_at == secret_at && self.secret == *secret
+    }
+
+    pub fn has_mem(&self) -> bool {
+        self.mem.is_some()
+    }
+
+    pub fn is_gone(&self) -> bool {
+        self.gone.load(Ordering::Acquire)
+    }
+
+    /// `ESRCH` once the image has been replaced or has gone (one `pread` of the secret).
+    /// Without access to its memory, the image cannot be checked and counts as present.
+    pub fn check(&self) -> KResult<()> {
+        let Some(mem) = &self.mem else { return Ok(()) };
+        if self.is_gone() {
+            return Err(Errno::ESRCH);
+        }
+        let mut got = [0u8; SECRET_LEN];
+        // SAFETY: got is valid for SECRET_LEN bytes.
+        let n = unsafe {
+            libc::pread(mem.as_raw_fd(), got.as_mut_ptr().cast(), SECRET_LEN, self.secret_at as libc::off_t)
+        };
+        if n != SECRET_LEN as isize || got != self.secret {
+            return Err(self.lost());
+        }
+        Ok(())
+    }
+
+    fn lost(&self) -> Errno {
+        self.gone.store(true, Ordering::Release);
+        Errno::ESRCH
+    }
+
+    /// Copies between `local` and the image's stream `remote` from `offset`. `EPERM` when
+    /// the server may not touch the image's memory, `ESRCH` when the image has gone,
+    /// `EFAULT` for a bad remote buffer.
+    ///
+    /// Reads use `process_vm_readv`, which names the process, not the image: each call
+    /// also fetches the secret, so the data and the proof come from one address space.
+    /// Writes cannot prove their target that way and go through the image's own
+    /// descriptor.
+    pub fn copy(&self, local: &[Seg], remote: &[Seg], offset: usize, dir: Dir) -> KResult<usize> {
+        let Some(mem) = &self.mem else { return Err(Errno::EPERM) };
+        if self.is_gone() {
+            return Err(Errno::ESRCH);
+        }
+        match dir {
+            Dir::Read => pair_up(local, remote, offset, BATCH - 1, |l, r| self.read_proven(l, r)),
+            Dir::Write => pair_up(local, remote, offset, BATCH, |l, r| {
+                for (l, r) in l.iter().zip(r) {
+                    self.pwrite_all(mem.as_raw_fd(), l, r)?;
+                }
+                Ok(())
+            }),
+        }
+    }
+
+    fn read_proven(&self, l: &[libc::iovec], r: &[libc::iovec]) -> KResult<()> {
+        let mut got = [0u8; SECRET_LEN];
+        let mut ll = Vec::with_capacity(l.len() + 1);
+        let mut rr = Vec::with_capacity(r.len() + 1);
+        ll.push(libc::iovec { iov_base: got.as_mut_ptr().cast(), iov_len: SECRET_LEN });
+        rr.push(libc::iovec { iov_base: self.secret_at as *mut libc::c_void, iov_len: SECRET_LEN });
+        ll.extend_from_slice(l);
+        rr.extend_from_slice(r);
+        let want = SECRET_LEN + l.iter().map(|v| v.iov_len).sum::<usize>();
+        let n = process_vm(self.pid, &ll, &rr, Dir::Read);
+        if n < 0 && matches!(Errno::last(), Errno::EPERM | Errno::ESRCH) {
+            return Err(Errno::last());
+        }
+        if n < SECRET_LEN as isize || got != self.secret {
+            // Whatever was read came from another address space: report the image gone
+            // (or, if it is still there, a fault at the secret: the client unmapped it).
+            self.check()?;
+            return Err(Errno::EFAULT);
+        }
+        if n as usize != want {
+            return Err(Errno::EFAULT);
+        }
+        Ok(())
+    }
+
+    fn pwrite_all(&self, fd: RawFd, l: &libc::iovec, r: &libc::iovec) -> KResult<()> {
+        let mut done = 0;
+        while done < l.iov_len {
+            // SAFETY: l describes a checked buffer of this process.
+            let n = unsafe {
+                libc::pwrite(
+                    fd,
+                    (l.iov_base as *const u8).add(done).cast(),
+                    l.iov_len - done,
+                    (r.iov_base as usize + done) as libc::off_t,
+                )
+            };
+            match n {
+                // End of file: the address space has no user any more.
+                0 => return Err(self.lost()),
+                1.. => done += n as usize,
+                _ if Errno::last() == Errno::EINTR => {}
+                _ => return Err(Errno::EFAULT),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Checks that `segs` are writable memory of process `pid` (this process, usually), by

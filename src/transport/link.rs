@@ -7,6 +7,7 @@
 //! so end-of-file on it is death, without PID polling. `SO_PEERCRED` tells each side who the
 //! other is.
 
+use super::copy::Image;
 use super::fdreg::Tracked;
 use crate::kernel::errno::{check, Errno, KResult};
 use parking_lot::Mutex;
@@ -54,6 +55,8 @@ pub struct Request {
     pub value: u64,
     pub ticket: u64,
     /// Event: the client thread it is for (0: none known) and the `struct sigevent`.
+    /// Attach: `value` is the address of the client's image secret, `event[..2]` its value
+    /// (see `copy::Image`).
     pub tid: i32,
     pub reserved: u32,
     pub event: [u64; 8],
@@ -305,6 +308,9 @@ pub struct IncomingLink {
     pub id: LinkId,
     pub peer: PeerCred,
     fd: Arc<Tracked>,
+    /// The client's process image, bound at its first attach; every later attach must
+    /// come from the same image.
+    pub image: Arc<Mutex<Option<Arc<Image>>>>,
 }
 
 impl IncomingLink {
@@ -555,7 +561,10 @@ impl Service {
             };
             let raw = fd.as_raw_fd();
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            self.incoming.lock().insert(raw, IncomingLink { id, fd: Arc::new(Tracked::new(fd)), peer });
+            self.incoming.lock().insert(
+                raw,
+                IncomingLink { id, fd: Arc::new(Tracked::new(fd)), peer, image: Default::default() },
+            );
             if self.watch(raw, KIND_INCOMING, (libc::EPOLLIN | libc::EPOLLRDHUP) as u32).is_err() {
                 self.incoming.lock().remove(&raw);
             }
