@@ -121,9 +121,27 @@ fn attach_creds(peer: &PeerCred) -> KResult<Creds> {
     Ok(c)
 }
 
+/// Whether this process may write into processes a client with `creds` could not: it is
+/// or may become root, or may trace others (`CAP_SYS_PTRACE` permitted), and the client
+/// is not root. Only then can a `process_vm_writev` aimed at a pid whose program changed
+/// do harm the client could not do itself; the kernel refuses it to the others.
+fn overpowers(creds: &Creds) -> bool {
+    const CAP_SYS_PTRACE: u32 = 19; // <linux/capability.h>
+    static PRIVILEGED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    // Computed once: a process can lose these powers but not gain them without an exec.
+    let privileged = *PRIVILEGED.get_or_init(|| {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let field = |key: &str| status.lines().find_map(|l| l.strip_prefix(key)).unwrap_or("").to_owned();
+        let root = field("Uid:").split_whitespace().any(|u| u == "0");
+        let caps = u64::from_str_radix(field("CapPrm:").trim(), 16).unwrap_or(u64::MAX);
+        root || caps & (1 << CAP_SYS_PTRACE) != 0
+    });
+    privileged && creds.uids[1] != 0
+}
+
 /// The client image an attach request names: bound to its link at the first attach and
 /// proven again at every later one. `ESRCH` when the image that made the link has gone.
-fn attach_image(link: &IncomingLink, req: &Request) -> KResult<Arc<Image>> {
+fn attach_image(link: &IncomingLink, req: &Request, creds: &Creds) -> KResult<Arc<Image>> {
     let mut bound = link.image.lock();
     let secret: [u8; SECRET_LEN] = {
         let mut b = [0u8; SECRET_LEN];
@@ -138,7 +156,7 @@ fn attach_image(link: &IncomingLink, req: &Request) -> KResult<Arc<Image>> {
         image.check()?;
         return Ok(image.clone());
     }
-    let image = Arc::new(Image::open(link.peer.pid, req.value as usize, secret)?);
+    let image = Arc::new(Image::open(link.peer.pid, req.value as usize, secret, !overpowers(creds))?);
     *bound = Some(image.clone());
     Ok(image)
 }
@@ -690,7 +708,7 @@ impl Handler for KernelHandler {
         let ch = p.channel(req.chid)?;
         let creds = attach_creds(&link.peer)?;
         // An image that has gone ends the connections it made, as death does.
-        let image = attach_image(link, req).inspect_err(|_| end_link(p, link.id))?;
+        let image = attach_image(link, req, &creds).inspect_err(|_| end_link(p, link.id))?;
         let (conn, region_fd) = new_conn(p, &ch, link.peer, Some(link.clone()), (creds, Some(image)))?;
         let fds = vec![
             region_fd,
