@@ -421,15 +421,9 @@ static int runs(pid_t pid, const char *prog, int timeout_ms)
     return 0;
 }
 
-static void exec_case(int setuid_bit, int first)
+/* One attack: attacker, helper, honest client, root server. */
+static void exec_once(const char *prog, int first)
 {
-    H_NEED_ROOT();
-    char dir[512] = "", prog[600];
-    if (find_prog(setuid_bit, dir, sizeof dir, prog, sizeof prog) != 0) {
-        h_note("skipped: cannot build a%s program an unprivileged user can run",
-               setuid_bit ? " setuid-root" : "n");
-        return;
-    }
     struct srv_arg sa = {first};
     struct h_proc srv = h_spawn(id_server, &sa);
     int chid = (int)h_get(srv.rd, 5000);
@@ -457,6 +451,21 @@ static void exec_case(int setuid_bit, int first)
     h_close_proc(&srv);
     h_close_proc(&hon);
     h_close_proc(&att);
+}
+
+static void exec_case(int setuid_bit, int first)
+{
+    H_NEED_ROOT();
+    char dir[512] = "", prog[600];
+    if (find_prog(setuid_bit, dir, sizeof dir, prog, sizeof prog) != 0) {
+        h_note("skipped: cannot build a%s program an unprivileged user can run",
+               setuid_bit ? " setuid-root" : "n");
+        return;
+    }
+    long long until = h_now_ms() + (long long)(h_hostile_seconds(0) * 1000);
+    do
+        exec_once(prog, first);
+    while (h_now_ms() < until && !atomic_load(&h_failures));
     remove_prog(dir);
 }
 

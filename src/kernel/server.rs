@@ -30,13 +30,18 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-/// How long a server waits, per message, for the client thread to serve an agent copy. A
+/// The longest a server waits for the client thread to answer one agent copy request. A
 /// client thread blocked in `MsgSend` answers within microseconds (it sleeps on the slot
 /// and copies at most a slot's worth per request); only a stopped, starved or hostile
-/// client takes longer, and each of its messages then holds a receiving thread this long
-/// before failing with `EFAULT`. 100 ms leaves a runnable client on a loaded machine
+/// client takes longer, and its message then fails with `EFAULT` after holding a
+/// receiving thread this long. 100 ms leaves a runnable client on a loaded machine
 /// several scheduler periods, and is the delay the README allows a queued message.
 const AGENT_PATIENCE: Duration = Duration::from_millis(100);
+/// What each answered chunk adds to a message's time (never beyond `AGENT_PATIENCE` from
+/// now): a client that answers every request just in time cannot hold the thread for
+/// `AGENT_PATIENCE` per chunk. An honest client answers a chunk in tens of microseconds
+/// (a 1 MiB message is 263 chunks); 10 ms leaves it over a hundred times that.
+const AGENT_CHUNK_ALLOWANCE: Duration = Duration::from_millis(10);
 
 const GEN_BITS: u32 = 10;
 const INDEX_SHIFT: u32 = 5; // SLOTS == 32
@@ -465,7 +470,7 @@ impl ServerConn {
         let slot = self.region.slot(s);
         let bounce = if dir == AGENT_READ { self.region.send_data(s) } else { self.region.reply_data(s) };
         let want = copy::total(segs)?.min(stream_len.saturating_sub(offset));
-        let deadline = Instant::now() + AGENT_PATIENCE;
+        let mut deadline = Instant::now() + AGENT_PATIENCE;
         let mut done = 0;
         while done < want {
             let chunk = (want - done).min(INLINE);
@@ -506,6 +511,7 @@ impl ServerConn {
                 unsafe { copy::scatter(bounce, got, segs, done) };
             }
             done += got;
+            deadline = (deadline + AGENT_CHUNK_ALLOWANCE).min(Instant::now() + AGENT_PATIENCE);
             if got < chunk {
                 break;
             }

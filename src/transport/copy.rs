@@ -237,7 +237,8 @@ impl Image {
     /// Writes cannot prove their target that way: they go through the image's own
     /// descriptor (one copy too, but 1.5 to 6 times slower than `process_vm_writev`),
     /// unless `write_by_pid` says that the kernel's own checks of `process_vm_writev`
-    /// keep us to what the client's user could write anyway.
+    /// keep us to what the client's user could write anyway; then the image is checked
+    /// (one read of the secret) just before.
     pub fn copy(&self, local: &[Seg], remote: &[Seg], offset: usize, dir: Dir) -> KResult<usize> {
         let Some(mem) = &self.mem else { return Err(Errno::EPERM) };
         if self.is_gone() {
@@ -245,7 +246,12 @@ impl Image {
         }
         match dir {
             Dir::Read => pair_up(local, remote, offset, BATCH - 1, |l, r| self.read_proven(l, r)),
-            Dir::Write if self.write_by_pid => vm_copy(self.pid, local, remote, offset, dir),
+            Dir::Write if self.write_by_pid => {
+                // Not a proof (the program may change between the two calls), but an image
+                // gone before the write is caught, and the connection ends.
+                self.check()?;
+                vm_copy(self.pid, local, remote, offset, dir)
+            }
             Dir::Write => pair_up(local, remote, offset, BATCH, |l, r| {
                 for (l, r) in l.iter().zip(r) {
                     self.pwrite_all(mem.as_raw_fd(), l, r)?;
@@ -383,6 +389,41 @@ mod tests {
         assert_eq!(n, 2);
         let n = vm_copy(std::process::id() as i32, &local, &remote, 12, Dir::Read).unwrap();
         assert_eq!(n, 0);
+    }
+
+    proptest::proptest! {
+        /// Any two segment lists and offset pair up into equal pieces covering the shorter
+        /// stream, in order, whatever the batch size.
+        #[test]
+        fn pair_up_pairs_equal_pieces(
+            l in proptest::collection::vec(0usize..50, 0..8),
+            r in proptest::collection::vec(0usize..50, 0..8),
+            offset in 0usize..200,
+            batch in 1usize..5,
+        ) {
+            let segs = |lens: &[usize], base: usize| {
+                let mut at = base;
+                lens.iter().map(|&n| { let s = Seg { base: at, len: n }; at += n; s }).collect::<Vec<_>>()
+            };
+            let (local, remote) = (segs(&l, 0x1000), segs(&r, 0x9000));
+            let (mut next_l, mut next_r) = (0x1000usize, 0x9000 + offset);
+            let mut seen = 0;
+            let moved = pair_up(&local, &remote, offset, batch, |pl, pr| {
+                assert!(pl.len() == pr.len() && !pl.is_empty() && pl.len() <= batch);
+                for (a, b) in pl.iter().zip(pr) {
+                    assert!(a.iov_len == b.iov_len && a.iov_len > 0);
+                    assert_eq!((a.iov_base as usize, b.iov_base as usize), (next_l, next_r));
+                    next_l += a.iov_len;
+                    next_r += b.iov_len;
+                    seen += a.iov_len;
+                }
+                Ok(())
+            })
+            .unwrap();
+            let want = l.iter().sum::<usize>().min(r.iter().sum::<usize>().saturating_sub(offset));
+            proptest::prop_assert_eq!(moved, want);
+            proptest::prop_assert_eq!(seen, want);
+        }
     }
 
     #[test]
