@@ -26,7 +26,7 @@ use crate::transport::spin::{self, SignalHold};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -240,28 +240,6 @@ fn reserve_fd(index: u32) -> KResult<OwnedFd> {
     }
 }
 
-/// The random secret this process image keeps in its memory, and its address: a server
-/// reads it back from the process it opens, to know that it holds the image that attached
-/// (see `copy::Image`). A forked child has it too, at the same address, in its own copy.
-fn image_secret() -> (u64, [u64; 2]) {
-    static SECRET: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
-    static MADE: std::sync::Once = std::sync::Once::new();
-    MADE.call_once(|| {
-        let mut v = [0u64; 2];
-        // SAFETY: v is valid for 16 bytes. Short or failed: the clock stands in. The client
-        // knows its secret anyway; it is random only so that no other image holds it by chance.
-        let n = unsafe { libc::getrandom(v.as_mut_ptr().cast(), 16, 0) };
-        if n != 16 {
-            v[1] ^= std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64);
-        }
-        SECRET[0].store(v[0], Ordering::Relaxed);
-        SECRET[1].store(v[1], Ordering::Relaxed);
-    });
-    (SECRET.as_ptr() as u64, [SECRET[0].load(Ordering::Relaxed), SECRET[1].load(Ordering::Relaxed)])
-}
-
 /// Makes a new connection to channel `chid` of process `target`.
 fn connect(p: &'static Process, target: libc::pid_t, chid: i32) -> KResult<Arc<Conn>> {
     let (scoid, bit, chflags, region, bell, link, may_pulse) = if target == p.pid {
@@ -274,14 +252,7 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32) -> KResult<Arc<C
         // Servers reach back through our own listener, to deliver events.
         p.service().listen()?;
         let link = p.link(target)?;
-        let (at, secret) = image_secret();
-        let (resp, fds) = link.request(&Request {
-            op: OP_ATTACH,
-            chid,
-            value: at,
-            event: [secret[0], secret[1], 0, 0, 0, 0, 0, 0],
-            ..Default::default()
-        })?;
+        let (resp, fds) = link.request(&Request { op: OP_ATTACH, chid, ..Default::default() })?;
         if resp.status != 0 {
             return Err(Errno(resp.status));
         }
@@ -290,6 +261,8 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32) -> KResult<Arc<C
         if region.layout().header.magic.load(Ordering::Relaxed) != CONN_MAGIC {
             return Err(Errno::EIO);
         }
+        let base = region.layout() as *const _ as u64;
+        region.layout().header.client_base.store(base, Ordering::Relaxed);
         let bell = Bell::new(
             Region::map_received(bell_server.as_raw_fd(), BELL_SERVER_LEN, false)?,
             Region::map_received(bell_clients.as_raw_fd(), BELL_CLIENTS_LEN, true)?,

@@ -14,7 +14,7 @@ use super::process::{current, Process};
 use super::pulse::Pulse;
 use super::queue::Rank;
 use super::thread::DEFAULT_PRIORITY;
-use crate::transport::copy::{self, Dir, Image, Seg, SECRET_LEN};
+use crate::transport::copy::{self, Cell, Dir, Image, Seg};
 use crate::transport::futex;
 use crate::transport::link::{
     Handler, IncomingLink, Link, LinkId, PeerCred, Request, Response, NOTE_CHANNEL_GONE, POOL_EXHAUSTED,
@@ -144,26 +144,15 @@ fn overpowers(creds: &Creds) -> bool {
     privileged && creds.uids[1] != 0
 }
 
-/// The client image an attach request names: bound to its link at the first attach and
-/// proven again at every later one. `ESRCH` when the image that made the link has gone.
-fn attach_image(link: &IncomingLink, req: &Request, creds: &Creds) -> KResult<Arc<Image>> {
+/// The client image behind `link`: opened at its first attach. `ESRCH` once it has gone
+/// (its connections then end, and it makes no more).
+fn attach_image(link: &IncomingLink, creds: &Creds) -> KResult<Arc<Image>> {
     let mut bound = link.image.lock();
-    let secret: [u8; SECRET_LEN] = {
-        let mut b = [0u8; SECRET_LEN];
-        b[..8].copy_from_slice(&req.event[0].to_ne_bytes());
-        b[8..].copy_from_slice(&req.event[1].to_ne_bytes());
-        b
-    };
-    if let Some(image) = &*bound {
-        if !image.claims(req.value as usize, &secret) {
-            return Err(Errno::ESRCH);
-        }
-        image.check()?;
-        return Ok(image.clone());
+    match &*bound {
+        Some(image) if image.is_gone() => Err(Errno::ESRCH),
+        Some(image) => Ok(image.clone()),
+        None => Ok(bound.insert(Arc::new(Image::open(link.peer.pid, !overpowers(creds)))).clone()),
     }
-    let image = Arc::new(Image::open(link.peer.pid, req.value as usize, secret, !overpowers(creds))?);
-    *bound = Some(image.clone());
-    Ok(image)
 }
 
 /// The server's private state of one slot.
@@ -271,7 +260,7 @@ impl ServerConn {
     pub fn check_image(&self) -> KResult<()> {
         self.check_alive()?;
         match &self.image {
-            Some(image) => image.check().inspect_err(|_| self.image_lost()),
+            Some(image) => image.check(self.cell(&self.region.layout().header.nonce)).inspect_err(|_| self.image_lost()),
             None => Ok(()),
         }
     }
@@ -285,8 +274,13 @@ impl ServerConn {
 
     /// Copies between `segs` and the client's stream `remote_segs` (its first IOV entries
     /// `inline` and the rest at `iov`), in the client's image. `EPERM`: not allowed.
+    fn cell<'a>(&self, ours: &'a AtomicU64) -> Cell<'a> {
+        Cell { ours, theirs: self.region.client_addr(ours) }
+    }
+
     fn copy_client(
         &self,
+        s: usize,
         segs: &[Seg],
         inline: &[Seg; SLOT_SEGS],
         iov: u64,
@@ -295,7 +289,8 @@ impl ServerConn {
         dir: Dir,
     ) -> KResult<usize> {
         let copy = |local: &[Seg], remote: &[Seg], offset: usize, dir: Dir| match &self.image {
-            Some(image) => image.copy(local, remote, offset, dir),
+            // The slot's status is ours until the client is released: it holds the nonces.
+            Some(image) => image.copy(self.cell(&self.region.slot(s).status), local, remote, offset, dir),
             None => copy::vm_copy(self.peer.pid, local, remote, offset, dir),
         };
         let remote: Cow<'_, [Seg]> = match parts as usize {
@@ -438,7 +433,7 @@ impl ServerConn {
     /// processes, or chunks through the slot when the kernel refuses that.
     pub fn read_client(&self, s: usize, r: &Received, offset: usize, segs: &[Seg]) -> KResult<usize> {
         if !self.vm_denied.load(Ordering::Relaxed) {
-            let res = self.copy_client(segs, &r.send_segs, r.send_iov, r.send_parts, offset, Dir::Read);
+            let res = self.copy_client(s, segs, &r.send_segs, r.send_iov, r.send_parts, offset, Dir::Read);
             if res != Err(Errno::EPERM) {
                 return res;
             }
@@ -454,7 +449,7 @@ impl ServerConn {
     /// in COPYING.
     pub fn write_client(&self, s: usize, r: &Received, offset: usize, segs: &[Seg]) -> KResult<usize> {
         if !self.vm_denied.load(Ordering::Relaxed) {
-            let res = self.copy_client(segs, &r.reply_segs, r.reply_iov, r.reply_parts, offset, Dir::Write);
+            let res = self.copy_client(s, segs, &r.reply_segs, r.reply_iov, r.reply_parts, offset, Dir::Write);
             if res != Err(Errno::EPERM) {
                 return res;
             }
@@ -714,7 +709,7 @@ impl Handler for KernelHandler {
         let ch = p.channel(req.chid)?;
         let creds = attach_creds(&link.peer)?;
         // An image that has gone ends the connections it made, as death does.
-        let image = attach_image(link, req, &creds).inspect_err(|_| end_link(p, link.id))?;
+        let image = attach_image(link, &creds).inspect_err(|_| end_link(p, link.id))?;
         let (conn, region_fd) = new_conn(p, &ch, link.peer, Some(link.clone()), (creds, Some(image)))?;
         let fds = vec![
             region_fd,

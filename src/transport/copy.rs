@@ -7,7 +7,7 @@
 
 use crate::kernel::errno::{Errno, KResult};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// A contiguous piece of memory in some process.
 /// Laid out as `struct iovec`, so a C IOV array can be used as segments in place.
@@ -147,54 +147,59 @@ fn pair_up(
     Ok(moved)
 }
 
-/// Bytes of the secret a client process keeps in its memory to prove its image.
-pub const SECRET_LEN: usize = 16;
+/// How often a proof is tried again when another thread of ours replaced the nonce in the
+/// cell meanwhile (two threads reading for the same message at once).
+const PROOF_TRIES: usize = 4;
 
-/// One process image of a client: its address space as the server opened it at attach
-/// time, proven to be the image that asked (it holds the secret the request named).
+/// A cell of a connection region that holds our nonces for proofs: our own mapping of it,
+/// and its address in the client's (`None`: the client gave a base that overflows).
+#[derive(Clone, Copy)]
+pub struct Cell<'a> {
+    pub ours: &'a AtomicU64,
+    pub theirs: Option<usize>,
+}
+
+/// A fresh nonce nobody can predict: a keyed hash (random key per process) of a counter.
+fn nonce() -> u64 {
+    use std::hash::BuildHasher;
+    static KEY: std::sync::OnceLock<std::collections::hash_map::RandomState> = std::sync::OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    KEY.get_or_init(Default::default).hash_one(COUNTER.fetch_add(1, Ordering::Relaxed)) | 1
+}
+
+/// One process image of a client, as the server opened it when the client attached.
 ///
-/// `/proc/<pid>/mem` stays bound to the address space it was opened on: once that image
-/// is replaced (`exec`) or gone, reads and writes through it return end of file, so a copy
-/// through it can never reach another program that took over the pid.
+/// `process_vm_readv`/`process_vm_writev` name a pid, and a pid outlives its image: after
+/// an `exec` (of a setuid program, say) they reach a program that never talked to us. So
+/// every read by pid also fetches, in the same call, a fresh nonce we have just put in the
+/// connection's shared region: only an image that maps that region (the client's, or one
+/// it shares its memory with) can hold it, and no other image can have it in advance.
+///
+/// Writes cannot prove their target in the same call. When the kernel's own checks keep us
+/// to what the client's user could write anyway (see `write_by_pid`), they name the pid;
+/// else they go through `/proc/<pid>/mem` opened at attach time, which stays bound to the
+/// address space it was opened on (after an `exec`, reads and writes through it return end
+/// of file), proven once to be the client's by the same nonce.
 pub struct Image {
     pid: libc::pid_t,
     /// `None` when the kernel does not let us open it (another user, ptrace restrictions):
     /// copies then go through the client thread (the agent), never into its memory.
     mem: Option<OwnedFd>,
-    secret_at: usize,
-    secret: [u8; SECRET_LEN],
+    /// The descriptor was proven to be the client's image.
+    proven: AtomicBool,
     gone: AtomicBool,
-    /// Writes may name the process rather than the image (see [`Image::copy`]).
     write_by_pid: bool,
 }
 
 impl Image {
-    /// Opens the image of process `pid`, which claims to hold `secret` at `secret_at`.
-    /// `ESRCH` when the process (or the image that asked) is gone. `write_by_pid`: see
-    /// [`Image::copy`].
-    pub fn open(
-        pid: libc::pid_t,
-        secret_at: usize,
-        secret: [u8; SECRET_LEN],
-        write_by_pid: bool,
-    ) -> KResult<Image> {
-        let path = std::ffi::CString::new(format!("/proc/{pid}/mem")).map_err(|_| Errno::EINVAL)?;
+    /// Opens the image of process `pid`. `write_by_pid`: see [`Image`].
+    pub fn open(pid: libc::pid_t, write_by_pid: bool) -> Image {
+        let path = format!("/proc/{pid}/mem\0");
         // SAFETY: plain syscall on a NUL-terminated path.
-        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
-        let mem = match fd {
-            // SAFETY: a fresh descriptor we own.
-            0.. => Some(unsafe { OwnedFd::from_raw_fd(fd) }),
-            _ if matches!(Errno::last(), Errno::EACCES | Errno::EPERM) => None,
-            _ => return Err(Errno::ESRCH),
-        };
-        let image = Image { pid, mem, secret_at, secret, gone: AtomicBool::new(false), write_by_pid };
-        image.check()?;
-        Ok(image)
-    }
-
-    /// Whether a request naming `secret` at `secret_at` speaks for this image.
-    pub fn claims(&self, secret_at: usize, secret: &[u8; SECRET_LEN]) -> bool {
-        self.secret_at == secret_at && self.secret == *secret
+        let fd = unsafe { libc::open(path.as_ptr().cast(), libc::O_RDWR | libc::O_CLOEXEC) };
+        // SAFETY: a fresh descriptor we own.
+        let mem = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) });
+        Image { pid, mem, proven: AtomicBool::new(false), gone: AtomicBool::new(false), write_by_pid }
     }
 
     pub fn has_mem(&self) -> bool {
@@ -205,82 +210,100 @@ impl Image {
         self.gone.load(Ordering::Acquire)
     }
 
-    /// `ESRCH` once the image has been replaced or has gone (one `pread` of the secret).
-    /// Without access to its memory, the image cannot be checked and counts as present.
-    pub fn check(&self) -> KResult<()> {
-        let Some(mem) = &self.mem else { return Ok(()) };
-        if self.is_gone() {
-            return Err(Errno::ESRCH);
-        }
-        let mut got = [0u8; SECRET_LEN];
-        // SAFETY: got is valid for SECRET_LEN bytes.
-        let n = unsafe {
-            libc::pread(mem.as_raw_fd(), got.as_mut_ptr().cast(), SECRET_LEN, self.secret_at as libc::off_t)
-        };
-        if n != SECRET_LEN as isize || got != self.secret {
-            return Err(self.lost());
-        }
-        Ok(())
-    }
-
     fn lost(&self) -> Errno {
         self.gone.store(true, Ordering::Release);
         Errno::ESRCH
     }
 
-    /// Copies between `local` and the image's stream `remote` from `offset`. `EPERM` when
-    /// the server may not touch the image's memory, `ESRCH` when the image has gone,
-    /// `EFAULT` for a bad remote buffer.
-    ///
-    /// Reads use `process_vm_readv`, which names the process, not the image: each call
-    /// also fetches the secret, so the data and the proof come from one address space.
-    /// Writes cannot prove their target that way: they go through the image's own
-    /// descriptor (one copy too, but 1.5 to 6 times slower than `process_vm_writev`),
-    /// unless `write_by_pid` says that the kernel's own checks of `process_vm_writev`
-    /// keep us to what the client's user could write anyway; then the image is checked
-    /// (one read of the secret) just before.
-    pub fn copy(&self, local: &[Seg], remote: &[Seg], offset: usize, dir: Dir) -> KResult<usize> {
+    /// Puts a fresh nonce in `cell` and has `fetch` read the client's copy of it; true if
+    /// it was there. A nonce replaced meanwhile by another of our threads is tried again.
+    fn prove(&self, cell: Cell, mut fetch: impl FnMut(usize, &mut u64) -> KResult<()>) -> KResult<()> {
+        let at = cell.theirs.ok_or_else(|| self.lost())?;
+        for _ in 0..PROOF_TRIES {
+            let n = nonce();
+            cell.ours.store(n, Ordering::SeqCst);
+            let mut got = 0u64;
+            fetch(at, &mut got)?;
+            if got == n {
+                return Ok(());
+            }
+            if cell.ours.load(Ordering::SeqCst) == n {
+                break; // ours was in place: the image does not map the region there
+            }
+        }
+        Err(self.lost())
+    }
+
+    /// `ESRCH` once the image has been replaced or has gone, or cannot be proven the
+    /// client's (a `pread` of the nonce through the descriptor). Without access to its
+    /// memory, the image cannot be checked and counts as present.
+    pub fn check(&self, cell: Cell) -> KResult<()> {
+        let Some(mem) = &self.mem else { return Ok(()) };
+        if self.is_gone() {
+            return Err(Errno::ESRCH);
+        }
+        self.prove(cell, |at, got| {
+            // SAFETY: got is valid for 8 bytes.
+            let n = unsafe { libc::pread(mem.as_raw_fd(), (got as *mut u64).cast(), 8, at as libc::off_t) };
+            if n == 0 {
+                return Err(self.lost()); // end of file: the address space has no user
+            }
+            Ok(())
+        })?;
+        self.proven.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Copies between `local` and the image's stream `remote` from `offset`; `cell` holds
+    /// the proof. `EPERM` when the server may not touch the image's memory, `ESRCH` when
+    /// the image has gone (or is not the client's), `EFAULT` for a bad remote buffer.
+    pub fn copy(&self, cell: Cell, local: &[Seg], remote: &[Seg], offset: usize, dir: Dir) -> KResult<usize> {
         let Some(mem) = &self.mem else { return Err(Errno::EPERM) };
         if self.is_gone() {
             return Err(Errno::ESRCH);
         }
         match dir {
-            Dir::Read => pair_up(local, remote, offset, BATCH - 1, |l, r| self.read_proven(l, r)),
-            Dir::Write if self.write_by_pid => {
-                // Not a proof (the program may change between the two calls), but an image
-                // gone before the write is caught, and the connection ends.
-                self.check()?;
-                vm_copy(self.pid, local, remote, offset, dir)
-            }
-            Dir::Write => pair_up(local, remote, offset, BATCH, |l, r| {
-                for (l, r) in l.iter().zip(r) {
-                    self.pwrite_all(mem.as_raw_fd(), l, r)?;
+            Dir::Read => pair_up(local, remote, offset, BATCH - 1, |l, r| self.read_proven(cell, l, r)),
+            Dir::Write if self.write_by_pid => vm_copy(self.pid, local, remote, offset, dir),
+            Dir::Write => {
+                if !self.proven.load(Ordering::Acquire) {
+                    self.check(cell)?;
                 }
-                Ok(())
-            }),
+                pair_up(local, remote, offset, BATCH, |l, r| {
+                    l.iter().zip(r).try_for_each(|(l, r)| self.pwrite_all(mem.as_raw_fd(), l, r))
+                })
+            }
         }
     }
 
-    fn read_proven(&self, l: &[libc::iovec], r: &[libc::iovec]) -> KResult<()> {
-        let mut got = [0u8; SECRET_LEN];
+    fn read_proven(&self, cell: Cell, l: &[libc::iovec], r: &[libc::iovec]) -> KResult<()> {
+        let want: usize = l.iter().map(|v| v.iov_len).sum();
         let mut ll = Vec::with_capacity(l.len() + 1);
         let mut rr = Vec::with_capacity(r.len() + 1);
-        ll.push(libc::iovec { iov_base: got.as_mut_ptr().cast(), iov_len: SECRET_LEN });
-        rr.push(libc::iovec { iov_base: self.secret_at as *mut libc::c_void, iov_len: SECRET_LEN });
-        ll.extend_from_slice(l);
-        rr.extend_from_slice(r);
-        let want = SECRET_LEN + l.iter().map(|v| v.iov_len).sum::<usize>();
-        let n = process_vm(self.pid, &ll, &rr, Dir::Read);
-        if n < 0 && matches!(Errno::last(), Errno::EPERM | Errno::ESRCH) {
-            return Err(Errno::last());
+        let mut moved = 0isize;
+        let proven = self.prove(cell, |at, got| {
+            ll.clear();
+            rr.clear();
+            ll.push(libc::iovec { iov_base: (got as *mut u64).cast(), iov_len: 8 });
+            rr.push(libc::iovec { iov_base: at as *mut libc::c_void, iov_len: 8 });
+            ll.extend_from_slice(l);
+            rr.extend_from_slice(r);
+            moved = process_vm(self.pid, &ll, &rr, Dir::Read);
+            match moved {
+                // No nonce: the image does not map the region there, or is gone.
+                ..=7 if moved >= 0 || matches!(Errno::last(), Errno::EFAULT | Errno::ESRCH) => Ok(()),
+                ..=-1 => Err(Errno::last()),
+                _ => Ok(()),
+            }
+        });
+        if proven.is_err() {
+            for v in l {
+                // SAFETY: our own checked buffers: what another image held is not left there.
+                unsafe { std::ptr::write_bytes(v.iov_base as *mut u8, 0, v.iov_len) };
+            }
+            return proven;
         }
-        if n < SECRET_LEN as isize || got != self.secret {
-            // Whatever was read came from another address space: report the image gone
-            // (or, if it is still there, a fault at the secret: the client unmapped it).
-            self.check()?;
-            return Err(Errno::EFAULT);
-        }
-        if n as usize != want {
+        if moved as usize != 8 + want {
             return Err(Errno::EFAULT);
         }
         Ok(())

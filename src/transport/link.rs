@@ -55,8 +55,6 @@ pub struct Request {
     pub value: u64,
     pub ticket: u64,
     /// Event: the client thread it is for (0: none known) and the `struct sigevent`.
-    /// Attach: `value` is the address of the client's image secret, `event[..2]` its value
-    /// (see `copy::Image`).
     pub tid: i32,
     pub reserved: u32,
     pub event: [u64; 8],
@@ -308,8 +306,7 @@ pub struct IncomingLink {
     pub id: LinkId,
     pub peer: PeerCred,
     fd: Arc<Tracked>,
-    /// The client's process image, bound at its first attach; every later attach must
-    /// come from the same image.
+    /// The client's process image, opened at its first attach.
     pub image: Arc<Mutex<Option<Arc<Image>>>>,
 }
 

@@ -102,6 +102,11 @@ pub struct ConnHeader {
     /// One bit per slot the client changed (posted or aborted) since the server last looked,
     /// and [`PULSES_POSTED`] for new pulses in the ring.
     pub posted: AtomicU64,
+    /// Where the client mapped this region (written by the client): the server proves
+    /// that a process image is the client's by finding its own fresh nonces there.
+    pub client_base: AtomicU64,
+    /// The server's nonce cell for such proofs outside a message (see `copy::Image`).
+    pub nonce: AtomicU64,
 }
 
 /// The bit of [`ConnHeader::posted`] that announces pulses.
@@ -273,6 +278,13 @@ impl ConnRegion {
         // raw-pointer copies (see `send_data`), never through references that assume no
         // concurrent writer.
         unsafe { &*(self.region.as_ptr() as *const ConnLayout) }
+    }
+
+    /// The client's address of `cell` (a field of this region), by the base the client
+    /// wrote: as untrusted as any client-written value.
+    pub fn client_addr(&self, cell: &AtomicU64) -> Option<usize> {
+        let offset = cell as *const AtomicU64 as usize - self.region.as_ptr() as usize;
+        (self.layout().header.client_base.load(Ordering::Relaxed) as usize).checked_add(offset)
     }
 
     pub fn slot(&self, i: usize) -> &Slot {
