@@ -19,6 +19,7 @@
  * The raw slot offsets below follow src/transport/region.rs (ConnLayout, Slot).
  */
 #include "harness.h"
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -188,6 +189,7 @@ struct hello {
 
 struct srv_arg {
     int first; /* which call meets the gone image first */
+    uid_t uid; /* the server's */
 };
 
 /* Server: answers HELLOs (checking the sender's euid), holds the attacker's HOLD, and when
@@ -196,6 +198,10 @@ struct srv_arg {
 static int id_server(int rd, int wr, void *arg)
 {
     struct srv_arg *a = (struct srv_arg *)arg;
+    if (h_become(a->uid) != 0) {
+        h_put(wr, -1);
+        return 1;
+    }
     int chid = ChannelCreate(_NTO_CHF_DISCONNECT);
     h_put(wr, chid);
     if (chid < 0)
@@ -301,7 +307,20 @@ struct cli_arg {
     pid_t server;
     int chid;
     const char *prog; /* what the attacker execs */
+    int sibling;      /* keep the old address space alive in a CLONE_VM sibling */
 };
+
+/* Lives until the attacker (its parent) is killed, 3 s at most; raw system calls only: it
+ * shares the attacker's memory, libc state and all. */
+static int sibling_body(void *arg)
+{
+    long parent = (long)(intptr_t)arg;
+    struct timespec ts = {0, 10 * 1000000};
+    for (int i = 0; i < 300 && syscall(SYS_getppid) == parent; i++)
+        syscall(SYS_nanosleep, &ts, NULL);
+    syscall(SYS_exit, 0);
+    return 0;
+}
 
 static int hello(int coid, uid_t uid)
 {
@@ -350,6 +369,7 @@ static int attacker(int rd, int wr, void *arg)
     struct cli_arg *a = (struct cli_arg *)arg;
     if (h_become(UID_ATTACKER) != 0)
         return 1;
+    prctl(PR_SET_DUMPABLE, 1); /* as a program started by that user is (setuid made it not) */
     static int coid;
     coid = ConnectAttach(0, a->server, a->chid, _NTO_SIDE_CHANNEL, 0);
     REQUIRE(coid >= 0);
@@ -373,6 +393,12 @@ static int attacker(int rd, int wr, void *arg)
     pthread_t t = h_thread(hold_thread, &coid);
     pthread_detach(t);
     REQUIRE_EQ(h_get(rd, 5000), 1); /* the server holds our message: go */
+    if (a->sibling) {
+        static char stack[64 * 1024] __attribute__((aligned(16)));
+        pid_t sib = clone(sibling_body, stack + sizeof stack, CLONE_VM | SIGCHLD,
+                          (void *)(intptr_t)getpid());
+        REQUIRE(sib > 0);
+    }
     execl(a->prog, "p", "3", (char *)NULL);
     FAIL("exec %s: %s", a->prog, h_errname(errno));
     return 1;
@@ -422,13 +448,13 @@ static int runs(pid_t pid, const char *prog, int timeout_ms)
 }
 
 /* One attack: attacker, helper, honest client, root server. */
-static void exec_once(const char *prog, int first)
+static void exec_once(const char *prog, int first, uid_t server_uid, int sibling)
 {
-    struct srv_arg sa = {first};
+    struct srv_arg sa = {first, server_uid};
     struct h_proc srv = h_spawn(id_server, &sa);
     int chid = (int)h_get(srv.rd, 5000);
     REQUIRE(chid > 0);
-    struct cli_arg ca = {srv.pid, chid, prog};
+    struct cli_arg ca = {srv.pid, chid, prog, sibling};
     struct h_proc hon = h_spawn(honest, &ca);
     struct h_proc att = h_spawn(attacker, &ca);
     pid_t helper = (pid_t)h_get(att.rd, 5000);
@@ -453,7 +479,7 @@ static void exec_once(const char *prog, int first)
     h_close_proc(&att);
 }
 
-static void exec_case(int setuid_bit, int first)
+static void exec_case(int setuid_bit, int first, uid_t server_uid, int sibling)
 {
     H_NEED_ROOT();
     char dir[512] = "", prog[600];
@@ -464,16 +490,35 @@ static void exec_case(int setuid_bit, int first)
     }
     long long until = h_now_ms() + (long long)(h_hostile_seconds(0) * 1000);
     do
-        exec_once(prog, first);
+        exec_once(prog, first, server_uid, sibling);
     while (h_now_ms() < until && !atomic_load(&h_failures));
     remove_prog(dir);
 }
 
-TEST(exec_setuid_root_msgread_finds_the_image_gone) { exec_case(1, FIRST_READ); }
-TEST(exec_setuid_root_msgwrite_finds_the_image_gone) { exec_case(1, FIRST_WRITE); }
-TEST(exec_setuid_root_long_reply_finds_the_image_gone) { exec_case(1, FIRST_REPLY); }
-TEST(exec_setuid_root_client_info_never_reports_root) { exec_case(1, FIRST_INFO); }
-TEST(exec_same_user_program_ends_the_connection) { exec_case(0, FIRST_WRITE); }
+TEST(exec_setuid_root_msgread_finds_the_image_gone) { exec_case(1, FIRST_READ, 0, 0); }
+TEST(exec_setuid_root_msgwrite_finds_the_image_gone) { exec_case(1, FIRST_WRITE, 0, 0); }
+TEST(exec_setuid_root_long_reply_finds_the_image_gone) { exec_case(1, FIRST_REPLY, 0, 0); }
+TEST(exec_setuid_root_client_info_never_reports_root) { exec_case(1, FIRST_INFO, 0, 0); }
+TEST(exec_same_user_program_ends_the_connection) { exec_case(0, FIRST_WRITE, 0, 0); }
+
+/* The old address space lives on in a sibling that shares it (clone(CLONE_VM)): the
+ * descriptor the server opened still reads and writes it, but a read by pid finds the
+ * new program, which lacks the server's nonce. */
+TEST(exec_setuid_root_with_a_clone_vm_sibling_msgread_finds_the_image_gone)
+{
+    exec_case(1, FIRST_READ, 0, 1);
+}
+TEST(exec_setuid_root_with_a_clone_vm_sibling_client_info_never_reports_root)
+{
+    exec_case(1, FIRST_INFO, 0, 1);
+}
+
+/* A server of the attacker's own user reads by pid (the kernel lets it reach no more than
+ * the attacker could): the read still proves the image and finds it gone. */
+TEST(exec_same_user_program_unprivileged_server_msgread_finds_the_image_gone)
+{
+    exec_case(0, FIRST_READ, UID_ATTACKER, 0);
+}
 
 /* ------------------------------------------------------------------------------------ */
 /* Agent copies: a non-root server, clients of another user                              */

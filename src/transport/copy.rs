@@ -234,13 +234,25 @@ impl Image {
         Err(self.lost())
     }
 
-    /// `ESRCH` once the image has been replaced or has gone, or cannot be proven the
-    /// client's (a `pread` of the nonce through the descriptor). Without access to its
-    /// memory, the image cannot be checked and counts as present.
+    /// `ESRCH` once the pid runs another image than the client's, or none (a read of the
+    /// nonce by pid). Without access to its memory, the image cannot be checked and
+    /// counts as present.
     pub fn check(&self, cell: Cell) -> KResult<()> {
-        let Some(mem) = &self.mem else { return Ok(()) };
+        if self.mem.is_none() {
+            return Ok(());
+        }
         if self.is_gone() {
             return Err(Errno::ESRCH);
+        }
+        self.read_proven(cell, &[], &[])
+    }
+
+    /// Proves that our descriptor is the client's image (a `pread` of the nonce through
+    /// it): it was opened after the client attached, and the pid may have changed image
+    /// in between.
+    fn prove_mem(&self, mem: &OwnedFd, cell: Cell) -> KResult<()> {
+        if self.proven.load(Ordering::Acquire) {
+            return Ok(());
         }
         self.prove(cell, |at, got| {
             // SAFETY: got is valid for 8 bytes.
@@ -266,9 +278,10 @@ impl Image {
             Dir::Read => pair_up(local, remote, offset, BATCH - 1, |l, r| self.read_proven(cell, l, r)),
             Dir::Write if self.write_by_pid => vm_copy(self.pid, local, remote, offset, dir),
             Dir::Write => {
-                if !self.proven.load(Ordering::Acquire) {
-                    self.check(cell)?;
-                }
+                // The descriptor is the client's image; and the pid still runs it (not
+                // only a process sharing its memory): an exec ends the connection here too.
+                self.prove_mem(mem, cell)?;
+                self.check(cell)?;
                 pair_up(local, remote, offset, BATCH, |l, r| {
                     l.iter().zip(r).try_for_each(|(l, r)| self.pwrite_all(mem.as_raw_fd(), l, r))
                 })
