@@ -110,11 +110,11 @@ pub fn creds_of(pid: libc::pid_t) -> KResult<Creds> {
     })
 }
 
-/// The credentials of a client process attaching through a link made by `peer`. Read
-/// before the image is proven present, so they are the image's that attached (or of an
-/// image it shares its memory with). The effective ids are those the kernel recorded when
-/// the link was made (`SO_PEERCRED`): if /proc shows others, the process changed them (or
-/// its program) since, and only the recorded ones are trusted.
+/// The credentials of a client process attaching through a link made by `peer`. The pid
+/// may run another program by now (an exec after the link was made): the effective ids
+/// must be those the kernel recorded when the link was made (`SO_PEERCRED`). If /proc
+/// shows others, the process changed them (or its program) since, and only the recorded
+/// ones are trusted.
 fn attach_creds(peer: &PeerCred) -> KResult<Creds> {
     let mut c = creds_of(peer.pid)?;
     if c.uids[1] != peer.uid {
@@ -260,7 +260,9 @@ impl ServerConn {
     pub fn check_image(&self) -> KResult<()> {
         self.check_alive()?;
         match &self.image {
-            Some(image) => image.check(self.cell(&self.region.layout().header.nonce)).inspect_err(|_| self.image_lost()),
+            Some(image) => {
+                image.check(self.cell(&self.region.layout().header.nonce)).inspect_err(|_| self.image_lost())
+            }
             None => Ok(()),
         }
     }
@@ -272,12 +274,13 @@ impl ServerConn {
         }
     }
 
-    /// Copies between `segs` and the client's stream `remote_segs` (its first IOV entries
-    /// `inline` and the rest at `iov`), in the client's image. `EPERM`: not allowed.
+    /// A field of the region that holds our nonces for proving the client's image.
     fn cell<'a>(&self, ours: &'a AtomicU64) -> Cell<'a> {
         Cell { ours, theirs: self.region.client_addr(ours) }
     }
 
+    /// Copies between `segs` and the client's stream of slot `s` (its first IOV entries
+    /// `inline` and the rest at `iov`), in the client's image. `EPERM`: not allowed.
     fn copy_client(
         &self,
         s: usize,
@@ -449,7 +452,8 @@ impl ServerConn {
     /// in COPYING.
     pub fn write_client(&self, s: usize, r: &Received, offset: usize, segs: &[Seg]) -> KResult<usize> {
         if !self.vm_denied.load(Ordering::Relaxed) {
-            let res = self.copy_client(s, segs, &r.reply_segs, r.reply_iov, r.reply_parts, offset, Dir::Write);
+            let res =
+                self.copy_client(s, segs, &r.reply_segs, r.reply_iov, r.reply_parts, offset, Dir::Write);
             if res != Err(Errno::EPERM) {
                 return res;
             }

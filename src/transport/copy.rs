@@ -215,8 +215,9 @@ impl Image {
         Errno::ESRCH
     }
 
-    /// Puts a fresh nonce in `cell` and has `fetch` read the client's copy of it; true if
-    /// it was there. A nonce replaced meanwhile by another of our threads is tried again.
+    /// Puts a fresh nonce in `cell` and has `fetch` read the client's copy of it: `ESRCH`
+    /// (the image is lost) unless it was there. A nonce replaced meanwhile by another of
+    /// our threads is tried again.
     fn prove(&self, cell: Cell, mut fetch: impl FnMut(usize, &mut u64) -> KResult<()>) -> KResult<()> {
         let at = cell.theirs.ok_or_else(|| self.lost())?;
         for _ in 0..PROOF_TRIES {
