@@ -279,18 +279,14 @@ impl ServerConn {
         Cell { ours, theirs: self.region.client_addr(ours) }
     }
 
-    /// Copies between `segs` and the client's stream of slot `s` (its first IOV entries
-    /// `inline` and the rest at `iov`), in the client's image. `EPERM`: not allowed.
-    fn copy_client(
-        &self,
-        s: usize,
-        segs: &[Seg],
-        inline: &[Seg; SLOT_SEGS],
-        iov: u64,
-        parts: u64,
-        offset: usize,
-        dir: Dir,
-    ) -> KResult<usize> {
+    /// Copies between `segs` and the client's stream of slot `s` received as `r` (its
+    /// message, or its reply buffers for writes), in the client's image. `EPERM`: not
+    /// allowed.
+    fn copy_client(&self, s: usize, r: &Received, segs: &[Seg], offset: usize, dir: Dir) -> KResult<usize> {
+        let (inline, iov, parts) = match dir {
+            Dir::Read => (&r.send_segs, r.send_iov, r.send_parts),
+            Dir::Write => (&r.reply_segs, r.reply_iov, r.reply_parts),
+        };
         let copy = |local: &[Seg], remote: &[Seg], offset: usize, dir: Dir| match &self.image {
             // The slot's status is ours until the client is released: it holds the nonces.
             Some(image) => image.copy(self.cell(&self.region.slot(s).status), local, remote, offset, dir),
@@ -436,7 +432,7 @@ impl ServerConn {
     /// processes, or chunks through the slot when the kernel refuses that.
     pub fn read_client(&self, s: usize, r: &Received, offset: usize, segs: &[Seg]) -> KResult<usize> {
         if !self.vm_denied.load(Ordering::Relaxed) {
-            let res = self.copy_client(s, segs, &r.send_segs, r.send_iov, r.send_parts, offset, Dir::Read);
+            let res = self.copy_client(s, r, segs, offset, Dir::Read);
             if res != Err(Errno::EPERM) {
                 return res;
             }
@@ -452,8 +448,7 @@ impl ServerConn {
     /// in COPYING.
     pub fn write_client(&self, s: usize, r: &Received, offset: usize, segs: &[Seg]) -> KResult<usize> {
         if !self.vm_denied.load(Ordering::Relaxed) {
-            let res =
-                self.copy_client(s, segs, &r.reply_segs, r.reply_iov, r.reply_parts, offset, Dir::Write);
+            let res = self.copy_client(s, r, segs, offset, Dir::Write);
             if res != Err(Errno::EPERM) {
                 return res;
             }
