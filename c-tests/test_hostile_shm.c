@@ -24,24 +24,11 @@
 
 #include <sys/mman.h>
 
-/* Layout (src/transport/region.rs; asserted by layout_offsets_the_hostile_tests_use). */
-enum {
-    CONN_PULSES = 64,
-    RING_RECS = 64,
-    REC_SIZE = 32,
-    REC_SEQ = 24,
-    CONN_SLOTS = 4224,
-    SLOT_SIZE = 8192,
-    SLOT_PRIORITY = 12,
-    SLOT_TICKET = 56,
-    SLOT_STATUS = 112,
-    NSLOTS = 32,
-    BELL_TICKETS = 8,
-};
+#include "hostile_layout.h"
 enum { ST_FREE = 0, ST_CLAIMED = 1, ST_SENT = 2, ST_FAILED = 5, ST_ABORTED = 6, ST_COPYING = 7 };
 
 /* Per-connection bound on pulses queued in the server, plus the ring (channel.rs, region.rs). */
-enum { PENDING_PULSES = 2048, PULSE_RING = 128 };
+enum { PENDING_PULSES = 2048 };
 
 enum { UID_HOSTILE = 65534 };
 
@@ -137,7 +124,7 @@ static int bad_server(int rd, int wr, void *argp)
         return 3;
     char *conn = (char *)m[0];
     int s = (int)(rcvid & (NSLOTS - 1));
-    *(volatile uint64_t *)(conn + CONN_SLOTS + (size_t)s * SLOT_SIZE + SLOT_STATUS) = a->status;
+    *(volatile uint64_t *)(conn + CONN_SLOTS + (size_t)s * SLOT_SIZE + SL_STATUS) = a->status;
     __atomic_store_n(slot_word(conn, s, 0), a->state, __ATOMIC_SEQ_CST);
     h_put(wr, s);
     if (a->dies)
@@ -353,8 +340,8 @@ static int queue_jumper(int rd, int wr, void *argp)
     while (h_now_ms() < end) {
         for (int s = 0; s < NSLOTS; s++) {
             if (__atomic_load_n(slot_word(conn, s, 0), __ATOMIC_RELAXED) == ST_SENT) {
-                __atomic_store_n(slot_word(conn, s, SLOT_PRIORITY), 255, __ATOMIC_RELAXED);
-                __atomic_store_n((uint64_t *)slot_word(conn, s, SLOT_TICKET), 0, __ATOMIC_RELAXED);
+                __atomic_store_n(slot_word(conn, s, SL_PRIO), 255, __ATOMIC_RELAXED);
+                __atomic_store_n((uint64_t *)slot_word(conn, s, SL_TICKET), 0, __ATOMIC_RELAXED);
             }
         }
         __atomic_store_n((uint64_t *)(bell + BELL_TICKETS), 0, __ATOMIC_RELAXED);

@@ -287,7 +287,7 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, deadline: Instan
         let ch = p.channel(chid)?;
         // SAFETY: plain syscalls.
         let me = PeerCred { pid: p.pid, uid: unsafe { libc::getuid() }, gid: unsafe { libc::getgid() } };
-        let (sc, _fd) = server::new_conn(p, &ch, me, None)?;
+        let (sc, _fd) = server::new_conn(p, &ch, me, None, (server::creds_of(p.pid)?, None))?;
         (sc.scoid, sc.bit, ch.flags, sc.region.clone(), ch.bell.clone(), None, true, Some((ch, sc)))
     } else {
         // Servers reach back through our own listener, to deliver events.
@@ -310,6 +310,8 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, deadline: Instan
         if region.layout().header.magic.load(Ordering::Relaxed) != CONN_MAGIC {
             return Err(Errno::EIO);
         }
+        let base = region.layout() as *const _ as u64;
+        region.layout().header.client_base.store(base, Ordering::Relaxed);
         let bell = Bell::new(
             Region::map_received(bell_server.as_raw_fd(), BELL_SERVER_LEN, false)?,
             Region::map_received(bell_clients.as_raw_fd(), BELL_CLIENTS_LEN, true)?,

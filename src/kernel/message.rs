@@ -88,12 +88,12 @@ pub fn error(rcvid: i64, error: i32) -> KResult<()> {
 pub fn read(rcvid: i64, segs: &[Seg], offset: usize) -> KResult<usize> {
     copy::total(segs)?;
     let (conn, s, _) = lookup(current(), rcvid)?;
+    conn.check_alive()?;
     let r = conn.received(s);
     if offset as u64 >= r.send_len {
         return Ok(0);
     }
     if r.send_len <= INLINE as u64 {
-        conn.check_alive()?;
         // The message is in the slot, in this process's memory.
         let src = [Seg { base: conn.region.send_data(s) as usize, len: r.send_len as usize }];
         return copy::vm_copy(current().pid, segs, &src, offset, Dir::Read);
@@ -105,10 +105,15 @@ pub fn read(rcvid: i64, segs: &[Seg], offset: usize) -> KResult<usize> {
 pub fn write(rcvid: i64, segs: &[Seg], offset: usize) -> KResult<usize> {
     copy::total(segs)?;
     let (conn, s, _) = lookup(current(), rcvid)?;
+    conn.check_alive()?;
     conn.begin_copy(s)?;
     let r = conn.received(s);
     let res = conn.write_client(s, &r, offset, segs);
-    conn.finish(s, state::RECEIVED, 0);
+    match res {
+        // The client's image went: its connection ended, and the slot with it.
+        Err(e) if conn.is_dead() => conn.finish(s, state::FAILED, e.0 as u64),
+        _ => conn.finish(s, state::RECEIVED, 0),
+    }
     res
 }
 

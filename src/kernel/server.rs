@@ -13,7 +13,7 @@ use super::notify;
 use super::process::{current, Process};
 use super::pulse::Pulse;
 use super::thread::DEFAULT_PRIORITY;
-use crate::transport::copy::{self, Dir, Seg};
+use crate::transport::copy::{self, Cell, Dir, Image, Seg};
 use crate::transport::futex;
 use crate::transport::link::{
     trusted_uid, Handler, IncomingLink, Link, LinkId, PeerCred, Request, Response, NOTE_CHANNEL_GONE,
@@ -29,9 +29,18 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-/// How long a server waits for a client thread to serve one agent copy. A live client
-/// answers in microseconds; one stopped or hostile must not hold the server forever.
-const AGENT_PATIENCE: Duration = Duration::from_secs(10);
+/// The longest a server waits for the client thread to answer one agent copy request. A
+/// client thread blocked in `MsgSend` answers within microseconds (it sleeps on the slot
+/// and copies at most a slot's worth per request); only a stopped, starved or hostile
+/// client takes longer, and its message then fails with `EFAULT` after holding a
+/// receiving thread this long. 100 ms leaves a runnable client on a loaded machine
+/// several scheduler periods, and is the delay the README allows a queued message.
+const AGENT_PATIENCE: Duration = Duration::from_millis(100);
+/// What each answered chunk adds to a message's time (never beyond `AGENT_PATIENCE` from
+/// now): a client that answers every request just in time cannot hold the thread for
+/// `AGENT_PATIENCE` per chunk. An honest client answers a chunk in tens of microseconds
+/// (a 1 MiB message is 263 chunks); 10 ms leaves it over a hundred times that.
+const AGENT_CHUNK_ALLOWANCE: Duration = Duration::from_millis(10);
 
 const GEN_BITS: u32 = 10;
 const INDEX_SHIFT: u32 = 5; // SLOTS == 32
@@ -67,12 +76,81 @@ fn slot_segs(segs: &[[AtomicU64; 2]; SLOT_SEGS]) -> [Seg; SLOT_SEGS] {
     })
 }
 
-/// A client's IOV as segments of its address space: from the slot when it fits there,
-/// else read from the client.
-fn client_iov(pid: libc::pid_t, inline: &[Seg; SLOT_SEGS], addr: u64, parts: u64) -> KResult<Cow<'_, [Seg]>> {
-    match parts as usize {
-        n if n <= SLOT_SEGS => Ok(Cow::Borrowed(&inline[..n])),
-        _ => copy::fetch_iovs(pid, addr, parts).map(Cow::Owned),
+/// Who a client was when it attached: what `ConnectClientInfo` reports for good.
+#[derive(Clone, Debug, Default)]
+pub struct Creds {
+    pub uids: [u32; 3],
+    pub gids: [u32; 3],
+    pub groups: Vec<u32>,
+    pub sid: libc::pid_t,
+}
+
+/// The credentials of process `pid` now, from the kernel's view of it (/proc).
+pub fn creds_of(pid: libc::pid_t) -> KResult<Creds> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|_| Errno::ESRCH)?;
+    let ids = |key: &str| -> Vec<u32> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|rest| rest.split_whitespace().filter_map(|v| v.parse().ok()).collect())
+            .unwrap_or_default()
+    };
+    let (uids, gids) = (ids("Uid:"), ids("Gid:"));
+    if uids.len() < 3 || gids.len() < 3 {
+        return Err(Errno::ESRCH);
+    }
+    // SAFETY: plain syscall.
+    let sid = unsafe { libc::getsid(pid) }.max(0);
+    Ok(Creds {
+        uids: [uids[0], uids[1], uids[2]],
+        gids: [gids[0], gids[1], gids[2]],
+        groups: ids("Groups:"),
+        sid,
+    })
+}
+
+/// The credentials of a client process attaching through a link made by `peer`. The pid
+/// may run another program by now (an exec after the link was made): the effective ids
+/// must be those the kernel recorded when the link was made (`SO_PEERCRED`). If /proc
+/// shows others, the process changed them (or its program) since, and only the recorded
+/// ones are trusted.
+fn attach_creds(peer: &PeerCred) -> KResult<Creds> {
+    let mut c = creds_of(peer.pid)?;
+    if c.uids[1] != peer.uid {
+        c.uids = [peer.uid; 3];
+    }
+    if c.gids[1] != peer.gid {
+        c.gids = [peer.gid; 3];
+    }
+    Ok(c)
+}
+
+/// Whether this process may write into processes a client with `creds` could not: it is
+/// or may become root, or may trace others (`CAP_SYS_PTRACE` permitted), and the client
+/// is not root. Only then can a `process_vm_writev` aimed at a pid whose program changed
+/// do harm the client could not do itself; the kernel refuses it to the others.
+fn overpowers(creds: &Creds) -> bool {
+    const CAP_SYS_PTRACE: u32 = 19; // <linux/capability.h>
+    static PRIVILEGED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    // Computed once: a process can lose these powers but not gain them without an exec.
+    let privileged = *PRIVILEGED.get_or_init(|| {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let field = |key: &str| status.lines().find_map(|l| l.strip_prefix(key)).unwrap_or("").to_owned();
+        let root = field("Uid:").split_whitespace().any(|u| u == "0");
+        let caps = u64::from_str_radix(field("CapPrm:").trim(), 16).unwrap_or(u64::MAX);
+        root || caps & (1 << CAP_SYS_PTRACE) != 0
+    });
+    privileged && creds.uids[1] != 0
+}
+
+/// The client image behind `link`: opened at its first attach. `ESRCH` once it has gone
+/// (its connections then end, and it makes no more).
+fn attach_image(link: &IncomingLink, creds: &Creds) -> KResult<Arc<Image>> {
+    let mut bound = link.image.lock();
+    match &*bound {
+        Some(image) if image.is_gone() => Err(Errno::ESRCH),
+        Some(image) => Ok(image.clone()),
+        None => Ok(bound.insert(Arc::new(Image::open(link.peer.pid, !overpowers(creds)))).clone()),
     }
 }
 
@@ -97,6 +175,10 @@ pub struct ServerConn {
     pub region: Arc<ConnRegion>,
     /// The client process, from the kernel's SO_PEERCRED (or this process).
     pub peer: PeerCred,
+    /// Its credentials when it attached.
+    pub creds: Creds,
+    /// Its process image; `None` when the client is this process.
+    pub image: Option<Arc<Image>>,
     /// The link the client attached through; `None` when the client is this process.
     pub link: Option<IncomingLink>,
     pub slots: [SlotPriv; SLOTS],
@@ -187,6 +269,54 @@ impl ServerConn {
             return Err(Errno::ESRCH);
         }
         Ok(())
+    }
+
+    /// `check_alive`, and the client's image still there (one read of its memory): the
+    /// connection ends when the client has replaced its program.
+    pub fn check_image(&self) -> KResult<()> {
+        self.check_alive()?;
+        match &self.image {
+            Some(image) => {
+                image.check(self.cell(&self.region.layout().header.nonce)).inspect_err(|_| self.image_lost())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The client's image has gone (exec): its connections end as at its death.
+    fn image_lost(&self) {
+        if let Some(id) = self.link_id() {
+            end_link(current(), id);
+        }
+    }
+
+    /// A field of the region that holds our nonces for proving the client's image.
+    fn cell<'a>(&self, ours: &'a AtomicU64) -> Cell<'a> {
+        Cell { ours, theirs: self.region.client_addr(ours) }
+    }
+
+    /// Copies between `segs` and the client's stream of slot `s` received as `r` (its
+    /// message, or its reply buffers for writes), in the client's image. `EPERM`: not
+    /// allowed.
+    fn copy_client(&self, s: usize, r: &Received, segs: &[Seg], offset: usize, dir: Dir) -> KResult<usize> {
+        let (inline, iov, parts) = match dir {
+            Dir::Read => (&r.send_segs, r.send_iov, r.send_parts),
+            Dir::Write => (&r.reply_segs, r.reply_iov, r.reply_parts),
+        };
+        let copy = |local: &[Seg], remote: &[Seg], offset: usize, dir: Dir| match &self.image {
+            // The slot's status is ours until the client is released: it holds the nonces.
+            Some(image) => image.copy(self.cell(&self.region.slot(s).status), local, remote, offset, dir),
+            None => copy::vm_copy(self.peer.pid, local, remote, offset, dir),
+        };
+        let remote: Cow<'_, [Seg]> = match parts as usize {
+            n if n <= SLOT_SEGS => Cow::Borrowed(&inline[..n]),
+            _ => Cow::Owned(copy::fetch_iovs(iov, parts, |l, r| copy(l, r, 0, Dir::Read))?),
+        };
+        let res = copy(segs, &remote, offset, dir);
+        if self.image.as_ref().is_some_and(|i| i.is_gone()) {
+            self.image_lost();
+        }
+        res
     }
 
     /// Records slot `s` as received: takes the copy the server works from.
@@ -315,8 +445,7 @@ impl ServerConn {
     /// processes, or chunks through the slot when the kernel refuses that.
     pub fn read_client(&self, s: usize, r: &Received, offset: usize, segs: &[Seg]) -> KResult<usize> {
         if !self.vm_denied.load(Ordering::Relaxed) {
-            let res = client_iov(self.peer.pid, &r.send_segs, r.send_iov, r.send_parts)
-                .and_then(|remote| copy::vm_copy(self.peer.pid, segs, &remote, offset, Dir::Read));
+            let res = self.copy_client(s, r, segs, offset, Dir::Read);
             if res != Err(Errno::EPERM) {
                 return res;
             }
@@ -332,8 +461,7 @@ impl ServerConn {
     /// in COPYING.
     pub fn write_client(&self, s: usize, r: &Received, offset: usize, segs: &[Seg]) -> KResult<usize> {
         if !self.vm_denied.load(Ordering::Relaxed) {
-            let res = client_iov(self.peer.pid, &r.reply_segs, r.reply_iov, r.reply_parts)
-                .and_then(|remote| copy::vm_copy(self.peer.pid, segs, &remote, offset, Dir::Write));
+            let res = self.copy_client(s, r, segs, offset, Dir::Write);
             if res != Err(Errno::EPERM) {
                 return res;
             }
@@ -349,6 +477,7 @@ impl ServerConn {
         let slot = self.region.slot(s);
         let bounce = if dir == AGENT_READ { self.region.send_data(s) } else { self.region.reply_data(s) };
         let want = copy::total(segs)?.min(stream_len.saturating_sub(offset));
+        let mut deadline = Instant::now() + AGENT_PATIENCE;
         let mut done = 0;
         while done < want {
             let chunk = (want - done).min(INLINE);
@@ -361,7 +490,6 @@ impl ServerConn {
             slot.agent_len.store(chunk as u64, Ordering::Relaxed);
             slot.state.store(state::AGENT_REQ, Ordering::SeqCst);
             futex::wake(&slot.state, 1);
-            let started = Instant::now();
             loop {
                 let st = slot.state.load(Ordering::Acquire);
                 if st == state::AGENT_DONE {
@@ -370,16 +498,19 @@ impl ServerConn {
                 if st != state::AGENT_REQ || self.is_dead() {
                     return Err(Errno::ESRCH);
                 }
-                if started.elapsed() > AGENT_PATIENCE {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
                     slot.state.store(state::COPYING, Ordering::SeqCst);
                     return Err(Errno::EFAULT);
                 }
-                futex::wait(&slot.state, st, Some(Duration::from_millis(10))).ok();
+                futex::wait(&slot.state, st, Some(left.min(Duration::from_millis(10)))).ok();
             }
             slot.state.store(state::COPYING, Ordering::SeqCst);
+            // The client wrote the result: a count, or a failure whose errno is not its to
+            // choose (its buffers failed: EFAULT).
             let got = slot.agent_result.load(Ordering::Relaxed) as i64;
             if got < 0 {
-                return Err(Errno(-got as i32));
+                return Err(Errno::EFAULT);
             }
             let got = (got as usize).min(chunk);
             if dir == AGENT_READ {
@@ -387,6 +518,7 @@ impl ServerConn {
                 unsafe { copy::scatter(bounce, got, segs, done) };
             }
             done += got;
+            deadline = (deadline + AGENT_CHUNK_ALLOWANCE).min(Instant::now() + AGENT_PATIENCE);
             if got < chunk {
                 break;
             }
@@ -465,12 +597,13 @@ pub fn new_conn(
     ch: &Arc<Channel>,
     peer: PeerCred,
     link: Option<IncomingLink>,
+    client: (Creds, Option<Arc<Image>>),
 ) -> KResult<(Arc<ServerConn>, OwnedFd)> {
     let counted = link.is_some();
     if counted {
         p.conn_tally.lock().admit(&peer, CONNS_PER_PROCESS, CONNS_PER_USER)?;
     }
-    let made = make_conn(p, ch, peer, link);
+    let made = make_conn(p, ch, peer, link, client);
     if counted && made.is_err() {
         p.conn_tally.lock().release(&peer);
     }
@@ -482,6 +615,7 @@ fn make_conn(
     ch: &Arc<Channel>,
     peer: PeerCred,
     link: Option<IncomingLink>,
+    client: (Creds, Option<Arc<Image>>),
 ) -> KResult<(Arc<ServerConn>, OwnedFd)> {
     let (region, fd) = Region::create("neutrino-conn", CONN_REGION_LEN)?;
     let region = ConnRegion::new(region);
@@ -500,10 +634,12 @@ fn make_conn(
         channel: Arc::downgrade(ch),
         region,
         peer,
+        creds: client.0,
+        vm_denied: AtomicBool::new(client.1.as_ref().is_some_and(|i| !i.has_mem())),
+        image: client.1,
         link,
         slots: Default::default(),
         dead: AtomicBool::new(false),
-        vm_denied: AtomicBool::new(false),
         may_pulse: may_pulse(&peer),
         pulse_head: AtomicU64::new(0),
         serial: SERIAL.fetch_add(1, Ordering::Relaxed),
@@ -598,6 +734,15 @@ pub fn detach_scoid(p: &Process, scoid: i32) -> KResult<()> {
     Ok(())
 }
 
+/// Ends the connections a client made through `link`: it died or replaced its program.
+fn end_link(p: &Process, link: LinkId) {
+    let gone: Vec<Arc<ServerConn>> =
+        p.scoids.read().iter().filter(|(_, c)| c.link_id() == Some(link)).map(|(_, c)| c.clone()).collect();
+    for conn in gone {
+        end(p, &conn, End::ClientDied);
+    }
+}
+
 /// Whether `coid` has the form of a scoid.
 pub fn is_scoid(coid: i32) -> bool {
     let bits = _NTO_SIDE_CHANNEL | _NTO_CONNECTION_SCOID;
@@ -632,7 +777,10 @@ impl Handler for KernelHandler {
     fn attach(&self, link: &IncomingLink, req: &Request) -> KResult<(Response, Vec<OwnedFd>)> {
         let p = current();
         let ch = p.channel(req.chid)?;
-        let (conn, region_fd) = new_conn(p, &ch, link.peer, Some(link.clone()))?;
+        let creds = attach_creds(&link.peer)?;
+        // An image that has gone ends the connections it made, as death does.
+        let image = attach_image(link, &creds).inspect_err(|_| end_link(p, link.id))?;
+        let (conn, region_fd) = new_conn(p, &ch, link.peer, Some(link.clone()), (creds, Some(image)))?;
         let fds = vec![
             region_fd,
             ch.bell_fds.0.try_clone().map_err(|_| Errno::EMFILE)?,
@@ -686,17 +834,7 @@ impl Handler for KernelHandler {
     }
 
     fn client_gone(&self, link: LinkId) {
-        let p = current();
-        let gone: Vec<Arc<ServerConn>> = p
-            .scoids
-            .read()
-            .iter()
-            .filter(|(_, c)| c.link_id() == Some(link))
-            .map(|(_, c)| c.clone())
-            .collect();
-        for conn in gone {
-            end(p, &conn, End::ClientDied);
-        }
+        end_link(current(), link);
     }
 
     fn note(&self, link: &Link, note: &Response) {
@@ -714,13 +852,13 @@ impl Handler for KernelHandler {
     }
 }
 
-/// `ConnectClientInfo`: who the client of `scoid` is (-1: this process), from the kernel's
-/// view of it (/proc). Up to `ngroups` supplementary groups are copied to `groups`;
-/// `ngroups` of 0 reports the real count.
+/// `ConnectClientInfo`: who the client of `scoid` is (-1: this process): its credentials
+/// when it attached, never those of whatever the pid runs later. Up to `ngroups`
+/// supplementary groups are copied to `groups`; `ngroups` of 0 reports the real count.
 pub fn client_info(scoid: i32, info: &mut _client_info, groups: &mut [libc::gid_t]) -> KResult<()> {
     let p = current();
-    let pid = if scoid == -1 {
-        p.pid
+    let (pid, creds) = if scoid == -1 {
+        (p.pid, creds_of(p.pid).map_err(|_| Errno::EINVAL)?)
     } else {
         let conn = p
             .scoids
@@ -729,36 +867,18 @@ pub fn client_info(scoid: i32, info: &mut _client_info, groups: &mut [libc::gid_
             .cloned()
             .filter(|c| c.scoid == scoid)
             .ok_or(Errno::EINVAL)?;
-        conn.check_alive().map_err(|_| Errno::EINVAL)?;
-        conn.peer.pid
+        conn.check_image().map_err(|_| Errno::EINVAL)?;
+        (conn.peer.pid, conn.creds.clone())
     };
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|_| Errno::EINVAL)?;
-    let ids = |key: &str| -> Vec<u32> {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .map(|rest| rest.split_whitespace().filter_map(|v| v.parse().ok()).collect())
-            .unwrap_or_default()
-    };
-    let (uids, gids, all_groups) = (ids("Uid:"), ids("Gid:"), ids("Groups:"));
-    if uids.len() < 3 || gids.len() < 3 {
-        return Err(Errno::EINVAL);
-    }
-    // SAFETY: plain syscall.
-    let sid = unsafe { libc::getsid(pid) };
-    let copied = groups.len().min(all_groups.len());
-    groups[..copied].copy_from_slice(&all_groups[..copied]);
+    let copied = groups.len().min(creds.groups.len());
+    groups[..copied].copy_from_slice(&creds.groups[..copied]);
     info.nd = 0;
     info.pid = pid;
-    info.sid = sid.max(0);
+    info.sid = creds.sid;
     info.flags = _NTO_CI_BITS_64;
-    info.cred.ruid = uids[0];
-    info.cred.euid = uids[1];
-    info.cred.suid = uids[2];
-    info.cred.rgid = gids[0];
-    info.cred.egid = gids[1];
-    info.cred.sgid = gids[2];
-    info.cred.ngroups = if groups.is_empty() { all_groups.len() } else { copied } as u32;
+    [info.cred.ruid, info.cred.euid, info.cred.suid] = creds.uids;
+    [info.cred.rgid, info.cred.egid, info.cred.sgid] = creds.gids;
+    info.cred.ngroups = if groups.is_empty() { creds.groups.len() } else { copied } as u32;
     Ok(())
 }
 

@@ -13,6 +13,7 @@
 //! link shut down, as if it had died), each turn takes a bounded share of the work of one
 //! listener or link, and untrusted users hold a bounded number of links.
 
+use super::copy::Image;
 use super::fdreg::Tracked;
 use super::rendezvous;
 use crate::kernel::errno::{check, Errno, KResult};
@@ -521,6 +522,8 @@ pub struct IncomingLink {
     pub id: LinkId,
     pub peer: PeerCred,
     end: Arc<Endpoint>,
+    /// The client's process image, opened at its first attach.
+    pub image: Arc<Mutex<Option<Arc<Image>>>>,
 }
 
 struct Endpoint {
@@ -925,7 +928,7 @@ impl Service {
             let raw = fd.as_raw_fd();
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
             let end = Arc::new(Endpoint { fd: Tracked::new(fd), dropped: AtomicBool::new(false) });
-            incoming.links.insert(raw, IncomingLink { id, peer, end });
+            incoming.links.insert(raw, IncomingLink { id, peer, end, image: Default::default() });
             drop(incoming);
             if self.watch(raw, KIND_INCOMING, (libc::EPOLLIN | libc::EPOLLRDHUP) as u32).is_err() {
                 self.incoming.lock().remove(raw);

@@ -102,6 +102,11 @@ pub struct ConnHeader {
     /// One bit per slot the client changed (posted or aborted) since the server last looked,
     /// and [`PULSES_POSTED`] for new pulses in the ring.
     pub posted: AtomicU64,
+    /// Where the client mapped this region (written by the client): the server proves
+    /// that a process image is the client's by finding its own fresh nonces there.
+    pub client_base: AtomicU64,
+    /// The server's nonce cell for such proofs outside a message (see `copy::Image`).
+    pub nonce: AtomicU64,
 }
 
 /// The bit of [`ConnHeader::posted`] that announces pulses.
@@ -254,6 +259,13 @@ impl ConnRegion {
         unsafe { &*(self.region.as_ptr() as *const ConnLayout) }
     }
 
+    /// The client's address of `cell` (a field of this region), by the base the client
+    /// wrote: as untrusted as any client-written value.
+    pub fn client_addr(&self, cell: &AtomicU64) -> Option<usize> {
+        let offset = cell as *const AtomicU64 as usize - self.region.as_ptr() as usize;
+        (self.layout().header.client_base.load(Ordering::Relaxed) as usize).checked_add(offset)
+    }
+
     pub fn slot(&self, i: usize) -> &Slot {
         &self.layout().slots[i]
     }
@@ -273,17 +285,51 @@ mod tests {
     use super::*;
     use std::mem::offset_of;
 
-    /// The offsets c-tests/test_hostile_shm.c writes at, as an attacker reading this file would.
+    /// c-tests/hostile_layout.h, the offsets the adversarial tests write at, as an attacker
+    /// reading this file would: every value it defines is the layout's.
     #[test]
-    fn layout_offsets_the_hostile_tests_use() {
-        assert_eq!(offset_of!(ConnLayout, pulses), 64);
-        assert_eq!(offset_of!(ConnLayout, slots), 4224);
-        assert_eq!(offset_of!(PulseRec, seq), 24);
-        assert_eq!(offset_of!(PulseRing, recs), 64);
-        assert_eq!(std::mem::size_of::<PulseRec>(), 32);
-        assert_eq!(offset_of!(Slot, priority), 12);
-        assert_eq!(offset_of!(Slot, ticket), 56);
-        assert_eq!(offset_of!(Slot, status), 112);
-        assert_eq!(offset_of!(BellClients, tickets), 8);
+    fn hostile_layout_h_matches_the_layout() {
+        let expected: &[(&str, usize)] = &[
+            ("CONN_MAGIC", CONN_MAGIC as usize),
+            ("NSLOTS", SLOTS),
+            ("PULSE_RING", PULSE_RING),
+            ("CONN_PULSES", offset_of!(ConnLayout, pulses)),
+            ("CONN_SLOTS", offset_of!(ConnLayout, slots)),
+            ("RING_RECS", offset_of!(PulseRing, recs)),
+            ("REC_SIZE", std::mem::size_of::<PulseRec>()),
+            ("REC_SEQ", offset_of!(PulseRec, seq)),
+            ("SLOT_SIZE", std::mem::size_of::<Slot>()),
+            ("SL_STATE", offset_of!(Slot, state)),
+            ("SL_TID", offset_of!(Slot, tid)),
+            ("SL_PRIO", offset_of!(Slot, priority)),
+            ("SL_COID", offset_of!(Slot, coid)),
+            ("SL_AGENT_RESULT", offset_of!(Slot, agent_result)),
+            ("SL_TICKET", offset_of!(Slot, ticket)),
+            ("SL_SEND_LEN", offset_of!(Slot, send_len)),
+            ("SL_REPLY_CAP", offset_of!(Slot, reply_cap)),
+            ("SL_SEND_PARTS", offset_of!(Slot, send_parts)),
+            ("SL_REPLY_PARTS", offset_of!(Slot, reply_parts)),
+            ("SL_STATUS", offset_of!(Slot, status)),
+            ("SL_SEND_DATA", offset_of!(Slot, send_data)),
+            ("BELL_TICKETS", offset_of!(BellClients, tickets)),
+        ];
+        let header = include_str!("../../c-tests/hostile_layout.h");
+        let defined: Vec<(&str, usize)> = header
+            .lines()
+            .filter_map(|l| {
+                let mut w = l.strip_prefix("#define ")?.split_whitespace();
+                let (name, value) = (w.next()?, w.next()?);
+                let value = value.trim_end_matches('u');
+                let n = match value.strip_prefix("0x") {
+                    Some(hex) => usize::from_str_radix(hex, 16),
+                    None => value.parse(),
+                };
+                Some((name, n.ok()?))
+            })
+            .collect();
+        assert_eq!(defined.len(), expected.len(), "every define is checked");
+        for (name, value) in expected {
+            assert_eq!(defined.iter().find(|(n, _)| n == name).map(|d| d.1), Some(*value), "{name}");
+        }
     }
 }
