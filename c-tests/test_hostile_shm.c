@@ -563,8 +563,12 @@ TEST(pumped_ring_costs_the_server_at_most_the_bound)
     h_note("ring pumper: %ld pulses received slowly, server RSS grew %ld KB", received, grown);
     /* The bound: PENDING_PULSES queued pulses of ~56 bytes (about 120 KB, twice that while
      * the queue's array grows); unbounded, the server grew ~2 MB a second here. */
+#ifdef H_ASAN
+    h_note("not checked under AddressSanitizer, whose quarantine keeps freed memory");
+#else
     if (grown > 1024)
         FAIL("the server grew %ld KB under a pumped ring", grown);
+#endif
     CHECK_EQ(h_wait(pp.pid, 5000), 0);
     h_close_proc(&pp);
     ChannelDestroy(sv.chid);
