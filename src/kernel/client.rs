@@ -813,6 +813,10 @@ impl Conn {
         let mut poll = POLL_FIRST;
         // When the server was first found copying while this thread wanted to leave.
         let mut copy_held: Option<Instant> = None;
+        // The server has had the thread run for it (copies, restarts): it may keep it running,
+        // and a signal let through while it runs would interrupt nothing. From then on the
+        // thread keeps signals held and polls for them as it naps.
+        let mut churn = false;
         // Every reason to leave is looked at on every wake-up, whatever the slot says.
         loop {
             let st = slot.state.load(Ordering::Acquire);
@@ -854,6 +858,7 @@ impl Conn {
                         // replies).
                         slot.unblock.store(0, Ordering::Relaxed);
                         self.repost(s);
+                        churn = true;
                         continue;
                     }
                     slot.state.store(state::FREE, Ordering::Release);
@@ -871,6 +876,7 @@ impl Conn {
                         }
                     }
                     self.serve_agent(s, smsg, rmsg);
+                    churn = true;
                     continue;
                 }
                 // SEND-blocked: leave at once. REPLY-blocked: leave unless the channel holds
@@ -923,7 +929,9 @@ impl Conn {
             // stays held while we sleep: REPLY-blocked, we stay so until the server lets us
             // go, and it acts then. Held SEND-blocked too, since the server takes the
             // message without waking us.
-            let arrived = if self.chflags & _NTO_CHF_UNBLOCK != 0 {
+            let arrived = if churn {
+                b.hold.held_arrived()
+            } else if self.chflags & _NTO_CHF_UNBLOCK != 0 {
                 b.hold.release_keeping_fatal()
             } else {
                 b.hold.release()
@@ -940,7 +948,7 @@ impl Conn {
             slot.client_waiting.store(want, Ordering::SeqCst);
             b.waker.sleeping_on(Some(&slot.state));
             // A held signal interrupts no wait: until we have asked to be let go, nap and look.
-            let polling = why.is_none() && b.hold.keeps_fatal();
+            let polling = why.is_none() && (churn || b.hold.keeps_fatal());
             // A timeout makes a caught signal end the wait with EINTR even under SA_RESTART,
             // as QNX's kernel calls do.
             let mut nap = Timeout::sleep(&b.timeout, blocked, NAP_MOST);
