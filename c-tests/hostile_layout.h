@@ -19,9 +19,15 @@
 /* Slot */
 #define SLOT_SIZE 8192
 #define SL_STATE 0
+#define SL_CLIENT_WAITING 4
 #define SL_TID 8
 #define SL_PRIO 12
 #define SL_COID 16
+#define SL_REPLY_FLAGS 20
+#define SL_AGENT_DIR 24
+#define SL_UNBLOCK 28
+#define SL_AGENT_OFFSET 32
+#define SL_AGENT_LEN 40
 #define SL_AGENT_RESULT 48
 #define SL_TICKET 56
 #define SL_SEND_LEN 64
@@ -29,7 +35,13 @@
 #define SL_SEND_PARTS 88
 #define SL_REPLY_PARTS 104
 #define SL_STATUS 112
+#define SL_REPLY_LEN 120
 #define SL_SEND_DATA 200
+#define SL_REPLY_DATA 4192
+#define INLINE 3992
+/* BellServer */
+#define BELLS_DEAD 4
+#define BELLS_SERVED 16
 /* BellClients */
 #define BELL_TICKETS 8
 

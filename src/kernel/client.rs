@@ -54,12 +54,24 @@ const COPY_GRACE: Duration = Duration::from_millis(100);
 /// (a hostile server may never wake it; death must still be noticed).
 const NAP_MOST: Duration = Duration::from_secs(1);
 
+/// A thread waiting for a free slot (all [`SLOTS`] in use) looks again at least this often
+/// (a slot freed by a thread of ours wakes it at once; one freed otherwise, or the server's
+/// death, is seen within this).
+const CLAIM_NAP: Duration = Duration::from_millis(50);
+
 /// Values of `Conn::owners`: who holds a slot, in this process's own memory.
 const SLOT_FREE: u8 = 0;
 const SLOT_BUSY: u8 = 1;
 /// A slot its server left in a state it must not: never used again on this connection, so
 /// that nothing the server does with it later reaches another thread.
 const SLOT_QUARANTINED: u8 = 2;
+
+/// The coid and thread of a slot's last message, in this process's own memory.
+#[derive(Default)]
+struct SentBy {
+    coid: AtomicU32,
+    tid: AtomicU32,
+}
 
 /// One connection to a channel, shared by every coid of this process that names it.
 pub struct Conn {
@@ -86,6 +98,12 @@ pub struct Conn {
     /// Per slot, which thread of this process holds it ([`SLOT_FREE`]...): the shared state
     /// alone, which the server may rewrite, never gives one slot to two threads.
     owners: [AtomicU8; SLOTS],
+    /// Per slot, what only this process knows of its last message (the server may rewrite
+    /// the shared copies): the coid it was sent on and the thread that sent it.
+    sent: [SentBy; SLOTS],
+    /// Threads waiting in `claim` for a free slot, and the futex word they sleep on.
+    claimers: AtomicU32,
+    freed: AtomicU32,
     /// Threads inside `MsgSend*` on this connection.
     active: AtomicUsize,
     /// No coid names this connection any more.
@@ -189,6 +207,16 @@ pub fn event_flags(p: &Process, pid: libc::pid_t, scoid: i32) -> Option<u32> {
     let coids = p.coids.lock();
     let conn = coids.conns().find(|c| c.server_pid == pid && c.scoid == scoid && !c.is_dead())?;
     Some(conn.event_flags.load(Ordering::Relaxed))
+}
+
+/// Whether thread `tid` sent the last message through one of the slots of this process's
+/// connection `scoid` to server `pid`: the thread a server's rcvid may name. As on QNX, the
+/// rcvid stays good after the reply, until another message takes its place (or the
+/// connection ends).
+pub fn sent_by(p: &Process, pid: libc::pid_t, scoid: i32, tid: i32) -> bool {
+    let coids = p.coids.lock();
+    let mut conns = coids.conns().filter(|c| c.server_pid == pid && c.scoid == scoid);
+    conns.any(|c| c.sent.iter().any(|s| s.tid.load(Ordering::Relaxed) as i32 == tid))
 }
 
 /// `ConnectAttach`: a peer that does not answer within the rendezvous's patience is
@@ -333,6 +361,9 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, deadline: Instan
         pulse_next: AtomicU64::new(0),
         kicks: Default::default(),
         owners: Default::default(),
+        sent: Default::default(),
+        claimers: AtomicU32::new(0),
+        freed: AtomicU32::new(0),
         active: AtomicUsize::new(0),
         unnamed: AtomicBool::new(false),
         ended: AtomicBool::new(false),
@@ -436,6 +467,7 @@ pub fn server_gone(p: &Process, link: &Arc<Link>) {
                 // Whatever state the server left the slot in, its thread looks again now.
                 futex::wake(&conn.region.slot(s).state, i32::MAX);
             }
+            futex::wake(&conn.freed, i32::MAX);
         }
         coids.iter().filter(|(_, c)| through(c)).map(|(coid, _)| coid).collect()
     };
@@ -535,10 +567,13 @@ impl Conn {
         Request { op: OP_PULSE, chid: self.chid, scoid: self.scoid, ..Default::default() }
     }
 
-    /// Takes a free slot; waits (SEND-blocked, in effect) while all are in use.
-    fn claim(&self) -> KResult<usize> {
+    /// Takes a free slot; while all are in use the thread is SEND-blocked (as on QNX, where
+    /// the server has not received its message): the server's death ends the wait with
+    /// `ESRCH`, a kernel timeout or `SIGEV_UNBLOCK` with `ETIMEDOUT`, a signal with `EINTR`.
+    fn claim(&self, b: &mut Blocking) -> KResult<usize> {
         let start = thread::tid() as usize % SLOTS;
         loop {
+            let freed = self.freed.load(Ordering::SeqCst);
             for i in (0..SLOTS).map(|i| (start + i) % SLOTS) {
                 let st = &self.region.slot(i).state;
                 if st.load(Ordering::Relaxed) != state::FREE
@@ -556,14 +591,37 @@ impl Conn {
                 }
                 self.owners[i].store(SLOT_FREE, Ordering::Release);
             }
-            if self.is_dead() {
-                return Err(Errno::EBADF);
-            }
-            if self.owners.iter().all(|o| o.load(Ordering::Relaxed) == SLOT_QUARANTINED) {
-                // The server broke every slot: it will never answer.
+            if self.is_dead() || self.owners.iter().all(|o| o.load(Ordering::Relaxed) == SLOT_QUARANTINED) {
+                // Gone, or the server broke every slot: it will never answer.
                 return Err(Errno::ESRCH);
             }
-            std::thread::sleep(Duration::from_micros(100));
+            if b.timed_out(Blocked::Send) {
+                return Err(Errno::ETIMEDOUT);
+            }
+            // Signals held since the call began are let through while the thread sleeps.
+            let mut r = if b.hold.release() { Err(Errno::EINTR) } else { Ok(()) };
+            if r.is_ok() {
+                self.claimers.fetch_add(1, Ordering::SeqCst);
+                b.waker.sleeping_on(Some(&self.freed));
+                let nap = Timeout::sleep(&b.timeout, Blocked::Send, CLAIM_NAP);
+                if !b.waker.unblock_pending() {
+                    r = if b.cancel {
+                        futex::wait_cancellable(&self.freed, freed, nap, &mut || b.hold.restore())
+                    } else {
+                        futex::wait(&self.freed, freed, Some(nap))
+                    };
+                }
+                b.waker.sleeping_on(None);
+                self.claimers.fetch_sub(1, Ordering::SeqCst);
+            }
+            if r == Err(Errno::EINTR) {
+                if b.cancel {
+                    thread::test_cancel();
+                }
+                return Err(Errno::EINTR);
+            }
+            // Hold again: a signal from here until the next sleep must still end the call.
+            b.hold = SignalHold::new();
         }
     }
 
@@ -575,8 +633,10 @@ impl Conn {
         if self.is_dead() {
             return Err(Errno::EBADF);
         }
-        let s = self.claim()?;
-        let r = self.send_in(s, coid, smsg, rmsg, cancel, timeout);
+        // From the moment the thread blocks, a signal must interrupt the call.
+        let mut b = Blocking { cancel, hold: SignalHold::new(), timeout, waker: thread::waker() };
+        let s = self.claim(&mut b)?;
+        let r = self.send_in(s, coid, smsg, rmsg, b);
         self.disown(s);
         r
     }
@@ -584,6 +644,10 @@ impl Conn {
     /// Gives slot `s` back to the other threads, unless it is quarantined.
     fn disown(&self, s: usize) {
         let _ = self.owners[s].compare_exchange(SLOT_BUSY, SLOT_FREE, Ordering::Release, Ordering::Relaxed);
+        if self.claimers.load(Ordering::SeqCst) != 0 {
+            self.freed.fetch_add(1, Ordering::SeqCst);
+            futex::wake(&self.freed, 1);
+        }
     }
 
     /// Leaves slot `s`, which its server left in a state it must not, with `e`: the slot is
@@ -594,18 +658,12 @@ impl Conn {
     }
 
     /// Posts the message in slot `s` and waits for the answer.
-    fn send_in(
-        &self,
-        s: usize,
-        coid: i32,
-        smsg: &[Seg],
-        rmsg: &[Seg],
-        cancel: bool,
-        timeout: Option<Timeout>,
-    ) -> KResult<i64> {
+    fn send_in(&self, s: usize, coid: i32, smsg: &[Seg], rmsg: &[Seg], b: Blocking) -> KResult<i64> {
         let (send_len, reply_cap) = (copy::total(smsg)?, copy::total(rmsg)?);
         let slot = self.region.slot(s);
         slot.tid.store(thread::tid() as u32, Ordering::Relaxed);
+        self.sent[s].tid.store(thread::tid() as u32, Ordering::Relaxed);
+        self.sent[s].coid.store(coid as u32, Ordering::Relaxed);
         slot.cpu.store(spin::cpu(), Ordering::Relaxed);
         slot.priority.store(thread::priority() as u32, Ordering::Relaxed);
         slot.coid.store(coid as u32, Ordering::Relaxed);
@@ -629,14 +687,12 @@ impl Conn {
             unsafe { copy::gather(smsg, 0, self.region.send_data(s), send_len) };
         }
         self.kicks[s].store(0, Ordering::Relaxed);
-        // From the moment the message is posted, a signal must interrupt the call.
-        let hold = SignalHold::new();
         self.repost(s);
         // A channel destroyed or a server lost while we posted will never look at the slot.
         if self.is_dead() && self.abort(s, state::SENT) {
             return Err(Errno::ESRCH);
         }
-        self.wait_reply(s, smsg, rmsg, Blocking { cancel, hold, timeout, waker: thread::waker() })
+        self.wait_reply(s, smsg, rmsg, b)
     }
 
     fn post(&self, s: usize) {
@@ -671,7 +727,14 @@ impl Conn {
         let since = Instant::now();
         loop {
             let st = slot.state.load(Ordering::Acquire);
+            // A server that keeps changing the state (answering our aborts, asking for
+            // copies) holds the thread no longer than a copy.
+            let held = since.elapsed() >= COPY_GRACE;
             match st {
+                _ if held || self.is_dead() => {
+                    let _ = self.forsake(s, Errno::ESRCH);
+                    return;
+                }
                 state::SENT | state::RECEIVED if self.abort(s, st) => return self.disown(s),
                 state::REPLIED | state::FAILED => {
                     slot.state.store(state::FREE, Ordering::Release);
@@ -682,11 +745,10 @@ impl Conn {
                     slot.state.store(state::AGENT_DONE, Ordering::SeqCst);
                     futex::wake(&slot.state, 1);
                 }
-                state::COPYING | state::AGENT_DONE if !self.is_dead() && since.elapsed() < COPY_GRACE => {
+                state::COPYING | state::AGENT_DONE | state::SENT | state::RECEIVED => {
                     std::thread::yield_now()
                 }
-                state::SENT | state::RECEIVED => {}
-                // Dead, a copy held too long, or a state the server must not leave us in.
+                // A state the server must not leave us in.
                 _ => {
                     let _ = self.forsake(s, Errno::ESRCH);
                     return;
@@ -706,11 +768,10 @@ impl Conn {
     /// Makes threads blocked on `coid` leave with `e` (another thread detached it).
     fn kick(&self, coid: i32, e: Errno) {
         for s in 0..SLOTS {
-            let slot = self.region.slot(s);
-            let st = slot.state.load(Ordering::Acquire);
-            if slot.coid.load(Ordering::Relaxed) as i32 == coid && st != state::FREE && st != state::CLAIMED {
+            let busy = self.owners[s].load(Ordering::Acquire) == SLOT_BUSY;
+            if busy && self.sent[s].coid.load(Ordering::Relaxed) as i32 == coid {
                 self.kicks[s].store(e.0 as u32, Ordering::Release);
-                futex::wake(&slot.state, 1);
+                futex::wake(&self.region.slot(s).state, 1);
             }
         }
     }
@@ -719,15 +780,19 @@ impl Conn {
     /// does not let the server copy itself (see `ServerConn::agent`).
     fn serve_agent(&self, s: usize, smsg: &[Seg], rmsg: &[Seg]) {
         let slot = self.region.slot(s);
-        let offset = slot.agent_offset.load(Ordering::Relaxed) as usize;
-        let len = (slot.agent_len.load(Ordering::Relaxed) as usize).min(INLINE);
-        // SAFETY: smsg/rmsg are this thread's checked buffers, alive while it is blocked;
-        // the slot areas hold INLINE bytes.
+        let req = AgentReq::read(
+            slot.agent_dir.load(Ordering::Relaxed),
+            slot.agent_offset.load(Ordering::Relaxed),
+            slot.agent_len.load(Ordering::Relaxed),
+        );
+        // SAFETY: smsg/rmsg are this thread's checked buffers, alive while it is blocked
+        // (scatter and gather stay inside them whatever the offset); len ≤ INLINE, what the
+        // slot areas hold.
         let n = unsafe {
-            if slot.agent_dir.load(Ordering::Relaxed) == AGENT_WRITE {
-                copy::scatter(self.region.reply_data(s), len, rmsg, offset)
+            if req.write {
+                copy::scatter(self.region.reply_data(s), req.len, rmsg, req.offset)
             } else {
-                copy::gather(smsg, offset, self.region.send_data(s), len)
+                copy::gather(smsg, req.offset, self.region.send_data(s), req.len)
             }
         };
         slot.agent_result.store(n as u64, Ordering::Relaxed);
@@ -748,6 +813,10 @@ impl Conn {
         let mut poll = POLL_FIRST;
         // When the server was first found copying while this thread wanted to leave.
         let mut copy_held: Option<Instant> = None;
+        // The server has had the thread run for it (copies, restarts): it may keep it running,
+        // and a signal let through while it runs would interrupt nothing. From then on the
+        // thread keeps signals held and polls for them as it naps.
+        let mut churn = false;
         // Every reason to leave is looked at on every wake-up, whatever the slot says.
         loop {
             let st = slot.state.load(Ordering::Acquire);
@@ -759,16 +828,17 @@ impl Conn {
             if why.is_none() && kick.load(Ordering::Acquire) != 0 {
                 why = Some(Errno(kick.load(Ordering::Acquire) as i32));
             }
-            if why.is_none() && (b.waker.take_unblock() || Timeout::expired(&mut b.timeout, blocked)) {
+            if why.is_none() && b.timed_out(blocked) {
                 why = Some(Errno::ETIMEDOUT);
             }
             match st {
                 state::REPLIED => {
-                    if slot.reply_flags.load(Ordering::Relaxed) & REPLY_INLINE != 0 {
-                        let n = (slot.reply_len.load(Ordering::Relaxed) as usize).min(INLINE);
-                        // SAFETY: n ≤ INLINE; rmsg are the caller's checked reply buffers.
-                        unsafe { copy::scatter(self.region.reply_data(s), n, rmsg, 0) };
-                    }
+                    let n = inline_reply_len(
+                        slot.reply_flags.load(Ordering::Relaxed),
+                        slot.reply_len.load(Ordering::Relaxed),
+                    );
+                    // SAFETY: n ≤ INLINE; rmsg are the caller's checked reply buffers.
+                    unsafe { copy::scatter(self.region.reply_data(s), n, rmsg, 0) };
                     let status = slot.status.load(Ordering::Relaxed) as i64;
                     slot.state.store(state::FREE, Ordering::Release);
                     return Ok(status);
@@ -778,17 +848,35 @@ impl Conn {
                         slot.state.store(state::FREE, Ordering::Release);
                         return Ok(0);
                     };
-                    if e == Errno::ERESTART && !dead {
-                        // MsgError(rcvid, ERESTART): the kernel sends the message again.
+                    if e == Errno::ERESTART && b.hold.held_arrived() {
+                        why.get_or_insert(Errno::EINTR);
+                    }
+                    if e == Errno::ERESTART && why.is_none() {
+                        // MsgError(rcvid, ERESTART): the kernel sends the message again (a
+                        // thread that has a reason to leave leaves with it instead: a server
+                        // that restarts it for ever holds it no longer than one that never
+                        // replies).
                         slot.unblock.store(0, Ordering::Relaxed);
                         self.repost(s);
+                        churn = true;
                         continue;
                     }
                     slot.state.store(state::FREE, Ordering::Release);
-                    return Err(e);
+                    return Err(why.filter(|_| e == Errno::ERESTART).unwrap_or(e));
                 }
+                // Copies for the server; one that keeps asking while the thread wants to
+                // leave is held to the same grace as a copy.
                 state::AGENT_REQ => {
+                    if why.is_none() && b.hold.held_arrived() {
+                        why = Some(Errno::EINTR);
+                    }
+                    if let Some(e) = why {
+                        if copy_held.get_or_insert_with(Instant::now).elapsed() >= COPY_GRACE {
+                            return self.forsake(s, e);
+                        }
+                    }
                     self.serve_agent(s, smsg, rmsg);
+                    churn = true;
                     continue;
                 }
                 // SEND-blocked: leave at once. REPLY-blocked: leave unless the channel holds
@@ -841,7 +929,9 @@ impl Conn {
             // stays held while we sleep: REPLY-blocked, we stay so until the server lets us
             // go, and it acts then. Held SEND-blocked too, since the server takes the
             // message without waking us.
-            let arrived = if self.chflags & _NTO_CHF_UNBLOCK != 0 {
+            let arrived = if churn {
+                b.hold.held_arrived()
+            } else if self.chflags & _NTO_CHF_UNBLOCK != 0 {
                 b.hold.release_keeping_fatal()
             } else {
                 b.hold.release()
@@ -858,7 +948,7 @@ impl Conn {
             slot.client_waiting.store(want, Ordering::SeqCst);
             b.waker.sleeping_on(Some(&slot.state));
             // A held signal interrupts no wait: until we have asked to be let go, nap and look.
-            let polling = why.is_none() && b.hold.keeps_fatal();
+            let polling = why.is_none() && (churn || b.hold.keeps_fatal());
             // A timeout makes a caught signal end the wait with EINTR even under SA_RESTART,
             // as QNX's kernel calls do.
             let mut nap = Timeout::sleep(&b.timeout, blocked, NAP_MOST);
@@ -896,6 +986,35 @@ impl Conn {
     }
 }
 
+/// Bytes of inline reply data a slot marked REPLIED with `flags` and `len` carries: never
+/// more than the slot holds.
+fn inline_reply_len(flags: u32, len: u64) -> usize {
+    if flags & REPLY_INLINE == 0 {
+        return 0;
+    }
+    len.min(INLINE as u64) as usize
+}
+
+/// A server's request for an agent copy, as the client takes it: a direction (any value but
+/// `AGENT_WRITE` reads), an offset in the client's stream (copies stay inside the client's
+/// buffers whatever it is) and a length no longer than the slot's area.
+#[derive(Debug, PartialEq)]
+struct AgentReq {
+    write: bool,
+    offset: usize,
+    len: usize,
+}
+
+impl AgentReq {
+    fn read(dir: u32, offset: u64, len: u64) -> AgentReq {
+        AgentReq {
+            write: dir == AGENT_WRITE,
+            offset: usize::try_from(offset).unwrap_or(usize::MAX),
+            len: len.min(INLINE as u64) as usize,
+        }
+    }
+}
+
 /// The error of a slot marked FAILED with `status`; `None`: the call succeeds with 0. Only a
 /// hostile server marks a failure without an error: MsgError's `EOK` (success, no data) is
 /// what it can mean. A value that is no errno fails the call with `EIO`, never with a value
@@ -909,12 +1028,20 @@ fn failure(status: u64) -> Option<Errno> {
 }
 
 /// What a blocked `MsgSend*` answers to besides the server: cancellation (when it is a
-/// cancellation point), signals held since posting, a kernel timeout and `SIGEV_UNBLOCK`.
+/// cancellation point), signals held since the call began, a kernel timeout and
+/// `SIGEV_UNBLOCK`.
 struct Blocking {
     cancel: bool,
     hold: SignalHold,
     timeout: Option<Timeout>,
     waker: Arc<Waker>,
+}
+
+impl Blocking {
+    /// Whether `SIGEV_UNBLOCK` or the kernel timeout ends a call blocked in `state` now.
+    fn timed_out(&mut self, state: Blocked) -> bool {
+        self.waker.take_unblock() || Timeout::expired(&mut self.timeout, state)
+    }
 }
 
 /// `ConnectServerInfo` on this process: the first client connection at or above `coid`
@@ -983,6 +1110,55 @@ mod tests {
             match failure(status) {
                 None => prop_assert_eq!(status, 0),
                 Some(e) => prop_assert!((1..=MAX_ERRNO as i32).contains(&e.0)),
+            }
+        }
+
+        #[test]
+        fn any_inline_reply_fits_the_slot(flags in any::<u32>(), len in any::<u64>()) {
+            let n = inline_reply_len(flags, len);
+            prop_assert!(n <= INLINE);
+            if flags & REPLY_INLINE == 0 {
+                prop_assert_eq!(n, 0);
+            } else {
+                prop_assert_eq!(n as u64, len.min(INLINE as u64));
+            }
+        }
+
+        /// Whatever a server asks, an agent copy touches only the client's buffers: three
+        /// uneven segments carved out of one guarded buffer, every byte outside them intact.
+        #[test]
+        fn any_agent_request_stays_inside_the_clients_buffers(
+            dir in any::<u32>(),
+            offset in prop_oneof![0u64..20_000, any::<u64>()],
+            len in any::<u64>(),
+            cuts in proptest::collection::vec(0usize..3000, 3),
+        ) {
+            const GUARD: u8 = 0xa5;
+            let req = AgentReq::read(dir, offset, len);
+            prop_assert!(req.len <= INLINE);
+            prop_assert_eq!(req.write, dir == AGENT_WRITE);
+            let mut client = vec![GUARD; 16_384];
+            let base = client.as_mut_ptr() as usize;
+            // Segment i starts at 4096 * (i + 1) + 1 and is cuts[i] bytes long; guards between.
+            let segs: Vec<Seg> = cuts.iter().enumerate().map(|(i, &n)| Seg { base: base + 4096 * (i + 1) + 1, len: n }).collect();
+            let inside = |at: usize| segs.iter().any(|s| at >= s.base - base && at < s.base - base + s.len);
+            let mut area = vec![0x5au8; INLINE];
+            // SAFETY: the segments lie inside `client`; `area` holds INLINE bytes.
+            let n = unsafe {
+                if req.write {
+                    copy::scatter(area.as_ptr(), req.len, &segs, req.offset)
+                } else {
+                    copy::gather(&segs, req.offset, area.as_mut_ptr(), req.len)
+                }
+            };
+            prop_assert!(n <= req.len);
+            for (at, &b) in client.iter().enumerate() {
+                if !inside(at) {
+                    prop_assert_eq!(b, GUARD, "byte {} outside the segments", at);
+                }
+            }
+            if !req.write {
+                prop_assert!(area[n..].iter().all(|&b| b == 0x5a));
             }
         }
     }

@@ -132,6 +132,15 @@ pub fn receive(
     } else {
         *ev
     };
+    // The thread a server names is one its rcvid can name: one that sent it a message on
+    // this connection. Any other is no client of its (QNX: a bad rcvid, ESRCH), and must not
+    // have its blocking call ended or be signalled by that server.
+    if let (Some((sender, scoid)), Some(t)) = (from, tid) {
+        let aimed = matches!(ev.kind(), Ok(event::Kind::Unblock | event::Kind::SignalThread));
+        if aimed && sender.pid != p.pid && !client::sent_by(p, sender.pid, scoid, t) {
+            return Err(Errno::ESRCH);
+        }
+    }
     // Beyond QNX: another process's unregistered SIGEV_THREAD would run code at an address
     // (with attributes) the server chose. QNX's kernel makes that thread; a library cannot
     // tell a client's function from a server's guess, so only registered ones run.

@@ -146,6 +146,22 @@ impl SignalHold {
         self.kept_arrived(pending) || arrived
     }
 
+    /// For a caller that goes on running instead of sleeping (kept busy by its peer): holds
+    /// every signal again if some were let through, so that none arriving from now on is
+    /// lost, and returns whether one with a handler is pending (its handler runs at release).
+    pub fn held_arrived(&mut self) -> bool {
+        match self.old {
+            None => *self = SignalHold::new(),
+            Some(_) if self.kept.is_some() => {
+                hold_signals();
+                self.kept = None;
+            }
+            Some(_) => {}
+        }
+        let old = self.old.expect("held");
+        handled_pending(sigpending() & !old)
+    }
+
     /// Puts the caller's mask back for a thread leaving by cancellation, whose unwinding
     /// does not run the drop.
     pub fn restore(&self) {
