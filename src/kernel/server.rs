@@ -749,11 +749,17 @@ pub fn is_scoid(coid: i32) -> bool {
     coid > 0 && coid as u32 & bits == bits && coid as u32 & !(bits | 0xFFFF) == 0
 }
 
+/// How often `fail_blocked` tries to change a slot whose state keeps changing under it.
+const FAIL_TRIES: usize = 64;
+
 /// Fails a SEND- or REPLY-blocked client in slot `s` with `e`. With `force`, also one the
 /// server was copying for (the server is gone and will never finish).
 pub fn fail_blocked(region: &ConnRegion, s: usize, e: Errno, force: bool) {
     let slot = region.slot(s);
-    loop {
+    // A peer that keeps changing the state (a hostile client, or a dead server's forked
+    // child that still maps the region) must not keep us here: an honest thread blocked in
+    // the slot notices the end by itself.
+    for _ in 0..FAIL_TRIES {
         let st = slot.state.load(Ordering::Acquire);
         let copying = matches!(st, state::COPYING | state::AGENT_REQ | state::AGENT_DONE);
         let blocked = st == state::SENT || st == state::RECEIVED || (force && copying);
