@@ -299,7 +299,13 @@ impl Watcher {
     /// Learns the processes in `/proc`; forgets ended ones no longer listed.
     fn scan(&mut self, first: bool) {
         if self.beacon.is_none() {
-            self.beacon = beacon(true).ok().map(Tracked::new);
+            self.beacon = beacon(true).ok().map(|b| {
+                // Connects still succeed; datagrams sent to it are refused (EPIPE), not
+                // queued where nobody reads them.
+                // SAFETY: plain syscall on our socket.
+                unsafe { libc::shutdown(b.as_raw_fd(), libc::SHUT_RD) };
+                Tracked::new(b)
+            });
         }
         let Ok(dir) = std::fs::read_dir("/proc") else { return };
         let listed: HashSet<libc::pid_t> =
