@@ -6,7 +6,8 @@
  * find it (the kernel, SO_PEERCRED, says who listens), and a name reaches only a holder of
  * root's or the client's own uid.  A listener that never answers costs ConnectAttach and
  * name_open at most the bound (2 s, then EAGAIN), and a signal with a handler ends the wait
- * (EINTR).  Attackers run as unprivileged uids; victims as root.
+ * (EINTR), and delays no other thread's ConnectAttach to another process.  Attackers run
+ * as unprivileged uids; victims as root.
  */
 #include "harness.h"
 #include <signal.h>
@@ -337,6 +338,74 @@ TEST(rendezvous_silent_process_connectattach_bounded)
     CHECK_EQ(h_get(s.rd, 5000), 1);
     /* The signalled call goes over the link whose first request was abandoned. */
     bounded_and_interruptible(attach_call, &s.pid);
+    h_put(s.wr, 1);
+    CHECK_CHILD_OK(s.pid, 5000);
+    h_close_proc(&s);
+}
+
+/* A process whose address's backlog stays full: a connect to it can only be retried. */
+static int stuck_process(int rd, int wr, void *arg)
+{
+    (void)arg;
+    if (h_become(UID_A) != 0)
+        return 2;
+    char name[64];
+    snprintf(name, sizeof name, "neutrino.%d", (int)getpid());
+    h_put(wr, squat(name, 0) >= 0 && fill_backlog(name) == 0);
+    h_get(rd, 20000);
+    return 0;
+}
+
+struct slow_attach {
+    pid_t pid;
+    int r, e;
+};
+
+static void *attach_thread(void *arg)
+{
+    struct slow_attach *a = (struct slow_attach *)arg;
+    a->r = ConnectAttach(0, a->pid, 1, _NTO_SIDE_CHANNEL, 0);
+    a->e = errno;
+    return NULL;
+}
+
+/* One thread waits on a process that never lets it in; another thread's ConnectAttach and
+ * MsgSend to an honest server (another user's) go on at once. */
+TEST(rendezvous_stuck_attach_delays_no_other)
+{
+    H_NEED_ROOT();
+    struct h_proc s = h_spawn(stuck_process, NULL);
+    CHECK_EQ(h_get(s.rd, 5000), 1);
+    struct who_arg wa = {UID_B, NULL};
+    struct h_proc w = h_spawn(who_server, &wa);
+    long long chid = h_get(w.rd, 5000);
+    REQUIRE(chid > 0);
+    struct slow_attach a = {s.pid, 0, 0};
+    long long t0 = h_now_ms();
+    pthread_t t = h_thread(attach_thread, &a);
+    h_sleep_ms(100); /* the thread is retrying by now */
+    long long t1 = h_now_ms();
+    int coid = ConnectAttach(0, w.pid, (int)chid, _NTO_SIDE_CHANNEL, 0);
+    int got = coid == -1 ? -errno : who(coid, OP_WHO);
+    long long ms = h_now_ms() - t1;
+    h_join(t, PATIENCE_MS + SLACK_MS + 1000, NULL);
+    long long slow_ms = h_now_ms() - t0;
+    if (coid == -1)
+        FAIL("ConnectAttach to the honest server: %s", h_errname(-got));
+    else
+        CHECK_EQ(got, w.pid);
+    if (ms > 500)
+        FAIL("the honest attach and send took %lld ms beside a stuck attach", ms);
+    h_note("honest attach and send: %lld ms; stuck attach gave up after %lld ms", ms, slow_ms);
+    if (a.r != -1 || a.e != EAGAIN)
+        FAIL("stuck attach: got %d (%s), want -1 EAGAIN", a.r, h_errname(a.e));
+    if (coid != -1) {
+        quit_server(&w, coid);
+        ConnectDetach(coid);
+    } else {
+        h_kill(w.pid);
+        h_close_proc(&w);
+    }
     h_put(s.wr, 1);
     CHECK_CHILD_OK(s.pid, 5000);
     h_close_proc(&s);

@@ -12,6 +12,8 @@
  *    not spin, and attaches work again once descriptors are free;
  *  - a user attaches connections until refused (EAGAIN): the per-process and per-user
  *    limits hold and another user's client still attaches;
+ *  - an untrusted user's plain connection that never attaches is closed after 3 s, root's
+ *    is not, and another user's client that attached keeps its link past that;
  *  - MsgDeliverEvent to a SIGSTOPped client returns within the library's bound, the event
  *    arrives when the client runs again, and the late answer is never taken for the next
  *    request's.
@@ -29,6 +31,7 @@
 #define LINKS_PER_PROCESS 4
 #define CONNS_PER_PROCESS 1024
 #define CONNS_PER_USER 4096
+#define UNPROVEN_LINK_MS 3000
 /* What an honest call may take while an attack runs: well under the request bound. */
 #define HONEST_BOUND_MS 1000
 /* How long a helper process waits for its next command: longer than any attack. */
@@ -497,6 +500,87 @@ TEST(attach_until_refused)
     h_put(s.p.wr, CMD_QUIT);
     CHECK_CHILD_OK(s.p.pid, 5000);
     h_close_proc(&s.p);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Links that never attach                                                               */
+
+struct idle_arg {
+    pid_t server;
+    uid_t uid;
+    int wait_ms;
+};
+
+/* Opens a plain connection to the server as `uid` and sends nothing: reports after how many
+ * ms the server ended it, or -1 if it stayed open `wait_ms`. */
+static int idle_linker(int rd, int wr, void *argp)
+{
+    (void)rd;
+    struct idle_arg *a = (struct idle_arg *)argp;
+    if (h_become(a->uid) != 0)
+        return 1;
+    int fd = control_socket(a->server);
+    if (fd < 0)
+        return 2;
+    long long t0 = h_now_ms();
+    struct pollfd p = {fd, POLLRDHUP, 0};
+    int n = poll(&p, 1, a->wait_ms);
+    h_put(wr, n == 1 ? h_now_ms() - t0 : -1);
+    return 0;
+}
+
+/* Sends a verified message on `coid`; 1 if it failed. */
+static int verified_send(int coid, unsigned seed)
+{
+    char msg[64], back[64];
+    h_fill(msg, sizeof msg, seed);
+    long r = MsgSend(coid, msg, sizeof msg, back, sizeof back);
+    if (r == (long)sizeof msg && h_verify(back, sizeof back, seed, 0) < 0)
+        return 0;
+    h_failf(__FILE__, __LINE__, "MsgSend %u: %ld (%s)", seed, r, h_errname(errno));
+    return 1;
+}
+
+/* Another user's client: attaches and sends, holds the connection past the bound and sends
+ * again, then detaches and attaches anew over the same link. Reports failures. */
+static int patient_client(int rd, int wr, void *argp)
+{
+    (void)rd;
+    struct server *s = (struct server *)argp;
+    if (h_become(UID_HONEST) != 0)
+        return 1;
+    int coid = (int)REQUIRE_OK(ConnectAttach(0, s->p.pid, s->chid, _NTO_SIDE_CHANNEL, 0));
+    int bad = verified_send(coid, 1);
+    h_sleep_ms(UNPROVEN_LINK_MS + 500);
+    bad += verified_send(coid, 2);
+    CHECK_EQ(ConnectDetach(coid), 0);
+    coid = (int)REQUIRE_OK(ConnectAttach(0, s->p.pid, s->chid, _NTO_SIDE_CHANNEL, 0));
+    bad += verified_send(coid, 3);
+    h_put(wr, bad);
+    return 0;
+}
+
+/* An untrusted user's plain connection is closed after the bound; root's stays; a client of
+ * another user that attached keeps its link, and attaches again after a pause. */
+TEST(idle_links_dropped)
+{
+    H_NEED_ROOT();
+    struct server s = start_server();
+    struct idle_arg bad = {s.p.pid, UID_BAD, UNPROVEN_LINK_MS + 3000};
+    struct idle_arg root = {s.p.pid, 0, UNPROVEN_LINK_MS + 700};
+    struct h_proc b = h_spawn(idle_linker, &bad), r = h_spawn(idle_linker, &root);
+    struct h_proc c = h_spawn(patient_client, &s);
+    long long ms = h_get(b.rd, UNPROVEN_LINK_MS + 5000);
+    h_note("an untrusted idle link was closed after %lld ms", ms);
+    CHECK(ms >= UNPROVEN_LINK_MS - 100 && ms <= UNPROVEN_LINK_MS + 1000);
+    CHECK_EQ(h_get(r.rd, UNPROVEN_LINK_MS + 5000), -1);
+    CHECK_EQ(h_get(c.rd, UNPROVEN_LINK_MS + 5000), 0);
+    struct h_proc *all[] = {&b, &r, &c};
+    for (int i = 0; i < 3; i++) {
+        CHECK_CHILD_OK(all[i]->pid, 5000);
+        h_close_proc(all[i]);
+    }
+    kill_server_noticed(&s);
 }
 
 /* ------------------------------------------------------------------------------------ */

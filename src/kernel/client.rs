@@ -452,11 +452,8 @@ pub fn channel_gone(p: &Process, link: Option<LinkId>, scoid: i32) {
 /// The server process at the other end of `link` has died: every connection through it is
 /// dead and every thread blocked on one fails with `ESRCH`.
 pub fn server_gone(p: &Process, link: &Arc<Link>) {
-    // The service thread calls this: it must not wait for a thread that holds the table
-    // while it connects to another process. A dead link left there is replaced on next use.
-    if let Some(mut links) = p.links.try_lock() {
-        links.retain(|_, l| !Arc::ptr_eq(l, link));
-    }
+    // Nobody holds the table for long (connects are made outside it).
+    p.links.lock().retain(|_, l| !Arc::ptr_eq(l, link));
     let through = |c: &Arc<Conn>| c.link.as_ref().is_some_and(|l| Arc::ptr_eq(l, link));
     let dead: Vec<i32> = {
         let coids = p.coids.lock();

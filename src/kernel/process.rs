@@ -188,15 +188,24 @@ impl Process {
     }
 
     /// `link`, opened by `deadline`: `EAGAIN` then, `EINTR` on a signal.
+    ///
+    /// The connect is made without holding the table: a slow or hostile server delays only
+    /// the threads that want it. Threads that race to open the same link keep the first
+    /// one stored and close their own.
     pub fn link_by(&'static self, pid: libc::pid_t, deadline: std::time::Instant) -> KResult<Arc<Link>> {
-        let mut links = self.links.lock();
-        if let Some(l) = links.get(&pid) {
-            if !l.is_dead() {
-                return Ok(l.clone());
-            }
+        let live =
+            |links: &HashMap<libc::pid_t, Arc<Link>>| links.get(&pid).filter(|l| !l.is_dead()).cloned();
+        if let Some(l) = live(&self.links.lock()) {
+            return Ok(l);
         }
-        let l = self.service().connect(pid, deadline)?;
-        links.insert(pid, l.clone());
-        Ok(l)
+        let fresh = self.service().connect(pid, deadline)?;
+        let mut links = self.links.lock();
+        if let Some(l) = live(&links) {
+            drop(links);
+            self.service().close_link(&fresh);
+            return Ok(l);
+        }
+        links.insert(pid, fresh.clone());
+        Ok(fresh)
     }
 }

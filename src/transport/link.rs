@@ -11,7 +11,8 @@
 //! Any local user may connect, so the service thread never waits on a peer: every socket
 //! it touches is non-blocking, a client that does not read its answers is dropped (its
 //! link shut down, as if it had died), each turn takes a bounded share of the work of one
-//! listener or link, and untrusted users hold a bounded number of links.
+//! listener or link, untrusted users hold a bounded number of links, and an untrusted
+//! user's link that is granted nothing within [`UNPROVEN_LINK_PATIENCE`] is dropped.
 
 use super::copy::Image;
 use super::fdreg::Tracked;
@@ -37,6 +38,13 @@ pub const LINKS_PER_PROCESS: usize = 4;
 /// One user's incoming links may take at most this fraction (1/N) of our descriptor limit
 /// (`RLIMIT_NOFILE`), so that others still find descriptors: 256 of 1024, 5000 of 20000.
 pub const LINK_SHARE_OF_FDS: usize = 4;
+/// How long a link from an untrusted user may stay without having been granted a request
+/// (an attach, an event, a shared-memory handle) before it is dropped: a plain connection
+/// holds one of our descriptors and nothing else. An honest client sends its attach
+/// microseconds after connecting, so a few seconds spare any scheduling delay; links that
+/// were granted something stay, limited only by [`LINKS_PER_PROCESS`] and
+/// [`LINK_SHARE_OF_FDS`].
+pub const UNPROVEN_LINK_PATIENCE: Duration = Duration::from_secs(3);
 /// Connections the service thread accepts per turn: a flooder that keeps the backlog full
 /// cannot keep it from the links that have requests waiting.
 const ACCEPTS_PER_TURN: usize = 64;
@@ -530,6 +538,9 @@ struct Endpoint {
     fd: Tracked,
     /// We dropped the client ([`IncomingLink::drop_peer`]).
     dropped: AtomicBool,
+    /// A request of the client's was granted: the link is kept past
+    /// [`UNPROVEN_LINK_PATIENCE`].
+    proven: AtomicBool,
 }
 
 impl IncomingLink {
@@ -608,6 +619,9 @@ impl Tally {
 struct Incoming {
     links: HashMap<RawFd, IncomingLink>,
     tally: Tally,
+    /// Untrusted users' links by the time they must have been granted a request, oldest
+    /// first (all wait the same [`UNPROVEN_LINK_PATIENCE`]).
+    unproven: std::collections::VecDeque<(Instant, RawFd, LinkId)>,
 }
 
 impl Incoming {
@@ -829,12 +843,14 @@ impl Service {
     fn run(&self) {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 32];
         loop {
+            let timeout = self.next_expiry();
             // SAFETY: events is a valid buffer of 32 entries.
-            let n = unsafe { libc::epoll_wait(self.epfd.as_raw_fd(), events.as_mut_ptr(), 32, -1) };
+            let n = unsafe { libc::epoll_wait(self.epfd.as_raw_fd(), events.as_mut_ptr(), 32, timeout) };
             if n < 0 {
                 continue; // EINTR
             }
             self.busy.lock();
+            self.expire_unproven();
             for ev in &events[..n as usize] {
                 let kind = ev.u64 >> 32;
                 let fd = ev.u64 as u32 as RawFd;
@@ -853,6 +869,41 @@ impl Service {
             self.busy.unlock();
             if starved {
                 std::thread::sleep(STARVED_PAUSE);
+            }
+        }
+    }
+
+    /// Milliseconds until the oldest unproven link expires (rounded up), or -1 (none).
+    fn next_expiry(&self) -> i32 {
+        let incoming = self.incoming.lock();
+        let Some(&(at, ..)) = incoming.unproven.front() else { return -1 };
+        let left = at.saturating_duration_since(Instant::now());
+        left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+    }
+
+    /// Drops the untrusted links that have not been granted a request within
+    /// [`UNPROVEN_LINK_PATIENCE`]. A request already waiting is served first: a client is
+    /// never dropped for our own delay in reading it.
+    fn expire_unproven(&self) {
+        let now = Instant::now();
+        loop {
+            let (fd, id) = {
+                let mut incoming = self.incoming.lock();
+                match incoming.unproven.front() {
+                    Some(&(at, fd, id)) if at <= now => {
+                        incoming.unproven.pop_front();
+                        (fd, id)
+                    }
+                    _ => return,
+                }
+            };
+            let current = |fd| self.incoming.lock().links.get(&fd).filter(|l| l.id == id).cloned();
+            if current(fd).is_some_and(|l| !l.end.proven.load(Ordering::Relaxed)) {
+                self.serve(fd);
+            }
+            if let Some(link) = current(fd).filter(|l| !l.end.proven.load(Ordering::Relaxed)) {
+                link.drop_peer();
+                self.incoming_closed(fd);
             }
         }
     }
@@ -927,8 +978,15 @@ impl Service {
             }
             let raw = fd.as_raw_fd();
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            let end = Arc::new(Endpoint { fd: Tracked::new(fd), dropped: AtomicBool::new(false) });
+            let end = Arc::new(Endpoint {
+                fd: Tracked::new(fd),
+                dropped: AtomicBool::new(false),
+                proven: AtomicBool::new(false),
+            });
             incoming.links.insert(raw, IncomingLink { id, peer, end, image: Default::default() });
+            if !trusted_uid(peer.uid) {
+                incoming.unproven.push_back((Instant::now() + UNPROVEN_LINK_PATIENCE, raw, id));
+            }
             drop(incoming);
             if self.watch(raw, KIND_INCOMING, (libc::EPOLLIN | libc::EPOLLRDHUP) as u32).is_err() {
                 self.incoming.lock().remove(raw);
@@ -959,6 +1017,9 @@ impl Service {
                         .unwrap_or_else(|e| (err_response(e), Vec::new())),
                     _ => (err_response(Errno::EINVAL), Vec::new()),
                 };
+                if resp.status == 0 {
+                    link.end.proven.store(true, Ordering::Relaxed);
+                }
                 let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
                 link.send(&Response { op: req.op, seq: req.seq, ..resp }, &raw);
             }

@@ -142,7 +142,8 @@ fn find_fallbacks(table: &[u8], base: &[u8]) -> Vec<Vec<u8>> {
     found
 }
 
-enum Attempt {
+/// What one `connect` found.
+pub enum Attempt {
     Accepted(OwnedFd, PeerCred),
     /// A listener that `accept` refused.
     Refused,
@@ -152,7 +153,9 @@ enum Attempt {
     Busy,
 }
 
-fn attempt(name: &[u8], accept: &dyn Fn(&PeerCred) -> bool) -> KResult<Attempt> {
+/// One non-blocking `connect` to `name`, kept only if `accept` accepts the listener: never
+/// waits. Errors only for want of resources or a signal.
+pub fn attempt(name: &[u8], accept: &dyn Fn(&PeerCred) -> bool) -> KResult<Attempt> {
     let (addr, len) = address(name)?;
     let fd = seqpacket()?;
     // Non-blocking: a full backlog (a squatter that never accepts) must not hold us.
