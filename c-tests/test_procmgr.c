@@ -122,8 +122,10 @@ TEST(procmgr_daemon_refused_with_channels)
     CHECK_EQ(ChannelDestroy(chid), 0);
 }
 
-/* A child that uses libneutrino, then waits for a word and exits. */
-static int neutrino_child(int rd, int wr, void *arg)
+/* A child that uses libneutrino, then waits for a word and exits.  The children are
+ * exec'd, not forked: this process has threads of its own (the watcher), and a fork child
+ * of a threaded process that allocates may inherit a lock held (AddressSanitizer's). */
+HELPER(neutrino_child)
 {
     (void)arg;
     int chid = ChannelCreate(0);
@@ -134,7 +136,7 @@ static int neutrino_child(int rd, int wr, void *arg)
 }
 
 /* A child that never calls libneutrino. */
-static int plain_child(int rd, int wr, void *arg)
+HELPER(plain_child)
 {
     (void)arg;
     h_put(wr, 1);
@@ -179,13 +181,13 @@ TEST(procmgr_event_process_death)
     CHECK_EQ(procmgr_event_notify(PROCMGR_EVENT_PROCESS_DEATH, &ev), 0);
     /* A libneutrino process started after the registration: reported at once. */
     for (int i = 0; i < 3; i++) {
-        struct h_proc c = h_spawn(neutrino_child, NULL);
+        struct h_proc c = h_exec("neutrino_child", "");
         CHECK_EQ(h_get(c.rd, 5000), 1);
         ends(&c);
         CHECK(death_pulse(ch.chid, 3, 900));
     }
     /* Any other process, once a /proc scan has seen it. */
-    struct h_proc c = h_spawn(plain_child, NULL);
+    struct h_proc c = h_exec("plain_child", "");
     CHECK_EQ(h_get(c.rd, 5000), 1);
     h_sleep_ms(1500);
     ends(&c);
@@ -194,7 +196,7 @@ TEST(procmgr_event_process_death)
     CHECK_EQ(procmgr_event_notify(0, NULL), 0);
     while (death_pulse(ch.chid, 3, 100)) {
     }
-    c = h_spawn(neutrino_child, NULL);
+    c = h_exec("neutrino_child", "");
     CHECK_EQ(h_get(c.rd, 5000), 1);
     ends(&c);
     CHECK(!death_pulse(ch.chid, 3, 1500));
@@ -210,7 +212,7 @@ TEST(procmgr_event_signal_and_errors)
     struct sigevent ev;
     SIGEV_SIGNAL_VALUE_INIT(&ev, SIGUSR1, 77);
     CHECK_EQ(procmgr_event_notify(PROCMGR_EVENT_PROCESS_DEATH, &ev), 0);
-    struct h_proc c = h_spawn(neutrino_child, NULL);
+    struct h_proc c = h_exec("neutrino_child", "");
     CHECK_EQ(h_get(c.rd, 5000), 1);
     ends(&c);
     siginfo_t si;

@@ -975,8 +975,13 @@ impl Conn {
             slot.client_waiting.store(0, Ordering::Relaxed);
             // After a nap that nothing ended (a state change goes round the loop, where the
             // call usually ends).
-            let napped = polling && slot.state.load(Ordering::Relaxed) == st;
+            let now = slot.state.load(Ordering::Relaxed);
+            let napped = polling && now == st;
             if r == Err(Errno::EINTR) || (napped && b.hold.fatal_arrived()) {
+                why.get_or_insert(Errno::EINTR);
+            } else if now != state::REPLIED && now != state::FAILED && b.hold.held_arrived() {
+                // Still blocked: signals are held again while we go round (one handled
+                // while we ran would interrupt nothing), and let through at the next sleep.
                 why.get_or_insert(Errno::EINTR);
             }
         }
