@@ -165,7 +165,9 @@ static int find_prog(int setuid_bit, char *dir, size_t dn, char *path, size_t pn
 /* The root server                                                                       */
 
 enum { M_HELLO = 1, M_HOLD = 2, M_POST = 3, M_QUIT = 4 };
-enum { FIRST_READ, FIRST_WRITE, FIRST_REPLY, FIRST_INFO };
+/* What the server does first once the attacker has exec'd; FIRST_NOTHING: only goes on
+ * receiving the helper's inline posts, which alone must end the connection. */
+enum { FIRST_READ, FIRST_WRITE, FIRST_REPLY, FIRST_INFO, FIRST_NOTHING };
 
 struct hello {
     int type;
@@ -202,6 +204,8 @@ static int id_server(int rd, int wr, void *arg)
         if (held && !execd && poll(&pf, 1, 0) == 1) {
             REQUIRE_EQ(h_get(rd, 1000), 2); /* the attacker has exec'd */
             execd = 1;
+            if (a->first == FIRST_NOTHING)
+                continue;
             struct _client_info ci;
             char buf[LONG];
             memset(buf, 0x11, sizeof buf);
@@ -244,7 +248,10 @@ static int id_server(int rd, int wr, void *arg)
             continue;
         }
         struct _client_info ci;
-        int ok = ConnectClientInfo(info.scoid, &ci, 0) == 0;
+        /* FIRST_NOTHING asks nothing about the helper's posts once the attacker has exec'd
+         * (that would look at the image). */
+        int quiet = execd && a->first == FIRST_NOTHING && m.type == M_POST;
+        int ok = !quiet && ConnectClientInfo(info.scoid, &ci, 0) == 0;
         if (ok && ci.cred.euid == 0)
             euid0++;
         switch (m.type) {
@@ -486,6 +493,10 @@ TEST(exec_setuid_root_msgwrite_finds_the_image_gone) { exec_case(1, FIRST_WRITE,
 TEST(exec_setuid_root_long_reply_finds_the_image_gone) { exec_case(1, FIRST_REPLY, 0, 0); }
 TEST(exec_setuid_root_client_info_never_reports_root) { exec_case(1, FIRST_INFO, 0, 0); }
 TEST(exec_same_user_program_ends_the_connection) { exec_case(0, FIRST_WRITE, 0, 0); }
+TEST(exec_setuid_root_inline_posts_of_a_helper_end_the_connection)
+{
+    exec_case(1, FIRST_NOTHING, 0, 0);
+}
 
 /* The old address space lives on in a sibling that shares it (clone(CLONE_VM)): the
  * descriptor the server opened still reads and writes it, but a read by pid finds the

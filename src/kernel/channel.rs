@@ -606,11 +606,13 @@ impl Channel {
             .served
             .store(conn.region.slot(s).ticket.load(Ordering::Relaxed), Ordering::Relaxed);
         let copied = if rcv.send_len <= INLINE as u64 {
-            let n = recv_len.min(rcv.send_len as usize);
-            // SAFETY: the inline buffer holds INLINE bytes; `segs` were checked by the caller
-            // to be this process's buffers.
-            unsafe { copy::scatter(conn.region.send_data(s), n, segs, 0) };
-            Ok(n)
+            conn.recheck_image().map(|_| {
+                let n = recv_len.min(rcv.send_len as usize);
+                // SAFETY: the inline buffer holds INLINE bytes; `segs` were checked by the
+                // caller to be this process's buffers.
+                unsafe { copy::scatter(conn.region.send_data(s), n, segs, 0) };
+                n
+            })
         } else {
             conn.read_client(s, &rcv, 0, segs)
         };

@@ -143,6 +143,20 @@ fn overpowers(creds: &Creds) -> bool {
     privileged && creds.uids[1] != 0
 }
 
+/// How much inline traffic may pass before a client's image is looked at again (see
+/// [`ServerConn::recheck_image`]): an exec is noticed within this, at one read of the
+/// client's memory per connection and period.
+const IMAGE_RECHECK: Duration = Duration::from_millis(100);
+
+/// The monotonic clock in ms, at the coarse clock's cost (no system call, a few ns).
+fn coarse_ms() -> u64 {
+    // SAFETY: timespec is plain data filled by the call.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: ts is valid for the call.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+}
+
 /// The client image behind `link`: opened at its first attach. `ESRCH` once it has gone
 /// (its connections then end, and it makes no more).
 fn attach_image(link: &IncomingLink, creds: &Creds) -> KResult<Arc<Image>> {
@@ -179,6 +193,8 @@ pub struct ServerConn {
     pub creds: Creds,
     /// Its process image; `None` when the client is this process.
     pub image: Option<Arc<Image>>,
+    /// When an inline message last had the image looked at (coarse monotonic ms).
+    image_checked: AtomicU64,
     /// The link the client attached through; `None` when the client is this process.
     pub link: Option<IncomingLink>,
     pub slots: [SlotPriv; SLOTS],
@@ -281,6 +297,21 @@ impl ServerConn {
             }
             None => Ok(()),
         }
+    }
+
+    /// `check_image` for a message that needs no copy, at most once per [`IMAGE_RECHECK`]:
+    /// copies prove the image as they go, inline messages do not, so without this a forked
+    /// helper of an image that has exec'd could post in its name for ever.
+    pub fn recheck_image(&self) -> KResult<()> {
+        if self.image.is_none() {
+            return Ok(());
+        }
+        let now = coarse_ms();
+        if now.saturating_sub(self.image_checked.load(Ordering::Relaxed)) < IMAGE_RECHECK.as_millis() as u64 {
+            return Ok(());
+        }
+        self.image_checked.store(now, Ordering::Relaxed);
+        self.check_image()
     }
 
     /// The client's image has gone (exec): its connections end as at its death.
@@ -637,6 +668,7 @@ fn make_conn(
         creds: client.0,
         vm_denied: AtomicBool::new(client.1.as_ref().is_some_and(|i| !i.has_mem())),
         image: client.1,
+        image_checked: AtomicU64::new(0),
         link,
         slots: Default::default(),
         dead: AtomicBool::new(false),
