@@ -97,7 +97,8 @@ stress-short:
 HOSTILE_SECONDS ?= 60
 
 adversarial: stage
-	$(PKGENV) HOSTILE_SECONDS=$(HOSTILE_SECONDS) ONLY='test_hostile_*' TEST_TIMEOUT=$$((20 * $(HOSTILE_SECONDS) + 120)) \
+	$(PKGENV) HOSTILE_SECONDS=$(HOSTILE_SECONDS) ONLY='test_hostile_*' H_TIMEOUT_S=$$((2 * $(HOSTILE_SECONDS) + 60)) \
+	    H_BUDGET_S=$$((20 * $(HOSTILE_SECONDS) + 120)) TEST_TIMEOUT=$$((20 * $(HOSTILE_SECONDS) + 180)) \
 	    bash c-tests/run.sh $(BUILD)/adversarial
 
 # --- checks -------------------------------------------------------------------------------
