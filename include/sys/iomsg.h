@@ -1,6 +1,8 @@
 /*
  * <sys/iomsg.h> for libneutrino: the headers of QNX's I/O messages (QNX 7.1, 64-bit
- * layouts), as a name_attach() server sees them.  System I/O messages carry a 16-bit type
+ * layouts), as a name_attach() server or a resource manager's handlers see them.  Two
+ * replies carry Linux structures where QNX's carry its own: io_stat_t.o is Linux's
+ * struct stat and _io_utime.times Linux's struct utimbuf (the callers are Linux programs).  System I/O messages carry a 16-bit type
  * between _IO_BASE and _IO_MAX.  name_open() of a local name sends the server nothing (as
  * on QNX, where only the global name service forwards an _IO_CONNECT of type _FTYPE_NAME).
  * Application messages use types below _IO_BASE or above _IO_MAX.
