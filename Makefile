@@ -146,7 +146,7 @@ check-install: lib
 	grep -q '^libdir=/opt/nto/lib64$$' $(BUILD)/destdir/opt/nto/lib64/pkgconfig/neutrino.pc
 	grep -q '^includedir=/opt/nto/inc$$' $(BUILD)/destdir/opt/nto/lib64/pkgconfig/neutrino.pc
 	readelf -d $(RELEASE)/libneutrino.so | grep -q 'SONAME.*libneutrino.so.$(SOVERSION)'
-	@! nm -D --defined-only $(RELEASE)/libneutrino.so | awk '{sub(/@.*/, "", $$3); print $$3}' | grep -vE '^((Channel|Connect|Msg|Timer|Clock|Sched)|timer_timeout$$|delay$$|spawn(l|le|lp|lpe|v|ve|vp|vpe)$$|__libneutrino_)|^(getprio|setprio|procmgr_daemon|procmgr_ability|procmgr_event_notify)$$|^name_(attach|detach|open|close)$$|^dispatch_(create|create_channel|destroy)$$|^(shm_(create|create_subrange|open|delete)_handle|shm_open_handle_pid|shm_revoke|shm_ctl|shm_ctl_special|mmap_handle(_pid)?)$$' | grep -v '^NEUTRINO_0$$' | grep .
+	@! nm -D --defined-only $(RELEASE)/libneutrino.so | awk '{sub(/@.*/, "", $$3); print $$3}' | grep -vE '^((Channel|Connect|Msg|Timer|Clock|Sched)|timer_timeout$$|delay$$|spawn(l|le|lp|lpe|v|ve|vp|vpe)$$|__libneutrino_)|^(getprio|setprio|procmgr_daemon|procmgr_ability|procmgr_event_notify)$$|^name_(attach|detach|open|close)$$|^dispatch_(create|create_channel|destroy|context_alloc|context_free|block|unblock|handler|timeout)$$|^(iofunc_|resmgr_)|^(secpol_resmgr_attach|message_(attach|detach|connect)|pulse_(attach|detach)|select_(attach|detach)|thread_pool_(create|start|destroy)|devctlv?)$$|^(shm_(create|create_subrange|open|delete)_handle|shm_open_handle_pid|shm_revoke|shm_ctl|shm_ctl_special|mmap_handle(_pid)?)$$' | grep -v '^NEUTRINO_0$$' | grep .
 	@echo "install: layout, soname and exported symbols as expected"
 
 c-tests: stage

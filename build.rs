@@ -37,6 +37,17 @@ fn main() {
         .warnings_into_errors(true)
         .compile("neutrino_c");
 
+    // The resource-manager library is QNX structures throughout: built against the QNX
+    // headers we ship (the files above must see the system's own).
+    cc::Build::new()
+        .file("src/c/iofunc.c")
+        .file("src/c/resmgr.c")
+        .include(root.join("include"))
+        .flag("-fexceptions")
+        .link_lib_modifier("+whole-archive")
+        .warnings_into_errors(true)
+        .compile("neutrino_resmgr");
+
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml is readable");
     // Only the ABI module and the exports make the header; the rest is internal.

@@ -16,6 +16,9 @@
 #include <sys/netmgr.h>
 #include <errno.h>
 #include <process.h>
+#include <sys/iofunc.h>
+#include <sys/dispatch.h>
+#include <devctl.h>
 
 #include "cxx_harness.h"
 
@@ -514,6 +517,126 @@ static void t_process_h(void)
     RCHECK(getppid() >= 0);
 }
 
+/* ---------------------------------------------------------------------------------- */
+/* The resource-manager structures (QNX 7.1 member order; see <sys/iofunc.h> for the     */
+/* members whose Linux types differ in size from QNX's: lock, nlink, rdev)               */
+
+OFF(resmgr_context_t, rcvid, 0);
+OFF(resmgr_context_t, info, 8);
+OFF(resmgr_context_t, msg, 72);
+OFF(resmgr_context_t, dpp, 80);
+OFF(resmgr_context_t, id, 88);
+OFF(resmgr_context_t, extra, 96);
+OFF(resmgr_context_t, msg_max_size, 104);
+OFF(resmgr_context_t, status, 112);
+OFF(resmgr_context_t, offset, 120);
+OFF(resmgr_context_t, size, 128);
+OFF(resmgr_context_t, iov, 136);
+SA(sizeof(resmgr_context_t) == 152, "sizeof(resmgr_context_t) == 152");
+SA(MSIZE(resmgr_context_t, status) == 8 && MSIGNED(resmgr_context_t, status), "status is a long");
+
+SA(sizeof(resmgr_connect_funcs_t) == 72 && _RESMGR_CONNECT_NFUNCS == 8, "8 connect handlers");
+SA(sizeof(resmgr_io_funcs_t) == 216 && _RESMGR_IO_NFUNCS == 26, "26 I/O handlers");
+OFF(resmgr_io_funcs_t, read, 8);
+OFF(resmgr_io_funcs_t, devctl, 48);
+OFF(resmgr_io_funcs_t, power, 208);
+
+OFF(resmgr_attr_t, flags, 0);
+OFF(resmgr_attr_t, nparts_max, 4);
+OFF(resmgr_attr_t, msg_max_size, 8);
+OFF(resmgr_attr_t, other_func, 16);
+SA(sizeof(resmgr_attr_t) == 40, "sizeof(resmgr_attr_t) == 40");
+
+OFF(iofunc_attr_t, mount, 0);
+OFF(iofunc_attr_t, mmap_list, 8);
+OFF(iofunc_attr_t, lock_list, 16);
+OFF(iofunc_attr_t, acl, 24);
+OFF(iofunc_attr_t, lockobj, 32);
+OFF(iofunc_attr_t, lock, 32);
+OFF(iofunc_attr_t, flags, 72);
+OFF(iofunc_attr_t, count, 76);
+OFF(iofunc_attr_t, rcount, 78);
+OFF(iofunc_attr_t, wcount, 80);
+OFF(iofunc_attr_t, rlocks, 82);
+OFF(iofunc_attr_t, wlocks, 84);
+OFF(iofunc_attr_t, nbytes, 88);
+OFF(iofunc_attr_t, inode, 96);
+OFF(iofunc_attr_t, uid, 104);
+OFF(iofunc_attr_t, gid, 108);
+OFF(iofunc_attr_t, mtime, 112);
+OFF(iofunc_attr_t, atime, 120);
+OFF(iofunc_attr_t, ctime, 128);
+OFF(iofunc_attr_t, mode, 136);
+OFF(iofunc_attr_t, nlink, 144);
+OFF(iofunc_attr_t, rdev, 152);
+OFF(iofunc_attr_t, mtime_ns, 160);
+OFF(iofunc_attr_t, ctime_ns, 168);
+SA(sizeof(iofunc_attr_t) == 176, "sizeof(iofunc_attr_t) == 176");
+SA(MSIZE(iofunc_attr_t, nbytes) == 8 && MSIZE(iofunc_attr_t, inode) == 8, "64-bit nbytes and inode");
+SA(MSIZE(iofunc_attr_t, count) == 2 && MUNSIGNED(iofunc_attr_t, count), "count is uint16_t");
+
+OFF(iofunc_ocb_t, attr, 0);
+OFF(iofunc_ocb_t, ioflag, 8);
+OFF(iofunc_ocb_t, offset, 16);
+OFF(iofunc_ocb_t, sflag, 24);
+OFF(iofunc_ocb_t, flags, 26);
+OFF(iofunc_ocb_t, reserved, 32);
+SA(sizeof(iofunc_ocb_t) == 40, "sizeof(iofunc_ocb_t) == 40");
+
+OFF(iofunc_mount_t, flags, 0);
+OFF(iofunc_mount_t, conf, 4);
+OFF(iofunc_mount_t, dev, 8);
+OFF(iofunc_mount_t, blocksize, 16);
+OFF(iofunc_mount_t, funcs, 24);
+SA(sizeof(iofunc_mount_t) == 40, "sizeof(iofunc_mount_t) == 40");
+
+/* The I/O messages: a 4-byte header (type, combine_len), then their own members. */
+OFF(struct _io_read, nbytes, 4);
+OFF(struct _io_read, xtype, 8);
+SA(sizeof(struct _io_read) == 16 && sizeof(struct _io_write) == 16, "read/write headers are 16 bytes");
+OFF(struct _io_devctl, dcmd, 4);
+OFF(struct _io_devctl, nbytes, 8);
+SA(sizeof(struct _io_devctl) == 16 && sizeof(struct _io_devctl_reply) == 16, "devctl headers are 16 bytes");
+OFF(struct _io_devctl_reply, ret_val, 4);
+OFF(struct _io_lseek, whence, 4);
+OFF(struct _io_lseek, offset, 8);
+OFF(struct _io_chmod, mode, 4);
+OFF(struct _io_chown, gid, 4);
+OFF(struct _io_chown, uid, 8);
+OFF(struct _io_utime, cur_flag, 4);
+OFF(struct _io_utime, times, 8);
+OFF(struct _io_stat, zero, 4);
+SA(sizeof(io_close_t) == 4, "sizeof(io_close_t) == 4");
+
+/* Return codes and devctl commands. */
+SA(_RESMGR_NOREPLY == INT_MIN && _RESMGR_DEFAULT == INT_MIN + 1, "_RESMGR_NOREPLY/_DEFAULT");
+SA(_RESMGR_NPARTS(2) == -2 && _RESMGR_ERRNO(EIO) == EIO, "_RESMGR_NPARTS/_ERRNO");
+SA(__DIOF(_DCMD_MISC, 1, int) == 0x40040501 && __DION(_DCMD_MISC, 2) == 0x0502, "__DIOF/__DION");
+SA((unsigned)__DIOT(_DCMD_MISC, 1, int) == 0x80040501u, "__DIOT");
+SA((unsigned)__DIOTF(_DCMD_MISC, 1, char[8]) == 0xC0080501u, "__DIOTF");
+SA(_RESMGR_FLAG_DIR == 0x100 && _FTYPE_ANY == 0 && _IO_XTYPE_OFFSET == 5 && _IO_XTYPE_MASK == 0xff,
+   "resmgr_attach flags, file types, xtypes");
+SA(IOFUNC_ATTR_MTIME == 1 && IOFUNC_ATTR_ATIME == 2 && IOFUNC_ATTR_CTIME == 4 &&
+       IOFUNC_ATTR_DIRTY_TIME == 0x40,
+   "IOFUNC_ATTR_* flags");
+
+static void t_resmgr_macros(void)
+{
+    resmgr_context_t ctp;
+    io_devctl_t msg;
+    char data[4];
+    memset(&ctp, 0, sizeof ctp);
+    RCHECK(_RESMGR_PTR(&ctp, data, sizeof data) == -1);
+    RCHECK(GETIOVBASE(&ctp.iov[0]) == (void *)data && GETIOVLEN(&ctp.iov[0]) == sizeof data);
+    _IO_SET_READ_NBYTES(&ctp, 12);
+    RCHECK(ctp.status == 12);
+    _IO_SET_WRITE_NBYTES(&ctp, 7);
+    RCHECK(ctp.status == 7);
+    RCHECK((char *)_DEVCTL_DATA(msg.i) == (char *)&msg + sizeof(struct _io_devctl));
+    RCHECK(get_device_direction(__DIOF(_DCMD_MISC, 1, int)) == (int)DEVDIR_FROM);
+    RCHECK(get_device_command(__DIOF(_DCMD_MISC, 1, int)) == 0x0501);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -524,5 +647,6 @@ int main(int argc, char **argv)
     run("layout_prototypes_linked", t_prototypes_linked);
     run("layout_errno_names", t_errno_names);
     run("layout_process_h", t_process_h);
+    run("layout_resmgr_macros", t_resmgr_macros);
     return summary(argv[0]);
 }

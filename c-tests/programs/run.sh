@@ -290,9 +290,19 @@ check_headers_only() { # QNX headers only, and what they bring along
     [ "$rc" = 0 ] && has "$L.out" "pulse value 2147483647" || { why="exit status $rc"; return 1; }
 }
 
+check_resmgr_enosys() { # QNX resource managers build unchanged; resmgr_attach() is ENOSYS for now
+    local L=$OUTDIR/resmgr_enosys prog
+    need rm_metronome rm_devctl rm_dir || return 1
+    for prog in rm_metronome rm_devctl rm_dir; do
+        run 5 "$L.$prog.out" "$prog"
+        [ "$rc" = 1 ] && has "$L.$prog.out" "resmgr_attach: Function not implemented" ||
+            { why="$prog: exit status $rc, not a clean ENOSYS from resmgr_attach"; return 1; }
+    done
+}
+
 # ---- run them -------------------------------------------------------------------------
 checks=(chid1 chid2 names_connect names_noconnect peers pulse_only unblock pulses pulse_timer
-    atomic_threads headers_only)
+    atomic_threads headers_only resmgr_enosys)
 passed=0
 failed=0
 for c in "${checks[@]}"; do

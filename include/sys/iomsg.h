@@ -1,6 +1,8 @@
 /*
  * <sys/iomsg.h> for libneutrino: the headers of QNX's I/O messages (QNX 7.1, 64-bit
- * layouts), as a name_attach() server sees them.  System I/O messages carry a 16-bit type
+ * layouts), as a name_attach() server or a resource manager's handlers see them.  Two
+ * replies carry Linux structures where QNX's carry its own: io_stat_t.o is Linux's
+ * struct stat and _io_utime.times Linux's struct utimbuf (the callers are Linux programs).  System I/O messages carry a 16-bit type
  * between _IO_BASE and _IO_MAX.  name_open() of a local name sends the server nothing (as
  * on QNX, where only the global name service forwards an _IO_CONNECT of type _FTYPE_NAME).
  * Application messages use types below _IO_BASE or above _IO_MAX.
@@ -17,6 +19,7 @@
 #include <utime.h>
 #include <sys/ftype.h>
 #include <limits.h>
+#include <signal.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -253,6 +256,46 @@ struct _io_stat {
     };
 };
 
+typedef union {
+    struct _io_stat i;
+    struct stat o; /* the reply: Linux's struct stat (the caller is a Linux program) */
+} io_stat_t;
+
+/* _IO_NOTIFY (select/poll/ionotify); the reply's event is QNX's sigevent. */
+struct _io_notify {
+    _Uint16t type;
+    _Uint16t combine_len;
+    _Int32t action;
+    _Int32t flags;
+    struct sigevent event;
+    _Int32t mgr[2];
+    _Int32t flags_extra_mask;
+    _Int32t flags_exten;
+    _Int32t nfds;
+    _Int32t fd_first;
+    _Int32t nfds_ready;
+    _Int64t timo;
+};
+
+struct _io_notify_reply {
+    _Uint32t zero;
+    _Uint32t flags;
+    _Int32t flags2;
+    struct sigevent event;
+    _Int32t mgr[2];
+    _Int32t flags_extra_mask;
+    _Int32t flags_exten;
+    _Int32t nfds;
+    _Int32t fd_first;
+    _Int32t nfds_ready;
+    _Int64t timo;
+};
+
+typedef union {
+    struct _io_notify i;
+    struct _io_notify_reply o;
+} io_notify_t;
+
 struct _io_devctl {
     _Uint16t type;
     _Uint16t combine_len;
@@ -324,6 +367,189 @@ struct _io_sync {
 typedef union {
     struct _io_sync i;
 } io_sync_t;
+
+struct _io_chmod {
+    _Uint16t type;
+    _Uint16t combine_len;
+    mode_t mode;
+};
+
+typedef union {
+    struct _io_chmod i;
+} io_chmod_t;
+
+struct _io_utime {
+    _Uint16t type;
+    _Uint16t combine_len;
+    _Int32t cur_flag; /* non-zero: set both times to "now", ignoring times */
+    struct utimbuf times;
+};
+
+typedef union {
+    struct _io_utime i;
+} io_utime_t;
+
+typedef union {
+    struct _io_shutdown i;
+} io_shutdown_t;
+
+enum _io_openfd_xtypes {
+    _IO_OPENFD_NONE,
+    _IO_OPENFD_PIPE,
+    _IO_OPENFD_KQUEUE,
+    _IO_OPENFD_ACCEPT,
+    _IO_OPENFD_SCTP_PEELOFF
+};
+
+struct _io_openfd {
+    _Uint16t type;
+    _Uint16t combine_len;
+    _Uint32t ioflag;
+    _Uint16t sflag;
+    _Uint16t xtype;
+    struct _msg_info info;
+    _Uint32t reserved2;
+    _Uint32t key;
+};
+
+typedef union {
+    struct _io_openfd i;
+} io_openfd_t;
+
+/* The reply (struct _fdinfo and the path) is not declared: nothing answers _IO_FDINFO yet. */
+struct _io_fdinfo {
+    _Uint16t type;
+    _Uint16t combine_len;
+    _Uint32t flags;
+    _Int32t path_len;
+    _Uint32t reserved;
+};
+
+typedef union {
+    struct _io_fdinfo i;
+} io_fdinfo_t;
+
+struct _io_lock {
+    _Uint16t type;
+    _Uint16t combine_len;
+    _Uint32t subtype;
+    _Int32t nbytes; /* a flock follows for F_*LK */
+};
+
+struct _io_lock_reply {
+    _Uint32t zero[3];
+};
+
+typedef union {
+    struct _io_lock i;
+    struct _io_lock_reply o;
+} io_lock_t;
+
+struct _io_space {
+    _Uint16t type;
+    _Uint16t combine_len;
+    _Uint16t subtype; /* F_ALLOCSP or F_FREESP */
+    short whence;
+    _Uint64t start;
+    _Uint64t len;
+};
+
+typedef union {
+    struct _io_space i;
+    _Uint64t o;
+} io_space_t;
+
+struct _io_mmap {
+    _Uint16t type;
+    _Uint16t combine_len;
+    _Uint32t prot;
+    _Uint64t offset;
+    struct _msg_info info;
+    _Uint32t zero[6];
+};
+
+struct _io_mmap_reply {
+    _Uint32t zero;
+    _Uint32t flags;
+    _Uint64t offset;
+    _Int32t coid;
+    _Int32t fd;
+};
+
+typedef union {
+    struct _io_mmap i;
+    struct _io_mmap_reply o;
+} io_mmap_t;
+
+struct _io_dup {
+    _Uint16t type;
+    _Uint16t combine_len;
+    struct _msg_info info;
+    _Uint32t reserved;
+    _Uint32t key;
+};
+
+typedef union {
+    struct _io_dup i;
+} io_dup_t;
+
+/* _IO_POWER: the request only (QNX's reply types come from its power-management headers). */
+struct _io_power {
+    _Uint16t type;
+    _Uint16t combine_len;
+    _Uint32t subtype;
+    _Uint32t flags;
+    _Int32t mode;
+};
+
+typedef union {
+    struct _io_power i;
+} io_power_t;
+
+/* The path-based messages other than open: each is an _IO_CONNECT with its own subtype. */
+typedef io_open_t io_unlink_t;
+typedef io_open_t io_rename_t;
+typedef io_open_t io_mknod_t;
+typedef io_open_t io_readlink_t;
+typedef io_open_t io_link_t;
+typedef io_open_t io_mount_t;
+
+/* What follows the path of a rename/link/mount connect; only the shapes the handler
+ * tables need (the dispatch loop that fills them is not there yet). */
+typedef union {
+    char path[1];
+} io_rename_extra_t;
+
+typedef union {
+    struct _msg_info info;
+    void *ocb;
+    char path[1];
+} io_link_extra_t;
+
+typedef struct _io_mount_extra {
+    _Uint32t flags;
+    _Uint32t nbytes;
+    _Uint32t datalen;
+    _Uint32t zero[1];
+    union {
+        struct {
+            struct _msg_info info;
+        } cl;
+        struct {
+            void *ocb;
+            void *data;
+            char *type;
+            char *special;
+            void *zero[4];
+        } srv;
+    } extra;
+} io_mount_extra_t;
+
+/* A read or write handler's reply status is the byte count. */
+#define _IO_SET_READ_NBYTES(_c, _s) _RESMGR_STATUS(_c, _s)
+#define _IO_SET_WRITE_NBYTES(_c, _s) _RESMGR_STATUS(_c, _s)
+#define _IO_SET_PATHCONF_VALUE(_c, _s) _RESMGR_STATUS(_c, _s)
+#define _IO_SET_FDINFO_LEN(_c, _s) _RESMGR_STATUS(_c, _s)
 
 /* _IO_MSG: a manager-specific message, told apart by mgrid and subtype. */
 struct _io_msg {
