@@ -42,6 +42,7 @@ fn main() {
     cc::Build::new()
         .file("src/c/iofunc.c")
         .file("src/c/resmgr.c")
+        .file("src/c/dispatch.c")
         .include(root.join("include"))
         .flag("-fexceptions")
         .link_lib_modifier("+whole-archive")

@@ -530,8 +530,9 @@ TEST(client_info_names_the_caller)
     CHECK_NE(iofunc_client_info(&bogus, 0, &info), EOK);
 }
 
-/* Everything that needs the dispatch loop says so, as its prototype reports errors. */
-TEST(dispatch_loop_calls_fail_with_enosys)
+/* Everything that needs the resource-manager layer (or select) says so, as its prototype
+ * reports errors.  The dispatch layer below it is test_dispatch.c's. */
+TEST(resmgr_layer_calls_fail_with_enosys)
 {
     dispatch_t *dpp = dispatch_create();
     resmgr_attr_t rattr;
@@ -560,39 +561,11 @@ TEST(dispatch_loop_calls_fail_with_enosys)
     errno = 0;
     resmgr_context_free(&ctp);
     CHECK_EQ(errno, ENOSYS);
-    CHECK_ERR(resmgr_msgread(&ctp, buf, sizeof buf, 0), ENOSYS);
-    CHECK_ERR(resmgr_msgreadv(&ctp, ctp.iov, 1, 0), ENOSYS);
-    CHECK_ERR(resmgr_msgget(&ctp, buf, sizeof buf, 0), ENOSYS);
-    CHECK_ERR(resmgr_msgwrite(&ctp, buf, sizeof buf, 0), ENOSYS);
-    CHECK_ERR(resmgr_msgwritev(&ctp, ctp.iov, 1, 0), ENOSYS);
-    CHECK_ERR(resmgr_msgreply(&ctp, buf, sizeof buf), ENOSYS);
-    CHECK_ERR(resmgr_msgreplyv(&ctp, ctp.iov, 1), ENOSYS);
     CHECK_ERR(resmgr_open_bind(&ctp, NULL, &io), ENOSYS);
     CHECK_ERR(resmgr_unbind(&ctp), ENOSYS);
     CHECK_ERR(resmgr_pathname(1, 0, buf, sizeof buf), ENOSYS);
-    CHECK_ERR(message_attach(dpp, NULL, 0x5000, 0x5fff, NULL, NULL), ENOSYS);
-    CHECK_ERR(message_detach(dpp, 0x5000, 0x5fff, 0), ENOSYS);
-    CHECK_ERR(message_connect(dpp, 0), ENOSYS);
-    CHECK_ERR(pulse_attach(dpp, MSG_FLAG_ALLOC_PULSE, 0, NULL, NULL), ENOSYS);
-    CHECK_ERR(pulse_detach(dpp, 1, 0), ENOSYS);
     CHECK_ERR(select_attach(dpp, NULL, 0, SELECT_FLAG_READ, NULL, NULL), ENOSYS);
     CHECK_ERR(select_detach(dpp, 0), ENOSYS);
-    errno = 0;
-    CHECK(dispatch_context_alloc(dpp) == NULL && errno == ENOSYS);
-    errno = 0;
-    CHECK(dispatch_block((dispatch_context_t *)&ctp) == NULL && errno == ENOSYS);
-    CHECK_ERR(dispatch_handler((dispatch_context_t *)&ctp), ENOSYS);
-    errno = 0;
-    dispatch_unblock((dispatch_context_t *)&ctp);
-    CHECK_EQ(errno, ENOSYS);
-    errno = 0;
-    dispatch_context_free((dispatch_context_t *)&ctp);
-    CHECK_EQ(errno, ENOSYS);
-    CHECK_ERR(dispatch_timeout(dpp, NULL), ENOSYS);
-    errno = 0;
-    CHECK(thread_pool_create(NULL, 0) == NULL && errno == ENOSYS);
-    CHECK_ERR(thread_pool_start(NULL), ENOSYS);
-    CHECK_ERR(thread_pool_destroy(NULL), ENOSYS);
     /* devctl() reports errors as its return value. */
     errno = 0;
     CHECK_EQ(devctl(0, DCMD_ALL_GETFLAGS, buf, sizeof(int), NULL), ENOSYS);

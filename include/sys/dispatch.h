@@ -2,8 +2,10 @@
  * <sys/dispatch.h> for libneutrino: QNX's name service (name_attach, name_detach,
  * name_open, name_close), the dispatch handles it uses, and QNX 7.1's declarations of the
  * dispatch layer (resmgr_attach, message_attach, pulse_attach, select_attach, dispatch
- * contexts, thread pools).  The dispatch loop is not there yet: those calls fail with
- * ENOSYS (README, "Resource managers"), so that resource managers compile unchanged.
+ * contexts, thread pools).  The dispatch layer works (message_attach, pulse_attach,
+ * dispatch_block/handler, thread pools); the resource-manager layer (resmgr_attach,
+ * resmgr_*) and select_attach fail with ENOSYS for now (README, "Resource managers"),
+ * so that resource managers compile unchanged.
  *
  * Names are local to the machine (QNX 8.0 semantics): no daemon is involved, a name lives
  * exactly as long as its server holds it, and NAME_FLAG_ATTACH_GLOBAL is refused.
@@ -168,7 +170,7 @@ dispatch_t *dispatch_create_channel(int chid, unsigned flags);
 int dispatch_destroy(dispatch_t *dpp);
 
 /* Not yet supported: each fails with ENOSYS (errno set; -1 or NULL returned, nothing for
- * the void ones) until the dispatch loop exists. */
+ * the void ones) until the resource-manager layer and its path bridge exist. */
 int resmgr_attach(dispatch_t *dpp, resmgr_attr_t *attr, const char *path, enum _file_type file_type,
                   unsigned flags, const resmgr_connect_funcs_t *connect_funcs,
                   const resmgr_io_funcs_t *io_funcs, RESMGR_HANDLE_T *handle);
@@ -182,6 +184,7 @@ resmgr_context_t *resmgr_block(resmgr_context_t *ctp);
 void resmgr_unblock(resmgr_context_t *ctp);
 int resmgr_handler(resmgr_context_t *ctp);
 
+/* The dispatch layer. */
 int message_attach(dispatch_t *dpp, message_attr_t *attr, int low, int high,
                    int (*func)(message_context_t *ctp, int code, unsigned flags, void *handle), void *handle);
 int message_detach(dispatch_t *dpp, int low, int high, int flags);
@@ -189,6 +192,7 @@ int message_connect(dispatch_t *dpp, int flags);
 int pulse_attach(dispatch_t *dpp, int flags, int code,
                  int (*func)(message_context_t *ctp, int code, unsigned flags, void *handle), void *handle);
 int pulse_detach(dispatch_t *dpp, int code, int flags);
+/* Not yet supported (ENOSYS). */
 int select_attach(void *dpp, select_attr_t *attr, int fd, unsigned flags,
                   int (*func)(select_context_t *ctp, int fd, unsigned flags, void *handle), void *handle);
 int select_detach(void *dpp, int fd);

@@ -5,8 +5,9 @@
  * in 7.x; 6.x had int/unsigned).
  *
  * What works and what fails with ENOSYS is listed in README ("Resource managers"): the
- * calls that need the dispatch loop (resmgr_msgread(), resmgr_msgreply(), ...) are
- * declared as QNX declares them and fail with ENOSYS until that loop exists.
+ * message-transfer covers (resmgr_msgread(), resmgr_msgreply(), ...) work on any
+ * context; what needs the resource-manager layer (resmgr_open_bind(), ...) fails with
+ * ENOSYS until that layer exists.
  */
 #ifndef _NEUTRINO_SYS_RESMGR_H
 #define _NEUTRINO_SYS_RESMGR_H
@@ -177,8 +178,9 @@ typedef struct _resmgr_io_funcs {
 #define THREAD_POOL_HANDLE_T dispatch_t
 #endif
 
-/* Message transfer from a handler: they need the dispatch loop (not yet: ENOSYS).  The
- * ssize_t/size_t forms are 7.x's (6.x used int); not confirmed against 7.1's header. */
+/* Message transfer from a handler, on ctp->rcvid: reads at ctp->offset + offset, writes
+ * at offset, replies with ctp->status.  The ssize_t/size_t forms are 7.x's (6.x used
+ * int); not confirmed against 7.1's header. */
 ssize_t resmgr_msgread(resmgr_context_t *ctp, void *msg, size_t size, size_t offset);
 ssize_t resmgr_msgreadv(resmgr_context_t *ctp, iov_t *rmsg, int rparts, size_t offset);
 ssize_t resmgr_msgget(resmgr_context_t *ctp, void *msg, size_t size, size_t offset);
@@ -186,6 +188,7 @@ ssize_t resmgr_msgwrite(resmgr_context_t *ctp, const void *msg, size_t size, siz
 ssize_t resmgr_msgwritev(resmgr_context_t *ctp, const iov_t *smsg, int sparts, size_t offset);
 int resmgr_msgreply(resmgr_context_t *ctp, void *ptr, size_t len);
 int resmgr_msgreplyv(resmgr_context_t *ctp, iov_t *iov, int parts);
+/* Not yet supported (ENOSYS): they need the resource-manager layer. */
 int resmgr_open_bind(resmgr_context_t *ctp, RESMGR_OCB_T *ocb, const resmgr_io_funcs_t *iofuncs);
 int resmgr_unbind(resmgr_context_t *ctp);
 int resmgr_pathname(int id, unsigned flags, char *path, int maxbuf);

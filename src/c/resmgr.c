@@ -1,10 +1,11 @@
 /*
- * The parts of QNX's dispatch and resource-manager library that need the dispatch loop
- * (the message loop that receives on a resource manager's channel, keeps the bindings of
- * OCBs to client connections and replies for handlers) and the path bridge that brings
- * clients to it.  Neither exists yet: each call fails with ENOSYS, as README lists, the
- * way its prototype reports errors (errno and -1 or NULL; an error number for devctl();
- * the status ENOSYS for the default handlers, which is what the client would get).
+ * The parts of QNX's resource-manager library that need the resource-manager layer (the
+ * _IO_* routing to connect/io function tables, the bindings of OCBs to client
+ * connections) and the path bridge that brings clients to it.  Neither exists yet: each
+ * call fails with ENOSYS, as README lists, the way its prototype reports errors (errno
+ * and -1 or NULL; an error number for devctl(); the status ENOSYS for the default
+ * handlers, which is what the client would get).  The dispatch layer below them is in
+ * dispatch.c.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -77,48 +78,6 @@ int resmgr_handler(resmgr_context_t *ctp)
     FAIL_INT();
 }
 
-ssize_t resmgr_msgread(resmgr_context_t *ctp, void *msg, size_t size, size_t offset)
-{
-    (void)ctp, (void)msg, (void)size, (void)offset;
-    FAIL_INT();
-}
-
-ssize_t resmgr_msgreadv(resmgr_context_t *ctp, iov_t *rmsg, int rparts, size_t offset)
-{
-    (void)ctp, (void)rmsg, (void)rparts, (void)offset;
-    FAIL_INT();
-}
-
-ssize_t resmgr_msgget(resmgr_context_t *ctp, void *msg, size_t size, size_t offset)
-{
-    (void)ctp, (void)msg, (void)size, (void)offset;
-    FAIL_INT();
-}
-
-ssize_t resmgr_msgwrite(resmgr_context_t *ctp, const void *msg, size_t size, size_t offset)
-{
-    (void)ctp, (void)msg, (void)size, (void)offset;
-    FAIL_INT();
-}
-
-ssize_t resmgr_msgwritev(resmgr_context_t *ctp, const iov_t *smsg, int sparts, size_t offset)
-{
-    (void)ctp, (void)smsg, (void)sparts, (void)offset;
-    FAIL_INT();
-}
-
-int resmgr_msgreply(resmgr_context_t *ctp, void *ptr, size_t len)
-{
-    (void)ctp, (void)ptr, (void)len;
-    FAIL_INT();
-}
-
-int resmgr_msgreplyv(resmgr_context_t *ctp, iov_t *iov, int parts)
-{
-    (void)ctp, (void)iov, (void)parts;
-    FAIL_INT();
-}
-
 int resmgr_open_bind(resmgr_context_t *ctp, RESMGR_OCB_T *ocb, const resmgr_io_funcs_t *iofuncs)
 {
     (void)ctp, (void)ocb, (void)iofuncs;
@@ -137,38 +96,6 @@ int resmgr_pathname(int id, unsigned flags, char *path, int maxbuf)
     FAIL_INT();
 }
 
-int message_attach(dispatch_t *dpp, message_attr_t *attr, int low, int high,
-                   int (*func)(message_context_t *ctp, int code, unsigned flags, void *handle), void *handle)
-{
-    (void)dpp, (void)attr, (void)low, (void)high, (void)func, (void)handle;
-    FAIL_INT();
-}
-
-int message_detach(dispatch_t *dpp, int low, int high, int flags)
-{
-    (void)dpp, (void)low, (void)high, (void)flags;
-    FAIL_INT();
-}
-
-int message_connect(dispatch_t *dpp, int flags)
-{
-    (void)dpp, (void)flags;
-    FAIL_INT();
-}
-
-int pulse_attach(dispatch_t *dpp, int flags, int code,
-                 int (*func)(message_context_t *ctp, int code, unsigned flags, void *handle), void *handle)
-{
-    (void)dpp, (void)flags, (void)code, (void)func, (void)handle;
-    FAIL_INT();
-}
-
-int pulse_detach(dispatch_t *dpp, int code, int flags)
-{
-    (void)dpp, (void)code, (void)flags;
-    FAIL_INT();
-}
-
 int select_attach(void *dpp, select_attr_t *attr, int fd, unsigned flags,
                   int (*func)(select_context_t *ctp, int fd, unsigned flags, void *handle), void *handle)
 {
@@ -179,60 +106,6 @@ int select_attach(void *dpp, select_attr_t *attr, int fd, unsigned flags,
 int select_detach(void *dpp, int fd)
 {
     (void)dpp, (void)fd;
-    FAIL_INT();
-}
-
-dispatch_context_t *dispatch_context_alloc(dispatch_t *dpp)
-{
-    (void)dpp;
-    FAIL_PTR();
-}
-
-void dispatch_context_free(dispatch_context_t *ctp)
-{
-    (void)ctp;
-    errno = ENOSYS;
-}
-
-dispatch_context_t *dispatch_block(dispatch_context_t *ctp)
-{
-    (void)ctp;
-    FAIL_PTR();
-}
-
-void dispatch_unblock(dispatch_context_t *ctp)
-{
-    (void)ctp;
-    errno = ENOSYS;
-}
-
-int dispatch_handler(dispatch_context_t *ctp)
-{
-    (void)ctp;
-    FAIL_INT();
-}
-
-int dispatch_timeout(dispatch_t *dpp, struct timespec *reltime)
-{
-    (void)dpp, (void)reltime;
-    FAIL_INT();
-}
-
-thread_pool_t *thread_pool_create(thread_pool_attr_t *pool_attr, unsigned flags)
-{
-    (void)pool_attr, (void)flags;
-    FAIL_PTR();
-}
-
-int thread_pool_start(void *pool)
-{
-    (void)pool;
-    FAIL_INT();
-}
-
-int thread_pool_destroy(thread_pool_t *pool)
-{
-    (void)pool;
     FAIL_INT();
 }
 

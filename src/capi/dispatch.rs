@@ -42,6 +42,14 @@ pub extern "C" fn dispatch_destroy(dpp: *mut dispatch_t) -> c_int {
     or_errno(|| names::dispatch_destroy(dpp as usize).map(|_| 0))
 }
 
+/// For the dispatch layer in C (src/c/dispatch.c): the channel of `dpp`,
+/// made on first use when `create` is non-zero; -1 and `EINVAL` for a pointer not from
+/// `dispatch_create*` or, without `create`, a handle that has no channel yet.
+#[no_mangle]
+pub extern "C" fn __libneutrino_dispatch_chid(dpp: *mut dispatch_t, create: c_int) -> c_int {
+    or_errno(|| names::dispatch_chid(dpp as usize, create != 0))
+}
+
 /// Takes the name `path`; NULL `dpp` makes a dispatch handle.
 ///
 /// # Safety

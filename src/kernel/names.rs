@@ -140,9 +140,29 @@ pub fn dispatch_create(chid: i32) -> usize {
     current().names.lock().new_dispatch(chid)
 }
 
+/// The channel of `dpp` for the dispatch layer (src/c/dispatch.c): made on first use when
+/// `create` (as QNX's first `message_attach` makes it); a handle without one is `EINVAL`.
+pub fn dispatch_chid(dpp: usize, create: bool) -> KResult<i32> {
+    let mut names = current().names.lock();
+    if create {
+        return names.channel_of(dpp);
+    }
+    match names.dispatches.get(&dpp) {
+        Some(d) if d.chid != -1 => Ok(d.chid),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+extern "C" {
+    /// src/c/dispatch.c: frees the dispatch layer's state (attached handlers) of `dpp`.
+    fn neutrino_dispatch_forget(dpp: usize);
+}
+
 /// `dispatch_destroy`: destroys the handle's channel and drops the names it serves.
 pub fn dispatch_destroy(dpp: usize) -> KResult<()> {
     let chid = current().names.lock().remove_dispatch(dpp)?;
+    // SAFETY: takes any value; it only looks `dpp` up in its own table.
+    unsafe { neutrino_dispatch_forget(dpp) };
     if chid != -1 {
         // A channel the application destroyed itself is no error here.
         let _ = channel::destroy(chid);
