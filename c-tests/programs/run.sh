@@ -290,6 +290,26 @@ check_headers_only() { # QNX headers only, and what they bring along
     [ "$rc" = 0 ] && has "$L.out" "pulse value 2147483647" || { why="exit status $rc"; return 1; }
 }
 
+check_thread_pool() { # a name server on a dispatch thread pool, under 8 concurrent requests
+    local L=$OUTDIR/thread_pool name=$NAME_TAG-pool srv ms most
+    need tp_server tp_client || return 1
+    start 20 "$L.server.out" tp_server "$name"
+    srv=$pid
+    await "$L.server.out" "^Server: $name ready" || { why="tp_server did not start"; return 1; }
+    run 10 "$L.client.out" tp_client "$name"
+    [ "$rc" = 0 ] || { why="tp_client exit status $rc"; return 1; }
+    has "$L.client.out" "Client: 2 + 3 = 5" && has "$L.client.out" "unattached type -> ENOSYS" &&
+        has "$L.client.out" "unhandled type -> ENOSYS" || { why="wrong answers"; return 1; }
+    ms=$(sed -n 's/^Client: 8 requests of 200 ms in \([0-9]*\) ms$/\1/p' "$L.client.out")
+    most=$(sed -n 's/^Client: the server ran at most \([0-9]*\) at once$/\1/p' "$L.client.out")
+    [ -n "$ms" ] && [ "$ms" -lt 1400 ] || { why="8 requests took ${ms:-?} ms: not served in parallel"; return 1; }
+    [ -n "$most" ] && [ "$most" -ge 3 ] && [ "$most" -le 6 ] ||
+        { why="the pool ran ${most:-?} requests at once, not 3..6 (maximum 6)"; return 1; }
+    finish "$srv" 3
+    [ "$rc" = 0 ] && has "$L.server.out" "Server quitting" ||
+        { why="tp_server did not quit cleanly (status $rc)"; return 1; }
+}
+
 check_resmgr_enosys() { # QNX resource managers build unchanged; resmgr_attach() is ENOSYS for now
     local L=$OUTDIR/resmgr_enosys prog
     need rm_metronome rm_devctl rm_dir || return 1
@@ -302,7 +322,7 @@ check_resmgr_enosys() { # QNX resource managers build unchanged; resmgr_attach()
 
 # ---- run them -------------------------------------------------------------------------
 checks=(chid1 chid2 names_connect names_noconnect peers pulse_only unblock pulses pulse_timer
-    atomic_threads headers_only resmgr_enosys)
+    atomic_threads headers_only thread_pool resmgr_enosys)
 passed=0
 failed=0
 for c in "${checks[@]}"; do
