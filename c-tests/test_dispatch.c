@@ -13,7 +13,8 @@
 
 #define T_BASE 0x5000 /* the server's message range: T_BASE..T_LAST */
 #define T_LAST 0x50ff
-enum { OP_ECHO = T_BASE, OP_XFER, OP_XFERV, OP_HOLD, OP_STATS, OP_QUIT };
+enum { OP_ECHO = T_BASE, OP_XFER, OP_XFERV, OP_BIG, OP_STATS, OP_QUIT };
+#define BIG 20000 /* more than a context's receive buffer */
 
 struct req {
     uint16_t type;
@@ -80,6 +81,18 @@ static int on_msg(message_context_t *ctp, int code, unsigned flags, void *handle
         SETIOV(&rep[1], a, 4);
         ctp->status = 9;
         resmgr_msgreplyv(ctp, rep, 2);
+        break;
+    }
+    case OP_BIG: { /* resmgr_msgget across the end of the receive buffer */
+        CHECK(ctp->msg_max_size < BIG);
+        unsigned char *got = malloc(BIG + 100);
+        REQUIRE(got != NULL);
+        CHECK_EQ(resmgr_msgget(ctp, got, BIG + 100, sizeof *r), BIG); /* not past the end */
+        CHECK_EQ(h_verify(got, BIG, 77, 0), -1);
+        CHECK_EQ(resmgr_msgget(ctp, got, 10, sizeof *r + BIG - 4), 4);
+        CHECK_EQ(h_verify(got, 4, 77, BIG - 4), -1);
+        free(got);
+        MsgReply(ctp->rcvid, EOK, NULL, 0);
         break;
     }
     case OP_QUIT:
@@ -186,6 +199,14 @@ TEST(server_routes_messages_and_pulses)
     char vrep[12] = {0};
     CHECK_EQ(MsgSend(coid, &v, sizeof v, vrep, sizeof vrep), 9);
     CHECK_MEM(vrep, "ABCDabcdTAIL", 12);
+    /* More than the receive buffer holds: resmgr_msgget() reads the rest. */
+    char *big = malloc(sizeof(struct req) + BIG);
+    REQUIRE(big != NULL);
+    struct req br = {OP_BIG, 0, 0};
+    memcpy(big, &br, sizeof br);
+    h_fill(big + sizeof br, BIG, 77);
+    CHECK_EQ(MsgSend(coid, big, sizeof br + BIG, NULL, 0), 0);
+    free(big);
 
     /* Pulses: the attached code reaches its handler; another is dropped (-1). */
     CHECK_OK(MsgSendPulse(coid, -1, code, 5));

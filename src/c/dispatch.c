@@ -397,15 +397,21 @@ ssize_t resmgr_msgreadv(resmgr_context_t *ctp, iov_t *rmsg, int rparts, size_t o
     return MsgReadv(ctp->rcvid, rmsg, rparts, ctp->offset + offset);
 }
 
-/* From the receive buffer when it holds the bytes, else from the client. */
+/* What the receive buffer holds first, the rest from the client (never past the end of
+ * the client's message). */
 ssize_t resmgr_msgget(resmgr_context_t *ctp, void *msg, size_t size, size_t offset)
 {
-    size_t at = ctp->offset + offset;
-    if (ctp->info.msglen >= 0 && at + size <= (size_t)ctp->info.msglen && at + size <= ctp->msg_max_size) {
-        memcpy(msg, (const char *)ctp->msg + at, size);
-        return (ssize_t)size;
+    size_t at = ctp->offset + offset, held = ctp->info.msglen > 0 ? (size_t)ctp->info.msglen : 0, local = 0;
+    if (held > ctp->msg_max_size)
+        held = ctp->msg_max_size;
+    if (at < held) {
+        local = held - at < size ? held - at : size;
+        memcpy(msg, (const char *)ctp->msg + at, local);
     }
-    return MsgRead(ctp->rcvid, msg, size, at);
+    if (local == size)
+        return (ssize_t)local;
+    ssize_t more = MsgRead(ctp->rcvid, (char *)msg + local, size - local, at + local);
+    return more == -1 ? -1 : (ssize_t)local + more;
 }
 
 ssize_t resmgr_msgwrite(resmgr_context_t *ctp, const void *msg, size_t size, size_t offset)
