@@ -224,7 +224,7 @@ TEST(ocb_attach_and_detach_count_opens)
              IOFUNC_OCB_LAST_INUSE | IOFUNC_OCB_LAST_READER | IOFUNC_OCB_LAST_WRITER);
     CHECK_EQ(attr.count + attr.rcount + attr.wcount, 0);
 
-    /* Binding to an I/O table needs the dispatch loop: ENOSYS, the counts untouched. */
+    /* Binding to an I/O table needs the resource-manager layer: ENOSYS, counts untouched. */
     iofunc_func_init(0, NULL, _RESMGR_IO_NFUNCS, &io);
     CHECK_EQ(iofunc_ocb_attach(&ctp, &ro, NULL, &attr, &io), ENOSYS);
     CHECK_EQ(attr.count, 0);

@@ -4,8 +4,9 @@
  * the size of its data in bits 16-29 and class and number in the low 16 bits.
  *
  * devctl() and devctlv() need a resource manager reachable through a file descriptor,
- * which the dispatch loop will bring: until then they return ENOSYS (as an error number,
- * the way devctl() reports every error; README, "Resource managers").
+ * which the resource-manager layer and its path bridge will bring: until then they
+ * return ENOSYS (as an error number, the way devctl() reports every error; README,
+ * "Resource managers").
  */
 #ifndef _NEUTRINO_DEVCTL_H
 #define _NEUTRINO_DEVCTL_H

@@ -3,7 +3,7 @@
  * work on the attribute, OCB and mount structures alone.  Written in C because every one
  * of them is QNX structure and macro work on types the program may extend
  * (IOFUNC_ATTR_T/IOFUNC_OCB_T), with nothing of the kernel's rules in it; the message
- * loop that calls them belongs to the Rust side (src/resmgr/, with the dispatch loop).
+ * loop that calls them belongs to the resource-manager layer above the dispatch layer (dispatch.c).
  *
  * Handlers return a status as QNX's do: an errno value (EOK), _RESMGR_NPARTS(n) or
  * _RESMGR_DEFAULT.  The credentials a rule needs come from a struct _client_info, passed
@@ -400,7 +400,7 @@ int iofunc_lseek(resmgr_context_t *ctp, io_lseek_t *msg, iofunc_ocb_t *ocb, iofu
     return EOK;
 }
 
-/* ---- default handlers that need no dispatch loop ------------------------------------- */
+/* ---- default handlers that need no resource-manager layer ----------------------------- */
 
 int iofunc_open_default(resmgr_context_t *ctp, io_open_t *msg, iofunc_attr_t *attr, void *extra)
 {
@@ -409,7 +409,7 @@ int iofunc_open_default(resmgr_context_t *ctp, io_open_t *msg, iofunc_attr_t *at
     if ((rc = iofunc_open(ctp, msg, attr, NULL, NULL)) != EOK)
         return rc;
     /* The new OCB is bound with the I/O table resmgr_attach() was given, which only the
-     * dispatch loop knows: until it exists, the open fails with ENOSYS. */
+     * resource-manager layer knows: until it exists, the open fails with ENOSYS. */
     return ENOSYS;
 }
 
