@@ -377,7 +377,9 @@ static int attacker(int rd, int wr, void *arg)
         char msg[16] = {M_POST};
         long long end = h_now_ms() + 4000;
         while (h_now_ms() < end) {
-            raw_send(region, 31, msg);
+            /* Any slot the library is not using (its held message takes one). */
+            for (int s = NSLOTS - 1; s >= 0 && raw_send(region, s, msg) == -1000; s--) {
+            }
             h_sleep_ms(50);
         }
         _exit(0);
