@@ -657,6 +657,21 @@ H_FN double h_hostile_seconds(double short_run)
     return v > 0 ? v : short_run;
 }
 
+/* 1 if /proc/net/unix lists an abstract socket address starting with `prefix`. */
+H_FN int h_abstract_listed(const char *prefix)
+{
+    char want[200], line[512];
+    snprintf(want, sizeof want, " @%s", prefix);
+    FILE *f = fopen("/proc/net/unix", "r");
+    int found = 0;
+    if (!f)
+        return 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, want) != NULL;
+    fclose(f);
+    return found;
+}
+
 /* Cases that switch users need root. */
 #define H_NEED_ROOT()                                                           \
     do {                                                                        \

@@ -52,21 +52,6 @@ static int fill_backlog(const char *name)
     return connect(c, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n));
 }
 
-/* 1 if /proc/net/unix lists an abstract address starting with `prefix`. */
-static int listed(const char *prefix)
-{
-    char want[200], line[512];
-    snprintf(want, sizeof want, " @%s", prefix);
-    FILE *f = fopen("/proc/net/unix", "r");
-    int found = 0;
-    if (!f)
-        return 0;
-    while (!found && fgets(line, sizeof line, f))
-        found = strstr(line, want) != NULL;
-    fclose(f);
-    return found;
-}
-
 /* ------------------------------------------------------------------------------------ */
 /* A server that tells who it is                                                         */
 
@@ -188,7 +173,7 @@ static void squatted_victim_case(int full)
     } else {
         char fb[64];
         snprintf(fb, sizeof fb, "neutrino.%d.", (int)victim.pid);
-        CHECK(listed(fb)); /* it listens on a fallback address */
+        CHECK(h_abstract_listed(fb)); /* it listens on a fallback address */
         long long t0 = h_now_ms();
         int coid = ConnectAttach(0, victim.pid, (int)chid, _NTO_SIDE_CHANNEL, 0);
         long long ms = h_now_ms() - t0;

@@ -154,21 +154,6 @@ static int death_pulse(int chid, int timeout_ms)
     }
 }
 
-/* 1 if /proc/net/unix lists an abstract address starting with `prefix`. */
-static int listed(const char *prefix)
-{
-    char want[200], line[512];
-    snprintf(want, sizeof want, " @%s", prefix);
-    FILE *f = fopen("/proc/net/unix", "r");
-    int found = 0;
-    if (!f)
-        return 0;
-    while (!found && fgets(line, sizeof line, f))
-        found = strstr(line, want) != NULL;
-    fclose(f);
-    return found;
-}
-
 TEST(watchers_squatted_still_told)
 {
     H_NEED_ROOT();
@@ -185,7 +170,7 @@ TEST(watchers_squatted_still_told)
     CHECK_EQ(procmgr_event_notify(PROCMGR_EVENT_PROCESS_DEATH, &ev), 0);
     char fallback[64];
     snprintf(fallback, sizeof fallback, "neutrino.procwatch.%d.", (int)me);
-    CHECK(listed(fallback));
+    CHECK(h_abstract_listed(fallback));
 
     /* Past the first scan; then what is queued (other processes' deaths) is let go. */
     h_sleep_ms(100);
