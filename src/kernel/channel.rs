@@ -406,7 +406,7 @@ impl Channel {
             self.pool_exhausted();
             return Err(Errno::EAGAIN);
         };
-        let rank = Rank { priority: priority.min(conn.prio_cap), seq: st.seq, ticket };
+        let rank = Rank { priority: conn.honoured_priority(priority as u32), seq: st.seq, ticket };
         st.push_client_pulse(rank, Pulse { code, value, scoid: conn.scoid, pooled, from: conn.serial });
         drop(st);
         self.wake(1);
@@ -484,7 +484,7 @@ impl Channel {
                 return false;
             }
             let Ok(pooled) = self.admit_pulse() else { return false };
-            let rank = Rank { priority: rp.priority.min(conn.prio_cap), seq, ticket: rp.ticket };
+            let rank = Rank { priority: conn.honoured_priority(rp.priority as u32), seq, ticket: rp.ticket };
             let p = Pulse { code: rp.code, value: rp.value, scoid: conn.scoid, pooled, from: conn.serial };
             st.push_client_pulse(rank, p);
             true

@@ -211,7 +211,7 @@ pub struct ServerConn {
     pub serial: u64,
     /// The highest priority honoured for the client's messages and pulses (see
     /// [`priority_cap`]).
-    pub prio_cap: u8,
+    prio_cap: u8,
     /// Its ring holds pulses that found no room (changed under the channel lock).
     pub backlog: AtomicBool,
 }
@@ -842,7 +842,8 @@ impl Handler for KernelHandler {
         if conn.link_id() != Some(link) || conn.scoid != req.scoid {
             return Err(Errno::ESRCH);
         }
-        end(p, &conn, End::Detached(req.priority.clamp(1, 255) as u8));
+        // The disconnect pulse's priority, capped as the client's own pulses are.
+        end(p, &conn, End::Detached(conn.honoured_priority(req.priority.clamp(1, 255) as u32)));
         Ok(Response::default())
     }
 
