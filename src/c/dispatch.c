@@ -504,10 +504,14 @@ static void pool_run(thread_pool_t *pool, THREAD_POOL_PARAM_T *ctp)
         pool->waiting++;
         pthread_mutex_unlock(&pool->lock);
     }
+    pthread_mutex_unlock(&pool->lock);
+    /* Freed before the thread stops counting: thread_pool_destroy returns only once every
+     * thread's context is gone. */
+    pool->attr.context_free(ctp);
+    pthread_mutex_lock(&pool->lock);
     pool->created--;
     pthread_cond_broadcast(&pool->changed);
     pthread_mutex_unlock(&pool->lock);
-    pool->attr.context_free(ctp);
 }
 
 static void *pool_thread(void *arg)
