@@ -40,9 +40,9 @@ fn main() {
     // The resource-manager library is QNX structures throughout: built against the QNX
     // headers we ship (the files above must see the system's own).
     cc::Build::new()
-        .file("src/c/iofunc.c")
-        .file("src/c/resmgr.c")
-        .file("src/c/dispatch.c")
+        .file("src/resmgr/iofunc.c")
+        .file("src/resmgr/resmgr.c")
+        .file("src/resmgr/dispatch.c")
         .include(root.join("include"))
         .flag("-fexceptions")
         .link_lib_modifier("+whole-archive")

@@ -5,6 +5,8 @@
 //!   conversion only.
 //! * [`kernel`]: the emulated microkernel: channels, connections, the
 //!   SEND/RECEIVE/REPLY state machine. Every QNX rule lives here, once.
+//! * [`resmgr`]: QNX's resource-manager library (dispatch, resmgr, iofunc) and the path
+//!   bridge, a layer over the kernel calls.
 //! * [`transport`]: how bytes and wake-ups cross between threads and processes: shared
 //!   memory, futexes, single copies and the per-process control socket.
 //!
@@ -16,4 +18,5 @@ compile_error!("libneutrino must be built with panic = \"abort\": a panic may no
 
 pub mod capi;
 pub mod kernel;
+pub mod resmgr;
 pub mod transport;

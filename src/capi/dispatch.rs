@@ -42,7 +42,7 @@ pub extern "C" fn dispatch_destroy(dpp: *mut dispatch_t) -> c_int {
     or_errno(|| names::dispatch_destroy(dpp as usize).map(|_| 0))
 }
 
-/// For the dispatch layer in C (src/c/dispatch.c): the channel of `dpp`,
+/// For the dispatch layer in C (src/resmgr/dispatch.c): the channel of `dpp`,
 /// made on first use when `create` is non-zero; -1 and `EINVAL` for a pointer not from
 /// `dispatch_create*` or, without `create`, a handle that has no channel yet.
 #[no_mangle]

@@ -140,7 +140,7 @@ pub fn dispatch_create(chid: i32) -> usize {
     current().names.lock().new_dispatch(chid)
 }
 
-/// The channel of `dpp` for the dispatch layer (src/c/dispatch.c): made on first use when
+/// The channel of `dpp` for the dispatch layer (src/resmgr/dispatch.c): made on first use when
 /// `create` (as QNX's first `message_attach` makes it); a handle without one is `EINVAL`.
 pub fn dispatch_chid(dpp: usize, create: bool) -> KResult<i32> {
     let mut names = current().names.lock();
@@ -154,7 +154,7 @@ pub fn dispatch_chid(dpp: usize, create: bool) -> KResult<i32> {
 }
 
 extern "C" {
-    /// src/c/dispatch.c: frees the dispatch layer's state (attached handlers) of `dpp`.
+    /// src/resmgr/dispatch.c: frees the dispatch layer's state (attached handlers) of `dpp`.
     fn neutrino_dispatch_forget(dpp: usize);
 }
 
