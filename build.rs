@@ -43,6 +43,7 @@ fn main() {
         .file("src/resmgr/iofunc.c")
         .file("src/resmgr/resmgr.c")
         .file("src/resmgr/dispatch.c")
+        .file("src/resmgr/devctl.c")
         .include(root.join("include"))
         .flag("-fexceptions")
         .link_lib_modifier("+whole-archive")

@@ -109,19 +109,6 @@ int select_detach(void *dpp, int fd)
     FAIL_INT();
 }
 
-int devctl(int fd, int dcmd, void *dev_data_ptr, size_t nbytes, int *dev_info_ptr)
-{
-    (void)fd, (void)dcmd, (void)dev_data_ptr, (void)nbytes, (void)dev_info_ptr;
-    return ENOSYS;
-}
-
-int devctlv(int fd, int dcmd, int sparts, int rparts, const struct iovec *sv, const struct iovec *rv,
-            int *dev_info_ptr)
-{
-    (void)fd, (void)dcmd, (void)sparts, (void)rparts, (void)sv, (void)rv, (void)dev_info_ptr;
-    return ENOSYS;
-}
-
 /* Default handlers: the status a client would receive. */
 int iofunc_unblock_default(resmgr_context_t *ctp, io_pulse_t *msg, iofunc_ocb_t *ocb)
 {
