@@ -8,8 +8,9 @@
  * thread-pool attributes and their callbacks); the handle itself lives in the Rust name
  * service (src/kernel/names.rs), which gives us its channel and tells us when it dies.
  *
- * The resource-manager layer above (resmgr_attach, the _IO_* tables) is not here yet: it
- * needs the path bridge (resmgr.c).
+ * The resource-manager layer above (resmgr_attach, the _IO_* tables) is resmgr.c: once a
+ * handle has an attachment, dispatch_handler() hands it the _IO_* messages and the
+ * disconnect and unblock pulses.
  */
 #include <errno.h>
 #include <limits.h>
@@ -25,6 +26,11 @@
 int __libneutrino_dispatch_chid(dispatch_t *dpp, int create);
 /* Called by the name service when dpp is destroyed. */
 void neutrino_dispatch_forget(dispatch_t *dpp);
+/* resmgr.c: the resource-manager layer's share of dispatch_handler()'s work. */
+typedef int (*other_func_t)(resmgr_context_t *ctp, void *msg);
+int neutrino_resmgr_route(resmgr_context_t *ctp, other_func_t other_func) __attribute__((visibility("hidden")));
+int neutrino_dispatch_resmgr(dispatch_t *dpp, const resmgr_attr_t *attr, size_t msg_min)
+    __attribute__((visibility("hidden")));
 
 typedef int (*msg_func_t)(message_context_t *ctp, int code, unsigned flags, void *handle);
 
@@ -51,6 +57,8 @@ struct disp {
     int has_timeout;
     struct timespec timeout;
     int unblock_coid;     /* dispatch_unblock()'s side channel to the handle, 0 until used */
+    int resmgr;           /* a resmgr_attach() ran: the _IO_* messages are the resmgr layer's */
+    other_func_t other_func; /* the first resmgr_attr_t.other_func given */
 };
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -184,6 +192,29 @@ int message_attach(dispatch_t *dpp, message_attr_t *attr, int low, int high,
         rc = low; /* the pulse code: the one allocated, or the caller's */
     pthread_mutex_unlock(&d->lock);
     return rc;
+}
+
+/* resmgr_attach()'s share: as QNX, a resource manager's contexts grow to the largest
+ * geometry asked for (they already hold any connect message: msg_min), and the first
+ * other_func given answers what no table does. */
+int neutrino_dispatch_resmgr(dispatch_t *dpp, const resmgr_attr_t *attr, size_t msg_min)
+{
+    struct disp *d = disp_of(dpp, 1);
+    if (!d)
+        return -1;
+    unsigned nparts = attr->nparts_max > 1 ? attr->nparts_max : 1;
+    size_t size = attr->msg_max_size > msg_min ? attr->msg_max_size : msg_min;
+    pthread_mutex_lock(&d->lock);
+    if (!d->attached || nparts > d->nparts_max)
+        d->nparts_max = nparts;
+    if (!d->attached || size > d->msg_max_size)
+        d->msg_max_size = size;
+    d->attached = 1;
+    d->resmgr = 1;
+    if (!d->other_func)
+        d->other_func = attr->other_func;
+    pthread_mutex_unlock(&d->lock);
+    return 0;
 }
 
 int pulse_attach(dispatch_t *dpp, int flags, int code,
@@ -339,6 +370,17 @@ int dispatch_timeout(dispatch_t *dpp, struct timespec *reltime)
     return 0;
 }
 
+/* Does the resource-manager layer take this message or pulse rather than the entry that
+ * matched (`hit`, a non-default one, or NULL)?  Its _IO_* messages and the kernel's
+ * disconnect and unblock pulses, except an _IO_MSG a message_attach() range covers. */
+static int for_resmgr(const message_context_t *c, int code, const struct entry *hit)
+{
+    if (c->rcvid == 0)
+        return code == _PULSE_CODE_DISCONNECT || code == _PULSE_CODE_UNBLOCK;
+    uint16_t type = (uint16_t)code;
+    return type >= _IO_BASE && type <= _IO_MAX && !(type == _IO_MSG && hit);
+}
+
 int dispatch_handler(dispatch_context_t *ctp)
 {
     if (!ctp)
@@ -353,6 +395,8 @@ int dispatch_handler(dispatch_context_t *ctp)
     int code = c->rcvid == 0 ? c->msg->pulse.code : c->msg->type;
     msg_func_t func = NULL;
     void *handle = NULL;
+    int resmgr = 0;
+    other_func_t other = NULL;
     struct disp *d = disp_of(c->dpp, 0);
     if (d) {
         const struct entry *def = NULL, *hit = NULL;
@@ -367,14 +411,19 @@ int dispatch_handler(dispatch_context_t *ctp)
                      (uint16_t)code <= (uint16_t)e->hi)
                 hit = e;
         }
-        if (!hit)
-            hit = def;
-        if (hit) {
+        /* A message no entry matches reaches the resource-manager layer (its other_func,
+         * or ENOSYS) only when no default entry takes it either. */
+        if (d->resmgr && (for_resmgr(c, code, hit) || (!hit && !def))) {
+            resmgr = 1;
+            other = d->other_func;
+        } else if ((hit = hit ? hit : def)) {
             func = hit->func;
             handle = hit->handle;
         }
         pthread_mutex_unlock(&d->lock);
     }
+    if (resmgr)
+        return neutrino_resmgr_route(c, other);
     if (func)
         return func(c, code, 0, handle);
     /* Nothing attached for it: a message is refused, a pulse dropped, as QNX does. */

@@ -27,8 +27,14 @@ void iofunc_attr_init_sized(iofunc_attr_t *attr, mode_t mode, iofunc_attr_t *dat
                             size_t size)
 {
     (void)size; /* the program's extension beyond iofunc_attr_t is its own to set */
+    pthread_mutexattr_t recursive;
     memset(attr, 0, sizeof(*attr));
-    pthread_mutex_init(&attr->lock, NULL);
+    /* Recursive, as QNX's attribute lock: a handler may take it while the library holds
+     * it around the handler (lock_ocb). */
+    pthread_mutexattr_init(&recursive);
+    pthread_mutexattr_settype(&recursive, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&attr->lock, &recursive);
+    pthread_mutexattr_destroy(&recursive);
     attr->mode = mode;
     attr->nlink = 1;
     if (dattr != NULL) {
@@ -225,6 +231,8 @@ void iofunc_ocb_free(IOFUNC_OCB_T *ocb)
         free(ocb);
 }
 
+/* Binds the OCB (allocated here when NULL, with the mount's ocb_calloc if it has one) to
+ * the client's connection, with io_funcs or, when NULL, the attachment's I/O table. */
 int iofunc_ocb_attach(resmgr_context_t *ctp, io_open_t *msg, iofunc_ocb_t *ocb, iofunc_attr_t *attr,
                       const resmgr_io_funcs_t *io_funcs)
 {
@@ -234,9 +242,9 @@ int iofunc_ocb_attach(resmgr_context_t *ctp, io_open_t *msg, iofunc_ocb_t *ocb, 
     ocb->attr = attr;
     ocb->ioflag = (int32_t)msg->connect.ioflag;
     ocb->sflag = msg->connect.sflag;
+    ocb->flags = 0;
     ocb->offset = 0;
-    /* Without io_funcs (not a QNX form) the OCB is set up but bound to nothing. */
-    if (io_funcs != NULL && resmgr_open_bind(ctp, ocb, io_funcs) == -1) {
+    if (resmgr_open_bind(ctp, ocb, io_funcs) == -1) {
         rc = errno;
         if (allocated)
             iofunc_ocb_free(ocb);
@@ -255,6 +263,7 @@ int iofunc_ocb_detach(resmgr_context_t *ctp, iofunc_ocb_t *ocb)
     iofunc_attr_t *attr = ocb->attr;
     int last = 0;
     (void)ctp;
+    iofunc_time_update(attr); /* as QNX: the times are current when the last close comes */
     if ((ocb->ioflag & _IO_FLAG_RD) && attr->rcount > 0 && --attr->rcount == 0)
         last |= IOFUNC_OCB_LAST_READER;
     if ((ocb->ioflag & _IO_FLAG_WR) && attr->wcount > 0 && --attr->wcount == 0)
@@ -400,17 +409,17 @@ int iofunc_lseek(resmgr_context_t *ctp, io_lseek_t *msg, iofunc_ocb_t *ocb, iofu
     return EOK;
 }
 
-/* ---- default handlers that need no resource-manager layer ----------------------------- */
+/* ---- default handlers ---------------------------------------------------------------- */
 
 int iofunc_open_default(resmgr_context_t *ctp, io_open_t *msg, iofunc_attr_t *attr, void *extra)
 {
     int rc;
     (void)extra;
-    if ((rc = iofunc_open(ctp, msg, attr, NULL, NULL)) != EOK)
-        return rc;
-    /* The new OCB is bound with the I/O table resmgr_attach() was given, which only the
-     * resource-manager layer knows: until it exists, the open fails with ENOSYS. */
-    return ENOSYS;
+    iofunc_attr_lock(attr);
+    if ((rc = iofunc_open(ctp, msg, attr, NULL, NULL)) == EOK)
+        rc = iofunc_ocb_attach(ctp, msg, NULL, attr, NULL);
+    iofunc_attr_unlock(attr);
+    return rc;
 }
 
 int iofunc_read_default(resmgr_context_t *ctp, io_read_t *msg, iofunc_ocb_t *ocb)
@@ -544,6 +553,69 @@ int iofunc_unlock_ocb_default(resmgr_context_t *ctp, void *reserved, iofunc_ocb_
     (void)ctp;
     (void)reserved;
     return iofunc_attr_unlock(ocb->attr);
+}
+
+/* QNX's replies EINTR to a client it holds blocked on a byte-range lock.  We hold none
+ * (iofunc_lock_default is ENOSYS), so the client asking to unblock is one the program's
+ * handler holds (_RESMGR_NOREPLY): it gets EINTR, so that an interrupted Linux caller
+ * (FUSE_INTERRUPT) is never left waiting on a reply that may not come.  A handler that
+ * replies later then gets ESRCH from MsgReply(), as for any client gone. */
+int iofunc_unblock_default(resmgr_context_t *ctp, io_pulse_t *msg, iofunc_ocb_t *ocb)
+{
+    struct _msg_info info;
+    (void)msg, (void)ocb;
+    if (MsgInfo(ctp->rcvid, &info) == -1 || !(info.flags & _NTO_MI_UNBLOCK_REQ))
+        return _RESMGR_DEFAULT;
+    MsgError(ctp->rcvid, EINTR);
+    return _RESMGR_NOREPLY;
+}
+
+/* QNX's releases the byte-range locks the closing client holds; there are none here. */
+int iofunc_close_dup_default(resmgr_context_t *ctp, io_close_t *msg, iofunc_ocb_t *ocb)
+{
+    (void)ctp, (void)msg, (void)ocb;
+    return EOK;
+}
+
+/* A new OCB on the same attribute for this connection, with no more access than the
+ * original open had (as QNX's iofunc_openfd). */
+int iofunc_openfd_default(resmgr_context_t *ctp, io_openfd_t *msg, iofunc_ocb_t *ocb)
+{
+    io_open_t open;
+    uint32_t want = msg->i.ioflag & _IO_FLAG_MASK;
+    memset(&open, 0, sizeof open);
+    open.connect.ioflag = msg->i.ioflag & (_IO_FLAG_MASK | O_TRUNC);
+    open.connect.sflag = msg->i.sflag;
+    if ((want & (uint32_t)ocb->ioflag) != want)
+        return EACCES;
+    return iofunc_ocb_attach(ctp, &open, NULL, ocb->attr, NULL);
+}
+
+/* Not supported (ENOSYS, README): _IO_FDINFO's reply (struct _fdinfo) is not declared,
+ * byte-range locks (_IO_LOCK) need the attribute's lock lists, _IO_MMAP a memory object
+ * for the file, and _IO_POWER QNX's power-management framework. */
+int iofunc_fdinfo_default(resmgr_context_t *ctp, io_fdinfo_t *msg, iofunc_ocb_t *ocb)
+{
+    (void)ctp, (void)msg, (void)ocb;
+    return ENOSYS;
+}
+
+int iofunc_lock_default(resmgr_context_t *ctp, io_lock_t *msg, iofunc_ocb_t *ocb)
+{
+    (void)ctp, (void)msg, (void)ocb;
+    return ENOSYS;
+}
+
+int iofunc_mmap_default(resmgr_context_t *ctp, io_mmap_t *msg, iofunc_ocb_t *ocb)
+{
+    (void)ctp, (void)msg, (void)ocb;
+    return ENOSYS;
+}
+
+int iofunc_power_default(resmgr_context_t *ctp, io_power_t *msg, iofunc_ocb_t *ocb)
+{
+    (void)ctp, (void)msg, (void)ocb;
+    return ENOSYS;
 }
 
 /* ---- the tables ---------------------------------------------------------------------- */
