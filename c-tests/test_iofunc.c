@@ -2,7 +2,9 @@
  * test_iofunc.c - the resource-manager library's parts that work without the dispatch
  * loop: the iofunc POSIX helpers and default handlers, driven with a resmgr_context_t,
  * attribute and OCB built by hand (credentials in a struct _client_info, or read from a
- * real message held on a channel), and the ENOSYS of everything that needs the loop.
+ * real message held on a channel; an attachment made with RESMGR_FLAG_ATTACH_LOCAL for
+ * those that bind an OCB), and the ENOSYS of what is not supported.  The message loop
+ * itself is test_resmgr.c's.
  */
 #include "harness.h"
 
@@ -83,10 +85,13 @@ TEST(attr_init_and_time_update)
     CHECK(attr.mount == &mount);
     CHECK_EQ(attr.count + attr.rcount + attr.wcount + attr.rlocks + attr.wlocks, 0);
     CHECK_EQ(attr.flags, IOFUNC_ATTR_ATIME | IOFUNC_ATTR_MTIME | IOFUNC_ATTR_CTIME);
-    /* The attribute's mutex is ready. */
+    /* The attribute's mutex is ready, and recursive: a handler may take it while the
+     * library holds it for the handler (lock_ocb). */
     CHECK_EQ(iofunc_attr_lock(&attr), 0);
-    CHECK_EQ(iofunc_attr_trylock(&attr), EBUSY);
+    CHECK_EQ(iofunc_attr_trylock(&attr), 0);
     CHECK_EQ(iofunc_attr_unlock(&attr), 0);
+    CHECK_EQ(iofunc_attr_unlock(&attr), 0);
+    CHECK_EQ(iofunc_attr_unlock(&attr), EPERM);
 
     clock_gettime(CLOCK_REALTIME, &before);
     CHECK_EQ(iofunc_time_update(&attr), EOK);
@@ -195,6 +200,20 @@ TEST(read_and_write_verify)
     CHECK_EQ(nonblock, 1);
 }
 
+/* An attachment to bind OCBs under (ctp->id), reachable by message only. */
+static dispatch_t *local_attachment(resmgr_context_t *ctp, resmgr_io_funcs_t *io)
+{
+    resmgr_attr_t rattr;
+    dispatch_t *dpp = dispatch_create();
+    REQUIRE(dpp != NULL);
+    memset(&rattr, 0, sizeof rattr);
+    rattr.flags = RESMGR_FLAG_ATTACH_LOCAL;
+    iofunc_func_init(0, NULL, _RESMGR_IO_NFUNCS, io);
+    ctp->id = resmgr_attach(dpp, &rattr, NULL, _FTYPE_ANY, 0, NULL, io, NULL);
+    REQUIRE(ctp->id >= 0);
+    return dpp;
+}
+
 TEST(ocb_attach_and_detach_count_opens)
 {
     iofunc_attr_t attr;
@@ -203,17 +222,23 @@ TEST(ocb_attach_and_detach_count_opens)
     resmgr_io_funcs_t io;
     io_open_t rw, ro;
     memset(&ctp, 0, sizeof ctp);
+    dispatch_t *dpp = local_attachment(&ctp, &io);
     open_msg(&rw, _IO_FLAG_RD | _IO_FLAG_WR);
     open_msg(&ro, _IO_FLAG_RD);
     iofunc_attr_init(&attr, S_IFREG | 0666, NULL, NULL);
     memset(&mine, 0, sizeof mine);
     rw.connect.sflag = 0x40;
+    ctp.info.coid = 1;
     CHECK_EQ(iofunc_ocb_attach(&ctp, &rw, &mine, &attr, NULL), EOK);
     CHECK(mine.attr == &attr);
     CHECK_EQ(mine.ioflag, _IO_FLAG_RD | _IO_FLAG_WR);
     CHECK_EQ(mine.sflag, 0x40);
     CHECK_EQ(mine.offset, 0);
-    CHECK_EQ(iofunc_ocb_attach(&ctp, &ro, &mine, &attr, NULL), EOK);
+    /* One OCB per connection: the same one again is refused, counts untouched. */
+    CHECK_EQ(iofunc_ocb_attach(&ctp, &ro, &mine, &attr, &io), EINVAL);
+    CHECK_EQ(attr.count, 1);
+    ctp.info.coid = 2;
+    CHECK_EQ(iofunc_ocb_attach(&ctp, &ro, &mine, &attr, &io), EOK);
     CHECK_EQ(attr.count, 2);
     CHECK_EQ(attr.rcount, 2);
     CHECK_EQ(attr.wcount, 1);
@@ -223,28 +248,37 @@ TEST(ocb_attach_and_detach_count_opens)
     CHECK_EQ(iofunc_ocb_detach(&ctp, &mine),
              IOFUNC_OCB_LAST_INUSE | IOFUNC_OCB_LAST_READER | IOFUNC_OCB_LAST_WRITER);
     CHECK_EQ(attr.count + attr.rcount + attr.wcount, 0);
-
-    /* Binding to an I/O table needs the resource-manager layer: ENOSYS, counts untouched. */
-    iofunc_func_init(0, NULL, _RESMGR_IO_NFUNCS, &io);
-    CHECK_EQ(iofunc_ocb_attach(&ctp, &ro, NULL, &attr, &io), ENOSYS);
+    /* The OCBs are the test's: unbinding leaves them alone. */
+    CHECK_OK(resmgr_unbind(&ctp));
+    ctp.info.coid = 1;
+    CHECK_OK(resmgr_unbind(&ctp));
+    CHECK_ERR(resmgr_unbind(&ctp), EINVAL);
+    /* Without an attachment there is nothing to bind under. */
+    ctp.id = 99;
+    CHECK_EQ(iofunc_ocb_attach(&ctp, &ro, &mine, &attr, &io), ENOENT);
     CHECK_EQ(attr.count, 0);
+    dispatch_destroy(dpp);
 }
 
 TEST(close_ocb_default_frees_an_allocated_ocb)
 {
     iofunc_attr_t attr;
     resmgr_context_t ctp;
+    resmgr_io_funcs_t io;
     io_open_t wo;
     iofunc_ocb_t *ocb;
     memset(&ctp, 0, sizeof ctp);
+    dispatch_t *dpp = local_attachment(&ctp, &io);
     open_msg(&wo, _IO_FLAG_WR);
     iofunc_attr_init(&attr, S_IFREG | 0666, NULL, NULL);
     ocb = iofunc_ocb_calloc(&ctp, &attr);
     REQUIRE(ocb != NULL);
     CHECK_EQ(iofunc_ocb_attach(&ctp, &wo, ocb, &attr, NULL), EOK);
     CHECK_EQ(attr.wcount, 1);
+    CHECK_OK(resmgr_unbind(&ctp));
     CHECK_EQ(iofunc_close_ocb_default(&ctp, NULL, ocb), EOK); /* ASan sees a leak otherwise */
     CHECK_EQ(attr.count + attr.wcount, 0);
+    dispatch_destroy(dpp);
 }
 
 TEST(open_rules)
@@ -280,20 +314,29 @@ TEST(open_rules)
     CHECK_EQ(iofunc_open(&ctp, &wr, &file, &dir, &owner), EOK);
 }
 
-TEST(open_default_checks_then_needs_the_loop)
+TEST(open_default_checks_then_binds)
 {
     struct held h;
     iofunc_attr_t attr;
+    resmgr_io_funcs_t io;
     io_open_t wr;
     hold_message(&h);
+    dispatch_t *dpp = local_attachment(&h.ctp, &io);
     open_msg(&wr, _IO_FLAG_WR);
     iofunc_attr_init(&attr, S_IFREG | 0444, NULL, NULL);
     attr.uid = getuid() + 1;
-    /* As root the mode does not stop a writer; as anyone else it does. */
-    CHECK_EQ(iofunc_open_default(&h.ctp, &wr, &attr, NULL), geteuid() == 0 ? ENOSYS : EACCES);
+    if (geteuid() != 0) /* as root the mode does not stop a writer */
+        CHECK_EQ(iofunc_open_default(&h.ctp, &wr, &attr, NULL), EACCES);
     attr.mode = S_IFREG | 0666;
-    CHECK_EQ(iofunc_open_default(&h.ctp, &wr, &attr, NULL), ENOSYS);
     CHECK_EQ(attr.count, 0);
+    CHECK_EQ(iofunc_open_default(&h.ctp, &wr, &attr, NULL), EOK);
+    CHECK_EQ(attr.count, 1);
+    CHECK_EQ(attr.wcount, 1);
+    /* The connection's binding ends with the attachment, through close_ocb. */
+    CHECK_OK(resmgr_detach(dpp, h.ctp.id, _RESMGR_DETACH_CLOSE));
+    CHECK_EQ(attr.count, 0);
+    CHECK_ERR(resmgr_detach(dpp, h.ctp.id, 0), ENOENT);
+    dispatch_destroy(dpp);
     release(&h);
 }
 
@@ -530,55 +573,108 @@ TEST(client_info_names_the_caller)
     CHECK_NE(iofunc_client_info(&bogus, 0, &info), EOK);
 }
 
-/* Everything that needs the resource-manager layer (or select) says so, as its prototype
- * reports errors.  The dispatch layer below it is test_dispatch.c's. */
-TEST(resmgr_layer_calls_fail_with_enosys)
+TEST(close_dup_unblock_openfd_defaults)
 {
-    dispatch_t *dpp = dispatch_create();
-    resmgr_attr_t rattr;
-    resmgr_connect_funcs_t connect;
-    resmgr_io_funcs_t io;
+    struct held h;
     iofunc_attr_t attr;
+    iofunc_ocb_t ocb;
+    resmgr_io_funcs_t io;
+    io_openfd_t of;
+    hold_message(&h);
+    dispatch_t *dpp = local_attachment(&h.ctp, &io);
+    iofunc_attr_init(&attr, S_IFREG | 0666, NULL, NULL);
+    memset(&ocb, 0, sizeof ocb);
+    ocb.attr = &attr;
+    ocb.ioflag = _IO_FLAG_RD;
+    /* No byte-range locks to release. */
+    CHECK_EQ(iofunc_close_dup_default(&h.ctp, NULL, &ocb), EOK);
+    /* A client that has not asked to be unblocked is left alone. */
+    CHECK_EQ(iofunc_unblock_default(&h.ctp, NULL, &ocb), _RESMGR_DEFAULT);
+    /* openfd: no more access than the original open, then a new OCB on this connection. */
+    memset(&of, 0, sizeof of);
+    of.i.ioflag = _IO_FLAG_RD | _IO_FLAG_WR;
+    CHECK_EQ(iofunc_openfd_default(&h.ctp, &of, &ocb), EACCES);
+    of.i.ioflag = _IO_FLAG_RD;
+    CHECK_EQ(iofunc_openfd_default(&h.ctp, &of, &ocb), EOK);
+    CHECK_EQ(attr.rcount, 1);
+    CHECK_OK(resmgr_detach(dpp, h.ctp.id, _RESMGR_DETACH_CLOSE)); /* close_ocb frees it */
+    CHECK_EQ(attr.count, 0);
+    dispatch_destroy(dpp);
+    release(&h);
+}
+
+/* What is not supported says so, as its prototype reports errors. */
+TEST(unsupported_calls_fail_with_enosys)
+{
     resmgr_context_t ctp;
     char buf[8];
-    REQUIRE(dpp != NULL);
-    memset(&rattr, 0, sizeof rattr);
     memset(&ctp, 0, sizeof ctp);
-    iofunc_func_init(_RESMGR_CONNECT_NFUNCS, &connect, _RESMGR_IO_NFUNCS, &io);
-    iofunc_attr_init(&attr, S_IFNAM | 0666, NULL, NULL);
-    CHECK_ERR(resmgr_attach(dpp, &rattr, "/dev/test_iofunc", _FTYPE_ANY, 0, &connect, &io, &attr), ENOSYS);
-    CHECK_ERR(secpol_resmgr_attach(dpp, &rattr, "/dev/test_iofunc", _FTYPE_ANY, 0, &connect, &io, &attr, NULL),
-              ENOSYS);
-    CHECK_ERR(resmgr_detach(dpp, 1, 0), ENOSYS);
-    errno = 0;
-    CHECK(resmgr_context_alloc(dpp) == NULL && errno == ENOSYS);
-    errno = 0;
-    CHECK(resmgr_block(&ctp) == NULL && errno == ENOSYS);
-    CHECK_ERR(resmgr_handler(&ctp), ENOSYS);
-    errno = 0;
-    resmgr_unblock(&ctp);
-    CHECK_EQ(errno, ENOSYS);
-    errno = 0;
-    resmgr_context_free(&ctp);
-    CHECK_EQ(errno, ENOSYS);
-    CHECK_ERR(resmgr_open_bind(&ctp, NULL, &io), ENOSYS);
-    CHECK_ERR(resmgr_unbind(&ctp), ENOSYS);
-    CHECK_ERR(resmgr_pathname(1, 0, buf, sizeof buf), ENOSYS);
+    dispatch_t *dpp = dispatch_create();
+    REQUIRE(dpp != NULL);
     CHECK_ERR(select_attach(dpp, NULL, 0, SELECT_FLAG_READ, NULL, NULL), ENOSYS);
     CHECK_ERR(select_detach(dpp, 0), ENOSYS);
+    dispatch_destroy(dpp);
     /* devctl() reports errors as its return value. */
     errno = 0;
     CHECK_EQ(devctl(0, DCMD_ALL_GETFLAGS, buf, sizeof(int), NULL), ENOSYS);
     CHECK_EQ(devctlv(0, DCMD_ALL_GETFLAGS, 0, 0, NULL, NULL, NULL), ENOSYS);
     CHECK_EQ(errno, 0);
-    /* The default handlers that would reply through the loop give the client ENOSYS. */
-    CHECK_EQ(iofunc_unblock_default(&ctp, NULL, NULL), ENOSYS);
-    CHECK_EQ(iofunc_close_dup_default(&ctp, NULL, NULL), ENOSYS);
-    CHECK_EQ(iofunc_openfd_default(&ctp, NULL, NULL), ENOSYS);
     CHECK_EQ(iofunc_fdinfo_default(&ctp, NULL, NULL), ENOSYS);
     CHECK_EQ(iofunc_lock_default(&ctp, NULL, NULL), ENOSYS);
     CHECK_EQ(iofunc_mmap_default(&ctp, NULL, NULL), ENOSYS);
     CHECK_EQ(iofunc_power_default(&ctp, NULL, NULL), ENOSYS);
+}
+
+/* The attachment calls that need no message: ids, paths, detach. */
+TEST(attach_ids_pathnames_and_detach)
+{
+    resmgr_attr_t rattr;
+    resmgr_connect_funcs_t connect;
+    resmgr_io_funcs_t io;
+    iofunc_attr_t attr;
+    iofunc_ocb_t ocb;
+    resmgr_context_t ctp;
+    char buf[64];
+    dispatch_t *dpp = dispatch_create();
+    REQUIRE(dpp != NULL);
+    memset(&rattr, 0, sizeof rattr);
+    memset(&ctp, 0, sizeof ctp);
+    iofunc_func_init(_RESMGR_CONNECT_NFUNCS, &connect, _RESMGR_IO_NFUNCS, &io);
+    iofunc_attr_init(&attr, S_IFNAM | 0666, NULL, NULL);
+    /* As QNX: no path and no RESMGR_FLAG_ATTACH_LOCAL only sets the handle up. */
+    CHECK_EQ(resmgr_attach(dpp, &rattr, NULL, _FTYPE_ANY, 0, &connect, &io, &attr), 0);
+    rattr.flags = RESMGR_FLAG_ATTACH_LOCAL;
+    CHECK_EQ(resmgr_attach(dpp, &rattr, "/dev/test_iofunc", _FTYPE_ANY, 0, &connect, &io, &attr), 0);
+    CHECK_EQ(secpol_resmgr_attach(dpp, &rattr, "/dev/test_dir", _FTYPE_ANY, _RESMGR_FLAG_DIR, &connect, &io,
+                                  &attr, NULL),
+             1);
+    CHECK_EQ(resmgr_pathname(0, 0, buf, sizeof buf), (int)sizeof "/dev/test_iofunc");
+    CHECK(strcmp(buf, "/dev/test_iofunc") == 0);
+    CHECK_EQ(resmgr_pathname(1, 0, buf, 6), (int)sizeof "/dev/test_dir/"); /* truncated */
+    CHECK(strcmp(buf, "/dev/") == 0);
+    CHECK_ERR(resmgr_pathname(7, 0, buf, sizeof buf), EINVAL);
+    /* A binding under id 0, then the pathname only goes: the binding stays. */
+    ctp.id = 0;
+    ocb.attr = &attr;
+    CHECK_OK(resmgr_open_bind(&ctp, &ocb, NULL));
+    CHECK_ERR(resmgr_open_bind(&ctp, &ocb, NULL), EINVAL);
+    CHECK_OK(resmgr_detach(dpp, 0, _RESMGR_DETACH_PATHNAME));
+    CHECK_ERR(resmgr_open_bind(&ctp, &ocb, NULL), EINVAL);
+    /* A full detach without _RESMGR_DETACH_CLOSE leaves the OCB to its owner. */
+    CHECK_OK(resmgr_detach(dpp, 0, 0));
+    CHECK_ERR(resmgr_unbind(&ctp), EINVAL);
+    CHECK_ERR(resmgr_open_bind(&ctp, &ocb, NULL), ENOENT);
+    /* The lowest free id is reused. */
+    CHECK_EQ(resmgr_attach(dpp, &rattr, NULL, _FTYPE_ANY, 0, &connect, &io, &attr), 0);
+    CHECK_ERR(resmgr_detach(dpp, 5, 0), ENOENT);
+    CHECK_OK(resmgr_detach(dpp, 0, 0));
+    CHECK_OK(resmgr_detach(dpp, 1, 0));
+    /* Contexts are dispatch contexts with the resource manager's geometry. */
+    resmgr_context_t *c = resmgr_context_alloc(dpp);
+    REQUIRE(c != NULL);
+    CHECK(c->msg_max_size >= sizeof(struct _io_connect) + PATH_MAX);
+    CHECK(c->dpp == dpp);
+    resmgr_context_free(c);
     dispatch_destroy(dpp);
 }
 
