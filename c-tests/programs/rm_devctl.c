@@ -2,7 +2,7 @@
  * rm_devctl.c - a device answering its own devctl() commands, the QNX way: a shared
  * header of __DIOT/__DIOF commands, iofunc_devctl_default() first, then the data in
  * place after the message header (_DEVCTL_DATA), replied with the io_devctl_t reply.
- * Compile check; run, it stops at resmgr_attach() until the resource-manager layer exists.
+ * Run, it attaches its path and serves in its dispatch loop.
  */
 #include <errno.h>
 #include <stdio.h>

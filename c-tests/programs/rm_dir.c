@@ -3,7 +3,7 @@
  * extended-structure idiom: IOFUNC_ATTR_T and IOFUNC_OCB_T defined before the includes,
  * the program's attribute and OCB embedding QNX's, its own open handler building each
  * OCB with iofunc_ocb_attach(), directory reads returning struct dirent entries.
- * Compile check; run, it stops at resmgr_attach() until the resource-manager layer exists.
+ * Run, it attaches its path and serves in its dispatch loop.
  */
 struct my_attr;
 struct my_ocb;

@@ -1,8 +1,8 @@
 /*
  * rm_metronome.c - a metronome-style resource manager as QNX programmers write it: a
  * pulse timer drives the beat through pulse_attach(), reads return a state line,
- * writes take commands.  Compile check (with its warnings, as such code has them); run,
- * it stops at resmgr_attach() until the resource-manager layer exists.
+ * writes take commands.  Built with its warnings, as such code has them; run, it
+ * attaches its path and serves in its dispatch loop.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -2,10 +2,8 @@
  * <sys/dispatch.h> for libneutrino: QNX's name service (name_attach, name_detach,
  * name_open, name_close), the dispatch handles it uses, and QNX 7.1's declarations of the
  * dispatch layer (resmgr_attach, message_attach, pulse_attach, select_attach, dispatch
- * contexts, thread pools).  The dispatch layer works (message_attach, pulse_attach,
- * dispatch_block/handler, thread pools); the resource-manager layer (resmgr_attach,
- * resmgr_*) and select_attach fail with ENOSYS for now (README, "Resource managers"),
- * so that resource managers compile unchanged.
+ * contexts, thread pools).  select_attach()/select_detach() fail with ENOSYS (README,
+ * "Resource managers"); the rest works.
  *
  * Names are local to the machine (QNX 8.0 semantics): no daemon is involved, a name lives
  * exactly as long as its server holds it, and NAME_FLAG_ATTACH_GLOBAL is refused.
@@ -169,8 +167,8 @@ dispatch_t *dispatch_create(void);
 dispatch_t *dispatch_create_channel(int chid, unsigned flags);
 int dispatch_destroy(dispatch_t *dpp);
 
-/* Not yet supported: each fails with ENOSYS (errno set; -1 or NULL returned, nothing for
- * the void ones) until the resource-manager layer and its path bridge exist. */
+/* The resource-manager layer: an attached path is reached through the path bridge
+ * (README, "Resource managers"). */
 int resmgr_attach(dispatch_t *dpp, resmgr_attr_t *attr, const char *path, enum _file_type file_type,
                   unsigned flags, const resmgr_connect_funcs_t *connect_funcs,
                   const resmgr_io_funcs_t *io_funcs, RESMGR_HANDLE_T *handle);

@@ -12,8 +12,8 @@
  * it so everywhere in 8.0) and the mtime_ns/atime_ns/ctime_ns members (7.0 and 8.0's
  * "Getting Started" show them).
  *
- * The helpers that need only the structures work as QNX documents; those whose work
- * needs the resource-manager layer fail with ENOSYS (README, "Resource managers").
+ * The helpers work as QNX documents, except the defaults README lists as ENOSYS
+ * (fdinfo, lock, mmap, power: "Resource managers").
  */
 #ifndef _NEUTRINO_SYS_IOFUNC_H
 #define _NEUTRINO_SYS_IOFUNC_H
@@ -166,7 +166,7 @@ typedef struct _iofunc_lock_list iofunc_lock_list_t;
 /* Fills the handler tables with the iofunc_*_default handlers. */
 void iofunc_func_init(unsigned nconnect, resmgr_connect_funcs_t *connect, unsigned nio, resmgr_io_funcs_t *io);
 
-/* Default handlers.  Those whose work needs the resource-manager layer return ENOSYS (README). */
+/* Default handlers; fdinfo, lock, mmap and power return ENOSYS (README). */
 int iofunc_open_default(resmgr_context_t *ctp, io_open_t *msg, iofunc_attr_t *attr, void *extra);
 int iofunc_read_default(resmgr_context_t *ctp, io_read_t *msg, iofunc_ocb_t *ocb);
 int iofunc_write_default(resmgr_context_t *ctp, io_write_t *msg, iofunc_ocb_t *ocb);

@@ -515,7 +515,7 @@ typedef io_open_t io_link_t;
 typedef io_open_t io_mount_t;
 
 /* What follows the path of a rename/link/mount connect; only the shapes the handler
- * tables need (the resource-manager layer that fills them is not there yet). */
+ * tables need; the resource-manager layer passes them to the handlers as they arrive. */
 typedef union {
     char path[1];
 } io_rename_extra_t;

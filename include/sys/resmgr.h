@@ -4,10 +4,7 @@
  * flags.  Layouts are QNX 7.1's 64-bit ones (resmgr_context_t with size_t/long members as
  * in 7.x; 6.x had int/unsigned).
  *
- * What works and what fails with ENOSYS is listed in README ("Resource managers"): the
- * message-transfer covers (resmgr_msgread(), resmgr_msgreply(), ...) work on any
- * context; what needs the resource-manager layer (resmgr_open_bind(), ...) fails with
- * ENOSYS until that layer exists.
+ * What works and what fails with ENOSYS is listed in README ("Resource managers").
  */
 #ifndef _NEUTRINO_SYS_RESMGR_H
 #define _NEUTRINO_SYS_RESMGR_H
@@ -188,7 +185,7 @@ ssize_t resmgr_msgwrite(resmgr_context_t *ctp, const void *msg, size_t size, siz
 ssize_t resmgr_msgwritev(resmgr_context_t *ctp, const iov_t *smsg, int sparts, size_t offset);
 int resmgr_msgreply(resmgr_context_t *ctp, void *ptr, size_t len);
 int resmgr_msgreplyv(resmgr_context_t *ctp, iov_t *iov, int parts);
-/* Not yet supported (ENOSYS): they need the resource-manager layer. */
+/* OCB bindings of the client connection in ctp->info (ctp->id's attachment). */
 int resmgr_open_bind(resmgr_context_t *ctp, RESMGR_OCB_T *ocb, const resmgr_io_funcs_t *iofuncs);
 int resmgr_unbind(resmgr_context_t *ctp);
 int resmgr_pathname(int id, unsigned flags, char *path, int maxbuf);
