@@ -194,7 +194,11 @@ pub fn send(p: &Process, coid: i32, smsg: &[Seg], rmsg: &[Seg], cancel: bool) ->
         let coids = p.coids.lock();
         let Some(conn) = coids.get(coid).cloned() else {
             drop(coids);
-            return if fdbind::is_fd(coid) { fdbind::send(p, coid, smsg, rmsg, cancel) } else { Err(Errno::EBADF) };
+            return if fdbind::is_fd(coid) {
+                fdbind::send(p, coid, smsg, rmsg, cancel)
+            } else {
+                Err(Errno::EBADF)
+            };
         };
         conn.active.fetch_add(1, Ordering::SeqCst);
         conn
