@@ -566,11 +566,6 @@ TEST(resmgr_layer_calls_fail_with_enosys)
     CHECK_ERR(resmgr_pathname(1, 0, buf, sizeof buf), ENOSYS);
     CHECK_ERR(select_attach(dpp, NULL, 0, SELECT_FLAG_READ, NULL, NULL), ENOSYS);
     CHECK_ERR(select_detach(dpp, 0), ENOSYS);
-    /* devctl() reports errors as its return value. */
-    errno = 0;
-    CHECK_EQ(devctl(0, DCMD_ALL_GETFLAGS, buf, sizeof(int), NULL), ENOSYS);
-    CHECK_EQ(devctlv(0, DCMD_ALL_GETFLAGS, 0, 0, NULL, NULL, NULL), ENOSYS);
-    CHECK_EQ(errno, 0);
     /* The default handlers that would reply through the loop give the client ENOSYS. */
     CHECK_EQ(iofunc_unblock_default(&ctp, NULL, NULL), ENOSYS);
     CHECK_EQ(iofunc_close_dup_default(&ctp, NULL, NULL), ENOSYS);
