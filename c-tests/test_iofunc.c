@@ -607,18 +607,12 @@ TEST(close_dup_unblock_openfd_defaults)
 TEST(unsupported_calls_fail_with_enosys)
 {
     resmgr_context_t ctp;
-    char buf[8];
     memset(&ctp, 0, sizeof ctp);
     dispatch_t *dpp = dispatch_create();
     REQUIRE(dpp != NULL);
     CHECK_ERR(select_attach(dpp, NULL, 0, SELECT_FLAG_READ, NULL, NULL), ENOSYS);
     CHECK_ERR(select_detach(dpp, 0), ENOSYS);
     dispatch_destroy(dpp);
-    /* devctl() reports errors as its return value. */
-    errno = 0;
-    CHECK_EQ(devctl(0, DCMD_ALL_GETFLAGS, buf, sizeof(int), NULL), ENOSYS);
-    CHECK_EQ(devctlv(0, DCMD_ALL_GETFLAGS, 0, 0, NULL, NULL, NULL), ENOSYS);
-    CHECK_EQ(errno, 0);
     CHECK_EQ(iofunc_fdinfo_default(&ctp, NULL, NULL), ENOSYS);
     CHECK_EQ(iofunc_lock_default(&ctp, NULL, NULL), ENOSYS);
     CHECK_EQ(iofunc_mmap_default(&ctp, NULL, NULL), ENOSYS);

@@ -3,10 +3,9 @@
  * direction in the top two bits (_POSIX_DEVDIR_TO: data to the device, _FROM: data back),
  * the size of its data in bits 16-29 and class and number in the low 16 bits.
  *
- * devctl() and devctlv() need a resource manager reachable through a file descriptor,
- * which the resource-manager layer and its path bridge will bring: until then they
- * return ENOSYS (as an error number, the way devctl() reports every error; README,
- * "Resource managers").
+ * devctl() sends an _IO_DEVCTL message on the descriptor: a coid, or the descriptor open()
+ * gave for a resource manager's path.  On any other descriptor it is a Linux ioctl(), with
+ * the direction bits swapped (README, "Resource managers").
  */
 #ifndef _NEUTRINO_DEVCTL_H
 #define _NEUTRINO_DEVCTL_H
@@ -75,10 +74,14 @@ extern "C" {
 #define _DEVCTL_FLAG_NOTTY 0x00000002
 #define _DEVCTL_FLAG_NOCANCEL 0x00000004
 
-/* Return EOK or an error number; errno is left alone. */
+/* Return EOK or an error number; errno is left alone. posix_devctl() is devctl(). */
 int devctl(int fd, int dcmd, void *dev_data_ptr, size_t nbytes, int *dev_info_ptr);
 int devctlv(int fd, int dcmd, int sparts, int rparts, const struct iovec *sv, const struct iovec *rv,
             int *dev_info_ptr);
+int posix_devctl(int fd, int dcmd, void *__restrict dev_data_ptr, size_t nbytes, int *__restrict dev_info_ptr);
+
+/* -1 with errno set, or the device's return value (0 with _DEVCTL_FLAG_NORETVAL). */
+int _devctl(int fd, int dcmd, void *data_ptr, size_t nbytes, unsigned flags);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
 
 pub mod client_info;
 pub mod clock;
+pub mod devctl;
 pub mod dispatch;
 pub mod event;
 pub mod mman;

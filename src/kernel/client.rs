@@ -8,6 +8,7 @@ use super::abi::{
 use super::channel::Channel;
 use super::coid_index::CoidIndex;
 use super::errno::{check, Errno, KResult};
+use super::fdbind;
 use super::ids::IdTable;
 use super::process::{current, Process};
 use super::pulse;
@@ -186,11 +187,19 @@ pub fn with_conn<R>(p: &Process, coid: i32, f: impl FnOnce(&Conn) -> R) -> KResu
 }
 
 /// `MsgSend*` on `coid`: while it runs, the connection lives on even if another thread
-/// detaches the last coid.
+/// detaches the last coid. A descriptor that is no coid may be a resource manager's (the
+/// miss costs the coids nothing).
 pub fn send(p: &Process, coid: i32, smsg: &[Seg], rmsg: &[Seg], cancel: bool) -> KResult<i64> {
     let conn = {
         let coids = p.coids.lock();
-        let conn = coids.get(coid).cloned().ok_or(Errno::EBADF)?;
+        let Some(conn) = coids.get(coid).cloned() else {
+            drop(coids);
+            return if fdbind::is_fd(coid) {
+                fdbind::send(p, coid, smsg, rmsg, cancel)
+            } else {
+                Err(Errno::EBADF)
+            };
+        };
         conn.active.fetch_add(1, Ordering::SeqCst);
         conn
     };

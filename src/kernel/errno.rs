@@ -22,6 +22,7 @@ impl Errno {
     pub const EINVAL: Errno = Errno(libc::EINVAL);
     pub const EMFILE: Errno = Errno(libc::EMFILE);
     pub const ENOSYS: Errno = Errno(libc::ENOSYS);
+    pub const ENOTTY: Errno = Errno(libc::ENOTTY);
     pub const EOVERFLOW: Errno = Errno(libc::EOVERFLOW);
     pub const ETIMEDOUT: Errno = Errno(libc::ETIMEDOUT);
     pub const ENXIO: Errno = Errno(libc::ENXIO);

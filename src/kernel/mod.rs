@@ -9,6 +9,7 @@ pub mod clock;
 pub mod coid_index;
 pub mod errno;
 pub mod event;
+pub mod fdbind;
 pub mod ids;
 pub mod message;
 pub mod names;

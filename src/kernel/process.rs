@@ -30,6 +30,8 @@ pub struct Process {
     pub coids: Mutex<Coids>,
     /// The coids again, for lookups without a lock (from signal handlers).
     pub coid_index: CoidIndex,
+    /// The resource managers' descriptors bound to side channels (`MsgSend*(fd)`).
+    pub fdbinds: Mutex<super::fdbind::Bindings>,
     /// Links to server processes, by pid.
     pub links: Mutex<HashMap<libc::pid_t, Arc<Link>>>,
     /// The threads known to the kernel, by tid.
@@ -150,6 +152,7 @@ impl Process {
             conn_tally: Mutex::new(Tally::default()),
             coids: Mutex::new(Coids::new()),
             coid_index: CoidIndex::new(),
+            fdbinds: Mutex::new(HashMap::new()),
             links: Mutex::new(HashMap::new()),
             threads: Mutex::new(HashMap::new()),
             priorities: Mutex::new(HashMap::new()),

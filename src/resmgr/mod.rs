@@ -5,3 +5,4 @@
 //! the kernel calls: it uses only what any program may (MsgReceive, MsgReply, ...).
 
 pub mod bridge;
+pub mod devctl;
