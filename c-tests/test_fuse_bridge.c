@@ -572,8 +572,10 @@ TEST(bind_ioctl_allows_one_dup)
     drop_base();
 }
 
-/* A server process: mounts `path` and serves until killed. Writes 'R' when ready. */
-static pid_t server_process(const char *path, uid_t uid, int *ready)
+/* A server process: mounts `path` and serves until killed; *ready is 0 once it serves, or
+ * the errno of its mount. With `forked`, it first forks a child that holds all it holds
+ * (*forked is its pid). */
+static pid_t server_process(const char *path, uid_t uid, int *ready, pid_t *forked)
 {
     int p[2];
     if (pipe(p) != 0)
@@ -584,19 +586,26 @@ static pid_t server_process(const char *path, uid_t uid, int *ready)
         if (h_become(uid) != 0)
             _exit(1);
         if (start(path, 0) != 0) {
-            int e = errno;
-            (void)!write(p[1], &e, sizeof e);
+            int e[2] = {errno, 0};
+            (void)!write(p[1], e, sizeof e);
             _exit(2);
         }
-        int r = 0;
-        (void)!write(p[1], &r, sizeof r);
+        int r[2] = {0, 0};
+        if (forked && (r[1] = fork()) == 0) {
+            for (;;)
+                pause();
+        }
+        (void)!write(p[1], r, sizeof r);
         for (;;)
             pause();
     }
     close(p[1]);
-    *ready = -1;
-    if (h_read_all(p[0], ready, sizeof *ready, 10000) != 0)
-        *ready = -1;
+    int r[2] = {-1, 0};
+    if (h_read_all(p[0], r, sizeof r, 10000) != 0)
+        r[0] = -1;
+    *ready = r[0];
+    if (forked)
+        *forked = r[1];
     close(p[0]);
     return pid;
 }
@@ -625,7 +634,9 @@ TEST(a_killed_server_leaves_no_mount_and_a_restart_attaches)
     snprintf(out, sizeof out, "%s.out", base);
     for (int round = 0; round < 2; round++) {
         int ready;
-        pid_t s = server_process(path, 0, &ready);
+        pid_t child = 0;
+        /* The second time the server has forked a child, which must not keep the mount. */
+        pid_t s = server_process(path, 0, &ready, round ? &child : NULL);
         REQUIRE(s > 0);
         REQUIRE_EQ(ready, 0);
         CHECK_EQ(sh("cat %s > %s", path, out), 0);
@@ -634,6 +645,8 @@ TEST(a_killed_server_leaves_no_mount_and_a_restart_attaches)
         long long ms = gone_within(path, 5000);
         CHECK(ms >= 0);
         h_note("round %d: path gone %lld ms after SIGKILL", round, ms);
+        if (child > 0)
+            h_kill(child);
     }
     unlink(out);
     char dev[128];
@@ -665,7 +678,7 @@ TEST(an_unprivileged_server_mounts_through_fusermount3)
     snprintf(denied, sizeof denied, "%s/root-only/x", base);
     snprintf(out, sizeof out, "%s/out", own);
     int ready;
-    pid_t s = server_process(path, 65534, &ready);
+    pid_t s = server_process(path, 65534, &ready, NULL);
     REQUIRE(s > 0);
     CHECK_EQ(ready, 0);
     if (ready == 0) {
@@ -686,7 +699,7 @@ TEST(an_unprivileged_server_mounts_through_fusermount3)
     snprintf(denied, sizeof denied, "%s/root-only", base);
     REQUIRE_OK(mkdir(denied, 0755));
     snprintf(denied, sizeof denied, "%s/root-only/sub/x", base);
-    s = server_process(denied, 65534, &ready);
+    s = server_process(denied, 65534, &ready, NULL);
     REQUIRE(s > 0);
     CHECK(ready == EACCES || ready == EPERM);
     h_kill(s);
@@ -694,6 +707,94 @@ TEST(an_unprivileged_server_mounts_through_fusermount3)
     rmdir(denied);
     unlink(out);
     rmdir(own);
+    drop_base();
+}
+
+/* The pid of a child of `parent` (the server's watchdog), or 0. */
+static pid_t child_of(pid_t parent)
+{
+    pid_t found = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && !found && (e = readdir(d)) != NULL) {
+        char f[64], line[128];
+        int pid = atoi(e->d_name);
+        if (pid <= 0)
+            continue;
+        snprintf(f, sizeof f, "/proc/%d/status", pid);
+        FILE *s = fopen(f, "r");
+        while (s && fgets(line, sizeof line, s))
+            if (strncmp(line, "PPid:", 5) == 0 && atoi(line + 5) == parent)
+                found = pid;
+        if (s)
+            fclose(s);
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* A mount left by a server whose watchdog died with it (ENOTCONN) is cleared by the next. */
+TEST(a_stale_mount_is_cleared_before_mounting)
+{
+    H_NEED_ROOT();
+    if (!has_fuse())
+        return;
+    make_base();
+    char path[128], out[160];
+    snprintf(path, sizeof path, "%s/x", base);
+    snprintf(out, sizeof out, "%s.out", base);
+    int ready;
+    pid_t s = server_process(path, 0, &ready, NULL);
+    REQUIRE(s > 0);
+    REQUIRE_EQ(ready, 0);
+    pid_t dog = child_of(s);
+    REQUIRE(dog > 0);
+    kill(dog, SIGKILL);
+    h_kill(s);
+    struct stat st;
+    CHECK_ERR(stat(path, &st), ENOTCONN);
+    s = server_process(path, 0, &ready, NULL);
+    REQUIRE(s > 0);
+    CHECK_EQ(ready, 0);
+    CHECK_EQ(sh("cat %s > %s", path, out), 0);
+    CHECK(file_has(out, CONTENT));
+    h_kill(s);
+    /* The file the first server made stays (the second found it there). */
+    long long t0 = h_now_ms();
+    while (sh("grep -q ' %s ' /proc/mounts", path) == 0 && h_now_ms() - t0 < 5000)
+        h_sleep_ms(10);
+    CHECK_NE(sh("grep -q ' %s ' /proc/mounts", path), 0);
+    CHECK_OK(stat(path, &st));
+    unlink(path);
+    unlink(out);
+    drop_base();
+}
+
+/* What one 64-byte read costs through the bridge (a note, not a target). */
+TEST(read_round_trip)
+{
+    H_NEED_ROOT();
+    if (!has_fuse())
+        return;
+    make_base();
+    char path[128];
+    snprintf(path, sizeof path, "%s/x", base);
+    REQUIRE_OK(start(path, 0));
+    int fd = open(path, O_RDONLY);
+    REQUIRE(fd >= 0);
+    char b[64];
+    enum { N = 20000 };
+    for (int i = 0; i < 1000; i++)
+        CHECK(pread(fd, b, sizeof b, 0) > 0);
+    long long t0 = h_now_us();
+    for (int i = 0; i < N; i++)
+        if (pread(fd, b, sizeof b, 0) <= 0)
+            break;
+    h_note("pread of 64 bytes through the bridge: %.2f us", (double)(h_now_us() - t0) / N);
+    close(fd);
+    CHECK_OK(__libneutrino_resmgr_unmount(S.chid, 7));
+    stop();
     drop_base();
 }
 

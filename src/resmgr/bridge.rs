@@ -230,8 +230,9 @@ struct Who {
 }
 
 impl Who {
+    /// The caller: FUSE names the thread, QNX the process.
     fn of(h: &InHeader) -> Who {
-        Who { pid: h.pid as libc::pid_t, uid: h.uid, gid: h.gid }
+        Who { pid: process_of(h.pid as libc::pid_t), uid: h.uid, gid: h.gid }
     }
 
     /// The credentials a connection made for it carries: the ids the kernel gave the
@@ -246,6 +247,14 @@ impl Who {
         c.gids[1] = self.gid;
         c
     }
+}
+
+/// The process thread `tid` belongs to (itself when /proc does not say).
+fn process_of(tid: libc::pid_t) -> libc::pid_t {
+    std::fs::read_to_string(format!("/proc/{tid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(tid)
 }
 
 /// A connection made for one request or one open file, detached when dropped.
@@ -746,7 +755,7 @@ impl Session {
         ALLOWANCES.lock().push(Allowance {
             scoid,
             coid: f.coid,
-            pid: h.pid as libc::pid_t,
+            pid: process_of(h.pid as libc::pid_t),
             key,
             until: Instant::now() + BIND_LIFE,
         });

@@ -17,7 +17,11 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The longest path the watchdog's records carry.
-const PATH_MAX: usize = RECORD - 20;
+const PATH_MAX: usize = RECORD - 20 - ABORT_MAX;
+/// Room for the path of a connection's `abort` file.
+const ABORT_MAX: usize = 64;
+/// Where fusectl shows each FUSE connection (its `abort` ends it whoever holds it open).
+const FUSECTL: &str = "/sys/fs/fuse/connections";
 /// One watchdog message: at most PIPE_BUF, so that each write is atomic.
 const RECORD: usize = 4096;
 /// Mounts one watchdog keeps track of.
@@ -33,6 +37,8 @@ pub struct Mounted {
     /// Length of the shortest prefix of `path` we created (0: we created nothing).
     created_from: usize,
     id: u32,
+    /// The connection's fusectl `abort` file, if fusectl is there.
+    abort: Option<CString>,
 }
 
 fn errno_of(e: &std::io::Error) -> Errno {
@@ -82,14 +88,19 @@ pub fn mount(path: &str, dir: bool) -> KResult<Mounted> {
         }
     };
     static IDS: AtomicU32 = AtomicU32::new(1);
-    let m = Mounted { fd, path: cpath, dir, root, created_from, id: IDS.fetch_add(1, Ordering::Relaxed) };
+    let abort = abort_file(path, root);
+    let id = IDS.fetch_add(1, Ordering::Relaxed);
+    let m = Mounted { fd, path: cpath, dir, root, created_from, id, abort };
     watchdog_tell(OP_MOUNT, &m);
     Ok(m)
 }
 
-/// Ends the mount (lazily: open files end as the connection closes) and removes what
-/// `mount` created.
+/// Ends the mount and its connection (files still open fail with ENOTCONN, even when a
+/// forked child of ours holds the /dev/fuse descriptor) and removes what `mount` created.
 pub fn unmount(m: &Mounted) {
+    if let Some(a) = &m.abort {
+        abort(a);
+    }
     detach(&m.path, m.root);
     remove_created(&m.path, m.dir, m.created_from);
     watchdog_tell(OP_UNMOUNT, m);
@@ -113,6 +124,45 @@ fn detach(path: &CStr, root: bool) {
 /// The `OsStr` of a C string's bytes.
 fn os(c: &CStr) -> &std::ffi::OsStr {
     std::os::unix::ffi::OsStrExt::from_bytes(c.to_bytes())
+}
+
+/// Writes to a connection's fusectl `abort` file (async-signal-safe: the watchdog uses it).
+fn abort(file: &CStr) {
+    // SAFETY: plain syscalls on a descriptor opened here.
+    unsafe {
+        let fd = libc::open(file.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd >= 0 {
+            libc::write(fd, b"1".as_ptr() as *const libc::c_void, 1);
+            libc::close(fd);
+        }
+    }
+}
+
+/// The fusectl `abort` file of the FUSE mount at `path`: the connection is named by the
+/// mount's device number, which /proc/self/mountinfo gives without asking the file system.
+/// As root, fusectl is mounted first if it is not (systemd does so at boot).
+fn abort_file(path: &str, root: bool) -> Option<CString> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let dev = info.lines().rev().find_map(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        (f.len() > 4 && f[4] == path).then(|| f[2].to_owned())
+    })?;
+    let (major, minor) = dev.split_once(':')?;
+    let (major, minor): (u32, u32) = (major.parse().ok()?, minor.parse().ok()?);
+    // The kernel's dev_t numbering: minor's low 8 bits, major, then minor's high bits.
+    let n = (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12);
+    let file = format!("{FUSECTL}/{n}/abort");
+    if root && std::fs::metadata(&file).is_err() && !info.lines().any(|l| l.contains(" - fusectl ")) {
+        let target = CString::new(FUSECTL).expect("no NUL");
+        // SAFETY: valid C strings.
+        unsafe {
+            libc::mount(c"fusectl".as_ptr(), target.as_ptr(), c"fusectl".as_ptr(), 0, std::ptr::null())
+        };
+    }
+    if file.len() >= ABORT_MAX || std::fs::metadata(&file).is_err() {
+        return None;
+    }
+    CString::new(file).ok()
 }
 
 /// A dead earlier server's mount left at `path` (stat fails with ENOTCONN) is detached.
@@ -331,7 +381,8 @@ fn receive_fd(sock: RawFd) -> Option<OwnedFd> {
 const OP_MOUNT: u32 = 1;
 const OP_UNMOUNT: u32 = 2;
 
-/// A watchdog message, and its table's entries: op, id, root, dir, created_from, path.
+/// A watchdog message, and its table's entries: op, id, root, dir, created_from, the
+/// connection's abort file ("" if none) and the path.
 #[repr(C)]
 #[derive(Clone, Copy)]
 struct Record {
@@ -340,6 +391,7 @@ struct Record {
     root: u32,
     dir: u32,
     created_from: u32,
+    abort: [u8; ABORT_MAX],
     path: [u8; PATH_MAX],
 }
 const _: () = assert!(std::mem::size_of::<Record>() == RECORD);
@@ -359,10 +411,14 @@ fn watchdog_tell(op: u32, m: &Mounted) {
         root: m.root as u32,
         dir: m.dir as u32,
         created_from: m.created_from as u32,
+        abort: [0; ABORT_MAX],
         path: [0; PATH_MAX],
     };
     let b = m.path.as_bytes();
     r.path[..b.len()].copy_from_slice(b);
+    if let Some(a) = &m.abort {
+        r.abort[..a.as_bytes().len()].copy_from_slice(a.as_bytes());
+    }
     let w = WATCHDOG.lock();
     if let Some(w) = w.as_ref() {
         // SAFETY: r is RECORD bytes of plain data.
@@ -395,7 +451,18 @@ fn watchdog_start() -> KResult<()> {
     // SAFETY: just made.
     let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(p[0]), OwnedFd::from_raw_fd(p[1])) };
     // Everything the child needs is made before the fork: it must not allocate.
-    let table = vec![Record { op: 0, id: 0, root: 0, dir: 0, created_from: 0, path: [0; PATH_MAX] }; MOUNTS];
+    let table = vec![
+        Record {
+            op: 0,
+            id: 0,
+            root: 0,
+            dir: 0,
+            created_from: 0,
+            abort: [0; ABORT_MAX],
+            path: [0; PATH_MAX]
+        };
+        MOUNTS
+    ];
     let fm = fusermount();
     // SAFETY: the child runs `watch`, which only makes async-signal-safe calls and never
     // returns.
@@ -458,6 +525,13 @@ unsafe fn watch(rd: RawFd, pidfd: RawFd, mut table: Vec<Record>, fm: Option<&CSt
         }
         for m in table.iter_mut().filter(|m| m.op == OP_MOUNT) {
             let path = m.path.as_ptr() as *const libc::c_char;
+            // A forked child of the server may hold the connection open: callers blocked
+            // on it would wait for ever.
+            if let Ok(file) = CStr::from_bytes_until_nul(&m.abort) {
+                if !file.is_empty() {
+                    abort(file);
+                }
+            }
             if m.root != 0 {
                 libc::umount2(path, libc::MNT_DETACH);
             } else if let Some(fm) = fm {
