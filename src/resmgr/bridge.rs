@@ -695,14 +695,15 @@ impl Session {
         let n = (n.max(0) as usize).min(room);
         let mut out = Vec::with_capacity(room);
         let mut off = r.offset;
-        for e in mapping::dirents(&data[..n]) {
-            if !mapping::push_dirent(&mut out, room, &e, off + 1) {
+        let entries = mapping::dirents(&data[..n]);
+        for e in &entries {
+            if !mapping::push_dirent(&mut out, room, e, off + 1) {
                 break;
             }
             off += 1;
         }
         *next = off;
-        if off - r.offset < mapping::dirents(&data[..n]).len() as u64 {
+        if off - r.offset < entries.len() as u64 {
             // The server's offset went past what we return: the next read seeks back.
             *next = u64::MAX;
         }
