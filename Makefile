@@ -30,7 +30,7 @@ PKGENV  := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib
 .PHONY: all lib install stage demo test lint unit check-headers headers-compile \
         check-install c-tests c-tests-nospin c-tests-asan programs bench bench-build bench-smoke stress stress-short \
         adversarial \
-        clang clean
+        clang deps clean
 
 all: lib
 
@@ -121,6 +121,17 @@ check-headers: lib
 clang:
 	@command -v clang >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq clang >/dev/null; }
 
+# What the FUSE tests need (resource managers' paths are FUSE mounts): fusermount3, from
+# Debian's fuse3, for unprivileged servers, and /dev/fuse open to every user, as udev's
+# rule for it makes it (0666). Only root can do either; the tests skip what is missing.
+deps:
+	@if ! command -v fusermount3 >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fuse3 >/dev/null; \
+	  else echo "deps: fusermount3 is missing (apt-get install fuse3 as root): unprivileged FUSE tests skip"; fi; \
+	fi
+	@if [ "$$(id -u)" = 0 ] && [ -c /dev/fuse ]; then chmod 0666 /dev/fuse; fi
+
 # Every header compiles warning-free as C and C++, with gcc and clang.
 headers-compile: stage clang
 	mkdir -p $(BUILD)/headers
@@ -149,14 +160,14 @@ check-install: lib
 	@! nm -D --defined-only $(RELEASE)/libneutrino.so | awk '{sub(/@.*/, "", $$3); print $$3}' | grep -vE '^((Channel|Connect|Msg|Timer|Clock|Sched)|timer_timeout$$|delay$$|spawn(l|le|lp|lpe|v|ve|vp|vpe)$$|__libneutrino_)|^(getprio|setprio|procmgr_daemon|procmgr_ability|procmgr_event_notify)$$|^name_(attach|detach|open|close)$$|^dispatch_(create|create_channel|destroy|context_alloc|context_free|block|unblock|handler|timeout)$$|^(iofunc_|resmgr_)|^(secpol_resmgr_attach|message_(attach|detach|connect)|pulse_(attach|detach)|select_(attach|detach)|thread_pool_(create|start|destroy)|devctlv?|posix_devctl|_devctl)$$|^(shm_(create|create_subrange|open|delete)_handle|shm_open_handle_pid|shm_revoke|shm_ctl|shm_ctl_special|mmap_handle(_pid)?)$$' | grep -v '^NEUTRINO_0$$' | grep .
 	@echo "install: layout, soname and exported symbols as expected"
 
-c-tests: stage
+c-tests: stage deps
 	$(PKGENV) bash c-tests/run.sh $(BUILD)/c-tests
 
 # The same with spinning off: every rule must hold whichever way a caller waits.
-c-tests-nospin: stage
+c-tests-nospin: stage deps
 	$(PKGENV) NEUTRINO_SPIN_US=0 bash c-tests/run.sh $(BUILD)/c-tests-nospin
 
-c-tests-asan: stage
+c-tests-asan: stage deps
 	$(PKGENV) bash c-tests/run.sh $(BUILD)/c-tests-asan -fsanitize=address -fno-omit-frame-pointer
 
 # QNX-style servers and clients built as their authors build them (-Wall, warnings and

@@ -50,6 +50,10 @@ fn main() {
         .warnings_into_errors(true)
         .compile("neutrino_resmgr");
 
+    // The FUSE messages the bridge mirrors, checked against the system's <linux/fuse.h>
+    // (see src/resmgr/fuse.rs): a mismatch fails the build.
+    cc::Build::new().file("src/resmgr/fuse_abi.c").warnings_into_errors(true).compile("neutrino_fuse_abi");
+
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml is readable");
     // Only the ABI module and the exports make the header; the rest is internal.

@@ -203,11 +203,56 @@ pub fn send(p: &Process, coid: i32, smsg: &[Seg], rmsg: &[Seg], cancel: bool) ->
         conn.active.fetch_add(1, Ordering::SeqCst);
         conn
     };
-    let r = conn.send(coid, smsg, rmsg, cancel);
+    let r = conn.send(coid, smsg, rmsg, cancel, thread::waker());
     if conn.active.fetch_sub(1, Ordering::SeqCst) == 1 && conn.unnamed.load(Ordering::SeqCst) {
         disconnect(p, &conn);
     }
     r
+}
+
+/// `MsgSend` on `coid` that `waker` unblocks as `SIGEV_UNBLOCK` would, even when it
+/// unblocked it before the call began: the path bridge's calls, which a FUSE interrupt may
+/// reach at any moment. Not a cancellation point.
+pub fn send_with(coid: i32, smsg: &[Seg], rmsg: &[Seg], waker: Arc<Waker>) -> KResult<i64> {
+    let p = current();
+    let conn = {
+        let coids = p.coids.lock();
+        let conn = coids.get(coid).cloned().ok_or(Errno::EBADF)?;
+        conn.active.fetch_add(1, Ordering::SeqCst);
+        conn
+    };
+    let r = conn.send(coid, smsg, rmsg, false, waker);
+    if conn.active.fetch_sub(1, Ordering::SeqCst) == 1 && conn.unnamed.load(Ordering::SeqCst) {
+        disconnect(p, &conn);
+    }
+    r
+}
+
+/// A connection of this process to its own channel `chid` that the server sees as made by
+/// process `pid` with credentials `creds`: `msg_info.pid` and `ConnectClientInfo` report
+/// them, while copies still go to and from this process's memory. The path bridge makes one
+/// per FUSE open, for the process that opened. A side-channel coid, never shared.
+pub fn attach_as(chid: i32, pid: libc::pid_t, creds: server::Creds) -> KResult<i32> {
+    let p = current();
+    let n = p.ids.lock().take().ok_or(Errno::EAGAIN)?;
+    let conn = match local_conn(p, chid, creds, Some(pid)) {
+        Ok(c) => c,
+        Err(e) => {
+            p.ids.lock().give_back(n);
+            return Err(e);
+        }
+    };
+    let coid = (_NTO_SIDE_CHANNEL | n as u32) as i32;
+    let mut coids = p.coids.lock();
+    coids.side.insert_at(n, conn.clone());
+    p.coid_index.set(coid, &conn);
+    conn.refs.fetch_add(1, Ordering::Relaxed);
+    Ok(coid)
+}
+
+/// The scoid the server sees for the connection `coid` names.
+pub fn scoid_of(coid: i32) -> KResult<i32> {
+    lookup(current(), coid).map(|c| c.scoid)
 }
 
 /// The event flags of this process's connection to server `pid`'s connection `scoid`, if
@@ -320,13 +365,10 @@ fn reserve_fd(index: u32) -> KResult<OwnedFd> {
 
 /// Makes a new connection to channel `chid` of process `target`.
 fn connect(p: &'static Process, target: libc::pid_t, chid: i32, deadline: Instant) -> KResult<Arc<Conn>> {
-    let (scoid, bit, chflags, region, bell, link, may_pulse, local) = if target == p.pid {
-        let ch = p.channel(chid)?;
-        // SAFETY: plain syscalls.
-        let me = PeerCred { pid: p.pid, uid: unsafe { libc::getuid() }, gid: unsafe { libc::getgid() } };
-        let (sc, _fd) = server::new_conn(p, &ch, me, None, (server::creds_of(p.pid)?, None))?;
-        (sc.scoid, sc.bit, ch.flags, sc.region.clone(), ch.bell.clone(), None, true, Some((ch, sc)))
-    } else {
+    if target == p.pid {
+        return local_conn(p, chid, server::creds_of(p.pid)?, None);
+    }
+    let (scoid, bit, chflags, region, bell, link, may_pulse, local) = {
         // Servers reach back through our own listener, to deliver events.
         p.service().listen()?;
         // A peer that listens and never answers (or whose address is squatted) must not
@@ -355,8 +397,41 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, deadline: Instan
         );
         (resp.scoid, resp.bit, resp.chflags, region, bell, Some(link), resp.may_pulse != 0, None)
     };
-    Ok(Arc::new(Conn {
-        server_pid: target,
+    Ok(new_conn(target, chid, scoid, bit, chflags, region, bell, link, local, may_pulse))
+}
+
+/// A connection to this process's own channel `chid`, of a client with `creds` (shown as
+/// process `shown`, when not this one).
+fn local_conn(
+    p: &'static Process,
+    chid: i32,
+    creds: server::Creds,
+    shown: Option<libc::pid_t>,
+) -> KResult<Arc<Conn>> {
+    let ch = p.channel(chid)?;
+    // SAFETY: plain syscalls.
+    let me = PeerCred { pid: p.pid, uid: unsafe { libc::getuid() }, gid: unsafe { libc::getgid() } };
+    let (sc, _fd) = server::new_conn(p, &ch, me, None, (creds, None), shown)?;
+    let (scoid, bit, region, bell) = (sc.scoid, sc.bit, sc.region.clone(), ch.bell.clone());
+    let chflags = ch.flags;
+    Ok(new_conn(p.pid, chid, scoid, bit, chflags, region, bell, None, Some((ch, sc)), true))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn new_conn(
+    server_pid: libc::pid_t,
+    chid: i32,
+    scoid: i32,
+    bit: u32,
+    chflags: u32,
+    region: Arc<ConnRegion>,
+    bell: Arc<Bell>,
+    link: Option<Arc<Link>>,
+    local: Option<(Arc<Channel>, Arc<ServerConn>)>,
+    may_pulse: bool,
+) -> Arc<Conn> {
+    Arc::new(Conn {
+        server_pid,
         chid,
         scoid,
         bit,
@@ -378,7 +453,7 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, deadline: Instan
         ended: AtomicBool::new(false),
         refs: AtomicUsize::new(0),
         dead: AtomicBool::new(false),
-    }))
+    })
 }
 
 /// Ends a connection no coid names any more, once no thread is blocked on it either
@@ -632,7 +707,15 @@ impl Conn {
     }
 
     /// `MsgSend*`: posts the message and waits for the reply; returns the reply status.
-    pub fn send(&self, coid: i32, smsg: &[Seg], rmsg: &[Seg], cancel: bool) -> KResult<i64> {
+    /// `waker` is how others unblock the call: the thread's own, or one made for the call.
+    pub fn send(
+        &self,
+        coid: i32,
+        smsg: &[Seg],
+        rmsg: &[Seg],
+        cancel: bool,
+        waker: Arc<Waker>,
+    ) -> KResult<i64> {
         let timeout = thread::take_timeout();
         copy::total(smsg)?;
         copy::total(rmsg)?;
@@ -640,7 +723,7 @@ impl Conn {
             return Err(Errno::EBADF);
         }
         // From the moment the thread blocks, a signal must interrupt the call.
-        let mut b = Blocking { cancel, hold: SignalHold::new(), timeout, waker: thread::waker() };
+        let mut b = Blocking { cancel, hold: SignalHold::new(), timeout, waker };
         let s = self.claim(&mut b)?;
         let r = self.send_in(s, coid, smsg, rmsg, b);
         self.disown(s);

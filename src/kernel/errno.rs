@@ -28,6 +28,12 @@ impl Errno {
     pub const ENXIO: Errno = Errno(libc::ENXIO);
     pub const EIO: Errno = Errno(libc::EIO);
     pub const ERESTART: Errno = Errno(libc::ERESTART);
+    pub const ENOENT: Errno = Errno(libc::ENOENT);
+    pub const EPROTO: Errno = Errno(libc::EPROTO);
+    pub const EEXIST: Errno = Errno(libc::EEXIST);
+    pub const ENODEV: Errno = Errno(libc::ENODEV);
+    pub const ENOTCONN: Errno = Errno(libc::ENOTCONN);
+    pub const ENAMETOOLONG: Errno = Errno(libc::ENAMETOOLONG);
     /// QNX: a remote node was named but there is no network manager.
     pub const ENOREMOTE: Errno = Errno(super::abi::ENOREMOTE);
     /// QNX: the server faulted on its own buffers during a transfer.

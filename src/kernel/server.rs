@@ -189,6 +189,9 @@ pub struct ServerConn {
     pub region: Arc<ConnRegion>,
     /// The client process, from the kernel's SO_PEERCRED (or this process).
     pub peer: PeerCred,
+    /// The pid `msg_info` and `ConnectClientInfo` report: the peer's, or for a connection
+    /// of the path bridge the process whose request it carries (see `client::attach_as`).
+    pub shown_pid: libc::pid_t,
     /// Its credentials when it attached.
     pub creds: Creds,
     /// Its process image; `None` when the client is this process.
@@ -562,7 +565,7 @@ impl ServerConn {
         *info = _msg_info {
             nd: 0,
             srcnd: 0,
-            pid: self.peer.pid,
+            pid: self.shown_pid,
             tid: r.tid,
             chid,
             scoid: self.scoid,
@@ -622,19 +625,21 @@ static SERIAL: AtomicU64 = AtomicU64::new(1);
 
 /// Creates the server side of a new connection from `peer` to `ch`; returns it and the
 /// descriptor of its region for the client to map. `EAGAIN` (QNX: all kernel connection
-/// objects are in use) when a client of another process is at its limits.
+/// objects are in use) when a client of another process is at its limits. `shown` is the
+/// pid the server is told of, when not the peer's.
 pub fn new_conn(
     p: &Process,
     ch: &Arc<Channel>,
     peer: PeerCred,
     link: Option<IncomingLink>,
     client: (Creds, Option<Arc<Image>>),
+    shown: Option<libc::pid_t>,
 ) -> KResult<(Arc<ServerConn>, OwnedFd)> {
     let counted = link.is_some();
     if counted {
         p.conn_tally.lock().admit(&peer, CONNS_PER_PROCESS, CONNS_PER_USER)?;
     }
-    let made = make_conn(p, ch, peer, link, client);
+    let made = make_conn(p, ch, peer, link, client, shown);
     if counted && made.is_err() {
         p.conn_tally.lock().release(&peer);
     }
@@ -647,6 +652,7 @@ fn make_conn(
     peer: PeerCred,
     link: Option<IncomingLink>,
     client: (Creds, Option<Arc<Image>>),
+    shown: Option<libc::pid_t>,
 ) -> KResult<(Arc<ServerConn>, OwnedFd)> {
     let (region, fd) = Region::create("neutrino-conn", CONN_REGION_LEN)?;
     let region = ConnRegion::new(region);
@@ -665,6 +671,7 @@ fn make_conn(
         channel: Arc::downgrade(ch),
         region,
         peer,
+        shown_pid: shown.unwrap_or(peer.pid),
         creds: client.0,
         vm_denied: AtomicBool::new(client.1.as_ref().is_some_and(|i| !i.has_mem())),
         image: client.1,
@@ -818,7 +825,7 @@ impl Handler for KernelHandler {
         let creds = attach_creds(&link.peer)?;
         // An image that has gone ends the connections it made, as death does.
         let image = attach_image(link, &creds).inspect_err(|_| end_link(p, link.id))?;
-        let (conn, region_fd) = new_conn(p, &ch, link.peer, Some(link.clone()), (creds, Some(image)))?;
+        let (conn, region_fd) = new_conn(p, &ch, link.peer, Some(link.clone()), (creds, Some(image)), None)?;
         let fds = vec![
             region_fd,
             ch.bell_fds.0.try_clone().map_err(|_| Errno::EMFILE)?,
@@ -907,7 +914,7 @@ pub fn client_info(scoid: i32, info: &mut _client_info, groups: &mut [libc::gid_
             .filter(|c| c.scoid == scoid)
             .ok_or(Errno::EINVAL)?;
         conn.check_image().map_err(|_| Errno::EINVAL)?;
-        (conn.peer.pid, conn.creds.clone())
+        (conn.shown_pid, conn.creds.clone())
     };
     let copied = groups.len().min(creds.groups.len());
     groups[..copied].copy_from_slice(&creds.groups[..copied]);

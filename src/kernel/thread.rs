@@ -192,16 +192,30 @@ impl Waker {
 /// `SIGEV_UNBLOCK` for thread `tid` of this process: its blocking call fails with
 /// `ETIMEDOUT` (or asks an `_NTO_CHF_UNBLOCK` server to let it go).
 pub fn unblock(tid: i32) -> KResult<()> {
-    let waker = process::current().threads.lock().get(&tid).cloned().ok_or(Errno::ESRCH)?;
-    waker.unblocked.store(true, Ordering::SeqCst);
-    let word = waker.word.load(Ordering::SeqCst);
-    if word != 0 {
-        // Wakes everyone on the word: the others find nothing changed and sleep again. The
-        // word may be gone by now, which FUTEX_WAKE reports harmlessly.
-        // SAFETY: FUTEX_WAKE only uses the address as a key.
-        unsafe { libc::syscall(libc::SYS_futex, word as *const u32, libc::FUTEX_WAKE, i32::MAX, 0, 0, 0) };
-    }
+    process::current().threads.lock().get(&tid).cloned().ok_or(Errno::ESRCH)?.unblock();
     Ok(())
+}
+
+impl Waker {
+    /// A waker of one call rather than of a thread (see `client::send_with`): an unblock
+    /// that comes before the call begins still ends it.
+    pub fn new() -> Arc<Waker> {
+        Arc::new(Waker::default())
+    }
+
+    /// What `SIGEV_UNBLOCK` does to the thread this waker reaches.
+    pub fn unblock(&self) {
+        self.unblocked.store(true, Ordering::SeqCst);
+        let word = self.word.load(Ordering::SeqCst);
+        if word != 0 {
+            // Wakes everyone on the word: the others find nothing changed and sleep again. The
+            // word may be gone by now, which FUTEX_WAKE reports harmlessly.
+            // SAFETY: FUTEX_WAKE only uses the address as a key.
+            unsafe {
+                libc::syscall(libc::SYS_futex, word as *const u32, libc::FUTEX_WAKE, i32::MAX, 0, 0, 0)
+            };
+        }
+    }
 }
 
 /// A kernel timeout (`TimerTimeout`) armed for the calling thread's next blocking call.

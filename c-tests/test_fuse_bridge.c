@@ -1,0 +1,801 @@
+/*
+ * test_fuse_bridge.c - the path bridge on its own, without the resmgr layer: a path made
+ * a FUSE mount by __libneutrino_resmgr_mount() on a channel this test serves with a raw
+ * MsgReceive loop. Linux programs (cat, ls, stat, and C calls in child processes) reach
+ * it, and each request arrives as the QNX message QNX's C library sends for it. Also: an
+ * interrupted or killed reader reaches the unblock pulse, a SIGKILLed server leaves no
+ * mount behind, and an unprivileged server mounts through fusermount3.
+ */
+#include "harness.h"
+
+#include <sys/iomsg.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <dirent.h>
+
+/* The bridge's internal entry points (src/resmgr/bridge.rs). */
+int __libneutrino_resmgr_mount(int chid, int id, const char *path, unsigned flags);
+int __libneutrino_resmgr_unmount(int chid, int id);
+int __libneutrino_resmgr_dup_allowed(int scoid, int coid, pid_t pid, unsigned key);
+
+struct neutrino_bind {
+    int32_t pid, chid, scoid, coid;
+    uint32_t key, zero;
+};
+#define NEUTRINO_IOC_BIND _IOR(0xE7, 0x51, struct neutrino_bind)
+
+#define FLAG_DIR 0x0100 /* _RESMGR_FLAG_DIR */
+#define QUIT_CODE 5
+#define CONTENT "hello world\n"
+#define MAXREC 128
+#define MAXSC 1024
+
+/* One message as the server saw it. */
+struct rec {
+    int type, subtype;
+    unsigned handle, ioflag, nbytes, xtype, dcmd;
+    long long off;
+    char path[64];
+    pid_t pid;
+    uid_t euid;
+    int rcvid;
+};
+
+static struct srv {
+    int chid, dir;
+    atomic_int hold_reads;
+    atomic_int held;     /* the rcvid of a read held unanswered */
+    atomic_int unblocked; /* the rcvid of the last unblock pulse */
+    pthread_mutex_t mu;
+    struct rec recs[MAXREC];
+    int nrec;
+    char written[256];
+    long long ocb_off[MAXSC];
+    char opened[MAXSC][64];
+} S = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static char base[64];
+
+static int has_fuse(void)
+{
+    if (access("/dev/fuse", F_OK) != 0) {
+        h_note("skipped: /dev/fuse is missing (no FUSE on this machine)");
+        return 0;
+    }
+    return 1;
+}
+
+static void add(const struct rec *r)
+{
+    pthread_mutex_lock(&S.mu);
+    if (S.nrec < MAXREC)
+        S.recs[S.nrec++] = *r;
+    pthread_mutex_unlock(&S.mu);
+}
+
+/* The first record of `type` (and `subtype` unless -1) after index *from, or NULL. */
+static struct rec *find(int type, int subtype, int *from)
+{
+    struct rec *r = NULL;
+    pthread_mutex_lock(&S.mu);
+    for (int i = from ? *from : 0; i < S.nrec; i++) {
+        if (S.recs[i].type == type && (subtype < 0 || S.recs[i].subtype == subtype)) {
+            r = &S.recs[i];
+            if (from)
+                *from = i + 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&S.mu);
+    return r;
+}
+
+static size_t add_dirent(char *buf, size_t at, const char *name, int ino)
+{
+    struct dirent *d = (struct dirent *)(buf + at);
+    size_t len = (offsetof(struct dirent, d_name) + strlen(name) + 1 + 7) & ~(size_t)7;
+    memset(d, 0, len);
+    d->d_ino = (ino_t)ino;
+    d->d_reclen = (unsigned short)len;
+    d->d_type = DT_REG;
+    strcpy(d->d_name, name);
+    return at + len;
+}
+
+/* The resource manager, by hand: answers each message as brief-11 says it arrives. */
+static void *serve(void *arg)
+{
+    (void)arg;
+    static char buf[200000];
+    for (;;) {
+        struct _msg_info info;
+        int rcvid = MsgReceive(S.chid, buf, sizeof buf, &info);
+        if (rcvid == -1) {
+            if (errno == EINTR)
+                continue;
+            return NULL;
+        }
+        if (rcvid == 0) {
+            struct _pulse *p = (struct _pulse *)buf;
+            if (p->code == QUIT_CODE)
+                return NULL;
+            if (p->code == _PULSE_CODE_DISCONNECT)
+                ConnectDetach(p->scoid);
+            if (p->code == _PULSE_CODE_UNBLOCK) {
+                atomic_store(&S.unblocked, p->value.sival_int);
+                /* What iofunc_unblock_default does. */
+                if (atomic_load(&S.held) == p->value.sival_int) {
+                    atomic_store(&S.held, 0);
+                    MsgError(p->value.sival_int, EINTR);
+                }
+            }
+            continue;
+        }
+        struct rec r;
+        memset(&r, 0, sizeof r);
+        r.type = *(uint16_t *)buf;
+        r.pid = info.pid;
+        r.rcvid = rcvid;
+        int sc = info.scoid & (MAXSC - 1);
+        switch (r.type) {
+        case _IO_CONNECT: {
+            struct _io_connect *c = (struct _io_connect *)buf;
+            struct _client_info ci;
+            r.subtype = c->subtype;
+            r.handle = c->handle;
+            r.ioflag = c->ioflag;
+            snprintf(r.path, sizeof r.path, "%s", c->path);
+            if (ConnectClientInfo(info.scoid, &ci, 0) == 0)
+                r.euid = ci.cred.euid;
+            add(&r);
+            if (strcmp(c->path, "missing") == 0) {
+                MsgError(rcvid, ENOENT);
+            } else if (c->subtype == _IO_CONNECT_COMBINE_CLOSE) {
+                size_t at = (offsetof(struct _io_connect, path) + c->path_len + 7) & ~(size_t)7;
+                struct stat st;
+                memset(&st, 0, sizeof st);
+                int isdir = S.dir && c->path[0] == 0;
+                st.st_mode = isdir ? S_IFDIR | 0755 : S_IFCHR | 0666;
+                st.st_nlink = 1;
+                st.st_size = 5;
+                if (*(uint16_t *)(buf + at) == _IO_STAT)
+                    MsgReply(rcvid, EOK, &st, sizeof st);
+                else
+                    MsgError(rcvid, ENOSYS);
+            } else {
+                snprintf(S.opened[sc], sizeof S.opened[sc], "%s", c->path);
+                S.ocb_off[sc] = 0;
+                MsgReply(rcvid, EOK, NULL, 0);
+            }
+            break;
+        }
+        case _IO_READ: {
+            struct _io_read *m = (struct _io_read *)buf;
+            r.nbytes = m->nbytes;
+            r.xtype = m->xtype;
+            long long off = S.ocb_off[sc];
+            if ((m->xtype & _IO_XTYPE_MASK) == _IO_XTYPE_OFFSET)
+                off = r.off = ((struct _xtype_offset *)(m + 1))->offset;
+            add(&r);
+            if (S.dir && S.opened[sc][0] == 0) {
+                static char d[512];
+                size_t n = 0;
+                if (S.ocb_off[sc] == 0) {
+                    n = add_dirent(d, n, "a", 11);
+                    n = add_dirent(d, n, "b", 12);
+                    S.ocb_off[sc] = 2;
+                }
+                MsgReply(rcvid, (long)n, d, n);
+            } else if (atomic_load(&S.hold_reads)) {
+                atomic_store(&S.held, rcvid);
+            } else {
+                long long len = (long long)strlen(CONTENT);
+                long long n = off >= len ? 0 : len - off;
+                if (n > (long long)m->nbytes)
+                    n = m->nbytes;
+                if ((m->xtype & _IO_XTYPE_MASK) != _IO_XTYPE_OFFSET)
+                    S.ocb_off[sc] += n;
+                MsgReply(rcvid, (long)n, CONTENT + off, (size_t)(n > 0 ? n : 0));
+            }
+            break;
+        }
+        case _IO_WRITE: {
+            struct _io_write *m = (struct _io_write *)buf;
+            r.nbytes = m->nbytes;
+            r.xtype = m->xtype;
+            add(&r);
+            const char *data = (const char *)(m + 1);
+            if ((m->xtype & _IO_XTYPE_MASK) == _IO_XTYPE_OFFSET) {
+                r.off = ((struct _xtype_offset *)(m + 1))->offset;
+                data += sizeof(struct _xtype_offset);
+            }
+            size_t n = m->nbytes < sizeof S.written - 1 ? m->nbytes : sizeof S.written - 1;
+            memcpy(S.written, data, n);
+            S.written[n] = 0;
+            MsgReply(rcvid, (long)m->nbytes, NULL, 0);
+            break;
+        }
+        case _IO_DEVCTL: {
+            struct _io_devctl *m = (struct _io_devctl *)buf;
+            r.dcmd = (unsigned)m->dcmd;
+            r.nbytes = m->nbytes;
+            if (m->nbytes >= 4)
+                memcpy(&r.off, m + 1, 4);
+            add(&r);
+            struct {
+                struct _io_devctl_reply o;
+                int32_t v;
+            } rep;
+            memset(&rep, 0, sizeof rep);
+            rep.o.ret_val = 42;
+            rep.o.nbytes = 4;
+            rep.v = 99;
+            MsgReply(rcvid, EOK, &rep, sizeof rep);
+            break;
+        }
+        case _IO_LSEEK: {
+            struct _io_lseek *m = (struct _io_lseek *)buf;
+            r.off = (long long)m->offset;
+            add(&r);
+            S.ocb_off[sc] = r.off;
+            uint64_t o = m->offset;
+            MsgReply(rcvid, EOK, &o, sizeof o);
+            break;
+        }
+        case _IO_STAT: {
+            add(&r);
+            struct stat st;
+            memset(&st, 0, sizeof st);
+            st.st_mode = S_IFCHR | 0666;
+            st.st_nlink = 1;
+            MsgReply(rcvid, EOK, &st, sizeof st);
+            break;
+        }
+        default:
+            add(&r);
+            MsgReply(rcvid, EOK, NULL, 0);
+        }
+    }
+}
+
+static pthread_t srv_thread;
+
+/* A channel of the kind dispatch makes, served by `serve`, with `path` mounted on it. */
+static int start(const char *path, unsigned flags)
+{
+    S.dir = (flags & FLAG_DIR) != 0;
+    S.chid = ChannelCreate(_NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT);
+    if (S.chid < 0)
+        return -1;
+    srv_thread = h_thread(serve, NULL);
+    return __libneutrino_resmgr_mount(S.chid, 7, path, flags);
+}
+
+static void stop(void)
+{
+    int coid = ConnectAttach(0, 0, S.chid, _NTO_SIDE_CHANNEL, 0);
+    MsgSendPulse(coid, 10, QUIT_CODE, 0);
+    JOIN(srv_thread, 5000);
+    ConnectDetach(coid);
+}
+
+/* A fresh directory for this case's paths, that every user may enter. */
+static void make_base(void)
+{
+    snprintf(base, sizeof base, "/tmp/nto-fuse-XXXXXX");
+    REQUIRE(mkdtemp(base) != NULL);
+    chmod(base, 0755);
+}
+
+static void drop_base(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rmdir %s 2>/dev/null", base);
+    if (system(cmd) != 0)
+        h_note("%s was not empty", base);
+}
+
+/* Runs a shell command in a child; its exit status, or -1. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return h_wait(pid, 10000);
+}
+
+static int file_has(const char *file, const char *want)
+{
+    char got[512] = "";
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(got, 1, sizeof got - 1, f);
+    got[n] = 0;
+    fclose(f);
+    return strstr(got, want) != NULL;
+}
+
+/* The C calls a Linux client makes, in a child process; exits with the failed step. */
+static int client_calls(const char *path)
+{
+    char b[16] = "";
+    int fd = open(path, O_RDWR);
+    if (fd < 0)
+        return 1;
+    if (read(fd, b, 5) != 5 || memcmp(b, "hello", 5) != 0)
+        return 2;
+    if (pread(fd, b, 5, 6) != 5 || memcmp(b, "world", 5) != 0)
+        return 3;
+    if (write(fd, "cmd\n", 4) != 4)
+        return 4;
+    int v = 5;
+    if (ioctl(fd, _IOW('x', 7, int), &v) != 42)
+        return 5;
+    if (ioctl(fd, _IOR('x', 8, int), &v) != 42 || v != 99)
+        return 6;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return 7;
+    if (close(fd) != 0)
+        return 8;
+    return 0;
+}
+
+TEST(file_mount_messages_and_linux_clients)
+{
+    H_NEED_ROOT();
+    if (!has_fuse())
+        return;
+    make_base();
+    char path[128], out[160];
+    snprintf(path, sizeof path, "%s/dev/x", base);
+    snprintf(out, sizeof out, "%s.out", base);
+    REQUIRE_OK(start(path, 0));
+    struct stat st;
+    CHECK_OK(stat(path, &st));
+    CHECK(S_ISREG(st.st_mode));
+
+    pid_t c = fork();
+    if (c == 0)
+        _exit(client_calls(path));
+    CHECK_CHILD_OK(c, 10000);
+
+    int i = 0;
+    struct rec *o = find(_IO_CONNECT, _IO_CONNECT_OPEN, &i);
+    REQUIRE(o != NULL);
+    CHECK_EQ(o->handle, 7u);
+    CHECK_EQ(o->path[0], 0);
+    CHECK_EQ(o->ioflag & 3u, 3u); /* O_RDWR recoded as _IO_FLAG_RD | _IO_FLAG_WR */
+    CHECK_EQ(o->pid, c);
+    struct rec *r = find(_IO_READ, -1, NULL);
+    REQUIRE(r != NULL);
+    CHECK_EQ(r->xtype, (unsigned)_IO_XTYPE_NONE);
+    CHECK(r->nbytes >= 5);
+    CHECK_EQ(r->pid, c);
+    i = 0;
+    find(_IO_READ, -1, &i);
+    r = find(_IO_READ, -1, &i);
+    REQUIRE(r != NULL);
+    CHECK_EQ(r->xtype, (unsigned)_IO_XTYPE_OFFSET);
+    CHECK_EQ(r->off, 6);
+    r = find(_IO_WRITE, -1, NULL);
+    REQUIRE(r != NULL);
+    CHECK_EQ(r->nbytes, 4u);
+    CHECK(strcmp(S.written, "cmd\n") == 0);
+    i = 0;
+    r = find(_IO_DEVCTL, -1, &i);
+    REQUIRE(r != NULL);
+    /* _IOW (Linux bit 30) is QNX's __DIOT (bit 31); the data went to the device. */
+    CHECK_EQ(r->dcmd, 0x80000000u | (4u << 16) | ('x' << 8) | 7u);
+    CHECK_EQ(r->off, 5);
+    r = find(_IO_DEVCTL, -1, &i);
+    REQUIRE(r != NULL);
+    CHECK_EQ(r->dcmd, 0x40000000u | (4u << 16) | ('x' << 8) | 8u);
+    CHECK(find(_IO_CLOSE, -1, NULL) != NULL);
+    /* stat() by path: an _IO_CONNECT_COMBINE_CLOSE carrying _IO_STAT. */
+    r = find(_IO_CONNECT, _IO_CONNECT_COMBINE_CLOSE, NULL);
+    REQUIRE(r != NULL);
+    CHECK_EQ(r->handle, 7u);
+
+    CHECK_EQ(sh("cat %s > %s", path, out), 0);
+    CHECK(file_has(out, CONTENT));
+    CHECK_EQ(sh("echo set 100 > %s", path), 0);
+    CHECK(strcmp(S.written, "set 100\n") == 0);
+    CHECK_EQ(sh("ls -l %s > %s && stat %s >/dev/null", path, out, path), 0);
+    CHECK(file_has(out, "-rw-rw-rw-"));
+    unlink(out);
+
+    CHECK_OK(__libneutrino_resmgr_unmount(S.chid, 7));
+    /* The mountpoint and the directory made for it are gone. */
+    char dev[128];
+    snprintf(dev, sizeof dev, "%s/dev", base);
+    CHECK_ERR(stat(dev, &st), ENOENT);
+    stop();
+    drop_base();
+}
+
+TEST(the_caller_is_who_opened)
+{
+    H_NEED_ROOT();
+    if (!has_fuse())
+        return;
+    make_base();
+    char path[128];
+    snprintf(path, sizeof path, "%s/x", base);
+    REQUIRE_OK(start(path, 0));
+    pid_t c = fork();
+    if (c == 0) {
+        if (h_become(65534) != 0)
+            _exit(1);
+        char b[8];
+        int fd = open(path, O_RDONLY);
+        _exit(fd >= 0 && read(fd, b, 5) == 5 && close(fd) == 0 ? 0 : 2);
+    }
+    CHECK_CHILD_OK(c, 10000);
+    struct rec *o = find(_IO_CONNECT, _IO_CONNECT_OPEN, NULL);
+    REQUIRE(o != NULL);
+    CHECK_EQ(o->pid, c);
+    CHECK_EQ(o->euid, 65534u);
+    CHECK_EQ(o->ioflag & 3u, 1u); /* O_RDONLY is _IO_FLAG_RD */
+    CHECK_OK(__libneutrino_resmgr_unmount(S.chid, 7));
+    stop();
+    drop_base();
+}
+
+TEST(directory_mount_lists_and_resolves_entries)
+{
+    H_NEED_ROOT();
+    if (!has_fuse())
+        return;
+    make_base();
+    char path[128], out[160];
+    snprintf(path, sizeof path, "%s/d", base);
+    snprintf(out, sizeof out, "%s.out", base);
+    REQUIRE_OK(start(path, FLAG_DIR));
+    CHECK_EQ(sh("ls %s > %s", path, out), 0);
+    CHECK(file_has(out, "a\nb\n"));
+    CHECK_EQ(sh("cat %s/a > %s", path, out), 0);
+    CHECK(file_has(out, CONTENT));
+    CHECK_NE(sh("cat %s/missing 2>/dev/null", path), 0);
+    int i = 0, seen_a = 0;
+    struct rec *r;
+    while ((r = find(_IO_CONNECT, -1, &i)) != NULL)
+        seen_a |= strcmp(r->path, "a") == 0;
+    CHECK(seen_a);
+    unlink(out);
+    CHECK_OK(__libneutrino_resmgr_unmount(S.chid, 7));
+    stop();
+    drop_base();
+}
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+}
+
+/* A reader whose read the server holds: signalled, it gets EINTR; killed, it goes. */
+TEST(interrupted_reader_reaches_the_unblock_pulse)
+{
+    H_NEED_ROOT();
+    if (!has_fuse())
+        return;
+    make_base();
+    char path[128];
+    snprintf(path, sizeof path, "%s/x", base);
+    REQUIRE_OK(start(path, 0));
+    atomic_store(&S.hold_reads, 1);
+    for (int kill_it = 0; kill_it < 2; kill_it++) {
+        atomic_store(&S.held, 0);
+        pid_t c = fork();
+        if (c == 0) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = on_usr1; /* no SA_RESTART */
+            sigaction(SIGUSR1, &sa, NULL);
+            char b[8];
+            int fd = open(path, O_RDONLY);
+            if (fd < 0)
+                _exit(1);
+            _exit(read(fd, b, 5) == -1 && errno == EINTR ? 0 : 2);
+        }
+        long long t0 = h_now_ms();
+        while (atomic_load(&S.held) == 0 && h_now_ms() - t0 < 5000)
+            h_sleep_ms(2);
+        int held = atomic_load(&S.held);
+        REQUIRE(held != 0);
+        kill(c, kill_it ? SIGKILL : SIGUSR1);
+        t0 = h_now_ms();
+        int st = h_wait(c, 5000);
+        CHECK_EQ(st, kill_it ? 128 + SIGKILL : 0);
+        CHECK_EQ(atomic_load(&S.unblocked), held);
+        h_note("%s reader freed in %lld ms", kill_it ? "killed" : "signalled", h_now_ms() - t0);
+    }
+    atomic_store(&S.hold_reads, 0);
+    CHECK_OK(__libneutrino_resmgr_unmount(S.chid, 7));
+    stop();
+    drop_base();
+}
+
+/* NEUTRINO_IOC_BIND tells the caller how to reach the OCB, and allows it once. */
+TEST(bind_ioctl_allows_one_dup)
+{
+    H_NEED_ROOT();
+    if (!has_fuse())
+        return;
+    make_base();
+    char path[128];
+    snprintf(path, sizeof path, "%s/x", base);
+    REQUIRE_OK(start(path, 0));
+    int p[2], q[2];
+    REQUIRE_OK(pipe(p));
+    REQUIRE_OK(pipe(q));
+    pid_t c = fork();
+    if (c == 0) {
+        struct neutrino_bind b;
+        memset(&b, 0xff, sizeof b);
+        int fd = open(path, O_RDONLY);
+        int ok = fd >= 0 && ioctl(fd, NEUTRINO_IOC_BIND, &b) == 0;
+        ok = ok && write(p[1], &b, sizeof b) == (ssize_t)sizeof b;
+        char x;
+        ok = ok && read(q[0], &x, 1) == 1; /* holds the file open until told */
+        _exit(ok ? 0 : 1);
+    }
+    struct neutrino_bind b;
+    CHECK_EQ(h_read_all(p[0], &b, sizeof b, 5000), 0);
+    CHECK_EQ(b.pid, getpid());
+    CHECK_EQ(b.chid, S.chid);
+    CHECK(b.key != 0);
+    CHECK_EQ(b.zero, 0u);
+    struct rec *o = find(_IO_CONNECT, _IO_CONNECT_OPEN, NULL);
+    REQUIRE(o != NULL);
+    CHECK_EQ(__libneutrino_resmgr_dup_allowed(b.scoid, b.coid, getpid(), b.key), 0);
+    CHECK_EQ(__libneutrino_resmgr_dup_allowed(b.scoid, b.coid, c, b.key + 1), 0);
+    CHECK_EQ(__libneutrino_resmgr_dup_allowed(b.scoid, b.coid, c, b.key), 1);
+    CHECK_EQ(__libneutrino_resmgr_dup_allowed(b.scoid, b.coid, c, b.key), 0);
+    CHECK_EQ(write(q[1], "x", 1), 1);
+    CHECK_CHILD_OK(c, 5000);
+    close(p[0]);
+    close(p[1]);
+    close(q[0]);
+    close(q[1]);
+    CHECK_OK(__libneutrino_resmgr_unmount(S.chid, 7));
+    stop();
+    drop_base();
+}
+
+/* A server process: mounts `path` and serves until killed; *ready is 0 once it serves, or
+ * the errno of its mount. With `forked`, it first forks a child that holds all it holds
+ * (*forked is its pid). */
+static pid_t server_process(const char *path, uid_t uid, int *ready, pid_t *forked)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        if (h_become(uid) != 0)
+            _exit(1);
+        if (start(path, 0) != 0) {
+            int e[2] = {errno, 0};
+            (void)!write(p[1], e, sizeof e);
+            _exit(2);
+        }
+        int r[2] = {0, 0};
+        if (forked && (r[1] = fork()) == 0) {
+            for (;;)
+                pause();
+        }
+        (void)!write(p[1], r, sizeof r);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    int r[2] = {-1, 0};
+    if (h_read_all(p[0], r, sizeof r, 10000) != 0)
+        r[0] = -1;
+    *ready = r[0];
+    if (forked)
+        *forked = r[1];
+    close(p[0]);
+    return pid;
+}
+
+/* Waits until `path` no longer exists; the ms it took, or -1. */
+static long long gone_within(const char *path, int ms)
+{
+    long long t0 = h_now_ms();
+    struct stat st;
+    while (h_now_ms() - t0 < ms) {
+        if (stat(path, &st) != 0 && errno == ENOENT)
+            return h_now_ms() - t0;
+        h_sleep_ms(5);
+    }
+    return -1;
+}
+
+TEST(a_killed_server_leaves_no_mount_and_a_restart_attaches)
+{
+    H_NEED_ROOT();
+    if (!has_fuse())
+        return;
+    make_base();
+    char path[128], out[160];
+    snprintf(path, sizeof path, "%s/dev/x", base);
+    snprintf(out, sizeof out, "%s.out", base);
+    for (int round = 0; round < 2; round++) {
+        int ready;
+        pid_t child = 0;
+        /* The second time the server has forked a child, which must not keep the mount. */
+        pid_t s = server_process(path, 0, &ready, round ? &child : NULL);
+        REQUIRE(s > 0);
+        REQUIRE_EQ(ready, 0);
+        CHECK_EQ(sh("cat %s > %s", path, out), 0);
+        CHECK(file_has(out, CONTENT));
+        h_kill(s);
+        long long ms = gone_within(path, 5000);
+        CHECK(ms >= 0);
+        h_note("round %d: path gone %lld ms after SIGKILL", round, ms);
+        if (child > 0)
+            h_kill(child);
+    }
+    unlink(out);
+    char dev[128];
+    snprintf(dev, sizeof dev, "%s/dev", base);
+    CHECK_ERR(rmdir(dev), ENOENT);
+    drop_base();
+}
+
+TEST(an_unprivileged_server_mounts_through_fusermount3)
+{
+    H_NEED_ROOT();
+    if (!has_fuse())
+        return;
+    if (system("command -v fusermount3 >/dev/null") != 0) {
+        h_note("skipped: fusermount3 is not installed (make deps installs it)");
+        return;
+    }
+    struct stat dev;
+    if (stat("/dev/fuse", &dev) != 0 || (dev.st_mode & 0006) != 0006) {
+        h_note("skipped: /dev/fuse is not open to every user (mode 0666, as udev makes it; make deps)");
+        return;
+    }
+    make_base();
+    char own[128], path[160], denied[160], out[192];
+    snprintf(own, sizeof own, "%s/u", base);
+    REQUIRE_OK(mkdir(own, 0755));
+    REQUIRE_OK(chown(own, 65534, 65534));
+    snprintf(path, sizeof path, "%s/dev/x", own);
+    snprintf(denied, sizeof denied, "%s/root-only/x", base);
+    snprintf(out, sizeof out, "%s/out", own);
+    int ready;
+    pid_t s = server_process(path, 65534, &ready, NULL);
+    REQUIRE(s > 0);
+    CHECK_EQ(ready, 0);
+    if (ready == 0) {
+        /* The same user reads it (no allow_other for others without user_allow_other). */
+        pid_t c = fork();
+        if (c == 0) {
+            if (h_become(65534) != 0)
+                _exit(1);
+            execl("/bin/sh", "sh", "-c", "cat \"$0\" > \"$1\"", path, out, (char *)NULL);
+            _exit(127);
+        }
+        CHECK_CHILD_OK(c, 10000);
+        CHECK(file_has(out, CONTENT));
+    }
+    h_kill(s);
+    CHECK(gone_within(path, 5000) >= 0);
+    /* Where the user may not create, the attach fails with EACCES or EPERM. */
+    snprintf(denied, sizeof denied, "%s/root-only", base);
+    REQUIRE_OK(mkdir(denied, 0755));
+    snprintf(denied, sizeof denied, "%s/root-only/sub/x", base);
+    s = server_process(denied, 65534, &ready, NULL);
+    REQUIRE(s > 0);
+    CHECK(ready == EACCES || ready == EPERM);
+    h_kill(s);
+    snprintf(denied, sizeof denied, "%s/root-only", base);
+    rmdir(denied);
+    unlink(out);
+    rmdir(own);
+    drop_base();
+}
+
+/* The pid of a child of `parent` (the server's watchdog), or 0. */
+static pid_t child_of(pid_t parent)
+{
+    pid_t found = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && !found && (e = readdir(d)) != NULL) {
+        char f[64], line[128];
+        int pid = atoi(e->d_name);
+        if (pid <= 0)
+            continue;
+        snprintf(f, sizeof f, "/proc/%d/status", pid);
+        FILE *s = fopen(f, "r");
+        while (s && fgets(line, sizeof line, s))
+            if (strncmp(line, "PPid:", 5) == 0 && atoi(line + 5) == parent)
+                found = pid;
+        if (s)
+            fclose(s);
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* A mount left by a server whose watchdog died with it (ENOTCONN) is cleared by the next. */
+TEST(a_stale_mount_is_cleared_before_mounting)
+{
+    H_NEED_ROOT();
+    if (!has_fuse())
+        return;
+    make_base();
+    char path[128], out[160];
+    snprintf(path, sizeof path, "%s/x", base);
+    snprintf(out, sizeof out, "%s.out", base);
+    int ready;
+    pid_t s = server_process(path, 0, &ready, NULL);
+    REQUIRE(s > 0);
+    REQUIRE_EQ(ready, 0);
+    pid_t dog = child_of(s);
+    REQUIRE(dog > 0);
+    kill(dog, SIGKILL);
+    h_kill(s);
+    struct stat st;
+    CHECK_ERR(stat(path, &st), ENOTCONN);
+    s = server_process(path, 0, &ready, NULL);
+    REQUIRE(s > 0);
+    CHECK_EQ(ready, 0);
+    CHECK_EQ(sh("cat %s > %s", path, out), 0);
+    CHECK(file_has(out, CONTENT));
+    h_kill(s);
+    /* The file the first server made stays (the second found it there). */
+    long long t0 = h_now_ms();
+    while (sh("grep -q ' %s ' /proc/mounts", path) == 0 && h_now_ms() - t0 < 5000)
+        h_sleep_ms(10);
+    CHECK_NE(sh("grep -q ' %s ' /proc/mounts", path), 0);
+    CHECK_OK(stat(path, &st));
+    unlink(path);
+    unlink(out);
+    drop_base();
+}
+
+/* What one 64-byte read costs through the bridge (a note, not a target). */
+TEST(read_round_trip)
+{
+    H_NEED_ROOT();
+    if (!has_fuse())
+        return;
+    make_base();
+    char path[128];
+    snprintf(path, sizeof path, "%s/x", base);
+    REQUIRE_OK(start(path, 0));
+    int fd = open(path, O_RDONLY);
+    REQUIRE(fd >= 0);
+    char b[64];
+    enum { N = 20000 };
+    for (int i = 0; i < 1000; i++)
+        CHECK(pread(fd, b, sizeof b, 0) > 0);
+    long long t0 = h_now_us();
+    for (int i = 0; i < N; i++)
+        if (pread(fd, b, sizeof b, 0) <= 0)
+            break;
+    h_note("pread of 64 bytes through the bridge: %.2f us", (double)(h_now_us() - t0) / N);
+    close(fd);
+    CHECK_OK(__libneutrino_resmgr_unmount(S.chid, 7));
+    stop();
+    drop_base();
+}
+
+HARNESS_MAIN
