@@ -220,6 +220,16 @@ __attribute__((format(printf, 1, 2))) H_FN void h_note(const char *fmt, ...)
     }
 }
 
+/* Whether the machine has FUSE (the path bridge of resource managers); notes the skip if not. */
+H_FN int h_has_fuse(void)
+{
+    if (access("/dev/fuse", F_OK) != 0) {
+        h_note("skipped: /dev/fuse is missing (no FUSE on this machine)");
+        return 0;
+    }
+    return 1;
+}
+
 /* Ends the current process (case or helper child) immediately as failed. */
 __attribute__((noreturn)) H_FN void h_abort(void)
 {

@@ -34,7 +34,9 @@ pub struct NeutrinoBind {
     pub scoid: i32,
     pub coid: i32,
     pub key: u32,
-    pub zero: u32,
+    /// Which open of the bridge's process this is, never 0: the file opened again under the
+    /// same descriptor has another, whatever connection numbers it reuses.
+    pub open: u32,
 }
 
 /// `_IOR(0xE7, 0x51, struct neutrino_bind)`.
@@ -60,8 +62,8 @@ struct FileId {
     ino: u64,
 }
 
-/// Where the bridge's own connection to the OCB is: (pid, chid, scoid, coid).
-type Origin = (i32, i32, i32, i32);
+/// Which open file of the bridge our binding shares: (pid, chid, scoid, coid, open).
+type Origin = (i32, i32, i32, i32, u32);
 
 pub struct Binding {
     coid: i32,
@@ -107,7 +109,7 @@ fn ask(fd: i32) -> KResult<NeutrinoBind> {
         return Err(if e == Errno::EBADF { e } else { Errno::ENOTTY });
     }
     // Another driver that happens to answer the request number fills in something else.
-    if b.zero != 0 || b.pid <= 0 || b.chid <= 0 {
+    if b.open == 0 || b.pid <= 0 || b.chid <= 0 {
         return Err(Errno::ENOTTY);
     }
     Ok(b)
@@ -126,7 +128,7 @@ fn bind(fd: i32, file: FileId) -> KResult<Binding> {
     };
     let msg = [Seg { base: &dup as *const IoDup as usize, len: std::mem::size_of::<IoDup>() }];
     match client::send(current(), coid, &msg, &[], false) {
-        Ok(_) => Ok(Binding { coid, file, origin: (b.pid, b.chid, b.scoid, b.coid) }),
+        Ok(_) => Ok(Binding { coid, file, origin: (b.pid, b.chid, b.scoid, b.coid, b.open) }),
         Err(e) => {
             let _ = client::detach(coid);
             Err(e)

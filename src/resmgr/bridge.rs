@@ -87,10 +87,25 @@ struct Nodes {
     next: u64,
 }
 
-/// An open file: the connection its open made, and where its next sequential read starts.
+/// An open file: the connection its open made, where its next sequential read starts, and
+/// a number no other open of this process has had (so a client tells a file opened again
+/// from the one it replaced, whatever numbers their connections reuse).
 struct Handle {
     coid: i32,
     next: Mutex<u64>,
+    serial: u32,
+}
+
+/// The last [`Handle::serial`] given (0 is never one).
+static SERIALS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+fn next_serial() -> u32 {
+    loop {
+        let s = SERIALS.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        if s != 0 {
+            return s;
+        }
+    }
 }
 
 static SESSIONS: Mutex<Vec<Arc<Session>>> = Mutex::new(Vec::new());
@@ -624,7 +639,9 @@ impl Session {
         let m = mapping::connect(mapping::IO_CONNECT_OPEN, &c, &[]);
         self.call(h.unique, conn.0, &[seg(&m)], &[])?;
         let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
-        self.handles.lock().insert(fh, Arc::new(Handle { coid: conn.keep(), next: Mutex::new(0) }));
+        self.handles
+            .lock()
+            .insert(fh, Arc::new(Handle { coid: conn.keep(), next: Mutex::new(0), serial: next_serial() }));
         // direct_io: every read reaches the resource manager, whatever size it reports.
         let open_flags = if h.opcode == fuse::OPEN { fuse::FOPEN_DIRECT_IO } else { 0 };
         ok(&fuse::OpenOut { fh, open_flags, padding: 0 })
@@ -770,7 +787,7 @@ impl Session {
             scoid,
             coid: f.coid,
             key,
-            zero: 0,
+            open: f.serial,
         };
         r.extend_from_slice(answer.bytes());
         Ok(r)
