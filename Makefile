@@ -172,7 +172,7 @@ c-tests-asan: stage deps
 
 # QNX-style servers and clients built as their authors build them (-Wall, warnings and
 # all) and run as separate processes: c-tests/programs/run.sh.
-programs: stage
+programs: stage deps
 	$(PKGENV) bash c-tests/programs/run.sh $(BUILD)/programs
 
 clean:

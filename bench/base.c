@@ -16,14 +16,6 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
-static inline uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int read_full(int fd, void *buf, size_t n)
 {
     size_t  got = 0;

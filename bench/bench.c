@@ -88,6 +88,18 @@ static row_t rows[] = {
       .bytes = 16, .base = { "socket_busy_16" } },
     { .id = "idle_server", .label = "server idle in MsgReceive", .kind = K_FIGURES,
       .run = run_idle_cpu },
+    { .id = "pipe_rt_64", .label = "baseline: pipe ping-pong", .kind = K_RT, .bytes = 64,
+      .short_name = "pipe", .run = run_pipe_rt },
+    { .id = "fuse_read_64", .label = "baseline: read() of a minimal FUSE file", .kind = K_RT,
+      .bytes = 64, .short_name = "FUSE", .run = run_fuse_read },
+    { .id = "fuse_read_awake_64", .label = "baseline: minimal FUSE, CPUs kept awake",
+      .kind = K_RT, .bytes = 64, .short_name = "awake FUSE", .run = run_fuse_read_awake },
+    { .id = "resmgr_read_64", .label = "read() through a resource manager", .kind = K_RT,
+      .bytes = 64, .base = { "fuse_read_64", "pipe_rt_64" }, .run = run_resmgr_read },
+    { .id = "resmgr_read_awake_64", .label = "read() through a resmgr, CPUs kept awake",
+      .kind = K_RT, .bytes = 64, .base = { "fuse_read_awake_64" }, .run = run_resmgr_read_awake },
+    { .id = "resmgr_msgsend_64", .label = "MsgSend(fd) _IO_READ to a resmgr", .kind = K_RT,
+      .bytes = 64, .base = { "fuse_read_awake_64", "pipe_rt_64" }, .run = run_resmgr_msgsend },
 };
 
 #define NROWS ((int)(sizeof rows / sizeof rows[0]))
@@ -146,7 +158,7 @@ typedef struct {
     const char *verdict;        /* PASS, MISS, info, n/a */
 } target_t;
 
-#define NTARGETS 11
+#define NTARGETS 12
 static target_t targets[NTARGETS];
 
 static const char *verdict(int pass)
@@ -268,6 +280,14 @@ static void evaluate(void)
         snprintf(t->result, sizeof t->result, "%.2f%% of a CPU over %.0f s, %.1f wake-ups/s", x,
                  fig_get(r, "idle_seconds", 0), fig_get(r, "wakeups_per_s", 0));
         t->verdict = verdict(x < 1);
+    }
+    t++;
+    *t = (target_t){ "resmgr_read", "read() of 64 B through a resource manager",
+                     "<=2 us over FUSE's own round trip", "", "n/a" };
+    if ((r = ok_row("resmgr_read_awake_64")) && (b = ok_row("fuse_read_awake_64"))) {
+        snprintf(t->result, sizeof t->result, "%.2f us vs minimal FUSE %.2f us (CPUs awake): %+.2f us",
+                 r->median, b->median, r->median - b->median);
+        t->verdict = verdict(r->median - b->median <= 2);
     }
 }
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define MAX_REPS 101
 #define MAX_FIGS 12
@@ -52,6 +53,15 @@ struct row {
     int         nfig;
     fig_t       fig[MAX_FIGS];
 };
+
+/* Monotonic time in nanoseconds, for single-operation latencies. */
+static inline uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* options */
 extern int    opt_reps, opt_quick, opt_smoke;
@@ -101,5 +111,10 @@ void run_socket_bulk(row_t *r);
 void run_spin_rt(row_t *r);
 void run_memcpy(row_t *r);
 void run_pipe_rt(row_t *r);
+void run_fuse_read(row_t *r);
+void run_fuse_read_awake(row_t *r);
+void run_resmgr_read(row_t *r);
+void run_resmgr_read_awake(row_t *r);
+void run_resmgr_msgsend(row_t *r);
 
 #endif

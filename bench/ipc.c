@@ -332,14 +332,6 @@ static int stop_server(ipc_ctx_t *c)
     return ok;
 }
 
-static inline uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* MsgSend / MsgReceive / MsgReply round trips of c->bytes each way. */
 static int rt_run(void *vc, long n, uint32_t *lat)
 {
