@@ -15,6 +15,14 @@
 //! answers from the inode the kernel has, without a round trip to the bridge). The same file
 //! opened again under the same number is told by the satellite's `EBADF` (see `send`).
 //!
+//! Whoever mounts a FUSE file system answers its ioctls, `NEUTRINO_IOC_BIND` included, and
+//! any user may mount one (fusermount3). So a binding is made only where the kernel vouches
+//! for the answer: the descriptor is a FUSE file, and the process it names (whose identity
+//! the attach takes from the kernel) runs as the user who mounted that file system, the
+//! only one who can serve it. A hostile file system can then send our messages only to its
+//! own user's processes, which it could serve itself, never to a third party's server in
+//! our name.
+//!
 //! Kept here, beside the coids, because it makes a descriptor a coid, which only the kernel
 //! numbers; the resource-manager layer only answers the messages.
 
@@ -99,8 +107,49 @@ fn file_of(fd: i32) -> KResult<FileId> {
     Ok(FileId { dev: (st.stx_dev_major, st.stx_dev_minor), ino: st.stx_ino })
 }
 
+/// `FUSE_SUPER_MAGIC`: the `f_type` of a FUSE file system.
+const FUSE_SUPER_MAGIC: i64 = 0x6573_5546;
+
+/// The user who mounted the FUSE file system `file` lives on (its `user_id` option, which
+/// the kernel sets from the mounting process), from the kernel's table of our mounts.
+fn mount_owner(mountinfo: &str, file: FileId) -> Option<libc::uid_t> {
+    let dev = format!("{}:{}", file.dev.0, file.dev.1);
+    mountinfo.lines().find_map(|l| {
+        let (mount, fs) = l.split_once(" - ")?;
+        if mount.split(' ').nth(2)? != dev {
+            return None;
+        }
+        let mut fs = fs.split(' ');
+        let ty = fs.next()?;
+        if ty != "fuse" && !ty.starts_with("fuse.") {
+            return None;
+        }
+        fs.nth(1)?.split(',').find_map(|o| o.strip_prefix("user_id=")?.parse().ok())
+    })
+}
+
+/// Whether `fd` is a FUSE file: the bind request goes to no other driver.
+fn is_fuse(fd: i32) -> bool {
+    // SAFETY: all-zero is a valid statfs, filled by the call.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: st is ours for the call.
+    unsafe { libc::fstatfs(fd, &mut st) == 0 && st.f_type as i64 == FUSE_SUPER_MAGIC }
+}
+
+/// The effective uid of the server process behind `coid`, as the kernel saw it.
+fn server_uid(coid: i32) -> KResult<libc::uid_t> {
+    match &client::lookup(current(), coid)?.link {
+        Some(link) => link.peer().map(|c| c.uid),
+        // SAFETY: plain syscall.
+        None => Ok(unsafe { libc::geteuid() }),
+    }
+}
+
 /// Asks the bridge behind `fd` for a binding: `ENOTTY` when `fd` is no resource manager's.
 fn ask(fd: i32) -> KResult<NeutrinoBind> {
+    if !is_fuse(fd) {
+        return Err(Errno::ENOTTY);
+    }
     let mut b = NeutrinoBind::default();
     // SAFETY: the request writes at most size_of::<NeutrinoBind>() bytes (its size field).
     let r = unsafe { libc::ioctl(fd, NEUTRINO_IOC_BIND as _, &mut b as *mut NeutrinoBind) };
@@ -118,7 +167,14 @@ fn ask(fd: i32) -> KResult<NeutrinoBind> {
 /// A new binding of `fd` (which names `file`): our side channel, sharing the OCB.
 fn bind(fd: i32, file: FileId) -> KResult<Binding> {
     let b = ask(fd)?;
+    let owner = std::fs::read_to_string("/proc/self/mountinfo").ok().and_then(|m| mount_owner(&m, file));
     let coid = client::attach(0, b.pid, b.chid, _NTO_SIDE_CHANNEL, 0)?;
+    if owner.is_none() || server_uid(coid).ok() != owner {
+        // Not a resource manager we may reach by message: devctl() then goes to the file
+        // system itself, as an ioctl, which is what the caller chose.
+        let _ = client::detach(coid);
+        return Err(Errno::ENOTTY);
+    }
     let dup = IoDup {
         ty: _IO_DUP,
         combine_len: std::mem::size_of::<IoDup>() as u16,
@@ -238,6 +294,22 @@ mod tests {
         assert_eq!(std::mem::offset_of!(IoDup, info), 8);
         assert_eq!(std::mem::offset_of!(IoDup, key), 76);
         assert_eq!(std::mem::size_of::<IoDup>(), 80);
+    }
+
+    #[test]
+    fn the_mount_owner_is_the_fuse_user_id_of_the_files_device() {
+        let info = "36 25 0:5 / /dev rw - devtmpfs udev rw,size=1k\n\
+                    91 29 0:52 / /tmp/x rw,nosuid,nodev - fuse.neutrino neutrino rw,user_id=1000,group_id=1000\n\
+                    92 29 0:53 / /tmp/y rw - fuse a rw,user_id=0,group_id=0,allow_other\n\
+                    93 29 0:54 / /tmp/z rw - tmpfs t rw,user_id=7\n\
+                    94 29 0:55 /a\\040b /tmp/w rw - fuse.x x rw,group_id=0\n";
+        let at = |minor| FileId { dev: (0, minor), ino: 1 };
+        assert_eq!(mount_owner(info, at(52)), Some(1000));
+        assert_eq!(mount_owner(info, at(53)), Some(0));
+        assert_eq!(mount_owner(info, at(54)), None); // not FUSE
+        assert_eq!(mount_owner(info, at(55)), None); // no user_id
+        assert_eq!(mount_owner(info, at(5)), None);
+        assert_eq!(mount_owner(info, at(99)), None);
     }
 
     #[test]

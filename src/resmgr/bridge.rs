@@ -47,6 +47,9 @@ unsafe impl Pod for NeutrinoBind {}
 
 /// How long a binding allowance (`NEUTRINO_IOC_BIND`) stays good.
 const BIND_LIFE: Duration = Duration::from_secs(5);
+/// Allowances kept per open file: a caller asking in a loop replaces its oldest instead of
+/// growing the list every `_IO_DUP` searches.
+const BIND_MAX: usize = 8;
 
 /// One attached path.
 struct Session {
@@ -175,7 +178,7 @@ pub extern "C" fn __libneutrino_resmgr_dup_allowed(
     all.retain(|a| a.until > now);
     match all.iter().position(|a| a.scoid == scoid && a.coid == coid && a.pid == pid && a.key == key) {
         Some(i) => {
-            all.swap_remove(i);
+            all.remove(i);
             1
         }
         None => 0,
@@ -404,14 +407,15 @@ impl Session {
     /// Answers one request.
     fn serve(&self, req: &[u8]) {
         let h = InHeader::read(req);
-        let body = &req[std::mem::size_of::<InHeader>()..req.len().min(h.len as usize)];
+        let body =
+            req.get(std::mem::size_of::<InHeader>()..req.len().min(h.len as usize)).unwrap_or_default();
         let r = match h.opcode {
             fuse::INIT => self.init(body),
             fuse::FORGET => return self.forget(h.nodeid, u64::read(body)),
             fuse::BATCH_FORGET => {
                 // fuse_batch_forget_in (count, dummy), then (nodeid, nlookup) pairs.
                 let count = u32::read(body) as usize;
-                for pair in body[8..].chunks_exact(16).take(count) {
+                for pair in body.get(8..).unwrap_or_default().chunks_exact(16).take(count) {
                     self.forget(u64::read(pair), u64::read(&pair[8..]));
                 }
                 return;
@@ -536,7 +540,7 @@ impl Session {
     fn lookup(&self, h: &InHeader, body: &[u8]) -> Reply {
         let name = body.split(|&b| b == 0).next().unwrap_or_default();
         let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
-        let path = mapping::child(&self.path_of(h.nodeid)?, name);
+        let path = mapping::child(&self.path_of(h.nodeid)?, name)?;
         let mut attr = self.stat_path(h, 0, &path)?;
         let node = {
             let mut nodes = self.nodes.lock();
@@ -766,19 +770,28 @@ impl Session {
         if (out_size as usize) < std::mem::size_of::<NeutrinoBind>() {
             return Err(Errno::EINVAL);
         }
+        // Only the caller's process may redeem it (its pid is the kernel's, in both FUSE's
+        // request and the `_IO_DUP`'s msg_info). FUSE names no pid for a caller outside our
+        // pid namespace, where every such process would look the same: refused.
+        let pid = process_of(h.pid as libc::pid_t);
+        if pid <= 0 {
+            return Err(Errno::EPERM);
+        }
         let scoid = client::scoid_of(f.coid)?;
         let mut key = 0u32;
         while key == 0 {
             // SAFETY: key is valid for 4 bytes.
             unsafe { libc::getrandom(&mut key as *mut u32 as *mut libc::c_void, 4, 0) };
         }
-        ALLOWANCES.lock().push(Allowance {
-            scoid,
-            coid: f.coid,
-            pid: process_of(h.pid as libc::pid_t),
-            key,
-            until: Instant::now() + BIND_LIFE,
-        });
+        let now = Instant::now();
+        let mut all = ALLOWANCES.lock();
+        all.retain(|a| a.until > now);
+        if all.iter().filter(|a| a.coid == f.coid).count() >= BIND_MAX {
+            let oldest = all.iter().position(|a| a.coid == f.coid).expect("counted");
+            all.remove(oldest);
+        }
+        all.push(Allowance { scoid, coid: f.coid, pid, key, until: now + BIND_LIFE });
+        drop(all);
         let mut r = IoctlOut::default().bytes().to_vec();
         let answer = NeutrinoBind {
             // SAFETY: plain syscall.

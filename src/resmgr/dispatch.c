@@ -280,12 +280,15 @@ dispatch_context_t *dispatch_context_alloc(dispatch_t *dpp)
     }
     if (!attached && __libneutrino_dispatch_chid(dpp, 0) == -1)
         return NULL;
-    /* One block: the context with its nparts iovs, the receive buffer, the extra part. */
+    /* One block: the context with its nparts iovs, the receive buffer, the extra part.
+     * The buffer has a resmgr_iomsgs_t more than is received into it: a message may start
+     * anywhere in what came (a combine chain), and its handler reads its header and writes
+     * its reply (msg->o) in place, as on QNX, whatever a client made of the chain. */
     size_t head = offsetof(resmgr_context_t, iov) + nparts * sizeof(iov_t);
     if (head < sizeof(dispatch_context_t))
         head = sizeof(dispatch_context_t);
     head = (head + 15) & ~(size_t)15;
-    size_t body = (msg_max + 15) & ~(size_t)15;
+    size_t body = (msg_max + sizeof(resmgr_iomsgs_t) + 15) & ~(size_t)15;
     char *block = calloc(1, head + body + sizeof(struct _extended_context));
     if (!block) {
         errno = ENOMEM;

@@ -3,6 +3,7 @@
 //! Layouts are those of include/sys/iomsg.h (QNX 7.1, 64-bit).
 
 use super::fuse::{Attr, Dirent, Pod};
+use crate::kernel::errno::{Errno, KResult};
 
 pub const IO_CONNECT: u16 = 0x100;
 pub const IO_READ: u16 = 0x101;
@@ -136,9 +137,10 @@ pub fn devctl(dcmd: u32, nbytes: u32) -> Vec<u8> {
     m
 }
 
-/// `_IO_DEVCTL`'s reply header: `ret_val` and `nbytes`.
+/// `_IO_DEVCTL`'s reply header: `ret_val` and `nbytes` (0 where the reply is short: the
+/// resource manager's handlers are application code).
 pub fn devctl_reply(reply: &[u8]) -> (i32, u32) {
-    let word = |at: usize| u32::from_ne_bytes(reply[at..at + 4].try_into().expect("4 bytes"));
+    let word = |at: usize| reply.get(at..at + 4).map_or(0, |w| u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
     (word(4) as i32, word(8))
 }
 
@@ -273,13 +275,14 @@ pub fn push_dirent(out: &mut Vec<u8>, room: usize, e: &Entry, off: u64) -> bool 
     true
 }
 
-/// The path of `name` in directory `parent`, both relative to the attached path.
-pub fn child(parent: &str, name: &str) -> String {
-    if parent.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{parent}/{name}")
+/// The path of `name` in directory `parent`, both relative to the attached path;
+/// `ENAMETOOLONG` beyond `PATH_MAX` with its NUL (directories nested without end would
+/// otherwise make a path no `_io_connect` can carry, nor a receive buffer hold).
+pub fn child(parent: &str, name: &str) -> KResult<String> {
+    if parent.len() + 1 + name.len() + 1 > libc::PATH_MAX as usize {
+        return Err(Errno::ENAMETOOLONG);
     }
+    Ok(if parent.is_empty() { name.to_owned() } else { format!("{parent}/{name}") })
 }
 
 #[cfg(test)]
@@ -434,7 +437,51 @@ mod tests {
 
     #[test]
     fn paths_are_relative_to_the_attached_path() {
-        assert_eq!(child("", "a"), "a");
-        assert_eq!(child("d", "a"), "d/a");
+        assert_eq!(child("", "a").unwrap(), "a");
+        assert_eq!(child("d", "a").unwrap(), "d/a");
+        let deep = "d".repeat(libc::PATH_MAX as usize - 3);
+        assert_eq!(child(&deep, "a").unwrap().len(), libc::PATH_MAX as usize - 1);
+        assert_eq!(child(&deep, "ab"), Err(Errno::ENAMETOOLONG));
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        // The resource manager's replies are application code's bytes: any of them parse
+        // without a panic or a read outside the reply.
+        #[test]
+        fn any_directory_reply_is_walked_safely(buf in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let range = buf.as_ptr_range();
+            for e in dirents(&buf) {
+                prop_assert!(!e.name.is_empty() && !e.name.contains(&b'/') && !e.name.contains(&0));
+                let n = e.name.as_ptr_range();
+                prop_assert!(range.start <= n.start && n.end <= range.end);
+                let mut out = Vec::new();
+                prop_assert!(push_dirent(&mut out, 4096, &e, 1));
+                prop_assert_eq!(out.len() % 8, 0);
+            }
+        }
+
+        #[test]
+        fn records_of_any_reclen_end_or_advance(reclens in proptest::collection::vec(any::<u16>(), 1..8)) {
+            let mut buf = Vec::new();
+            for r in &reclens {
+                glibc_dirent(&mut buf, 7, 0, "x");
+                let at = buf.len() - 24;
+                buf[at + 16..at + 18].copy_from_slice(&r.to_ne_bytes());
+            }
+            prop_assert!(dirents(&buf).len() <= reclens.len());
+        }
+
+        #[test]
+        fn short_or_odd_stat_and_devctl_replies_never_panic(b in proptest::collection::vec(any::<u8>(), 0..STAT_REPLY + 40)) {
+            let a = attr(&b, 3);
+            prop_assert!(a.mode & libc::S_IFMT == libc::S_IFDIR || a.mode & libc::S_IFMT == libc::S_IFREG);
+            prop_assert!(a.nlink >= 1 && a.blksize > 0);
+            let (_, n) = devctl_reply(&b);
+            if b.len() < 12 {
+                prop_assert_eq!(n, 0);
+            }
+        }
     }
 }

@@ -108,8 +108,9 @@ pub fn unmount(m: &Mounted) {
 
 fn detach(path: &CStr, root: bool) {
     if root {
+        // A symlink put in its place is not followed to someone else's mount.
         // SAFETY: path is a valid C string.
-        unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH) };
+        unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH | libc::UMOUNT_NOFOLLOW) };
     } else if let Some(fm) = fusermount() {
         let _ = Command::new(os(&fm))
             .args(["-u", "-z", "--"])
@@ -252,8 +253,29 @@ fn remove_created(path: &CStr, dir: bool, created_from: usize) {
     undo_dirs(path.to_str().expect("made from a str"), created_from);
 }
 
-/// mount(2) of a FUSE file system on a new /dev/fuse descriptor.
+/// mount(2) of a FUSE file system on a new /dev/fuse descriptor. The mountpoint is opened
+/// without following a symlink and mounted on through that descriptor: a user who can
+/// write where the path lies cannot send root's mount over a file of their choosing (by a
+/// symlink there, or one swapped in between our checks and the mount), which would shadow
+/// it for everyone.
 fn mount_root(path: &CStr, dir: bool) -> KResult<OwnedFd> {
+    // SAFETY: a plain open; the descriptor is ours.
+    let at = unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+    if at < 0 {
+        return Err(last());
+    }
+    // SAFETY: just opened.
+    let at = unsafe { OwnedFd::from_raw_fd(at) };
+    // SAFETY: st is plain data filled by the call.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above, on our descriptor.
+    if unsafe { libc::fstat(at.as_raw_fd(), &mut st) } != 0 {
+        return Err(last());
+    }
+    if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+        return Err(Errno(libc::ELOOP));
+    }
+    let target = CString::new(format!("/proc/self/fd/{}", at.as_raw_fd())).expect("no NUL");
     // SAFETY: a plain open; the descriptor is ours.
     let fd = unsafe { libc::open(c"/dev/fuse".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
     if fd < 0 {
@@ -273,7 +295,7 @@ fn mount_root(path: &CStr, dir: bool) -> KResult<OwnedFd> {
     let r = unsafe {
         libc::mount(
             c"neutrino".as_ptr(),
-            path.as_ptr(),
+            target.as_ptr(),
             c"fuse.neutrino".as_ptr(),
             libc::MS_NOSUID | libc::MS_NODEV,
             opts.as_ptr() as *const libc::c_void,
@@ -533,7 +555,7 @@ unsafe fn watch(rd: RawFd, pidfd: RawFd, mut table: Vec<Record>, fm: Option<&CSt
                 }
             }
             if m.root != 0 {
-                libc::umount2(path, libc::MNT_DETACH);
+                libc::umount2(path, libc::MNT_DETACH | libc::UMOUNT_NOFOLLOW);
             } else if let Some(fm) = fm {
                 let argv = [
                     c"fusermount3".as_ptr(),

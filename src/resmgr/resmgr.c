@@ -89,6 +89,61 @@ static _resmgr_func_t io_func(const resmgr_io_funcs_t *funcs, unsigned type)
     return ((const _resmgr_func_t *)&funcs->read)[type - _IO_READ];
 }
 
+/* The bytes a message of `type` must have for its handler to read its header: QNX's
+ * kernel hands a resource manager whatever a client sent, and handlers read the fields
+ * without asking how much came.  Types with no header of their own need the combine
+ * header only. */
+static size_t header_size(unsigned type)
+{
+    switch (type) {
+#define H(t, s) \
+    case t:     \
+        return sizeof(struct s)
+        H(_IO_READ, _io_read);
+        H(_IO_WRITE, _io_write);
+        H(_IO_STAT, _io_stat);
+        H(_IO_NOTIFY, _io_notify);
+        H(_IO_DEVCTL, _io_devctl);
+        H(_IO_PATHCONF, _io_pathconf);
+        H(_IO_LSEEK, _io_lseek);
+        H(_IO_CHMOD, _io_chmod);
+        H(_IO_CHOWN, _io_chown);
+        H(_IO_UTIME, _io_utime);
+        H(_IO_OPENFD, _io_openfd);
+        H(_IO_FDINFO, _io_fdinfo);
+        H(_IO_LOCK, _io_lock);
+        H(_IO_SPACE, _io_space);
+        H(_IO_SHUTDOWN, _io_shutdown);
+        H(_IO_MMAP, _io_mmap);
+        H(_IO_MSG, _io_msg);
+        H(_IO_DUP, _io_dup);
+        H(_IO_SYNC, _io_sync);
+        H(_IO_POWER, _io_power);
+#undef H
+    default:
+        return sizeof(struct _io_combine);
+    }
+}
+
+/* Whether the message at ctp->offset, `len` bytes received in all, is well formed: its
+ * header is there (with the offset _IO_XTYPE_OFFSET puts after a read's or write's), and a
+ * write claims no more data than the client sent, so a handler that trusts nbytes reads
+ * no further than the message. */
+static int well_formed(const resmgr_context_t *ctp, const resmgr_iomsgs_t *msg, size_t len)
+{
+    size_t head = header_size(msg->type);
+    if (ctp->offset + head > len)
+        return 0;
+    if (msg->type != _IO_READ && msg->type != _IO_WRITE)
+        return 1;
+    if ((msg->read.i.xtype & _IO_XTYPE_MASK) == _IO_XTYPE_OFFSET)
+        head += sizeof(struct _xtype_offset);
+    size_t sent = ctp->info.srcmsglen > 0 ? (size_t)ctp->info.srcmsglen : 0;
+    if (ctp->offset + head > len)
+        return 0;
+    return msg->type == _IO_READ || (sent >= ctp->offset + head && msg->write.i.nbytes <= sent - ctp->offset - head);
+}
+
 static int client_type(unsigned type)
 {
     return type != _IO_RSVD_CLOSE_OCB && type != _IO_RSVD_UNBLOCK && type != _IO_RSVD && type != _IO_RSVD_LOCK_OCB &&
@@ -488,6 +543,8 @@ static int io_run(resmgr_context_t *ctp, resmgr_iomsgs_t *msg, struct binding *b
             }
         } else if (!func) {
             n = ENOSYS;
+        } else if (!well_formed(ctp, msg, len)) {
+            n = EBADMSG;
         } else {
             _resmgr_func_t lock = io_func(b->funcs, _IO_RSVD_LOCK_OCB);
             if (!locked && lock && io_func(b->funcs, _IO_RSVD_UNLOCK_OCB)) {
@@ -540,6 +597,8 @@ static struct binding *shared_binding(resmgr_context_t *ctp, const struct _msg_i
 static int dup_handler(resmgr_context_t *ctp, resmgr_iomsgs_t *msg)
 {
     const struct _msg_info *from = &msg->dup.i.info;
+    if ((size_t)ctp->info.msglen < sizeof msg->dup.i)
+        return EBADMSG;
     struct binding *b = shared_binding(ctp, from, msg->dup.i.key);
     if (!b)
         return EBADF;
@@ -562,6 +621,8 @@ static int dup_handler(resmgr_context_t *ctp, resmgr_iomsgs_t *msg)
  * handler, iofunc_openfd_default, binds a new OCB to this connection). */
 static int openfd_handler(resmgr_context_t *ctp, resmgr_iomsgs_t *msg)
 {
+    if ((size_t)ctp->info.msglen < sizeof msg->openfd.i)
+        return EBADMSG;
     struct binding *b = shared_binding(ctp, &msg->openfd.i.info, msg->openfd.i.key);
     if (!b)
         return EBADF;
@@ -619,7 +680,10 @@ static int connect_handler(resmgr_context_t *ctp, resmgr_iomsgs_t *msg)
     struct _io_connect *c = &msg->connect;
     struct link l;
     size_t len = ctp->info.msglen > 0 ? (size_t)ctp->info.msglen : 0;
-    if (len < sizeof *c || offsetof(struct _io_connect, path) + c->path_len > len)
+    /* The path is a string within the message, and what follows it is there too: handlers
+     * read both as QNX's kernel would have checked them. */
+    if (len < sizeof *c || c->path_len == 0 || offsetof(struct _io_connect, path) + c->path_len > len ||
+        !memchr(c->path, '\0', c->path_len) || (c->extra_len && AFTER_PATH(c) + c->extra_len > len))
         return EBADMSG;
     if (link_get((int)c->handle, &l) == -1)
         return ENOENT;
@@ -670,8 +734,10 @@ static int unblock_handler(resmgr_context_t *ctp, const io_pulse_t *pulse)
 {
     io_pulse_t copy = *pulse;
     int rcvid = pulse->value.sival_int;
-    if (rcvid <= 0 || MsgInfo(rcvid, &ctp->info) == -1)
-        return _RESMGR_DEFAULT; /* dispatch_unblock()'s, or the client is gone */
+    /* The kernel's pulse names the blocked client's own connection; a client's forged one
+     * (MsgSendPulse with this code and someone else's rcvid) names the forger's. */
+    if (rcvid <= 0 || MsgInfo(rcvid, &ctp->info) == -1 || ctp->info.scoid != pulse->scoid)
+        return _RESMGR_DEFAULT; /* dispatch_unblock()'s, a forgery, or the client is gone */
     ctp->rcvid = rcvid;
     struct binding *b = binding_get(ctp->info.scoid, ctp->info.coid);
     if (b) {

@@ -320,6 +320,11 @@ pub struct Link {
 }
 
 impl Link {
+    /// The kernel's view of the process at the other end.
+    pub fn peer(&self) -> KResult<PeerCred> {
+        peer_cred(self.fd.as_raw_fd())
+    }
+
     pub fn is_dead(&self) -> bool {
         self.dead.load(Ordering::SeqCst)
     }
