@@ -284,8 +284,10 @@ fn mount_root(path: &CStr, dir: bool) -> KResult<OwnedFd> {
     // SAFETY: fd was just opened.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     let rootmode = if dir { libc::S_IFDIR } else { libc::S_IFREG };
+    // The effective ids: the user the kernel names as the server (SO_PEERCRED), which a
+    // client binding a descriptor checks against the mount's user_id (fdbind.rs).
     // SAFETY: plain syscalls.
-    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
     let opts = CString::new(format!(
         "fd={},rootmode={rootmode:o},user_id={uid},group_id={gid},allow_other",
         fd.as_raw_fd()
