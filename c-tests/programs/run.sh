@@ -517,11 +517,13 @@ check_metronome_kill() { # SIGKILL: the paths go at once, and a new server attac
     mpid=$(child_of "$pid")
     [ -n "$mpid" ] || { why="no metronome process under timeout $pid"; return 1; }
     t0=$(date +%s%N)
-    kill -KILL "$mpid"
-    for ((i = 0; i < 100; i++)); do
-        gone "$dev" && gone "$help" && break
-        sleep 0.01
-    done
+    {
+        kill -KILL "$mpid"
+        for ((i = 0; i < 100; i++)); do
+            gone "$dev" && gone "$help" && break
+            sleep 0.01
+        done
+    } 2>/dev/null # (bash's "Killed" notice of timeout, which dies of it too)
     ms=$((($(date +%s%N) - t0) / 1000000))
     gone "$dev" && gone "$help" || { why="the paths are still there ${ms} ms after SIGKILL"; return 1; }
     echo "killed server's paths gone after $ms ms" >"$L.kill.out"
