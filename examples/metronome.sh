@@ -36,7 +36,7 @@ cleanup() {
         kill -TERM "$server" 2>/dev/null
         wait "$server" 2>/dev/null
     fi
-    # The metronome's paths go with it; a directory it made for them may stay, empty.
+    # The metronome's paths go with it, and so does a /dev/local made for them.
     [ -z "$made" ] || rmdir "$dir" 2>/dev/null
     rm -rf "$tmp"
 }

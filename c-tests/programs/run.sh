@@ -423,6 +423,9 @@ attached() {
 # gone PATH: PATH is neither mounted nor there.
 gone() { ! mounted "$1" && ! [ -e "$1" ]; }
 
+# base_gone: the base directory is gone again if a server made it.
+base_gone() { [ "${dirs[*]}" != "$base" ] || ! [ -e "$base" ]; }
+
 # count LOG REGEX: how many lines of LOG match.
 count() { grep -Ec -- "$2" "$1"; }
 
@@ -502,6 +505,7 @@ check_metronome() { # the course's metronome through cat, echo, ls and stat
     finish "$srv" 5
     [ "$rc" = 0 ] && has "$L.server.out" "metronome: quit" || { why="quit: server status $rc"; return 1; }
     gone "$dev" && gone "$help" || { why="the paths are still there after quit"; return 1; }
+    base_gone || { why="$base, made for the paths, is still there after quit"; return 1; }
 }
 
 check_metronome_kill() { # SIGKILL: the paths go at once, and a new server attaches them
@@ -526,6 +530,7 @@ check_metronome_kill() { # SIGKILL: the paths go at once, and a new server attac
     } 2>/dev/null # (bash's "Killed" notice of timeout, which dies of it too)
     ms=$((($(date +%s%N) - t0) / 1000000))
     gone "$dev" && gone "$help" || { why="the paths are still there ${ms} ms after SIGKILL"; return 1; }
+    base_gone || { why="$base, made for the paths, is still there after SIGKILL"; return 1; }
     echo "killed server's paths gone after $ms ms" >"$L.kill.out"
     finish "$pid" 2
     [ "$rc" = 137 ] || { why="the server's status is $rc, not 137 (SIGKILL)"; return 1; }
