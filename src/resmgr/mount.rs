@@ -505,8 +505,10 @@ unsafe fn watch(rd: RawFd, pidfd: RawFd, mut table: Vec<Record>, fm: Option<&CSt
     // SAFETY: async-signal-safe syscalls on the child's own descriptors and memory (the
     // table was allocated before the fork and is written in place, never grown).
     unsafe {
-        // Its own session: a kill of our process group must not take it with us.
+        // Its own session: a kill of our process group must not take it with us. Its own
+        // name too: `killall -9 metronome` or `pkill -x` must not kill it with its server.
         libc::setsid();
+        libc::prctl(libc::PR_SET_NAME, c"neutrino-watch".as_ptr() as libc::c_ulong, 0, 0, 0);
         let (lo, hi) = (rd.min(pidfd), rd.max(pidfd));
         // Nothing of ours (a /dev/fuse descriptor least of all) is kept open by it.
         libc::syscall(libc::SYS_close_range, 3, lo - 1, 0);
