@@ -420,6 +420,16 @@ attached() {
     return 1
 }
 
+# claim PATH...: the check will attach these paths (cleanup makes sure they go again); it
+# fails if one is there already, another resource manager's perhaps.
+claim() {
+    local p
+    for p in "$@"; do
+        ! [ -e "$p" ] || { why="$p exists already"; return 1; }
+    done
+    paths+=("$@")
+}
+
 # gone PATH: PATH is neither mounted nor there.
 gone() { ! mounted "$1" && ! [ -e "$1" ]; }
 
@@ -450,8 +460,7 @@ check_metronome() { # the course's metronome through cat, echo, ls and stat
     fuse_usable || return 2
     base_dir || return 1
     dev=$base/metronome help=$base/metronome-help
-    ! [ -e "$dev" ] && ! [ -e "$help" ] || { why="$dev or $help exists already"; return 1; }
-    paths+=("$dev" "$help")
+    claim "$dev" "$help" || return 1
     start 30 "$L.server.out" metronome "$base"
     srv=$pid
     attached "$dev" && attached "$help" || return 1
@@ -514,7 +523,7 @@ check_metronome_kill() { # SIGKILL: the paths go at once, and a new server attac
     fuse_usable || return 2
     base_dir || return 1
     dev=$base/metronome help=$base/metronome-help
-    paths+=("$dev" "$help")
+    claim "$dev" "$help" || return 1
     start 30 "$L.server.out" metronome "$base"
     attached "$dev" && attached "$help" || return 1
     [ "$(t cat "$dev")" = "$STATE_120" ] || { why="cat printed no state line"; return 1; }
@@ -548,7 +557,7 @@ check_metronome_user() { # unprivileged: refused at /dev/local, served in its ow
     user_usable || return 2
     user_dir || return 1
     dev=$udir/metronome help=$udir/metronome-help
-    paths+=("$dev" "$help" /dev/local/metronome /dev/local/metronome-help)
+    claim "$dev" "$help" /dev/local/metronome /dev/local/metronome-help || return 1
     [ -e /dev/local ] || dirs+=(/dev/local)
     AS=("${USER_RUN[@]}")
     run 10 "$L.denied.out" metronome
@@ -583,7 +592,7 @@ check_rm_metronome() { # pulse_attach() beats counted in the dispatch loop; read
     fuse_usable || return 2
     base_dir || return 1
     dev=$base/metronome
-    paths+=("$dev")
+    claim "$dev" || return 1
     start 30 "$L.server.out" rm_metronome "$dev"
     attached "$dev" || return 1
     b1=$(t cat "$dev" | sed -n 's/^\[metronome: 120 beats\/min, \([0-9]*\) beats\]$/\1/p')
@@ -602,7 +611,7 @@ check_rm_dir() { # a directory of files a..z, through ls, cat and stat
     fuse_usable || return 2
     base_dir || return 1
     d=$base/letters
-    paths+=("$d")
+    claim "$d" || return 1
     start 30 "$L.server.out" rm_dir "$d"
     attached "$d" || return 1
     [ "$(t ls "$d" | tr '\n' ' ')" = "a b c d e f g h i j k l m n o p q r s t u v w x y z " ] ||
@@ -624,7 +633,7 @@ check_rm_devctl() { # devctl(), read/write, fopen/fscanf, MsgSend(fd) and ioctl(
     fuse_usable || return 2
     base_dir || return 1
     if [ -n "$ROOT" ]; then dev=/dev/sample; else dev=$base/sample; fi
-    paths+=("$dev")
+    claim "$dev" || return 1
     start 30 "$L.server.out" rm_devctl "$dev"
     attached "$dev" || return 1
     run 10 "$L.client.out" rm_devctl_client "$dev"
@@ -646,7 +655,7 @@ check_rm_pool() { # blocking reads on a thread pool: answered by a write, or unb
     fuse_usable || return 2
     base_dir || return 1
     dev=$base/pool
-    paths+=("$dev")
+    claim "$dev" || return 1
     start 30 "$L.server.out" rm_pool "$dev"
     attached "$dev" || return 1
     for i in 1 2 3 4; do
@@ -691,7 +700,7 @@ check_python() { # Python's open/read/write on the metronome, fcntl.ioctl() on t
     fuse_usable || return 2
     base_dir || return 1
     dev=$base/metronome sample=$base/sample
-    paths+=("$dev" "$base/metronome-help" "$sample")
+    claim "$dev" "$base/metronome-help" "$sample" || return 1
     start 30 "$L.metronome.out" metronome "$base"
     start 30 "$L.devctl.out" rm_devctl "$sample"
     attached "$dev" && attached "$sample" || return 1
