@@ -63,6 +63,8 @@ demo: stage
 	    $(PKGENV) sh -c '$(CC) -Wall -Wextra -Werror -o $(BUILD)/demo/'$$p' examples/'$$p'.c $$(pkg-config --cflags --libs neutrino)' || exit 1; \
 	done
 	$(PKGENV) bash examples/demo.sh $(BUILD)/demo
+	$(PKGENV) sh -c '$(CC) -Wall -Wextra -Werror -o $(BUILD)/demo/metronome c-tests/programs/metronome.c $$(pkg-config --cflags --libs neutrino)'
+	$(PKGENV) bash examples/metronome.sh $(BUILD)/demo
 
 BENCH_SRC := $(filter-out bench/timer_lateness.c,$(wildcard bench/*.c))
 

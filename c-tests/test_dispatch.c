@@ -610,4 +610,73 @@ TEST(thread_pool_use_self)
     h_close_proc(&s);
 }
 
+/* POOL_FLAG_EXIT_SELF: the caller's thread ends (pthread_exit()), and with it the pid's
+ * own memory for process_vm_readv(): a handler's MsgRead() of a message from its own
+ * process (a self-connection, or the path bridge's) must still work. */
+static int reread_handler(message_context_t *ctp, int code, unsigned flags, void *handle)
+{
+    (void)code, (void)flags, (void)handle;
+    int32_t v = 0;
+    if (MsgRead(ctp->rcvid, &v, sizeof v, offsetof(struct req, value)) != (ssize_t)sizeof v)
+        MsgError(ctp->rcvid, errno);
+    else
+        MsgReply(ctp->rcvid, EOK, &v, sizeof v);
+    return 0;
+}
+
+struct exit_self {
+    dispatch_t *dpp;
+    int wr;
+};
+
+static void *exit_self_client(void *arg)
+{
+    struct exit_self *e = arg;
+    char path[64], stat[256] = "";
+    /* Until the main thread is a zombie ("Z"), or 2 s. */
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)getpid());
+    for (int i = 0; i < 200; i++) {
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(stat, 1, sizeof stat - 1, f) : 0;
+        if (f)
+            fclose(f);
+        stat[n] = '\0';
+        const char *end = strrchr(stat, ')');
+        if (!f || (end && end[1] == ' ' && end[2] == 'Z'))
+            break;
+        h_sleep_ms(10);
+    }
+    int coid = message_connect(e->dpp, MSG_FLAG_SIDE_CHANNEL);
+    struct req r = {OP_ECHO, 0, 77};
+    int32_t v = 0;
+    h_put(e->wr, MsgSend(coid, &r, sizeof r, &v, sizeof v) == 0 ? v : -errno);
+    h_child_exit(0);
+}
+
+static int exit_self_server(int rd, int wr, void *arg)
+{
+    (void)rd, (void)arg;
+    static struct exit_self e;
+    dispatch_t *dpp = dispatch_create();
+    REQUIRE(dpp != NULL);
+    REQUIRE_EQ(message_attach(dpp, NULL, OP_ECHO, OP_ECHO, reread_handler, NULL), 0);
+    thread_pool_attr_t a;
+    pool_attr_init(&a, dpp);
+    thread_pool_t *tp = thread_pool_create(&a, POOL_FLAG_EXIT_SELF);
+    REQUIRE(tp != NULL);
+    e = (struct exit_self){dpp, wr};
+    h_thread(exit_self_client, &e);
+    thread_pool_start(tp);
+    FAIL("thread_pool_start() returned with POOL_FLAG_EXIT_SELF");
+    return 1;
+}
+
+TEST(thread_pool_exit_self_reads_own_messages)
+{
+    struct h_proc s = h_spawn(exit_self_server, NULL);
+    CHECK_EQ(h_get(s.rd, 5000), 77); /* -ESRCH when the process's memory was not found */
+    CHECK_CHILD_OK(s.pid, 5000);
+    h_close_proc(&s);
+}
+
 HARNESS_MAIN

@@ -391,6 +391,10 @@ TEST(file_mount_messages_and_linux_clients)
     r = find(_IO_DEVCTL, -1, &i);
     REQUIRE(r != NULL);
     CHECK_EQ(r->dcmd, 0x40000000u | (4u << 16) | ('x' << 8) | 8u);
+    /* FUSE's release follows close() asynchronously: the _IO_CLOSE comes a little later. */
+    long long t0 = h_now_ms();
+    while (find(_IO_CLOSE, -1, NULL) == NULL && h_now_ms() - t0 < 2000)
+        h_sleep_ms(5);
     CHECK(find(_IO_CLOSE, -1, NULL) != NULL);
     /* stat() by path: an _IO_CONNECT_COMBINE_CLOSE carrying _IO_STAT. */
     r = find(_IO_CONNECT, _IO_CONNECT_COMBINE_CLOSE, NULL);

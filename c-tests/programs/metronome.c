@@ -57,7 +57,7 @@ static char data[256];
 static const char help_text[] =
     "Metronome Resource Manager (Resmgr)\n"
     "\n"
-    "Usage: metronome <bpm> <ts-top> <ts-bottom>\n"
+    "Usage: metronome [directory]   (the files go in /dev/local by default)\n"
     "\n"
     "API:\n"
     " pause [1-9]                      - pause the metronome for 1-9 seconds\n"
@@ -114,11 +114,9 @@ void *metronome_thread(void *arg)
             }
             if (!state.running)
                 break;
-            if (p == NULL || *p == '\0') {
+            /* A measure ends with a newline; the next starts the pattern over. */
+            if (p == NULL || *p == '\0')
                 p = state.sig->pattern;
-                if (p != state.sig->pattern)
-                    printf("\n");
-            }
             printf("%c", *p++);
             if (*p == '\0')
                 printf("\n");
@@ -252,6 +250,7 @@ int io_write(resmgr_context_t *ctp, io_write_t *msg, RESMGR_OCB_T *ocb)
 /* The help file takes no writes. */
 int io_write_help(resmgr_context_t *ctp, io_write_t *msg, RESMGR_OCB_T *ocb)
 {
+    (void)ctp, (void)msg, (void)ocb;
     return EROFS;
 }
 

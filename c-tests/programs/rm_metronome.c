@@ -1,8 +1,8 @@
 /*
  * rm_metronome.c - a metronome-style resource manager as QNX programmers write it: a
  * pulse timer drives the beat through pulse_attach(), reads return a state line,
- * writes take commands.  Built with its warnings, as such code has them; run, it
- * attaches its path and serves in its dispatch loop.
+ * writes take commands ("set <bpm>").  Built with its warnings, as such code has them.
+ * Usage: rm_metronome [path]   (default /dev/local/metronome)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -77,6 +77,7 @@ int main(int argc, char **argv)
     struct sigevent event;
     struct itimerspec itime;
     timer_t timer_id;
+    const char *path = argc > 1 ? argv[1] : "/dev/local/metronome";
     int id, code, coid;
 
     if ((dpp = dispatch_create()) == NULL) {
@@ -91,7 +92,7 @@ int main(int argc, char **argv)
     io_funcs.write = io_write;
     iofunc_attr_init(&attr, S_IFNAM | 0666, 0, 0);
 
-    id = resmgr_attach(dpp, &rattr, "/dev/local/metronome", _FTYPE_ANY, 0, &connect_funcs, &io_funcs, &attr);
+    id = resmgr_attach(dpp, &rattr, path, _FTYPE_ANY, 0, &connect_funcs, &io_funcs, &attr);
     if (id == -1) {
         fprintf(stderr, "%s: resmgr_attach: %s\n", argv[0], strerror(errno));
         return EXIT_FAILURE;

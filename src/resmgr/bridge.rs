@@ -68,6 +68,8 @@ struct Session {
     next_fh: AtomicU64,
     inflight: Mutex<Inflight>,
     registered: Condvar,
+    /// Requests answered so far.
+    answered: AtomicU64,
 }
 
 #[derive(Default)]
@@ -226,6 +228,7 @@ fn start(chid: i32, id: u32, path: &str, dir: bool) -> KResult<()> {
         next_fh: AtomicU64::new(1),
         inflight: Mutex::new(Inflight::default()),
         registered: Condvar::new(),
+        answered: AtomicU64::new(0),
     });
     for _ in 0..KEEP_IDLE {
         s.spawn();
@@ -350,6 +353,7 @@ impl Session {
                 self.spawn();
             }
             self.serve(&buf[..n]);
+            self.answered.fetch_add(1, Ordering::Release);
             let mut p = self.pool.lock();
             p.idle += 1;
             if p.idle > KEEP_IDLE {
@@ -809,6 +813,26 @@ impl Session {
     /// Unmounts, stops the threads, and closes what the mount's files still hold open.
     fn end(self: Arc<Session>) {
         self.stop.store(true, Ordering::Release);
+        // Answers already given (a handler that replied, then detached, as a "quit" does)
+        // reach their callers before the abort fails what is pending: while threads are
+        // busy and some finished in the last 10 ms, wait (200 ms at most). Those left are
+        // blocked on the server, maybe on the very thread that detaches.
+        let until = Instant::now() + Duration::from_millis(200);
+        let mut seen = self.answered.load(Ordering::Acquire);
+        let mut quiet = 0;
+        while Instant::now() < until && quiet < 10 {
+            let busy = {
+                let p = self.pool.lock();
+                p.total - p.idle
+            };
+            if busy == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+            let now = self.answered.load(Ordering::Acquire);
+            quiet = if now == seen { quiet + 1 } else { 0 };
+            seen = now;
+        }
         mount::unmount(&self.mounted);
         // SAFETY: an eventfd write of 8 bytes.
         unsafe { libc::write(self.stopfd.as_raw_fd(), &1u64 as *const u64 as *const libc::c_void, 8) };

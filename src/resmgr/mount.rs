@@ -176,19 +176,35 @@ fn clear_stale(path: &CStr, root: bool) {
     }
 }
 
+/// Directories this process made above its mountpoints and has not removed. A later mount
+/// below one shares it: whichever of them ends last removes it (two attachments in a new
+/// /dev/local leave no /dev/local behind, whatever order they end in).
+static MADE_DIRS: parking_lot::Mutex<Vec<String>> = parking_lot::Mutex::new(Vec::new());
+
 /// Creates the missing directories above `path` and `path` itself; returns the length of
-/// the shortest prefix created, 0 if nothing was.
+/// the shortest prefix created (or made by an earlier mount of ours and shared), 0 if
+/// nothing was.
 fn make_mountpoint(path: &str, dir: bool) -> KResult<usize> {
     let mut created_from = 0;
+    // What this call made itself, for a mountpoint that was there already.
+    let mut own_from = 0;
     let cut: Vec<usize> = path.match_indices('/').map(|(i, _)| i).filter(|&i| i > 0).collect();
     for &i in &cut {
         let p = CString::new(&path[..i]).expect("checked");
         // SAFETY: p is a valid C string.
         if unsafe { libc::mkdir(p.as_ptr(), 0o755) } == 0 {
+            MADE_DIRS.lock().push(path[..i].to_owned());
             if created_from == 0 {
                 created_from = i;
             }
-        } else if last() != Errno::EEXIST {
+            if own_from == 0 {
+                own_from = i;
+            }
+        } else if last() == Errno::EEXIST {
+            if created_from == 0 && MADE_DIRS.lock().iter().any(|d| d == &path[..i]) {
+                created_from = i;
+            }
+        } else {
             let e = last();
             undo_dirs(path, created_from);
             return Err(e);
@@ -216,7 +232,7 @@ fn make_mountpoint(path: &str, dir: bool) -> KResult<usize> {
         undo_dirs(path, created_from);
         return Err(e);
     }
-    Ok(created_from)
+    Ok(own_from)
 }
 
 /// Removes the directories above `path` that were created from `created_from` on.
@@ -232,7 +248,9 @@ fn undo_dirs(path: &str, created_from: usize) {
         }
         let c = CString::new(p.as_str()).expect("checked");
         // SAFETY: c is a valid C string.
-        unsafe { libc::rmdir(c.as_ptr()) };
+        if unsafe { libc::rmdir(c.as_ptr()) } == 0 {
+            MADE_DIRS.lock().retain(|d| d != &p);
+        }
     }
 }
 
@@ -511,8 +529,10 @@ unsafe fn watch(rd: RawFd, pidfd: RawFd, mut table: Vec<Record>, fm: Option<&CSt
     // SAFETY: async-signal-safe syscalls on the child's own descriptors and memory (the
     // table was allocated before the fork and is written in place, never grown).
     unsafe {
-        // Its own session: a kill of our process group must not take it with us.
+        // Its own session: a kill of our process group must not take it with us. Its own
+        // name too: `killall -9 metronome` or `pkill -x` must not kill it with its server.
         libc::setsid();
+        libc::prctl(libc::PR_SET_NAME, c"neutrino-watch".as_ptr() as libc::c_ulong, 0, 0, 0);
         let (lo, hi) = (rd.min(pidfd), rd.max(pidfd));
         // Nothing of ours (a /dev/fuse descriptor least of all) is kept open by it.
         libc::syscall(libc::SYS_close_range, 3, lo - 1, 0);
