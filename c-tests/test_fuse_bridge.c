@@ -8,21 +8,9 @@
  */
 #include "harness.h"
 
-#include <sys/iomsg.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <dirent.h>
-
-/* The bridge's internal entry points (src/resmgr/bridge.rs). */
-int __libneutrino_resmgr_mount(int chid, int id, const char *path, unsigned flags);
-int __libneutrino_resmgr_unmount(int chid, int id);
-int __libneutrino_resmgr_dup_allowed(int scoid, int coid, pid_t pid, unsigned key);
-
-struct neutrino_bind {
-    int32_t pid, chid, scoid, coid;
-    uint32_t key, open; /* open: which open of the bridge, never 0 */
-};
-#define NEUTRINO_IOC_BIND _IOR(0xE7, 0x51, struct neutrino_bind)
+#include "resmgr_client.h"
 
 #define FLAG_DIR 0x0100 /* _RESMGR_FLAG_DIR */
 #define QUIT_CODE 5

@@ -20,21 +20,14 @@
 #include "harness.h"
 
 #include <linux/fuse.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
 #include <sys/iofunc.h>
 #include <sys/dispatch.h>
 #include <devctl.h>
+#include "resmgr_client.h"
 
 enum { UID_HOSTILE = 65534 };
 #define T_STATS 0x5000
-
-struct neutrino_bind {
-    int32_t pid, chid, scoid, coid;
-    uint32_t key, open;
-};
-#define NEUTRINO_IOC_BIND _IOR(0xE7, 0x51, struct neutrino_bind)
 
 /* The resource manager's receive buffer when resmgr_attr_t.msg_max_size is 0 (resmgr.c's
  * MSG_MIN): a connect message with a whole path and a combined message. */
@@ -164,26 +157,6 @@ HELPER(rm_server)
 
 /* ---- the client side ----------------------------------------------------------------- */
 
-struct rm {
-    struct h_proc proc;
-    int pid, chid, id;
-};
-
-static struct rm rm_start(const char *path)
-{
-    struct rm r;
-    r.proc = h_exec("rm_server", path);
-    r.pid = (int)h_get(r.proc.rd, 10000);
-    r.chid = (int)h_get(r.proc.rd, 10000);
-    r.id = (int)h_get(r.proc.rd, 10000);
-    return r;
-}
-
-static int rm_attach(const struct rm *r)
-{
-    return ConnectAttach(0, r->pid, r->chid, _NTO_SIDE_CHANNEL, 0);
-}
-
 /* Every call of the hostile side ends within this, whatever the server does. */
 static void bounded(void)
 {
@@ -195,27 +168,20 @@ static struct stats rm_stats(const struct rm *r)
 {
     struct stats s;
     memset(&s, 0, sizeof s);
-    uint16_t type = T_STATS;
-    int coid = rm_attach(r);
-    REQUIRE(coid != -1);
     bounded();
-    CHECK_EQ(MsgSend(coid, &type, sizeof type, &s, sizeof s), 0);
-    ConnectDetach(coid);
+    CHECK_EQ(rm_ask(r, T_STATS, &s, sizeof s), 0);
     return s;
 }
 
 /* A connect message of `total` bytes, path_len `plen` (the path 'a's and, if `nul`, a NUL
- * at its end), extra_len `elen`; the extra part (if any) is `extra`. */
+ * at its end), extra_len `elen`; the extra part (if any) is `extra`.  `buf` has room for
+ * at least a struct rm_connect. */
 static size_t connect_msg(char *buf, size_t total, unsigned subtype, int id, size_t plen, int nul, size_t elen,
                           const void *extra, size_t extra_size)
 {
     struct _io_connect *c = (struct _io_connect *)buf;
     memset(buf, 0, total);
-    c->type = _IO_CONNECT;
-    c->subtype = (uint16_t)subtype;
-    c->file_type = _FTYPE_ANY;
-    c->handle = (uint32_t)id;
-    c->ioflag = _IO_FLAG_RD | _IO_FLAG_WR;
+    rm_connect_init((struct rm_connect *)buf, id, subtype, _IO_FLAG_RD | _IO_FLAG_WR);
     c->path_len = (uint16_t)plen;
     c->extra_len = (uint16_t)elen;
     size_t head = offsetof(struct _io_connect, path);
@@ -229,69 +195,36 @@ static size_t connect_msg(char *buf, size_t total, unsigned subtype, int id, siz
     return total;
 }
 
-/* open(): a new connection with _IO_CONNECT_OPEN; the coid, or -1 with errno. */
-static int rm_open(const struct rm *r)
+/* open() as an honest client: read and write. */
+static int open_rw(const struct rm *r)
 {
-    char buf[64];
-    int coid = rm_attach(r);
-    if (coid == -1)
-        return -1;
-    size_t n = connect_msg(buf, offsetof(struct _io_connect, path) + 8, _IO_CONNECT_OPEN, r->id, 1, 1, 0, NULL, 0);
     bounded();
-    if (MsgSend(coid, buf, n, NULL, 0) == -1) {
-        int e = errno;
-        ConnectDetach(coid);
-        errno = e;
-        return -1;
-    }
-    return coid;
-}
-
-static long rm_write(int coid, uint32_t nbytes, const void *data, size_t len)
-{
-    struct {
-        struct _io_write i;
-        char data[64];
-    } m;
-    memset(&m, 0, sizeof m);
-    m.i.type = _IO_WRITE;
-    m.i.combine_len = sizeof m.i;
-    m.i.nbytes = nbytes;
-    memcpy(m.data, data, len);
-    bounded();
-    return MsgSend(coid, &m, sizeof m.i + len, NULL, 0);
-}
-
-static long rm_read(int coid, uint32_t nbytes, char *buf, size_t size)
-{
-    struct _io_read m = {.type = _IO_READ, .combine_len = sizeof m, .nbytes = nbytes};
-    return MsgSend(coid, &m, sizeof m, buf, size);
+    return rm_open(r, _IO_FLAG_RD | _IO_FLAG_WR);
 }
 
 /* One honest round: open, write, read, stat, close, each checked. 0 if all went right. */
 static int honest_round(const struct rm *r)
 {
     char buf[8];
-    int coid = rm_open(r);
+    int coid = open_rw(r);
     if (coid == -1) {
         FAIL("honest open: %s", h_errname(errno));
         return -1;
     }
     int bad = 0;
+    bounded();
     long n = rm_write(coid, 5, "hello", 5);
     if (n != 5)
         bad = 1, FAIL("honest write: %ld (%s)", n, h_errname(errno));
     bounded();
     if ((n = rm_read(coid, 64, buf, sizeof buf)) != 3 || memcmp(buf, "abc", 3) != 0)
         bad = 1, FAIL("honest read: %ld (%s)", n, h_errname(errno));
-    struct _io_stat s = {.type = _IO_STAT, .combine_len = sizeof s};
     struct stat sb;
     bounded();
-    if (MsgSend(coid, &s, sizeof s, &sb, sizeof sb) != 0 || !S_ISCHR(sb.st_mode))
+    if (rm_stat(coid, &sb) != 0 || !S_ISCHR(sb.st_mode))
         bad = 1, FAIL("honest stat: %s", h_errname(errno));
-    struct _io_close c = {.type = _IO_CLOSE, .combine_len = sizeof c};
     bounded();
-    if (MsgSend(coid, &c, sizeof c, NULL, 0) != 0)
+    if (rm_simple(coid, _IO_CLOSE) != 0)
         bad = 1, FAIL("honest close: %s", h_errname(errno));
     ConnectDetach(coid);
     return bad ? -1 : 0;
@@ -335,7 +268,7 @@ static int flood(int rd, int wr, void *arg)
         return 1;
     while (h_now_ms() < end) {
         if (open == -1)
-            open = rm_open(r);
+            open = open_rw(r);
         uint64_t k = splitmix(&x);
         size_t total = nasty_len(&x, sizeof buf) + 2;
         if (total > sizeof buf)
@@ -420,10 +353,10 @@ static int flood(int rd, int wr, void *arg)
 TEST(malformed_messages_are_refused_and_honest_clients_served)
 {
     H_NEED_ROOT();
-    struct rm r = rm_start("");
+    struct rm r = rm_start("rm_server", "");
     REQUIRE(r.id >= 0);
     static char buf[RM_BUF + 64];
-    int coid = rm_attach(&r), open = rm_open(&r);
+    int coid = rm_attach(&r), open = open_rw(&r);
     REQUIRE(coid != -1 && open != -1);
     size_t head = offsetof(struct _io_connect, path);
     /* A path without its NUL, past the message, or extra past it. */
@@ -451,8 +384,11 @@ TEST(malformed_messages_are_refused_and_honest_clients_served)
     CHECK_ERR(MsgSend(open, &lseek4, sizeof lseek4, NULL, 0), EBADMSG);
     struct _io_read read12 = {.type = _IO_READ, .combine_len = 12, .nbytes = 64, .xtype = _IO_XTYPE_OFFSET};
     CHECK_ERR(MsgSend(open, &read12, sizeof read12, buf, 8), EBADMSG);
+    bounded();
     CHECK_ERR(rm_write(open, 1u << 30, "12345678", 8), EBADMSG);
+    bounded();
     CHECK_ERR(rm_write(open, 9, "12345678", 8), EBADMSG);
+    bounded();
     CHECK_EQ(rm_write(open, 8, "12345678", 8), 8);
     /* _IO_DUP and _IO_OPENFD cut short. */
     struct _io_combine dup4 = {_IO_DUP, 4};
@@ -504,9 +440,9 @@ static void *held_reader(void *arg)
 
 TEST(a_forged_unblock_pulse_leaves_another_client_blocked)
 {
-    struct rm r = rm_start("");
+    struct rm r = rm_start("rm_server", "");
     REQUIRE(r.id >= 0);
-    held_coid = rm_open(&r);
+    held_coid = open_rw(&r);
     REQUIRE(held_coid != -1);
     pthread_t t = h_thread(held_reader, NULL);
     long long dl = h_now_ms() + 2000;
@@ -583,7 +519,7 @@ TEST(the_bind_allowance_is_the_callers_process_alone)
     char dir[] = "/tmp/ln_hostile_rm_XXXXXX", path[64];
     REQUIRE(temp_dir(dir) != NULL);
     snprintf(path, sizeof path, "%s/dev", dir);
-    struct rm r = rm_start(path);
+    struct rm r = rm_start("rm_server", path);
     REQUIRE_EQ(r.id, 0);
     int fd = open(path, O_RDWR);
     REQUIRE(fd >= 0);
@@ -769,7 +705,7 @@ TEST(root_does_not_mount_through_a_planted_symlink)
         h_child_exit(0);
     }
     CHECK_CHILD_OK(p, 5000);
-    struct rm r = rm_start(path);
+    struct rm r = rm_start("rm_server", path);
     CHECK_EQ(r.id, -ELOOP);
     char got[16] = {0};
     int fd = open(victim, O_RDONLY);

@@ -8,15 +8,8 @@
  */
 #include "harness.h"
 #include <devctl.h>
-#include <sys/iomsg.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <sys/vfs.h>
-
-/* The bridge's hooks (src/resmgr/bridge.rs), as the resmgr layer calls them. */
-int __libneutrino_resmgr_mount(int chid, int id, const char *path, unsigned flags);
-int __libneutrino_resmgr_unmount(int chid, int id);
-int __libneutrino_resmgr_dup_allowed(int scoid, int coid, pid_t pid, unsigned key);
+#include "resmgr_client.h"
 
 #define FUSE_SUPER_MAGIC 0x65735546
 #define MSG_PING 0x8001 /* the application's own message type */

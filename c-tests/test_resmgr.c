@@ -16,6 +16,7 @@ struct my_ocb;
 #include <sys/iofunc.h>
 #include <sys/dispatch.h>
 #include <devctl.h>
+#include "resmgr_client.h"
 
 struct my_attr {
     iofunc_attr_t attr; /* QNX's part first */
@@ -212,86 +213,17 @@ HELPER(resmgr_server)
             dispatch_handler(ctp);
 }
 
-/* ---- the client side: what QNX's libc sends ------------------------------------------ */
-
-struct rm {
-    struct h_proc proc;
-    int pid, chid, id;
-};
+/* ---- the client side ------------------------------------------------------------------ */
 
 static struct rm start(const char *mode)
 {
-    struct rm r;
-    r.proc = h_exec("resmgr_server", mode);
-    r.pid = (int)h_get(r.proc.rd, 5000);
-    r.chid = (int)h_get(r.proc.rd, 5000);
-    r.id = (int)h_get(r.proc.rd, 5000);
-    return r;
-}
-
-static int attach(const struct rm *r)
-{
-    int coid = ConnectAttach(0, r->pid, r->chid, _NTO_SIDE_CHANNEL, 0);
-    REQUIRE(coid != -1);
-    return coid;
-}
-
-struct connect_msg {
-    struct _io_connect c;
-    char path[8]; /* "" and padding to 8 bytes */
-    union {
-        struct _io_stat stat;
-    } extra;
-};
-
-static void connect_hdr(struct connect_msg *m, const struct rm *r, unsigned subtype, uint32_t ioflag)
-{
-    memset(m, 0, sizeof *m);
-    m->c.type = _IO_CONNECT;
-    m->c.subtype = subtype;
-    m->c.file_type = _FTYPE_ANY;
-    m->c.handle = (uint32_t)r->id;
-    m->c.ioflag = ioflag;
-    m->c.path_len = 1;
-}
-
-/* open(): a new connection and _IO_CONNECT_OPEN on it; the coid, or -errno. */
-static int rm_open(const struct rm *r, uint32_t ioflag)
-{
-    struct connect_msg m;
-    int coid = attach(r);
-    connect_hdr(&m, r, _IO_CONNECT_OPEN, ioflag);
-    if (MsgSend(coid, &m, offsetof(struct connect_msg, extra), NULL, 0) == -1) {
-        int e = errno;
-        ConnectDetach(coid);
-        return -e;
-    }
-    return coid;
-}
-
-static long rm_read(int coid, uint32_t nbytes, void *buf, size_t size)
-{
-    io_read_t m;
-    memset(&m, 0, sizeof m);
-    m.i.type = _IO_READ;
-    m.i.combine_len = sizeof m.i;
-    m.i.nbytes = nbytes;
-    return MsgSend(coid, &m.i, sizeof m.i, buf, size);
-}
-
-static long rm_simple(int coid, uint16_t type)
-{
-    struct _io_combine m = {type, sizeof m};
-    return MsgSend(coid, &m, sizeof m, NULL, 0);
+    return rm_start("resmgr_server", mode);
 }
 
 static struct stats rm_stats(const struct rm *r)
 {
     struct stats s;
-    uint16_t type = T_STATS;
-    int coid = attach(r);
-    REQUIRE_EQ(MsgSend(coid, &type, sizeof type, &s, sizeof s), 0);
-    ConnectDetach(coid);
+    REQUIRE_EQ(rm_ask(r, T_STATS, &s, sizeof s), 0);
     return s;
 }
 
@@ -317,19 +249,12 @@ TEST(open_read_write_stat_devctl_lseek_close)
     CHECK_EQ(rm_read(coid, R_MAGIC, &magic, sizeof magic), 0);
     CHECK_EQ(magic, MAGIC);
     /* write(): header then data; iofunc_write_default takes it all. */
-    struct {
-        struct _io_write i;
-        char data[5];
-    } w = {{_IO_WRITE, sizeof w.i, 5, _IO_XTYPE_NONE, 0}, "hello"};
-    CHECK_EQ(MsgSend(coid, &w, sizeof w, NULL, 0), 5);
+    CHECK_EQ(rm_write(coid, 5, "hello", 5), 5);
     /* stat(): the attribute. */
-    io_stat_t s;
-    memset(&s, 0, sizeof s);
-    s.i.type = _IO_STAT;
-    s.i.combine_len = sizeof s.i;
-    CHECK_EQ(MsgSend(coid, &s.i, sizeof s.i, &s.o, sizeof s.o), 0);
-    CHECK_EQ(s.o.st_ino, 77);
-    CHECK(S_ISCHR(s.o.st_mode));
+    struct stat s;
+    CHECK_EQ(rm_stat(coid, &s), 0);
+    CHECK_EQ(s.st_ino, 77);
+    CHECK(S_ISCHR(s.st_mode));
     /* devctl(DCMD_ALL_GETFLAGS): O_RDWR back from the recoded access bits. */
     struct {
         struct _io_devctl i;
@@ -377,8 +302,7 @@ TEST(every_handler_return_form)
     CHECK_MEM(buf, "late", 4);
     CHECK_EQ(rm_read(coid, 100, buf, sizeof buf), 0);               /* iofunc_read_default: EOF */
     /* A write on a read-only open: iofunc_write_default's EBADF. */
-    struct _io_write w = {_IO_WRITE, sizeof w, 0, 0, 0};
-    CHECK_ERR(MsgSend(coid, &w, sizeof w, NULL, 0), EBADF);
+    CHECK_ERR(rm_write(coid, 0, "", 0), EBADF);
     h_kill(r.proc.pid);
 }
 
@@ -462,9 +386,10 @@ TEST(a_client_killed_mid_read_is_closed)
 TEST(combine_close_stat_opens_stats_and_closes)
 {
     struct rm r = start("");
-    struct connect_msg m;
-    int coid = attach(&r);
-    connect_hdr(&m, &r, _IO_CONNECT_COMBINE_CLOSE, 0);
+    struct rm_connect m;
+    int coid = rm_attach(&r);
+    REQUIRE(coid != -1);
+    rm_connect_init(&m, r.id, _IO_CONNECT_COMBINE_CLOSE, 0);
     m.c.extra_type = _IO_CONNECT_EXTRA_NONE;
     m.c.extra_len = sizeof m.extra.stat;
     m.extra.stat.type = _IO_STAT;
@@ -488,16 +413,17 @@ TEST(refusals_ebadf_enosys_enoent)
 {
     struct rm r = start("");
     char buf[4];
-    struct connect_msg m;
-    int coid = attach(&r);
+    struct rm_connect m;
+    int coid = rm_attach(&r);
+    REQUIRE(coid != -1);
     CHECK_ERR(rm_read(coid, 0, buf, sizeof buf), EBADF); /* no open on this connection */
     CHECK_ERR(rm_simple(coid, 0x1F0), EBADF);              /* any _IO_* type needs an OCB first */
     CHECK_ERR(rm_simple(coid, 0x7000), ENOSYS);            /* not an _IO_* type, not attached */
-    connect_hdr(&m, &r, _IO_CONNECT_UNLINK, 0);
-    CHECK_ERR(MsgSend(coid, &m, offsetof(struct connect_msg, extra), NULL, 0), ENOSYS);
-    connect_hdr(&m, &r, _IO_CONNECT_OPEN, _IO_FLAG_RD);
+    rm_connect_init(&m, r.id, _IO_CONNECT_UNLINK, 0);
+    CHECK_ERR(MsgSend(coid, &m, offsetof(struct rm_connect, extra), NULL, 0), ENOSYS);
+    rm_connect_init(&m, r.id, _IO_CONNECT_OPEN, _IO_FLAG_RD);
     m.c.handle = (uint32_t)r.id + 5;
-    CHECK_ERR(MsgSend(coid, &m, offsetof(struct connect_msg, extra), NULL, 0), ENOENT);
+    CHECK_ERR(MsgSend(coid, &m, offsetof(struct rm_connect, extra), NULL, 0), ENOENT);
     int open = rm_open(&r, _IO_FLAG_RD);
     REQUIRE(open > 0);
     CHECK_ERR(rm_simple(open, _IO_RSVD_CLOSE_OCB), ENOSYS); /* library callouts are not messages */
