@@ -12,6 +12,14 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+/* Cases that mount a path need FUSE, and root to switch users; they skip without. */
+#define RM_NEED_ROOT_AND_FUSE()                                                 \
+    do {                                                                        \
+        H_NEED_ROOT();                                                          \
+        if (!h_has_fuse())                                                      \
+            return;                                                             \
+    } while (0)
+
 /* The bridge's internal entry points (src/resmgr/bridge.rs), as the resmgr layer calls them. */
 int __libneutrino_resmgr_mount(int chid, int id, const char *path, unsigned flags);
 int __libneutrino_resmgr_unmount(int chid, int id);

@@ -274,6 +274,22 @@ static void drop_base(void)
         h_note("%s was not empty", base);
 }
 
+/* A case's mount: `name` under a fresh base, on a channel `serve` answers. */
+static void mount_in_base(char *path, size_t size, const char *name, unsigned flags)
+{
+    make_base();
+    snprintf(path, size, "%s/%s", base, name);
+    REQUIRE_OK(start(path, flags));
+}
+
+/* Its end: unmounted, `serve` stopped, the base removed. */
+static void unmount_in_base(void)
+{
+    CHECK_OK(__libneutrino_resmgr_unmount(S.chid, 7));
+    stop();
+    drop_base();
+}
+
 /* Runs a shell command in a child; its exit status, or -1. */
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
@@ -331,14 +347,10 @@ static int client_calls(const char *path)
 
 TEST(file_mount_messages_and_linux_clients)
 {
-    H_NEED_ROOT();
-    if (!h_has_fuse())
-        return;
-    make_base();
+    RM_NEED_ROOT_AND_FUSE();
     char path[128], out[160];
-    snprintf(path, sizeof path, "%s/dev/x", base);
+    mount_in_base(path, sizeof path, "dev/x", 0);
     snprintf(out, sizeof out, "%s.out", base);
-    REQUIRE_OK(start(path, 0));
     struct stat st;
     CHECK_OK(stat(path, &st));
     CHECK(S_ISREG(st.st_mode));
@@ -408,13 +420,9 @@ TEST(file_mount_messages_and_linux_clients)
 
 TEST(the_caller_is_who_opened)
 {
-    H_NEED_ROOT();
-    if (!h_has_fuse())
-        return;
-    make_base();
+    RM_NEED_ROOT_AND_FUSE();
     char path[128];
-    snprintf(path, sizeof path, "%s/x", base);
-    REQUIRE_OK(start(path, 0));
+    mount_in_base(path, sizeof path, "x", 0);
     pid_t c = fork();
     if (c == 0) {
         if (h_become(65534) != 0)
@@ -429,21 +437,15 @@ TEST(the_caller_is_who_opened)
     CHECK_EQ(o->pid, c);
     CHECK_EQ(o->euid, 65534u);
     CHECK_EQ(o->ioflag & 3u, 1u); /* O_RDONLY is _IO_FLAG_RD */
-    CHECK_OK(__libneutrino_resmgr_unmount(S.chid, 7));
-    stop();
-    drop_base();
+    unmount_in_base();
 }
 
 TEST(directory_mount_lists_and_resolves_entries)
 {
-    H_NEED_ROOT();
-    if (!h_has_fuse())
-        return;
-    make_base();
+    RM_NEED_ROOT_AND_FUSE();
     char path[128], out[160];
-    snprintf(path, sizeof path, "%s/d", base);
+    mount_in_base(path, sizeof path, "d", FLAG_DIR);
     snprintf(out, sizeof out, "%s.out", base);
-    REQUIRE_OK(start(path, FLAG_DIR));
     CHECK_EQ(sh("ls %s > %s", path, out), 0);
     CHECK(file_has(out, "a\nb\n"));
     CHECK_EQ(sh("cat %s/a > %s", path, out), 0);
@@ -455,9 +457,7 @@ TEST(directory_mount_lists_and_resolves_entries)
         seen_a |= strcmp(r->path, "a") == 0;
     CHECK(seen_a);
     unlink(out);
-    CHECK_OK(__libneutrino_resmgr_unmount(S.chid, 7));
-    stop();
-    drop_base();
+    unmount_in_base();
 }
 
 static void on_usr1(int sig)
@@ -468,13 +468,9 @@ static void on_usr1(int sig)
 /* A reader whose read the server holds: signalled, it gets EINTR; killed, it goes. */
 TEST(interrupted_reader_reaches_the_unblock_pulse)
 {
-    H_NEED_ROOT();
-    if (!h_has_fuse())
-        return;
-    make_base();
+    RM_NEED_ROOT_AND_FUSE();
     char path[128];
-    snprintf(path, sizeof path, "%s/x", base);
-    REQUIRE_OK(start(path, 0));
+    mount_in_base(path, sizeof path, "x", 0);
     atomic_store(&S.hold_reads, 1);
     for (int kill_it = 0; kill_it < 2; kill_it++) {
         atomic_store(&S.held, 0);
@@ -503,21 +499,15 @@ TEST(interrupted_reader_reaches_the_unblock_pulse)
         h_note("%s reader freed in %lld ms", kill_it ? "killed" : "signalled", h_now_ms() - t0);
     }
     atomic_store(&S.hold_reads, 0);
-    CHECK_OK(__libneutrino_resmgr_unmount(S.chid, 7));
-    stop();
-    drop_base();
+    unmount_in_base();
 }
 
 /* NEUTRINO_IOC_BIND tells the caller how to reach the OCB, and allows it once. */
 TEST(bind_ioctl_allows_one_dup)
 {
-    H_NEED_ROOT();
-    if (!h_has_fuse())
-        return;
-    make_base();
+    RM_NEED_ROOT_AND_FUSE();
     char path[128];
-    snprintf(path, sizeof path, "%s/x", base);
-    REQUIRE_OK(start(path, 0));
+    mount_in_base(path, sizeof path, "x", 0);
     int p[2], q[2];
     REQUIRE_OK(pipe(p));
     REQUIRE_OK(pipe(q));
@@ -550,9 +540,7 @@ TEST(bind_ioctl_allows_one_dup)
     close(p[1]);
     close(q[0]);
     close(q[1]);
-    CHECK_OK(__libneutrino_resmgr_unmount(S.chid, 7));
-    stop();
-    drop_base();
+    unmount_in_base();
 }
 
 /* A server process: mounts `path` and serves until killed; *ready is 0 once it serves, or
@@ -608,9 +596,7 @@ static long long gone_within(const char *path, int ms)
 
 TEST(a_killed_server_leaves_no_mount_and_a_restart_attaches)
 {
-    H_NEED_ROOT();
-    if (!h_has_fuse())
-        return;
+    RM_NEED_ROOT_AND_FUSE();
     make_base();
     char path[128], out[160];
     snprintf(path, sizeof path, "%s/dev/x", base);
@@ -640,9 +626,7 @@ TEST(a_killed_server_leaves_no_mount_and_a_restart_attaches)
 
 TEST(an_unprivileged_server_mounts_through_fusermount3)
 {
-    H_NEED_ROOT();
-    if (!h_has_fuse())
-        return;
+    RM_NEED_ROOT_AND_FUSE();
     if (system("command -v fusermount3 >/dev/null") != 0) {
         h_note("skipped: fusermount3 is not installed (make deps installs it)");
         return;
@@ -720,9 +704,7 @@ static pid_t child_of(pid_t parent)
 /* A mount left by a server whose watchdog died with it (ENOTCONN) is cleared by the next. */
 TEST(a_stale_mount_is_cleared_before_mounting)
 {
-    H_NEED_ROOT();
-    if (!h_has_fuse())
-        return;
+    RM_NEED_ROOT_AND_FUSE();
     make_base();
     char path[128], out[160];
     snprintf(path, sizeof path, "%s/x", base);
@@ -757,13 +739,9 @@ TEST(a_stale_mount_is_cleared_before_mounting)
 /* What one 64-byte read costs through the bridge (a note, not a target). */
 TEST(read_round_trip)
 {
-    H_NEED_ROOT();
-    if (!h_has_fuse())
-        return;
-    make_base();
+    RM_NEED_ROOT_AND_FUSE();
     char path[128];
-    snprintf(path, sizeof path, "%s/x", base);
-    REQUIRE_OK(start(path, 0));
+    mount_in_base(path, sizeof path, "x", 0);
     int fd = open(path, O_RDONLY);
     REQUIRE(fd >= 0);
     char b[64];
@@ -776,9 +754,7 @@ TEST(read_round_trip)
             break;
     h_note("pread of 64 bytes through the bridge: %.2f us", (double)(h_now_us() - t0) / N);
     close(fd);
-    CHECK_OK(__libneutrino_resmgr_unmount(S.chid, 7));
-    stop();
-    drop_base();
+    unmount_in_base();
 }
 
 HARNESS_MAIN

@@ -513,9 +513,7 @@ static char *temp_dir(char *dir)
 
 TEST(the_bind_allowance_is_the_callers_process_alone)
 {
-    H_NEED_ROOT();
-    if (!h_has_fuse())
-        return;
+    RM_NEED_ROOT_AND_FUSE();
     char dir[] = "/tmp/ln_hostile_rm_XXXXXX", path[64];
     REQUIRE(temp_dir(dir) != NULL);
     snprintf(path, sizeof path, "%s/dev", dir);
@@ -638,9 +636,7 @@ static void hostile_fuse(int dev, int pid, int chid)
 
 TEST(a_hostile_file_system_cannot_aim_msgsend_at_a_third_party)
 {
-    H_NEED_ROOT();
-    if (!h_has_fuse())
-        return;
+    RM_NEED_ROOT_AND_FUSE();
     struct h_proc third = h_spawn(yes_server, NULL);
     int chid = (int)h_get(third.rd, 5000);
     char dir[] = "/tmp/ln_hostile_fs_XXXXXX", path[64], opts[128];
@@ -683,9 +679,7 @@ TEST(a_hostile_file_system_cannot_aim_msgsend_at_a_third_party)
 
 TEST(root_does_not_mount_through_a_planted_symlink)
 {
-    H_NEED_ROOT();
-    if (!h_has_fuse())
-        return;
+    RM_NEED_ROOT_AND_FUSE();
     char dir[] = "/tmp/ln_hostile_mnt_XXXXXX", theirs[80], victim[80], path[96];
     REQUIRE(temp_dir(dir) != NULL);
     snprintf(victim, sizeof victim, "%s/victim", dir);
