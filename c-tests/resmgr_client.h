@@ -2,12 +2,14 @@
  * resmgr_client.h - the client side of a resource manager, for the tests that drive one:
  * the messages QNX's libc sends for open(), read(), write(), stat() and close() (built by
  * hand, as lib/c/support/_connect.c and lib/c/1/ build them), the path bridge's
- * NEUTRINO_IOC_BIND answer, and the bridge's internal entry points.  Include it after
+ * NEUTRINO_IOC_BIND answer, and the bridge's internal entry points.  Also the server's
+ * half of reading its counters by message, and its dispatch loop.  Include it after
  * harness.h.
  */
 #ifndef LIBNEUTRINO_CTEST_RESMGR_CLIENT_H
 #define LIBNEUTRINO_CTEST_RESMGR_CLIENT_H
 
+#include <sys/dispatch.h>
 #include <sys/iomsg.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -65,6 +67,43 @@ H_FN long rm_ask(const struct rm *r, uint16_t type, void *reply, size_t size)
     return n;
 }
 
+/* The server's half of rm_ask(): its counters, copied under their lock. */
+struct rm_counters {
+    pthread_mutex_t *lock;
+    const void *data;
+    size_t size; /* at most 256 */
+};
+
+H_FN int rm_reply_counters(message_context_t *ctp, int code, unsigned flags, void *handle)
+{
+    (void)code, (void)flags;
+    const struct rm_counters *c = handle;
+    char copy[256];
+    pthread_mutex_lock(c->lock);
+    memcpy(copy, c->data, c->size);
+    pthread_mutex_unlock(c->lock);
+    MsgReply(ctp->rcvid, EOK, copy, c->size);
+    return 0;
+}
+
+/* Answers message `type` with the counters `c` (message_attach, before clients ask). */
+H_FN void rm_serve_counters(dispatch_t *dpp, uint16_t type, struct rm_counters *c)
+{
+    message_attr_t mattr;
+    memset(&mattr, 0, sizeof mattr);
+    REQUIRE(message_attach(dpp, &mattr, type, type, rm_reply_counters, c) == 0);
+}
+
+/* A resource manager process's dispatch loop, until it is killed. */
+__attribute__((noreturn)) H_FN void rm_dispatch_forever(dispatch_t *dpp)
+{
+    dispatch_context_t *ctp = dispatch_context_alloc(dpp);
+    REQUIRE(ctp != NULL);
+    for (;;)
+        if ((ctp = dispatch_block(ctp)) != NULL)
+            dispatch_handler(ctp);
+}
+
 /* A connect message naming the attached path itself (""), with room for an extra. */
 struct rm_connect {
     struct _io_connect c;
@@ -114,11 +153,7 @@ H_FN long rm_write(int coid, uint32_t nbytes, const void *data, size_t len)
     struct {
         struct _io_write i;
         char data[64];
-    } m;
-    memset(&m, 0, sizeof m);
-    m.i.type = _IO_WRITE;
-    m.i.combine_len = sizeof m.i;
-    m.i.nbytes = nbytes;
+    } m = {.i = {.type = _IO_WRITE, .combine_len = sizeof m.i, .nbytes = nbytes}};
     memcpy(m.data, data, len);
     return MsgSend(coid, &m, sizeof m.i + len, NULL, 0);
 }

@@ -39,6 +39,7 @@ struct stats {
 
 static struct stats st;
 static pthread_mutex_t st_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rm_counters counters = {&st_lock, &st, sizeof st};
 static volatile unsigned sink;
 
 static int my_open(resmgr_context_t *ctp, io_open_t *msg, RESMGR_HANDLE_T *handle, void *extra)
@@ -106,16 +107,6 @@ static int my_unblock(resmgr_context_t *ctp, io_pulse_t *msg, RESMGR_OCB_T *ocb)
     return iofunc_unblock_default(ctp, msg, ocb);
 }
 
-static int on_stats(message_context_t *ctp, int code, unsigned flags, void *handle)
-{
-    (void)code, (void)flags, (void)handle;
-    pthread_mutex_lock(&st_lock);
-    struct stats copy = st;
-    pthread_mutex_unlock(&st_lock);
-    MsgReply(ctp->rcvid, EOK, &copy, sizeof copy);
-    return 0;
-}
-
 /* The resource manager: by message only (arg ""), or at path `arg` through the bridge.
  * Tells the test its pid, channel and attachment id (or -errno of resmgr_attach). */
 HELPER(rm_server)
@@ -145,14 +136,8 @@ HELPER(rm_server)
     h_put(wr, id >= 0 ? id : -errno);
     if (id < 0)
         return 0;
-    message_attr_t mattr;
-    memset(&mattr, 0, sizeof mattr);
-    REQUIRE(message_attach(dpp, &mattr, T_STATS, T_STATS, on_stats, NULL) == 0);
-    dispatch_context_t *ctp = dispatch_context_alloc(dpp);
-    REQUIRE(ctp != NULL);
-    for (;;)
-        if ((ctp = dispatch_block(ctp)) != NULL)
-            dispatch_handler(ctp);
+    rm_serve_counters(dpp, T_STATS, &counters);
+    rm_dispatch_forever(dpp);
 }
 
 /* ---- the client side ----------------------------------------------------------------- */

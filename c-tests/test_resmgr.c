@@ -40,6 +40,7 @@ struct stats {
 
 static struct stats st;
 static pthread_mutex_t st_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rm_counters counters = {&st_lock, &st, sizeof st};
 static pthread_cond_t later_cv = PTHREAD_COND_INITIALIZER;
 static int later_rcvid; /* R_LATER's held client, for the replier thread */
 static int running;     /* R_SLOW handlers at once */
@@ -123,16 +124,6 @@ static int my_unblock(resmgr_context_t *ctp, io_pulse_t *msg, struct my_ocb *ocb
     return iofunc_unblock_default(ctp, msg, &ocb->ocb);
 }
 
-static int on_stats(message_context_t *ctp, int code, unsigned flags, void *handle)
-{
-    (void)code, (void)flags, (void)handle;
-    pthread_mutex_lock(&st_lock);
-    struct stats copy = st;
-    pthread_mutex_unlock(&st_lock);
-    MsgReply(ctp->rcvid, EOK, &copy, sizeof copy);
-    return 0;
-}
-
 /* R_LATER's replies come from here, 100 ms after the handler returned. */
 static void *replier(void *arg)
 {
@@ -178,9 +169,7 @@ HELPER(resmgr_server)
     dev.attr.inode = 77;
     int id = resmgr_attach(dpp, &rattr, NULL, _FTYPE_ANY, 0, &cfuncs, &iofuncs, &dev);
     REQUIRE(id >= 0);
-    message_attr_t mattr;
-    memset(&mattr, 0, sizeof mattr);
-    REQUIRE(message_attach(dpp, &mattr, T_STATS, T_STATS, on_stats, NULL) == 0);
+    rm_serve_counters(dpp, T_STATS, &counters);
     pthread_t t;
     REQUIRE_EQ(pthread_create(&t, NULL, replier, NULL), 0);
     h_put(wr, getpid());
@@ -206,11 +195,7 @@ HELPER(resmgr_server)
         REQUIRE(pool != NULL);
         REQUIRE_OK(thread_pool_start(pool));
     }
-    dispatch_context_t *ctp = dispatch_context_alloc(dpp);
-    REQUIRE(ctp != NULL);
-    for (;;)
-        if ((ctp = dispatch_block(ctp)) != NULL)
-            dispatch_handler(ctp);
+    rm_dispatch_forever(dpp);
 }
 
 /* ---- the client side ------------------------------------------------------------------ */
@@ -267,14 +252,9 @@ TEST(open_read_write_stat_devctl_lseek_close)
     CHECK_EQ(MsgSend(coid, &d, sizeof d, &dr, sizeof dr), 0);
     CHECK_EQ(dr.flags & O_ACCMODE, O_RDWR);
     /* lseek(fd, 10, SEEK_SET) */
-    io_lseek_t l;
-    memset(&l, 0, sizeof l);
-    l.i.type = _IO_LSEEK;
-    l.i.combine_len = sizeof l.i;
-    l.i.whence = SEEK_SET;
-    l.i.offset = 10;
+    struct _io_lseek l = {.type = _IO_LSEEK, .combine_len = sizeof l, .whence = SEEK_SET, .offset = 10};
     uint64_t off = 0;
-    CHECK_EQ(MsgSend(coid, &l.i, sizeof l.i, &off, sizeof off), 0);
+    CHECK_EQ(MsgSend(coid, &l, sizeof l, &off, sizeof off), 0);
     CHECK_EQ(off, 10);
     /* close(): close_dup, then close_ocb with the last binding, and the OCB is freed. */
     CHECK_EQ(rm_simple(coid, _IO_CLOSE), 0);
