@@ -686,6 +686,60 @@ TEST(an_unprivileged_server_mounts_through_fusermount3)
     drop_base();
 }
 
+/* A shell test on how many mounts /proc/mounts lists at a path. */
+#define MOUNTS_AT "[ $(grep -c ' %s ' /proc/mounts)"
+
+/* Issue 11: root's path, a directory or a device file every user may write, even in a
+ * directory of another user's, is not theirs to mount over (the bridge as resmgr_attach
+ * calls it, through fusermount3) or to unmount. */
+TEST(another_user_cannot_mount_over_or_unmount_roots_path)
+{
+    RM_NEED_ROOT_AND_FUSE();
+    if (!users_can_mount())
+        return;
+    make_base();
+    char own[128], path[160], out[160];
+    snprintf(own, sizeof own, "%s/u", base);
+    REQUIRE_OK(mkdir(own, 0755));
+    REQUIRE_OK(chown(own, 65534, 65534));
+    snprintf(path, sizeof path, "%s/x", own);
+    snprintf(out, sizeof out, "%s.out", base);
+    for (int file = 0; file < 2; file++) {
+        const char *kind = file ? "file" : "directory";
+        unsigned flags = file ? 0 : FLAG_DIR;
+        int ready;
+        pid_t root = server_process(path, flags, 0, &ready, NULL);
+        REQUIRE(root > 0);
+        REQUIRE_EQ(ready, 0);
+        pid_t s = server_process(path, flags, 65534, &ready, NULL);
+        REQUIRE(s > 0);
+        if (ready != EACCES && ready != EPERM)
+            FAIL("%s: the other user's attach %s", kind, ready > 0 ? h_errname(ready) : "mounted over root's");
+        h_kill(s);
+        long long t0 = h_now_ms();
+        while (sh(MOUNTS_AT " -gt 1 ]", path) == 0 && h_now_ms() - t0 < 5000)
+            h_sleep_ms(5);
+        pid_t c = fork();
+        if (c == 0) {
+            if (h_become(65534) != 0)
+                _exit(127);
+            execlp("fusermount3", "fusermount3", "-u", "-q", path, (char *)NULL);
+            _exit(127);
+        }
+        int st = h_wait(c, 10000);
+        if (st <= 0 || st >= 127)
+            FAIL("%s: the other user's fusermount3 -u ended with %d", kind, st);
+        CHECK_EQ(sh(MOUNTS_AT " -eq 1 ]", path), 0); /* root's alone */
+        CHECK_EQ(sh(file ? "cat %s > %s" : "ls %s > %s", path, out), 0);
+        CHECK(file_has(out, file ? CONTENT : "a\nb\n"));
+        h_kill(root);
+        CHECK(gone_within(path, 5000) >= 0);
+    }
+    unlink(out);
+    CHECK_OK(rmdir(own));
+    drop_base();
+}
+
 /* The pid of a child of `parent` (the server's watchdog), or 0. */
 static pid_t child_of(pid_t parent)
 {
