@@ -460,6 +460,45 @@ TEST(directory_mount_lists_and_resolves_entries)
     unmount_in_base();
 }
 
+/* access(2), test -w, [ -x ]: the resource manager's modes against the caller's ids, by
+ * one stat message each. The directory is root's 0755, its entries 0666 devices. */
+TEST(access_reports_the_servers_modes)
+{
+    RM_NEED_ROOT_AND_FUSE();
+    char path[128], a[160], missing[160];
+    mount_in_base(path, sizeof path, "d", FLAG_DIR);
+    snprintf(a, sizeof a, "%s/a", path);
+    snprintf(missing, sizeof missing, "%s/missing", path);
+    int from = S.nrec;
+    CHECK_OK(access(path, R_OK | W_OK | X_OK));
+    int stats = 0;
+    while (find(_IO_CONNECT, _IO_CONNECT_COMBINE_CLOSE, &from) != NULL)
+        stats++;
+    CHECK_EQ(stats, 1);
+    CHECK_OK(access(a, R_OK | W_OK));
+    CHECK_ERR(access(a, X_OK), EACCES); /* root too: no x bit */
+    CHECK_ERR(access(missing, F_OK), ENOENT);
+    CHECK_EQ(sh("test -w %s && test -x %s && ! test -x %s", path, path, a), 0);
+    pid_t c = fork();
+    if (c == 0) {
+        if (h_become(65534) != 0)
+            _exit(1);
+        if (access(path, R_OK | X_OK) != 0)
+            _exit(2);
+        if (access(path, W_OK) == 0 || errno != EACCES)
+            _exit(3);
+        if (access(a, R_OK | W_OK) != 0 || access(a, F_OK) != 0)
+            _exit(4);
+        if (access(a, X_OK) == 0 || errno != EACCES)
+            _exit(5);
+        execl("/bin/sh", "sh", "-c", "test -r \"$0\" && ! test -w \"$0\" && test -w \"$1\"", path, a,
+              (char *)NULL);
+        _exit(127);
+    }
+    CHECK_CHILD_OK(c, 10000);
+    unmount_in_base();
+}
+
 static void on_usr1(int sig)
 {
     (void)sig;

@@ -285,7 +285,11 @@ struct Conn(i32);
 
 impl Conn {
     fn new(s: &Session, who: Who) -> KResult<Conn> {
-        client::attach_as(s.chid, who.pid, who.creds()).map(Conn)
+        Conn::with(s, who.pid, who.creds())
+    }
+
+    fn with(s: &Session, pid: libc::pid_t, creds: Creds) -> KResult<Conn> {
+        client::attach_as(s.chid, pid, creds).map(Conn)
     }
 
     fn keep(self) -> i32 {
@@ -434,6 +438,7 @@ impl Session {
             fuse::WRITE => self.write(&h, body),
             fuse::RELEASE | fuse::RELEASEDIR => self.release(fuse::ReleaseIn::read(body).fh),
             fuse::FLUSH => Ok(Vec::new()),
+            fuse::ACCESS => self.access(&h, fuse::AccessIn::read(body)),
             fuse::FSYNC | fuse::FSYNCDIR => self.fsync(&h, fuse::FsyncIn::read(body)),
             fuse::IOCTL => self.ioctl(&h, body),
             fuse::STATFS => {
@@ -519,7 +524,21 @@ impl Session {
     /// A path-based message combined with `io` as QNX's stat(), chmod(), ... send it: an
     /// `_IO_CONNECT_COMBINE_CLOSE` on a new connection of the caller's.
     fn by_path(&self, h: &InHeader, path: &str, io: &[u8], reply: &mut [u8]) -> KResult<i64> {
-        let conn = Conn::new(self, Who::of(h))?;
+        let who = Who::of(h);
+        self.by_path_as(h, who.pid, who.creds(), path, io, reply)
+    }
+
+    /// `by_path` on a connection of process `pid` with `creds`.
+    fn by_path_as(
+        &self,
+        h: &InHeader,
+        pid: libc::pid_t,
+        creds: Creds,
+        path: &str,
+        io: &[u8],
+        reply: &mut [u8],
+    ) -> KResult<i64> {
+        let conn = Conn::with(self, pid, creds)?;
         let c = Connect { handle: self.id, path, ioflag: 0, mode: 0, reply_max: reply.len() as u16 };
         let m = mapping::connect(mapping::IO_CONNECT_COMBINE_CLOSE, &c, io);
         self.call(h.unique, conn.0, &[seg(&m)], &[seg_mut(reply)])
@@ -529,6 +548,25 @@ impl Session {
         let mut st = [0u8; STAT_REPLY];
         self.by_path(h, path, &mapping::stat(), &mut st)?;
         Ok(self.attr(&st, node))
+    }
+
+    /// access(2), `test -w` and chdir(): the node's attributes, as stat() gets them (one
+    /// message), against the caller's ids and groups. Answering ENOSYS instead would make
+    /// the kernel grant every later access() on the mount, fusermount3's check whether a
+    /// user may mount over it included.
+    fn access(&self, h: &InHeader, a: fuse::AccessIn) -> Reply {
+        let path = self.path_of(h.nodeid)?;
+        let who = Who::of(h);
+        let creds = who.creds();
+        let (uid, gid, groups) = (creds.uids[1], creds.gids[1], creds.groups.clone());
+        let mut st = [0u8; STAT_REPLY];
+        self.by_path_as(h, who.pid, creds, &path, &mapping::stat(), &mut st)?;
+        let attr = self.attr(&st, h.nodeid);
+        if mapping::permits(&attr, uid, gid, &groups, a.mask) {
+            Ok(Vec::new())
+        } else {
+            Err(Errno::EACCES)
+        }
     }
 
     fn attr(&self, st: &[u8], node: u64) -> Attr {

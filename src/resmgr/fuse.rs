@@ -25,6 +25,7 @@ pub const OPENDIR: u32 = 27;
 pub const READDIR: u32 = 28;
 pub const RELEASEDIR: u32 = 29;
 pub const FSYNCDIR: u32 = 30;
+pub const ACCESS: u32 = 34;
 pub const INTERRUPT: u32 = 36;
 pub const DESTROY: u32 = 38;
 pub const IOCTL: u32 = 39;
@@ -228,6 +229,13 @@ pub struct FsyncIn {
 
 #[repr(C)]
 #[derive(Clone, Copy, Default, Debug)]
+pub struct AccessIn {
+    pub mask: u32,
+    pub padding: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
 pub struct InterruptIn {
     pub unique: u64,
 }
@@ -330,6 +338,8 @@ unsafe impl Pod for ReleaseIn {}
 // SAFETY: as above.
 unsafe impl Pod for FsyncIn {}
 // SAFETY: as above.
+unsafe impl Pod for AccessIn {}
+// SAFETY: as above.
 unsafe impl Pod for InterruptIn {}
 // SAFETY: as above.
 unsafe impl Pod for IoctlIn {}
@@ -366,6 +376,7 @@ layout!(ReadIn, 40, offset @ 8, size @ 16, flags @ 32);
 layout!(WriteOut, 8);
 layout!(ReleaseIn, 24, flags @ 8, lock_owner @ 16);
 layout!(FsyncIn, 16, fsync_flags @ 8);
+layout!(AccessIn, 8);
 layout!(InterruptIn, 8);
 layout!(IoctlIn, 32, cmd @ 12, arg @ 16, in_size @ 24, out_size @ 28);
 layout!(IoctlOut, 16, flags @ 4);

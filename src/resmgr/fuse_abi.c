@@ -66,6 +66,7 @@ AT(fuse_release_in, flags, 8);
 AT(fuse_release_in, lock_owner, 16);
 SIZE(fuse_fsync_in, 16);
 AT(fuse_fsync_in, fsync_flags, 8);
+SIZE(fuse_access_in, 8);
 SIZE(fuse_interrupt_in, 8);
 SIZE(fuse_ioctl_in, 32);
 AT(fuse_ioctl_in, cmd, 12);
@@ -85,7 +86,7 @@ _Static_assert(FUSE_LOOKUP == 1 && FUSE_FORGET == 2 && FUSE_GETATTR == 3 && FUSE
 _Static_assert(FUSE_OPEN == 14 && FUSE_READ == 15 && FUSE_WRITE == 16 && FUSE_STATFS == 17, "opcodes");
 _Static_assert(FUSE_RELEASE == 18 && FUSE_FSYNC == 20 && FUSE_FLUSH == 25 && FUSE_INIT == 26, "opcodes");
 _Static_assert(FUSE_OPENDIR == 27 && FUSE_READDIR == 28 && FUSE_RELEASEDIR == 29, "opcodes");
-_Static_assert(FUSE_FSYNCDIR == 30 && FUSE_INTERRUPT == 36 && FUSE_DESTROY == 38, "opcodes");
+_Static_assert(FUSE_FSYNCDIR == 30 && FUSE_ACCESS == 34 && FUSE_INTERRUPT == 36 && FUSE_DESTROY == 38, "opcodes");
 _Static_assert(FUSE_IOCTL == 39 && FUSE_BATCH_FORGET == 42, "opcodes");
 _Static_assert(FUSE_ASYNC_READ == 1 && FUSE_ATOMIC_O_TRUNC == 8 && FUSE_BIG_WRITES == 32, "init flags");
 _Static_assert(FUSE_MAX_PAGES == (1 << 22), "init flags");

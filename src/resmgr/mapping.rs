@@ -231,6 +231,26 @@ pub fn attr(st: &[u8], ino: u64) -> Attr {
     }
 }
 
+/// Whether a caller with fs ids `uid`/`gid` and supplementary `groups` may have the
+/// `mask` (`R_OK`/`W_OK`/`X_OK` bits; `F_OK` is 0) of a file with attributes `a`: POSIX's
+/// owner, group, other classes. Root reads and writes anything, and executes where any x
+/// bit is set or searches any directory, as Linux's `CAP_DAC_OVERRIDE` does.
+pub fn permits(a: &Attr, uid: u32, gid: u32, groups: &[u32], mask: u32) -> bool {
+    let mask = mask & 0o7;
+    if uid == 0 {
+        let x = a.mode & 0o111 != 0 || a.mode & libc::S_IFMT == libc::S_IFDIR;
+        return mask & libc::X_OK as u32 == 0 || x;
+    }
+    let bits = if uid == a.uid {
+        a.mode >> 6
+    } else if gid == a.gid || groups.contains(&a.gid) {
+        a.mode >> 3
+    } else {
+        a.mode
+    };
+    bits & mask == mask
+}
+
 /// One entry of a directory read: a glibc `struct dirent` record of the reply.
 #[derive(Debug, PartialEq)]
 pub struct Entry<'a> {
@@ -483,5 +503,27 @@ mod tests {
                 prop_assert_eq!(n, 0);
             }
         }
+    }
+
+    #[test]
+    fn access_follows_posix_classes_and_roots_overrides() {
+        let (r, w, x) = (libc::R_OK as u32, libc::W_OK as u32, libc::X_OK as u32);
+        let f = Attr { mode: libc::S_IFREG | 0o640, uid: 10, gid: 20, ..Default::default() };
+        assert!(permits(&f, 10, 99, &[], r | w));
+        assert!(!permits(&f, 10, 99, &[], x));
+        assert!(permits(&f, 11, 20, &[], r));
+        assert!(!permits(&f, 11, 20, &[], w));
+        assert!(permits(&f, 11, 99, &[5, 20], r));
+        assert!(!permits(&f, 11, 99, &[5], r));
+        assert!(permits(&f, 11, 99, &[], 0), "F_OK needs no bit");
+        // The owner's class decides even when another class would allow more.
+        let g = Attr { mode: libc::S_IFREG | 0o066, uid: 10, gid: 20, ..Default::default() };
+        assert!(!permits(&g, 10, 20, &[], r));
+        // Root: read and write always; execute with any x bit; search any directory.
+        let none = Attr { mode: libc::S_IFREG, uid: 10, gid: 20, ..Default::default() };
+        assert!(permits(&none, 0, 0, &[], r | w));
+        assert!(!permits(&none, 0, 0, &[], x));
+        assert!(permits(&Attr { mode: libc::S_IFREG | 0o001, ..none }, 0, 0, &[], x));
+        assert!(permits(&Attr { mode: libc::S_IFDIR, ..none }, 0, 0, &[], r | w | x));
     }
 }
