@@ -10,3 +10,4 @@ pub mod devctl;
 pub mod fuse;
 pub mod mapping;
 pub mod mount;
+pub mod overmount;

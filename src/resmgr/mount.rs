@@ -8,6 +8,7 @@
 //! `user_allow_other`. Missing directories and the mountpoint itself are created and
 //! removed again at unmount.
 
+use super::overmount;
 use crate::kernel::errno::{Errno, KResult};
 use std::ffi::{CStr, CString};
 use std::io::Read;
@@ -39,6 +40,8 @@ pub struct Mounted {
     id: u32,
     /// The connection's fusectl `abort` file, if fusectl is there.
     abort: Option<CString>,
+    /// A root mount's id and mount point, as /proc/self/mountinfo shows them.
+    table: Option<(u64, CString)>,
 }
 
 fn errno_of(e: &std::io::Error) -> Errno {
@@ -79,7 +82,10 @@ pub fn mount(path: &str, dir: bool) -> KResult<Mounted> {
     watchdog_start()?;
     clear_stale(&cpath, root);
     let created_from = make_mountpoint(path, dir)?;
-    let fd = if root { mount_root(&cpath, dir) } else { mount_user(&cpath) };
+    // Root's mount is named by a source no one else knows, so that it is found in the
+    // mount table whatever else is mounted at the path (see `overmount`).
+    let source = format!("neutrino-{:016x}", random());
+    let fd = if root { mount_root(&cpath, dir, &source) } else { mount_user(&cpath) };
     let fd = match fd {
         Ok(fd) => fd,
         Err(e) => {
@@ -88,11 +94,36 @@ pub fn mount(path: &str, dir: bool) -> KResult<Mounted> {
         }
     };
     static IDS: AtomicU32 = AtomicU32::new(1);
-    let abort = abort_file(path, root);
     let id = IDS.fetch_add(1, Ordering::Relaxed);
-    let m = Mounted { fd, path: cpath, dir, root, created_from, id, abort };
+    let mut m = Mounted { fd, path: cpath, dir, root, created_from, id, abort: None, table: None };
+    // The watchdog hears of it at once, and again with its abort file.
     watchdog_tell(OP_MOUNT, &m);
+    let line = if root {
+        // SAFETY: plain syscall.
+        overmount::find(source.as_bytes(), unsafe { libc::geteuid() })
+    } else {
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        overmount::parse(&info).into_iter().rev().find(|l| l.point == path.as_bytes())
+    };
+    if let Some(l) = line {
+        m.abort = abort_file(l.dev, root);
+        if m.abort.is_some() {
+            watchdog_tell(OP_MOUNT, &m);
+        }
+        if root {
+            let point = CString::new(l.point).expect("a line has no NUL");
+            overmount::guard(l.id, point.clone());
+            m.table = Some((l.id, point));
+        }
+    }
     Ok(m)
+}
+
+fn random() -> u64 {
+    let mut v = 0u64;
+    // SAFETY: v is valid for 8 bytes.
+    unsafe { libc::getrandom(&mut v as *mut u64 as *mut libc::c_void, 8, 0) };
+    v
 }
 
 /// Ends the mount and its connection (files still open fail with ENOTCONN, even when a
@@ -101,7 +132,15 @@ pub fn unmount(m: &Mounted) {
     if let Some(a) = &m.abort {
         abort(a);
     }
-    detach(&m.path, m.root);
+    match &m.table {
+        // Exactly ours, once whatever another user stacked on it is gone.
+        Some((id, point)) => {
+            overmount::unguard(*id);
+            overmount::clear_over(*id, point);
+            overmount::detach_exact(point, *id);
+        }
+        None => detach(&m.path, m.root),
+    }
     remove_created(&m.path, m.dir, m.created_from);
     watchdog_tell(OP_UNMOUNT, m);
 }
@@ -139,20 +178,14 @@ fn abort(file: &CStr) {
     }
 }
 
-/// The fusectl `abort` file of the FUSE mount at `path`: the connection is named by the
-/// mount's device number, which /proc/self/mountinfo gives without asking the file system.
-/// As root, fusectl is mounted first if it is not (systemd does so at boot).
-fn abort_file(path: &str, root: bool) -> Option<CString> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    let dev = info.lines().rev().find_map(|l| {
-        let f: Vec<&str> = l.split(' ').collect();
-        (f.len() > 4 && f[4] == path).then(|| f[2].to_owned())
-    })?;
-    let (major, minor) = dev.split_once(':')?;
-    let (major, minor): (u32, u32) = (major.parse().ok()?, minor.parse().ok()?);
+/// The fusectl `abort` file of the FUSE mount of device `(major, minor)`: the connection is
+/// named by the mount's device number, which /proc/self/mountinfo gives without asking the
+/// file system. As root, fusectl is mounted first if it is not (systemd does so at boot).
+fn abort_file((major, minor): (u32, u32), root: bool) -> Option<CString> {
     // The kernel's dev_t numbering: minor's low 8 bits, major, then minor's high bits.
     let n = (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12);
     let file = format!("{FUSECTL}/{n}/abort");
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     if root && std::fs::metadata(&file).is_err() && !info.lines().any(|l| l.contains(" - fusectl ")) {
         let target = CString::new(FUSECTL).expect("no NUL");
         // SAFETY: valid C strings.
@@ -276,7 +309,7 @@ fn remove_created(path: &CStr, dir: bool, created_from: usize) {
 /// write where the path lies cannot send root's mount over a file of their choosing (by a
 /// symlink there, or one swapped in between our checks and the mount), which would shadow
 /// it for everyone.
-fn mount_root(path: &CStr, dir: bool) -> KResult<OwnedFd> {
+fn mount_root(path: &CStr, dir: bool, source: &str) -> KResult<OwnedFd> {
     // SAFETY: a plain open; the descriptor is ours.
     let at = unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
     if at < 0 {
@@ -311,10 +344,11 @@ fn mount_root(path: &CStr, dir: bool) -> KResult<OwnedFd> {
         fd.as_raw_fd()
     ))
     .expect("no NUL");
+    let source = CString::new(source).expect("no NUL");
     // SAFETY: every pointer is a valid C string.
     let r = unsafe {
         libc::mount(
-            c"neutrino".as_ptr(),
+            source.as_ptr(),
             target.as_ptr(),
             c"fuse.neutrino".as_ptr(),
             libc::MS_NOSUID | libc::MS_NODEV,
@@ -538,8 +572,10 @@ unsafe fn watch(rd: RawFd, pidfd: RawFd, mut table: Vec<Record>, fm: Option<&CSt
         libc::syscall(libc::SYS_close_range, 3, lo - 1, 0);
         libc::syscall(libc::SYS_close_range, lo + 1, hi - 1, 0);
         libc::syscall(libc::SYS_close_range, hi + 1, u32::MAX, 0);
+        // Reads never wait: a forked child of ours may hold the pipe open after our death.
+        libc::fcntl(rd, libc::F_SETFL, libc::O_NONBLOCK);
         let mut msg = std::mem::MaybeUninit::<Record>::uninit();
-        loop {
+        'life: loop {
             let mut fds = [
                 libc::pollfd { fd: rd, events: libc::POLLIN, revents: 0 },
                 libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 },
@@ -547,24 +583,33 @@ unsafe fn watch(rd: RawFd, pidfd: RawFd, mut table: Vec<Record>, fm: Option<&CSt
             if libc::poll(fds.as_mut_ptr(), 2, -1) < 0 {
                 continue;
             }
+            // Every record written before our death is read first: the last mount's may
+            // still be in the pipe when we die.
+            loop {
+                let n = libc::read(rd, msg.as_mut_ptr() as *mut libc::c_void, RECORD);
+                if n == 0 {
+                    // Every writer is gone: we exec'd (our descriptors closed) or died.
+                    break 'life;
+                }
+                if n < 0 {
+                    break;
+                }
+                if n != RECORD as isize {
+                    continue;
+                }
+                let m = msg.assume_init_ref();
+                let known = table.iter().position(|s| s.op == OP_MOUNT && s.id == m.id);
+                if m.op == OP_MOUNT {
+                    // A mount is told of twice: at once, then with its abort file.
+                    if let Some(i) = known.or_else(|| table.iter().position(|s| s.op == 0)) {
+                        table[i] = *m;
+                    }
+                } else if let Some(i) = known {
+                    table[i].op = 0;
+                }
+            }
             if fds[1].revents != 0 {
                 break;
-            }
-            let n = libc::read(rd, msg.as_mut_ptr() as *mut libc::c_void, RECORD);
-            if n == 0 {
-                // Every writer is gone: we exec'd (our descriptors closed) or died.
-                break;
-            }
-            if n != RECORD as isize {
-                continue;
-            }
-            let m = msg.assume_init_ref();
-            if m.op == OP_MOUNT {
-                if let Some(slot) = table.iter_mut().find(|s| s.op == 0) {
-                    *slot = *m;
-                }
-            } else if let Some(slot) = table.iter_mut().find(|s| s.op == OP_MOUNT && s.id == m.id) {
-                slot.op = 0;
             }
         }
         for m in table.iter_mut().filter(|m| m.op == OP_MOUNT) {
@@ -590,6 +635,12 @@ unsafe fn watch(rd: RawFd, pidfd: RawFd, mut table: Vec<Record>, fm: Option<&CSt
                 let envp = [std::ptr::null::<libc::c_char>()];
                 let child = libc::fork();
                 if child == 0 {
+                    // Quiet: a mount already gone (another's detach) is no news.
+                    let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+                    if null >= 0 {
+                        libc::dup2(null, 1);
+                        libc::dup2(null, 2);
+                    }
                     libc::execve(fm.as_ptr(), argv.as_ptr(), envp.as_ptr());
                     libc::_exit(127);
                 }
