@@ -499,6 +499,37 @@ TEST(access_reports_the_servers_modes)
     unmount_in_base();
 }
 
+/* A fork child has none of its parent's channels or mounts (QNX): its own channel, whose
+ * chid may be the parent's number again, mounts with the same attachment id, and its
+ * unmount leaves the parent's mount alone. */
+TEST(a_fork_child_mounts_on_its_own_channels)
+{
+    RM_NEED_ROOT_AND_FUSE();
+    char path[128], other[160], out[160];
+    mount_in_base(path, sizeof path, "x", 0);
+    snprintf(other, sizeof other, "%s/y", base);
+    snprintf(out, sizeof out, "%s.out", base);
+    pid_t c = fork();
+    if (c == 0) {
+        int chid = ChannelCreate(_NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT);
+        if (chid < 0)
+            _exit(1);
+        if (__libneutrino_resmgr_mount(chid, 7, other, 0) != 0)
+            _exit(2);
+        if (__libneutrino_resmgr_unmount(chid, 7) != 0)
+            _exit(3);
+        if (chid != S.chid && __libneutrino_resmgr_unmount(S.chid, 7) == 0)
+            _exit(4);
+        _exit(0);
+    }
+    CHECK_CHILD_OK(c, 10000);
+    CHECK_ERR(access(other, F_OK), ENOENT);
+    CHECK_EQ(sh("cat %s > %s", path, out), 0);
+    CHECK(file_has(out, CONTENT));
+    unlink(out);
+    unmount_in_base();
+}
+
 static void on_usr1(int sig)
 {
     (void)sig;

@@ -193,8 +193,46 @@ fn fail(e: Errno) -> c_int {
     -1
 }
 
+/// fork(): the bridge's tables are held across it. The child has a copy of the parent's
+/// sessions but none of its threads, and its channels are new (a chid may come again): it
+/// forgets them, and closes its copies of their descriptors, so it neither keeps the
+/// parent's mounts nor takes their requests.
+extern "C" fn fork_prepare() {
+    std::mem::forget(SESSIONS.lock());
+    super::overmount::fork_prepare();
+}
+
+extern "C" fn fork_parent() {
+    super::overmount::fork_parent();
+    // SAFETY: fork_prepare locked it in this thread.
+    unsafe { SESSIONS.force_unlock() };
+}
+
+extern "C" fn fork_child() {
+    super::overmount::fork_child();
+    // SAFETY: fork_prepare locked it; this is the child's only thread. The sessions are
+    // kept, never dropped (their descriptors are closed here), where nothing looks.
+    unsafe {
+        let all = &mut *SESSIONS.data_ptr();
+        for s in all.iter() {
+            libc::close(s.mounted.fd.as_raw_fd());
+            libc::close(s.stopfd.as_raw_fd());
+        }
+        ABANDONED.lock().append(all);
+        SESSIONS.force_unlock();
+    }
+}
+
+/// A fork child's copies of its parent's sessions.
+static ABANDONED: Mutex<Vec<Arc<Session>>> = Mutex::new(Vec::new());
+
 fn start(chid: i32, id: u32, path: &str, dir: bool) -> KResult<()> {
     crate::kernel::process::current().channel(chid)?;
+    static ATFORK: std::sync::Once = std::sync::Once::new();
+    // SAFETY: registering plain functions.
+    ATFORK.call_once(|| unsafe {
+        libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child));
+    });
     if SESSIONS.lock().iter().any(|s| s.chid == chid && s.id == id) {
         return Err(Errno::EBUSY);
     }
