@@ -505,6 +505,12 @@ TEST(access_reports_the_servers_modes)
 TEST(a_fork_child_mounts_on_its_own_channels)
 {
     RM_NEED_ROOT_AND_FUSE();
+#ifdef __SANITIZE_ADDRESS__
+    /* This compiler's AddressSanitizer does not hold its allocator across fork(): a child
+     * of this many-threaded process may hang in its first allocation. */
+    h_note("skipped under AddressSanitizer (fork of a threaded process)");
+    return;
+#endif
     char path[128], other[160], out[160];
     mount_in_base(path, sizeof path, "x", 0);
     snprintf(other, sizeof other, "%s/y", base);
