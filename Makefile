@@ -1,9 +1,10 @@
 # libneutrino: build, install, test, demo and benchmark.
 #
 #   make            build libneutrino.so and libneutrino.a
-#   make install    install them with the headers and neutrino.pc
-#                   (PREFIX, LIBDIR, INCLUDEDIR and DESTDIR are honoured separately)
+#   make install    install them with the headers, neutrino.pc and the qcc/q++ drivers
+#                   (PREFIX, BINDIR, LIBDIR, INCLUDEDIR and DESTDIR are honoured separately)
 #   make demo       run unmodified QNX-style servers and clients as separate processes
+#   make qcc-check  build the examples with the staged qcc from a QNX-style makefile, run them
 #   make test       every check of the project
 #   make programs   QNX-idiom servers and clients built with -Wall and run as processes
 #                   (c-tests/programs/run.sh; part of make test)
@@ -14,6 +15,7 @@
 #                   make stress-short is its 10 s form, part of make test
 
 PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 DESTDIR    ?=
@@ -28,7 +30,7 @@ RELEASE := target/release
 PKGENV  := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib
 
 .PHONY: all lib install stage demo test lint unit check-headers headers-compile \
-        check-install c-tests c-tests-nospin c-tests-asan programs bench bench-build bench-smoke stress stress-short \
+        check-install qcc-check c-tests c-tests-nospin c-tests-asan programs bench bench-build bench-smoke stress stress-short \
         adversarial \
         clang deps clean
 
@@ -50,11 +52,15 @@ install: lib
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    pkgconfig/neutrino.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/neutrino.pc
+	install -d $(DESTDIR)$(BINDIR)
+	sed -e 's|@PCDIR@|$(LIBDIR)/pkgconfig|' tools/qcc > $(DESTDIR)$(BINDIR)/qcc
+	chmod 755 $(DESTDIR)$(BINDIR)/qcc
+	ln -sf qcc $(DESTDIR)$(BINDIR)/q++
 
 # A private installation that the C tests, the demo and the benchmarks build against,
 # through pkg-config, exactly as users do.
 stage:
-	$(MAKE) --no-print-directory install PREFIX=$(STAGE) LIBDIR=$(STAGE)/lib \
+	$(MAKE) --no-print-directory install PREFIX=$(STAGE) BINDIR=$(STAGE)/bin LIBDIR=$(STAGE)/lib \
 	    INCLUDEDIR=$(STAGE)/include DESTDIR=
 
 demo: stage
@@ -105,7 +111,7 @@ adversarial: stage
 
 # --- checks -------------------------------------------------------------------------------
 
-test: lint unit check-headers headers-compile check-install c-tests c-tests-nospin c-tests-asan programs \
+test: lint unit check-headers headers-compile check-install qcc-check c-tests c-tests-nospin c-tests-asan programs \
       bench-smoke stress-short
 	@echo "make test: all checks passed"
 
@@ -151,16 +157,27 @@ headers-compile: stage clang
 check-install: lib
 	rm -rf $(BUILD)/destdir
 	$(MAKE) --no-print-directory install DESTDIR=$(BUILD)/destdir PREFIX=/opt/nto \
-	    LIBDIR=/opt/nto/lib64 INCLUDEDIR=/opt/nto/inc
+	    BINDIR=/opt/nto/tools LIBDIR=/opt/nto/lib64 INCLUDEDIR=/opt/nto/inc
 	test -f $(BUILD)/destdir/opt/nto/lib64/libneutrino.so.$(VERSION)
 	test -L $(BUILD)/destdir/opt/nto/lib64/libneutrino.so
 	test -f $(BUILD)/destdir/opt/nto/lib64/libneutrino.a
 	test -f $(BUILD)/destdir/opt/nto/inc/neutrino/sys/neutrino.h
 	grep -q '^libdir=/opt/nto/lib64$$' $(BUILD)/destdir/opt/nto/lib64/pkgconfig/neutrino.pc
 	grep -q '^includedir=/opt/nto/inc$$' $(BUILD)/destdir/opt/nto/lib64/pkgconfig/neutrino.pc
+	test -x $(BUILD)/destdir/opt/nto/tools/qcc
+	test "$$(readlink $(BUILD)/destdir/opt/nto/tools/q++)" = qcc
+	grep -q "^pcdir='/opt/nto/lib64/pkgconfig'$$" $(BUILD)/destdir/opt/nto/tools/qcc
 	readelf -d $(RELEASE)/libneutrino.so | grep -q 'SONAME.*libneutrino.so.$(SOVERSION)'
 	@! nm -D --defined-only $(RELEASE)/libneutrino.so | awk '{sub(/@.*/, "", $$3); print $$3}' | grep -vE '^((Channel|Connect|Msg|Timer|Clock|Sched)|timer_timeout$$|delay$$|spawn(l|le|lp|lpe|v|ve|vp|vpe)$$|__libneutrino_)|^(getprio|setprio|procmgr_daemon|procmgr_ability|procmgr_event_notify)$$|^name_(attach|detach|open|close)$$|^dispatch_(create|create_channel|destroy|context_alloc|context_free|block|unblock|handler|timeout)$$|^(iofunc_|resmgr_)|^(secpol_resmgr_attach|message_(attach|detach|connect)|pulse_(attach|detach)|select_(attach|detach)|thread_pool_(create|start|destroy)|devctlv?|posix_devctl|_devctl)$$|^(shm_(create|create_subrange|open|delete)_handle|shm_open_handle_pid|shm_revoke|shm_ctl|shm_ctl_special|mmap_handle(_pid)?)$$' | grep -v '^NEUTRINO_0$$' | grep .
 	@echo "install: layout, soname and exported symbols as expected"
+
+# QNX's driver options through the staged qcc/q++ (tools/qcc-test.sh), then the examples
+# built by a QNX-style makefile (examples/qnx-make) and run as `make demo` runs them.
+qcc-check: stage
+	PATH=$(STAGE)/bin:$$PATH LD_LIBRARY_PATH=$(STAGE)/lib sh tools/qcc-test.sh $(BUILD)/qcc-test
+	PATH=$(STAGE)/bin:$$PATH $(MAKE) --no-print-directory -C examples/qnx-make OUT=$(BUILD)/qnx-make
+	LD_LIBRARY_PATH=$(STAGE)/lib timeout -k 5 10 $(BUILD)/qnx-make/channel_cxx
+	LD_LIBRARY_PATH=$(STAGE)/lib bash examples/demo.sh $(BUILD)/qnx-make
 
 c-tests: stage deps
 	$(PKGENV) bash c-tests/run.sh $(BUILD)/c-tests
