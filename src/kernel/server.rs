@@ -85,9 +85,15 @@ pub struct Creds {
     pub sid: libc::pid_t,
 }
 
-/// The credentials of process `pid` now, from the kernel's view of it (/proc).
+/// The credentials of process `pid` now, from the kernel's view of it (/proc): `ESRCH` when
+/// there is no such process, `EMFILE`/`ENFILE`/`ENOMEM` when we cannot even look (a server
+/// out of descriptors must not tell a client that asks it that the client is gone).
 pub fn creds_of(pid: libc::pid_t) -> KResult<Creds> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|_| Errno::ESRCH)?;
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| match e.raw_os_error() {
+            Some(n @ (libc::EMFILE | libc::ENFILE | libc::ENOMEM)) => Errno(n),
+            _ => Errno::ESRCH,
+        })?;
     let ids = |key: &str| -> Vec<u32> {
         status
             .lines()
