@@ -27,7 +27,7 @@ CC         ?= cc
 BUILD   := $(CURDIR)/build
 STAGE   := $(BUILD)/stage
 RELEASE := target/release
-PKGENV  := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib
+PKGENV  := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib PATH=$(STAGE)/bin:$$PATH
 
 .PHONY: all lib install stage demo test lint unit check-headers headers-compile \
         check-install qcc-check c-tests c-tests-nospin c-tests-asan programs bench bench-build bench-smoke stress stress-short \
@@ -56,6 +56,7 @@ install: lib
 	sed -e 's|@PCDIR@|$(LIBDIR)/pkgconfig|' tools/qcc > $(DESTDIR)$(BINDIR)/qcc
 	chmod 755 $(DESTDIR)$(BINDIR)/qcc
 	ln -sf qcc $(DESTDIR)$(BINDIR)/q++
+	install -m 755 $(RELEASE)/pidin $(DESTDIR)$(BINDIR)/pidin
 
 # A private installation that the C tests, the demo and the benchmarks build against,
 # through pkg-config, exactly as users do.
@@ -166,6 +167,7 @@ check-install: lib
 	grep -q '^includedir=/opt/nto/inc$$' $(BUILD)/destdir/opt/nto/lib64/pkgconfig/neutrino.pc
 	test -x $(BUILD)/destdir/opt/nto/tools/qcc
 	test "$$(readlink $(BUILD)/destdir/opt/nto/tools/q++)" = qcc
+	test -x $(BUILD)/destdir/opt/nto/tools/pidin
 	grep -q "^pcdir='/opt/nto/lib64/pkgconfig'$$" $(BUILD)/destdir/opt/nto/tools/qcc
 	readelf -d $(RELEASE)/libneutrino.so | grep -q 'SONAME.*libneutrino.so.$(SOVERSION)'
 	@! nm -D --defined-only $(RELEASE)/libneutrino.so | awk '{sub(/@.*/, "", $$3); print $$3}' | grep -vE '^((Channel|Connect|Msg|Timer|Clock|Sched)|timer_timeout$$|delay$$|spawn(l|le|lp|lpe|v|ve|vp|vpe)$$|__libneutrino_)|^(getprio|setprio|procmgr_daemon|procmgr_ability|procmgr_event_notify)$$|^name_(attach|detach|open|close)$$|^dispatch_(create|create_channel|destroy|context_alloc|context_free|block|unblock|handler|timeout)$$|^(iofunc_|resmgr_)|^(secpol_resmgr_attach|message_(attach|detach|connect)|pulse_(attach|detach)|select_(attach|detach)|thread_pool_(create|start|destroy)|devctlv?|posix_devctl|_devctl)$$|^(shm_(create|create_subrange|open|delete)_handle|shm_open_handle_pid|shm_revoke|shm_ctl|shm_ctl_special|mmap_handle(_pid)?)$$' | grep -v '^NEUTRINO_0$$' | grep .

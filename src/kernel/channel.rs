@@ -8,6 +8,7 @@ use super::process::{current, Process};
 use super::pulse::{self, Pulse};
 use super::queue::{PrioQueue, Rank};
 use super::server::{self, Received, ServerConn};
+use super::status;
 use super::thread::{self, Blocked, Timeout, Waker};
 use crate::transport::copy::{self, Seg};
 use crate::transport::futex;
@@ -47,6 +48,8 @@ pub struct Channel {
     pub pool: Option<PoolPolicy>,
     /// The CPU the client of the last message received ran on (see `spin::deadline_for`).
     last_client_cpu: AtomicU32,
+    /// Its record in the process's status, if one was free.
+    shown: Option<usize>,
 }
 
 /// `ChannelCreatePulsePool`: the pool, counted here in the server's own memory (its size is
@@ -228,6 +231,7 @@ pub fn create(flags: u32, pool: Option<PoolPolicy>) -> KResult<i32> {
         return Err(Errno::EBUSY);
     }
     let chid = p.ids.lock().take().ok_or(Errno::EAGAIN)?;
+    let shown = status::with(|s| s.channel_set(chid as i32, flags)).flatten();
     channels.insert_at(
         chid,
         Arc::new(Channel {
@@ -247,6 +251,7 @@ pub fn create(flags: u32, pool: Option<PoolPolicy>) -> KResult<i32> {
             }),
             pool,
             last_client_cpu: AtomicU32::new(u32::MAX),
+            shown,
         }),
     );
     Ok(chid as i32)
@@ -262,6 +267,7 @@ pub fn destroy(chid: i32) -> KResult<()> {
     }
     .ok_or(Errno::EINVAL)?;
     p.ids.lock().give_back(chid as usize);
+    status::with(|s| s.channel_clear(chid));
     let conns: Vec<Arc<ServerConn>> = {
         let mut st = ch.state.lock();
         st.destroyed = true;
@@ -278,6 +284,11 @@ pub fn destroy(chid: i32) -> KResult<()> {
 }
 
 impl Channel {
+    /// Tells `pidin` how many pulses are queued.
+    fn show_pulses(&self, st: &ChannelState) {
+        status::with(|s| s.channel_pulses(self.shown, st.pulses.len()));
+    }
+
     /// Rouses the receivers: `n` of them.
     fn wake(&self, n: i32) {
         let seq = &self.bell.clients().seq;
@@ -303,6 +314,7 @@ impl Channel {
             }
             self.drain(&mut st);
             st.push_pulse(priority, p);
+            self.show_pulses(&st);
         }
         self.wake(1);
         Ok(())
@@ -505,6 +517,7 @@ impl Channel {
     ) -> KResult<i64> {
         let mut timeout = thread::take_timeout();
         let recv_len = copy::total(segs)?;
+        let _shown = status::receiving(self.chid);
         let seq = &self.bell.clients().seq;
         let waker = thread::waker();
         // Held once the queue was found empty: from then on the caller is about to be
@@ -520,6 +533,7 @@ impl Channel {
                 }
                 self.drain(&mut st);
                 let taken = st.take(pulses_only);
+                self.show_pulses(&st);
                 if let Some(Taken::Pulse(pl)) = &taken {
                     self.pulse_taken(pl);
                 }

@@ -13,6 +13,7 @@ use super::ids::IdTable;
 use super::process::{current, Process};
 use super::pulse;
 use super::server::{self, fail_blocked, ServerConn};
+use super::status;
 use super::thread::{self, Blocked, Timeout, Waker};
 use crate::transport::copy::{self, Seg};
 use crate::transport::fdreg::Tracked;
@@ -246,6 +247,7 @@ pub fn attach_as(chid: i32, pid: libc::pid_t, creds: server::Creds) -> KResult<i
     let mut coids = p.coids.lock();
     coids.side.insert_at(n, conn.clone());
     p.coid_index.set(coid, &conn);
+    status::with(|s| s.coid_set(coid, conn.server_pid, conn.chid, conn.scoid));
     conn.refs.fetch_add(1, Ordering::Relaxed);
     Ok(coid)
 }
@@ -325,6 +327,7 @@ pub fn attach_by(pid: libc::pid_t, chid: i32, index: u32, flags: i32, deadline: 
     match coid {
         Ok(coid) => {
             p.coid_index.set(coid, &conn);
+            status::with(|s| s.coid_set(coid, conn.server_pid, conn.chid, conn.scoid));
             conn.refs.fetch_add(1, Ordering::Relaxed);
             conn.event_flags
                 .fetch_or(flags as u32 & (_NTO_COF_NOEVENT | _NTO_COF_REG_EVENTS), Ordering::Relaxed);
@@ -505,6 +508,7 @@ pub fn detach(coid: i32) -> KResult<()> {
     }
     .ok_or(Errno::EINVAL)?;
     p.coid_index.clear(coid);
+    status::with(|s| s.coid_clear(coid));
     coids.cloexec.remove(&coid);
     conn.kick(coid, Errno::EBADF);
     if conn.refs.fetch_sub(1, Ordering::Relaxed) != 1 {
@@ -724,7 +728,9 @@ impl Conn {
         }
         // From the moment the thread blocks, a signal must interrupt the call.
         let mut b = Blocking { cancel, hold: SignalHold::new(), timeout, waker };
+        let shown = status::sending(self.server_pid, coid);
         let s = self.claim(&mut b)?;
+        shown.posted(self.scoid, s);
         let r = self.send_in(s, coid, smsg, rmsg, b);
         self.disown(s);
         r

@@ -23,5 +23,6 @@ pub mod sched;
 pub mod server;
 pub mod shm;
 pub mod shm_handles;
+pub mod status;
 pub mod thread;
 pub mod timer;

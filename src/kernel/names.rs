@@ -22,6 +22,7 @@ use super::abi::{
 use super::errno::{Errno, KResult};
 use super::ids::{IdSpace, IdTable};
 use super::process::{current, Process};
+use super::status::{self, NameShown};
 use super::{channel, client};
 use crate::transport::fdreg::Tracked;
 use crate::transport::link::{NoCancel, PeerCred};
@@ -62,6 +63,7 @@ struct Name {
     listener: Tracked,
     chid: i32,
     dpp: usize,
+    _shown: NameShown,
 }
 
 /// The `name_attach_t` handed to C, and the truth about it (C may scribble on its copy).
@@ -218,7 +220,8 @@ fn hold(p: &'static Process, names: &mut Names, dpp: usize, path: &[u8]) -> KRes
     let listener = Tracked::new(sockets::listen(path, &trusted)?);
     let fd = listener.as_raw_fd();
     let mntid = names.mntids.take().ok_or(Errno::ENOMEM)?;
-    names.names.insert_at(mntid, Name { listener, chid, dpp });
+    let _shown = NameShown::new(status::NAME_LOCAL, chid, path);
+    names.names.insert_at(mntid, Name { listener, chid, dpp, _shown });
     if let Err(e) = p.service().watch_name(fd) {
         names.forget(mntid);
         return Err(e);

@@ -47,6 +47,8 @@ pub struct Process {
     /// The `procmgr_event_notify` registration.
     pub procwatch: Mutex<Option<super::procwatch::Registration>>,
     pub service: Service,
+    /// What `pidin` reads; `None` if the memfd could not be made (nothing else depends on it).
+    pub status: Option<super::status::Status>,
 }
 
 static CURRENT: AtomicPtr<Process> = AtomicPtr::new(std::ptr::null_mut());
@@ -161,6 +163,7 @@ impl Process {
             timers: Timers::default(),
             procwatch: Mutex::new(None),
             service: Service::new(&super::server::HANDLER)?,
+            status: super::status::Status::new().ok(),
         })
     }
 

@@ -80,6 +80,10 @@ impl<T> PrioQueue<T> {
         self.heap.is_empty()
     }
 
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
     pub fn clear(&mut self) {
         self.heap.clear();
     }

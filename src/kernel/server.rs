@@ -12,6 +12,7 @@ use super::event::{RawEvent, Sender};
 use super::notify;
 use super::process::{current, Process};
 use super::pulse::Pulse;
+use super::status;
 use super::thread::DEFAULT_PRIORITY;
 use crate::transport::copy::{self, Cell, Dir, Image, Seg};
 use crate::transport::futex;
@@ -379,7 +380,13 @@ impl ServerConn {
         };
         *self.slots[s].rcv.lock() = r;
         self.slots[s].held.store(r.gen, Ordering::Release);
+        self.show_held(s, true);
         r
+    }
+
+    /// Tells `pidin` whether the client in slot `s` is REPLY-blocked.
+    fn show_held(&self, s: usize, held: bool) {
+        status::with(|st| st.held(index_of(self.scoid), s, held));
     }
 
     pub fn received(&self, s: usize) -> Received {
@@ -397,6 +404,7 @@ impl ServerConn {
             .held
             .compare_exchange(gen, 0, Ordering::AcqRel, Ordering::Relaxed)
             .map_err(|_| Errno::ESRCH)?;
+        self.show_held(s, false);
         // A server that replies never sees a stale unblock pulse for the rcvid.
         if self.slots[s].unblock_sent.swap(false, Ordering::AcqRel) {
             if let Some(ch) = self.channel.upgrade() {
@@ -467,6 +475,7 @@ impl ServerConn {
     /// Releases a received client with an error.
     pub fn fail_held(&self, s: usize, e: Errno) {
         self.slots[s].held.store(0, Ordering::Release);
+        self.show_held(s, false);
         if self.begin_copy(s).is_ok() {
             self.finish(s, state::FAILED, e.0 as u64);
         }
@@ -475,6 +484,7 @@ impl ServerConn {
     /// Puts a received message back: it is SEND-blocked again.
     pub fn requeue(&self, s: usize) {
         self.slots[s].held.store(0, Ordering::Release);
+        self.show_held(s, false);
         let slot = self.region.slot(s);
         let _ =
             slot.state.compare_exchange(state::RECEIVED, state::SENT, Ordering::AcqRel, Ordering::Relaxed);
@@ -693,6 +703,7 @@ fn make_conn(
     });
     scoids.insert_at(index, conn.clone());
     drop(scoids);
+    status::with(|s| s.conn_set(index, conn.scoid, conn.chid, conn.shown_pid));
     st.add_conn(conn.clone());
     Ok((conn, fd))
 }
@@ -745,6 +756,7 @@ pub fn end(p: &Process, conn: &Arc<ServerConn>, why: End) {
     let e = if why == End::ChannelGone { Errno::ESRCH } else { Errno::EBADF };
     for s in 0..SLOTS {
         conn.slots[s].held.store(0, Ordering::Release);
+        conn.show_held(s, false);
         fail_blocked(&conn.region, s, e, false);
     }
     if let (true, Some(ch)) = (disconnect, ch) {
@@ -761,6 +773,7 @@ fn free_scoid(p: &Process, conn: &Arc<ServerConn>) {
     if scoids.get(index_of(conn.scoid)).is_some_and(|c| Arc::ptr_eq(c, conn)) {
         scoids.remove(index_of(conn.scoid));
         p.ids.lock().give_back(index_of(conn.scoid));
+        status::with(|s| s.conn_clear(index_of(conn.scoid)));
         if conn.link.is_some() {
             p.conn_tally.lock().release(&conn.peer);
         }

@@ -19,6 +19,7 @@ use crate::kernel::client;
 use crate::kernel::errno::{Errno, KResult};
 use crate::kernel::fdbind::{NeutrinoBind, NEUTRINO_IOC_BIND};
 use crate::kernel::server::{creds_of, Creds};
+use crate::kernel::status::{self, NameShown};
 use crate::kernel::thread::Waker;
 use crate::transport::copy::Seg;
 use libc::{c_char, c_int, c_uint};
@@ -70,6 +71,8 @@ struct Session {
     registered: Condvar,
     /// Requests answered so far.
     answered: AtomicU64,
+    /// The path as `pidin names` shows it.
+    _shown: NameShown,
 }
 
 #[derive(Default)]
@@ -267,6 +270,7 @@ fn start(chid: i32, id: u32, path: &str, dir: bool) -> KResult<()> {
         inflight: Mutex::new(Inflight::default()),
         registered: Condvar::new(),
         answered: AtomicU64::new(0),
+        _shown: NameShown::new(status::NAME_PATH, chid, path.as_bytes()),
     });
     for _ in 0..KEEP_IDLE {
         s.spawn();
