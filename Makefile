@@ -8,8 +8,9 @@
 #   make test       every check of the project
 #   make programs   QNX-idiom servers and clients built with -Wall and run as processes
 #                   (c-tests/programs/run.sh; part of make test)
-#   make bench      the benchmark suite (BENCHFLAGS=--quick: under a minute); results/
-#                   (make test runs only its one-second smoke run)
+#   make bench      the benchmark suite (BENCHFLAGS=--quick: under a minute): results/bench.json,
+#                   drawn as results/bench.svg (make test runs only its one-second smoke run)
+#   make chart      redraw results/bench.svg from results/bench.json
 #   make stress     SIGKILLs of clients and servers mid-call for STRESS_SECONDS (default 60),
 #                   then checks nothing hung, leaked, got lost or duplicated (stress/README.md);
 #                   make stress-short is its 10 s form, part of make test
@@ -30,7 +31,8 @@ RELEASE := target/release
 PKGENV  := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib PATH=$(STAGE)/bin:$$PATH
 
 .PHONY: all lib install stage demo test lint unit check-headers headers-compile \
-        check-install qcc-check c-tests c-tests-nospin c-tests-asan programs bench bench-build bench-smoke stress stress-short \
+        check-install qcc-check c-tests c-tests-nospin c-tests-asan programs bench bench-build bench-chart chart \
+        bench-smoke stress stress-short \
         adversarial \
         clang deps clean
 
@@ -77,16 +79,28 @@ BENCH_SRC := $(filter-out bench/timer_lateness.c,$(wildcard bench/*.c))
 
 bench-build: stage
 	mkdir -p $(BUILD)/bench
-	$(PKGENV) sh -c '$(CC) -O2 -Wall -Wextra -Werror -o $(BUILD)/bench/bench $(BENCH_SRC) $$(pkg-config --cflags --libs neutrino) -lpthread -lm'
+	$(PKGENV) sh -c '$(CC) -O2 -Wall -Wextra -Werror -o $(BUILD)/bench/bench $(BENCH_SRC) $$(pkg-config --cflags --libs neutrino) -lpthread'
 	$(PKGENV) sh -c '$(CC) -O2 -Wall -Wextra -Werror -o $(BUILD)/bench/timer_lateness bench/timer_lateness.c $$(pkg-config --cflags --libs neutrino) -lpthread'
 
-bench: bench-build
-	$(PKGENV) $(BUILD)/bench/bench --json results/bench.json --png results/bench.png $(BENCHFLAGS)
+# The chart drawer (bench/chart, a Rust program of the workspace; not part of the library).
+bench-chart:
+	$(CARGO) build --release -p bench-chart
+
+# A run with a failed row (exit status 1) is drawn too: the chart lists what did not run.
+bench: bench-build bench-chart
+	$(PKGENV) $(BUILD)/bench/bench --json results/bench.json $(BENCHFLAGS); s=$$?; \
+	    [ $$s -le 1 ] && $(RELEASE)/bench-chart results/bench.json results/bench.svg && exit $$s
 	$(PKGENV) $(BUILD)/bench/timer_lateness --json results/timer.json $(BENCHFLAGS)
 
-# Every row once, briefly, with no target asserted: the suite builds and runs.
-bench-smoke: bench-build
-	$(PKGENV) $(BUILD)/bench/bench --smoke --json $(BUILD)/bench/smoke.json --png $(BUILD)/bench/smoke.png
+chart: bench-chart
+	$(RELEASE)/bench-chart results/bench.json results/bench.svg
+
+# Every row once, briefly, with no target asserted: the suite builds and runs, and its
+# chart shows every row that ran (the check reads the SVG back).
+bench-smoke: bench-build bench-chart
+	$(PKGENV) $(BUILD)/bench/bench --smoke --json $(BUILD)/bench/smoke.json
+	$(RELEASE)/bench-chart $(BUILD)/bench/smoke.json $(BUILD)/bench/smoke.svg
+	$(RELEASE)/bench-chart --check $(BUILD)/bench/smoke.json $(BUILD)/bench/smoke.svg
 
 STRESS_SECONDS ?= 60
 STRESS_CFLAGS  ?= -O2
@@ -117,11 +131,11 @@ test: lint unit check-headers headers-compile check-install qcc-check c-tests c-
 	@echo "make test: all checks passed"
 
 lint:
-	$(CARGO) fmt --check
-	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 
 unit:
-	$(CARGO) test --release
+	$(CARGO) test --release --workspace
 
 # The generated part of the header is committed; regenerating it must change nothing.
 check-headers: lib

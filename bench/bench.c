@@ -3,15 +3,14 @@
  * baselines, measured in one run on this machine.
  *
  *   make bench                   (BENCHFLAGS=--quick for a run of well under a minute)
- *   bench [--quick | --smoke] [--json PATH] [--png PATH] [--reps N] [--time S] [--only IDS]
+ *   bench [--quick | --smoke] [--json PATH] [--reps N] [--time S] [--only IDS]
  *
  * Prints a table of measurements (median of the repetitions, p99 of single round trips,
  * ratios against the same run's baselines), then the targets with PASS or MISS; writes
- * the same figures as JSON and a chart of latency by message size as PNG. See
- * bench/README.md for what each row measures.
+ * the same figures as JSON (bench/chart draws them). See bench/README.md for what each row
+ * measures.
  */
 #include "bench.h"
-#include "chart.h"
 
 #include <sys/neutrino.h>
 #include <errno.h>
@@ -28,7 +27,6 @@ int         opt_reps = 7, opt_quick, opt_smoke;
 long        opt_ops;
 double      opt_time = 0.2;
 static const char *opt_json = "results/bench.json";
-static const char *opt_png = "results/bench.png";
 static const char *opt_only;
 static double      load_start = -1, load_end = -1;     /* 1-minute load averages */
 
@@ -179,6 +177,8 @@ static void rt_result(target_t *t, const char *id, const char *sock, const char 
     }
 }
 
+/* bench/chart/src/model.rs (GEOMETRY) draws these bounds on the chart: keep the two in step
+ * (the chart warns when the verdict its bounds give differs from the one written here). */
 static void evaluate(void)
 {
     const row_t *r, *b, *m, *s;
@@ -510,47 +510,6 @@ static int write_json(const char *path, int ncpu, const struct utsname *un)
     return 0;
 }
 
-/* The chart: each round-trip series by message size. */
-static int write_png(const char *path, int ncpu, const struct utsname *un)
-{
-    static const struct {
-        const char *prefix, *name;
-        uint32_t    rgb;
-    } series[] = {
-        { "msg_rt_process_", "libneutrino, 2 processes", 0x1f77b4 },
-        { "msg_rt_thread_", "libneutrino, 2 threads", 0x2ca02c },
-        { "socket_rt_", "Unix SOCK_SEQPACKET", 0xd62728 },
-        { "spin_rt_", "shared-memory spin floor", 0x7f7f7f },
-    };
-    chart_series_t s[4];
-    char           title[160], sub[200];
-    int            i, j;
-
-    memset(s, 0, sizeof s);
-    for (i = 0; i < 4; i++) {
-        s[i].name = series[i].name;
-        s[i].rgb = series[i].rgb;
-        for (j = 0; j < NROWS && s[i].n < CHART_MAX_POINTS; j++) {
-            const row_t *r = &rows[j];
-
-            if (strncmp(r->id, series[i].prefix, strlen(series[i].prefix)) == 0) {
-                s[i].bytes[s[i].n] = (double)r->bytes;
-                s[i].us[s[i].n++] = r->status == ROW_OK ? r->median : 0;
-            }
-        }
-    }
-    snprintf(title, sizeof title, "Round trip by message size: median of %d repetition%s, log-log",
-             opt_reps, opt_reps == 1 ? "" : "s");
-    snprintf(sub, sizeof sub, "Linux %s %s, %d CPU(s), load average %.2f at start, %.2f at end%s",
-             un->release, un->machine, ncpu, load_start, load_end,
-             opt_smoke ? ", smoke run" : opt_quick ? ", quick run" : "");
-    if (mkdir_parents(path) == -1 || chart_write(path, title, sub, s, 4) != 0) {
-        fprintf(stderr, "bench: cannot write %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 /* --- main ------------------------------------------------------------------------- */
 
 static void usage(const char *argv0)
@@ -558,12 +517,11 @@ static void usage(const char *argv0)
     int i;
 
     fprintf(stderr,
-            "usage: %s [--quick | --smoke] [--json PATH] [--png PATH] [--reps N] [--time S]\n"
+            "usage: %s [--quick | --smoke] [--json PATH] [--reps N] [--time S]\n"
             "          [--only IDS]\n"
             "  --quick      5 repetitions of ~0.05 s, a 2 s idle server (under a minute)\n"
             "  --smoke      1 short repetition of each row: proves it builds and runs\n"
             "  --json PATH  the JSON results (default results/bench.json)\n"
-            "  --png PATH   the chart (default results/bench.png)\n"
             "  --reps N     repetitions per row (default 7, at most %d)\n"
             "  --time S     seconds per repetition (default 0.2)\n"
             "  --only IDS   only these rows (comma-separated); msg_rt_idle_1000_16 also\n"
@@ -630,8 +588,6 @@ int main(int argc, char **argv)
             opt_smoke = 1;
         } else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
             opt_json = argv[++i];
-        } else if (strcmp(argv[i], "--png") == 0 && i + 1 < argc) {
-            opt_png = argv[++i];
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             opt_only = argv[++i];
         } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
@@ -691,10 +647,10 @@ int main(int argc, char **argv)
     }
     evaluate();
     print_tables(ncpu);
-    if (write_json(opt_json, ncpu, &un) != 0 || write_png(opt_png, ncpu, &un) != 0) {
+    if (write_json(opt_json, ncpu, &un) != 0) {
         failed++;
     } else {
-        printf("\nwritten: %s, %s\n", opt_json, opt_png);
+        printf("\nwritten: %s\n", opt_json);
     }
     fflush(stdout);
     return failed ? 1 : 0;
