@@ -201,6 +201,10 @@ fn print(cols: &[Column], procs: &[&Proc], all: &[Proc]) {
                     let lines = if c.code == 'o' { coid_lines(p) } else { channel_lines(p, all) };
                     lines.iter().for_each(|l| println!("{l}"));
                 }
+                let untold = p.layout().header.untold.load(Ordering::Relaxed);
+                if untold > 0 && cols.iter().any(|c| MULTI_LINE.contains(c.code)) {
+                    println!("\t({untold} coids, channels or names found no room to be shown)");
+                }
             }
         }
     }

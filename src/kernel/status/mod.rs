@@ -29,8 +29,10 @@ pub const MEMFD_NAME: &str = "neutrino-status";
 pub const MAGIC: u32 = 0x4E54_5331; // "NTS1"
 
 pub const THREADS: usize = 1024;
-pub const CONNS: usize = 1024;
-pub const COIDS: usize = 1024;
+/// One per scoid index: every server connection a process can have. Only the pages of the
+/// records in use take memory.
+pub const CONNS: usize = super::ids::LIMIT;
+pub const COIDS: usize = 4096;
 pub const CHANNELS: usize = 256;
 pub const NAMES: usize = 64;
 pub const NAME_BYTES: usize = 116;
@@ -328,6 +330,7 @@ impl Drop for Mine {
         let p = unsafe { &*p };
         if process::is_current(p) {
             if let Some(s) = &p.status {
+                let _ = FAST.try_with(|f| f.set((std::ptr::null(), std::ptr::null())));
                 s.give_thread(self.index.get());
             }
         }
@@ -336,66 +339,78 @@ impl Drop for Mine {
 
 thread_local! {
     static MINE: Mine = const { Mine { process: Cell::new(std::ptr::null()), index: Cell::new(usize::MAX) } };
+    /// `MINE`'s process and record again, for the calls: a thread-local without a
+    /// destructor costs one load, not a registration check.
+    static FAST: Cell<(*const Process, *const ThreadRec)> = const { Cell::new((std::ptr::null(), std::ptr::null())) };
 }
 
-/// Runs `f` on the calling thread's record, taken on first use.
-fn with_mine(f: impl FnOnce(&ThreadRec)) {
-    let p = process::current();
-    let _ = MINE.try_with(|m| {
-        if !std::ptr::eq(m.process.get(), p) {
-            m.process.set(p);
-            let taken = p.status.as_ref().and_then(|s| s.take_thread(super::thread::tid()));
-            m.index.set(taken.unwrap_or(usize::MAX));
-        }
-        if let (Some(s), i) = (&p.status, m.index.get()) {
-            if let Some(r) = s.layout().threads.get(i) {
-                f(r);
+/// The calling thread's record, taken on first use (`None`: none was free).
+fn mine() -> Option<&'static ThreadRec> {
+    let p: &'static Process = process::current();
+    let (cached, rec) = FAST.get();
+    if std::ptr::eq(cached, p) {
+        // SAFETY: a record of a process's status, which lives as long as the (leaked) process.
+        return unsafe { rec.as_ref() };
+    }
+    let i = MINE
+        .try_with(|m| {
+            if !std::ptr::eq(m.process.get(), p) {
+                m.process.set(p);
+                let taken = p.status.as_ref().and_then(|s| s.take_thread(super::thread::tid()));
+                m.index.set(taken.unwrap_or(usize::MAX));
             }
-        }
-    });
-}
-
-fn set(state: u32, a: u32, b: u32, c: u32) {
-    with_mine(|r| {
-        let seq = r.seq.load(Ordering::Relaxed);
-        r.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
-        std::sync::atomic::fence(Ordering::Release);
-        r.a.store(a, Ordering::Relaxed);
-        r.b.store(b, Ordering::Relaxed);
-        r.c.store(c, Ordering::Relaxed);
-        r.state.store(state, Ordering::Relaxed);
-        r.seq.store(seq.wrapping_add(2), Ordering::Release);
-    });
+            m.index.get()
+        })
+        .ok()?;
+    let rec = p.status.as_ref().and_then(|s| s.layout().threads.get(i));
+    FAST.set((p, rec.map_or(std::ptr::null(), |r| r as *const ThreadRec)));
+    rec
 }
 
 /// The calling thread is in one of our blocking calls until this is dropped.
-pub struct InCall(());
+pub struct InCall(Option<&'static ThreadRec>);
+
+impl InCall {
+    fn enter(state: u32, a: u32, b: u32, c: u32) -> InCall {
+        let r = mine();
+        if let Some(r) = r {
+            let seq = r.seq.load(Ordering::Relaxed);
+            r.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+            std::sync::atomic::fence(Ordering::Release);
+            r.a.store(a, Ordering::Relaxed);
+            r.b.store(b, Ordering::Relaxed);
+            r.c.store(c, Ordering::Relaxed);
+            r.state.store(state, Ordering::Relaxed);
+            r.seq.store(seq.wrapping_add(2), Ordering::Release);
+        }
+        InCall(r)
+    }
+
+    /// The message is in slot `s` of server connection `scoid`.
+    pub fn posted(&self, scoid: i32, s: usize) {
+        if let Some(r) = self.0 {
+            r.c.store(((scoid as u32 & 0xFFFF) << 8) | s as u32, Ordering::Release);
+        }
+    }
+}
 
 impl Drop for InCall {
     fn drop(&mut self) {
-        with_mine(|r| r.state.store(ST_NONE, Ordering::Release));
+        if let Some(r) = self.0 {
+            r.state.store(ST_NONE, Ordering::Release);
+        }
     }
 }
 
 /// The calling thread is in `MsgReceive*` on `chid`.
 pub fn receiving(chid: i32) -> InCall {
-    set(ST_RECEIVE, chid as u32, 0, 0);
-    InCall(())
+    InCall::enter(ST_RECEIVE, chid as u32, 0, 0)
 }
 
 /// The calling thread is in `MsgSend*` to `pid` on `coid`; [`InCall::posted`] says where
 /// its message went.
 pub fn sending(pid: libc::pid_t, coid: i32) -> InCall {
-    set(ST_MESSAGE, pid as u32, coid as u32, NO_SLOT);
-    InCall(())
-}
-
-impl InCall {
-    /// The message is in slot `s` of server connection `scoid`.
-    pub fn posted(&self, scoid: i32, s: usize) {
-        let c = ((scoid as u32 & 0xFFFF) << 8) | s as u32;
-        with_mine(|r| r.c.store(c, Ordering::Release));
-    }
+    InCall::enter(ST_MESSAGE, pid as u32, coid as u32, NO_SLOT)
 }
 
 /// Runs `f` on the calling process's status, if it has one.
