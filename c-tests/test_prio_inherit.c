@@ -13,6 +13,7 @@
 #include "harness.h"
 #include <sched.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #define NOBODY 65534
 
@@ -303,6 +304,47 @@ TEST(prio_unprivileged_nothing_changes)
     H_NEED_ROOT();
     REQUIRE_OK(h_become(NOBODY));
     several_clients(0, 0, 0);
+}
+
+/* A pulse timer's pulse runs its handler at the event's priority, as any pulse. */
+static void timer_pulse(int lend)
+{
+    struct server s;
+    pthread_t t = start_server(&s, 0, SCHED_OTHER, 10);
+    int coid = (int)REQUIRE_OK(ConnectAttach(0, 0, s.chid, _NTO_SIDE_CHANNEL, 0));
+    const int prios[2] = {33, 10};
+    for (int i = 0; i < 2; i++) {
+        struct sigevent ev;
+        SIGEV_PULSE_INIT(&ev, coid, prios[i], 5, 0);
+        timer_t tm;
+        REQUIRE_OK(timer_create(CLOCK_MONOTONIC, &ev, &tm));
+        struct itimerspec its = {.it_value = {0, 1000000}};
+        int before = atomic_load(&s.pulses);
+        REQUIRE_OK(timer_settime(tm, 0, &its, NULL));
+        for (int j = 0; j < 2000 && atomic_load(&s.pulses) == before; j++)
+            h_sleep_ms(1);
+        REQUIRE(atomic_load(&s.pulses) > before);
+        int rt = lend && prios[i] > 10;
+        CHECK_EQ(atomic_load(&s.pulse_policy), rt ? SCHED_FIFO : SCHED_OTHER);
+        CHECK_EQ(atomic_load(&s.pulse_prio), rt ? prios[i] : 0);
+        timer_delete(tm);
+    }
+    settles_at(&s, SCHED_OTHER, 0);
+    ConnectDetach(coid);
+    stop_server(&s, t);
+}
+
+TEST(prio_timer_pulse_root)
+{
+    H_NEED_ROOT();
+    timer_pulse(1);
+}
+
+TEST(prio_timer_pulse_unprivileged)
+{
+    H_NEED_ROOT();
+    REQUIRE_OK(h_become(NOBODY));
+    timer_pulse(0);
 }
 
 /* An unprivileged server with RLIMIT_RTPRIO 20 and root clients: priorities up to 20 are

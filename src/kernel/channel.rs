@@ -558,7 +558,7 @@ impl Channel {
                 }
                 None => match hold.take() {
                     None => {
-                        inherit::idle(&self.bell);
+                        inherit::idle();
                         hold = Some(SignalHold::new())
                     }
                     Some(_) if waker.take_unblock() || Timeout::expired(&mut timeout, Blocked::Receive) => {

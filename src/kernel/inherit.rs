@@ -20,14 +20,16 @@
 //!   thread its own scheduling itself: Linux checks that the client may (`CAP_SYS_NICE`, or
 //!   the server's user and within the server's `RLIMIT_RTPRIO`), so a client never raises a
 //!   server thread beyond what the kernel lets it do. It then bumps the bell's `boosts`, and
-//!   every receiver that sees the count change sets its scheduling again at its next receive:
-//!   a boost ends there, as QNX's does, even if the client has died.
+//!   the thread it raised sees the count change and sets its scheduling again at its next
+//!   receive: a boost ends there, as QNX's does, even if the client has died. (A thread that
+//!   serves several channels watches the last one it received a message or pulse from: a
+//!   boost from a channel it served before lasts until it receives from that one again.)
 
 use super::thread::{self, Sched, DEFAULT_PRIORITY};
 use crate::transport::region::Bell;
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, Weak};
 
 /// The word a message carries (`Slot::priority`): the QNX priority in the low byte, and the
 /// sender's real-time policy above it (0: none).
@@ -104,22 +106,31 @@ fn set_linux(tid: i32, s: Sched) -> bool {
 }
 
 thread_local! {
-    /// The bell (its address) and its `boosts` count the calling thread last saw.
-    static SEEN: Cell<(usize, u32)> = const { Cell::new((0, 0)) };
+    /// The bell of the channel the calling thread last served (where clients may raise it)
+    /// and the `boosts` count it saw there.
+    static SERVED: RefCell<Option<(Weak<Bell>, u32)>> = const { RefCell::new(None) };
 }
 
-/// Whether a client may have changed the calling thread's scheduling since it last looked
-/// at `bell`: its Linux scheduling is then set again, whatever the cache says.
-fn boosted(bell: &Bell) -> bool {
-    let at = bell as *const Bell as usize;
-    let now = bell.clients().boosts.load(Ordering::Acquire);
-    SEEN.with(|seen| {
-        let (was_at, was) = seen.replace((at, now));
-        if was_at == at {
-            was != now
-        } else {
-            now != 0
+/// Whether a client may have changed the calling thread's scheduling since it last looked:
+/// its Linux scheduling is then set again, whatever the cache says. `serving`: the thread
+/// serves the channel of that bell from now on.
+fn boosted(serving: Option<&Arc<Bell>>) -> bool {
+    SERVED.with(|served| {
+        let mut served = served.borrow_mut();
+        let last = served.as_ref().and_then(|(bell, seen)| Some((bell.upgrade()?, *seen)));
+        let changed =
+            last.as_ref().is_some_and(|(bell, seen)| bell.clients().boosts.load(Ordering::Acquire) != *seen);
+        match serving {
+            Some(bell) => {
+                *served = Some((Arc::downgrade(bell), bell.clients().boosts.load(Ordering::Acquire)))
+            }
+            None => {
+                if let (Some((bell, _)), true) = (last, changed) {
+                    *served = Some((Arc::downgrade(&bell), bell.clients().boosts.load(Ordering::Acquire)));
+                }
+            }
         }
+        changed
     })
 }
 
@@ -149,23 +160,21 @@ fn apply(want: Option<Sched>, force: bool) {
 /// The calling thread received, from the channel of `bell`, a message or pulse that lends
 /// it `want` (`None`: its own scheduling); `fixed`: the channel has
 /// `_NTO_CHF_FIXED_PRIORITY`. It is the thread serving the channel now.
-pub fn received(bell: &Bell, fixed: bool, want: Option<Sched>) {
-    let force = boosted(bell);
+pub fn received(bell: &Arc<Bell>, fixed: bool, want: Option<Sched>) {
     if fixed {
-        apply(None, force);
+        apply(None, boosted(None));
         return;
     }
-    apply(want, force);
+    apply(want, boosted(Some(bell)));
     let srv = bell.server();
     srv.serving_tid.store(thread::tid() as u32, Ordering::Relaxed);
     srv.serving.store(word(thread::sched()), Ordering::Release);
 }
 
-/// The calling thread found nothing to receive on the channel of `bell`: what a message
-/// lent it ends, before it waits.
-pub fn idle(bell: &Bell) {
-    let force = boosted(bell);
-    apply(None, force);
+/// The calling thread found nothing to receive: what a message lent it ends, before it
+/// waits.
+pub fn idle() {
+    apply(None, boosted(None));
 }
 
 /// The calling thread's message waits SEND-blocked on the channel of `bell`, owned by process
