@@ -4,7 +4,8 @@
  * priority, with the server thread's own real-time policy or, when it has none, the
  * sender's) and each pulse at the pulse's (above 10: SCHED_FIFO), until its next receive;
  * a message from a SCHED_OTHER thread, a pulse at 10, and finding nothing to receive put
- * it back at its own. A real-time client SEND-blocked behind a busy server thread raises
+ * it back at its own; MsgCurrent lends a thread that takes a message over its client's
+ * priority. A real-time client SEND-blocked behind a busy server thread raises
  * it; the boost ends at that thread's next receive, even when the client was killed.
  * _NTO_CHF_FIXED_PRIORITY channels change nothing. Without CAP_SYS_NICE nor
  * RLIMIT_RTPRIO nothing changes and nothing fails; with RLIMIT_RTPRIO, priorities above
@@ -17,8 +18,8 @@
 
 #define NOBODY 65534
 
-enum { Q_SCHED = 1, Q_HOLD, Q_QUIT };
-enum { K_MSG, K_PULSE, K_HOLD, K_PULSE_SELF };
+enum { Q_SCHED = 1, Q_HOLD, Q_CURRENT, Q_QUIT };
+enum { K_MSG, K_PULSE, K_HOLD, K_CURRENT };
 
 struct sched_now {
     int policy, prio;
@@ -30,6 +31,18 @@ static struct sched_now sched_of(pid_t tid)
     int policy = sched_getscheduler(tid);
     sched_getparam(tid, &p);
     return (struct sched_now){policy, p.sched_priority};
+}
+
+/* Q_CURRENT: another thread takes the message over with MsgCurrent and replies with the
+ * scheduling it then has. */
+static void *take_over(void *arg)
+{
+    rcvid_t rcvid = *(rcvid_t *)arg;
+    struct sched_now now = {-1, -1};
+    if (MsgCurrent(rcvid) == 0)
+        now = sched_of(0);
+    MsgReply(rcvid, 0, &now, sizeof now);
+    return NULL;
 }
 
 /* The server: one thread receiving on chid; each handler reads its own scheduling. */
@@ -66,6 +79,12 @@ static void *serve(void *arg)
             atomic_store(&s->pulse_policy, now.policy);
             atomic_store(&s->pulse_prio, now.prio);
             atomic_fetch_add(&s->pulses, 1);
+            continue;
+        }
+        if (m.type == Q_CURRENT) {
+            pthread_t t;
+            if (pthread_create(&t, NULL, take_over, &r) != 0 || pthread_join(t, NULL) != 0)
+                atomic_store(&s->failed, EAGAIN);
             continue;
         }
         if (m.type == Q_HOLD) {
@@ -154,8 +173,8 @@ static void *client_job(void *arg)
             out.err = errno;
     }
     out.mine = sched_of(0);
-    int q = j->r.kind == K_HOLD ? Q_HOLD : Q_SCHED;
-    if (out.err == 0 && (j->r.kind == K_MSG || j->r.kind == K_HOLD)) {
+    int q = j->r.kind == K_HOLD ? Q_HOLD : j->r.kind == K_CURRENT ? Q_CURRENT : Q_SCHED;
+    if (out.err == 0 && j->r.kind != K_PULSE) {
         if (MsgSend(j->c->coid, &q, sizeof q, &out.got, sizeof out.got) != 0)
             out.err = errno;
     } else if (out.err == 0) {
@@ -278,6 +297,11 @@ static void several_clients(unsigned flags, int lend, int top)
     message_runs_at(&c, SCHED_RR, 63, rt ? SCHED_RR : SCHED_OTHER, AT(63));
     /* Back at its own once it finds nothing to receive. */
     settles_at(&s, SCHED_OTHER, 0);
+    /* MsgCurrent: a thread that takes a message over takes on its client's priority. */
+    ask(&c, 99, K_CURRENT, SCHED_FIFO, 40, 0);
+    struct res cur = answer(&c);
+    CHECK_EQ(cur.got.policy, rt ? SCHED_FIFO : SCHED_OTHER);
+    CHECK_EQ(cur.got.prio, AT(40));
     pulse_runs_at(&c, &s, SCHED_OTHER, 10, 40, rt ? SCHED_FIFO : SCHED_OTHER, AT(40));
     pulse_runs_at(&c, &s, SCHED_OTHER, 10, 10, SCHED_OTHER, 0);
     pulse_runs_at(&c, &s, SCHED_RR, 25, -1, rt ? SCHED_FIFO : SCHED_OTHER, AT(25));

@@ -280,7 +280,7 @@ pub fn destroy(chid: i32) -> KResult<()> {
 
 impl Channel {
     /// `_NTO_CHF_FIXED_PRIORITY`: receiving never changes the receiver's priority.
-    fn fixed_priority(&self) -> bool {
+    pub fn fixed_priority(&self) -> bool {
         self.flags & _NTO_CHF_FIXED_PRIORITY != 0
     }
 

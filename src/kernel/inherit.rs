@@ -171,6 +171,11 @@ pub fn received(bell: &Arc<Bell>, fixed: bool, want: Option<Sched>) {
     srv.serving.store(word(thread::sched()), Ordering::Release);
 }
 
+/// `MsgCurrent`: the calling thread runs at `want` until its next receive.
+pub fn lend(want: Option<Sched>) {
+    apply(want, boosted(None));
+}
+
 /// The calling thread found nothing to receive: what a message lent it ends, before it
 /// waits.
 pub fn idle() {
