@@ -4,8 +4,8 @@
 use super::abi::_msg_info;
 use super::channel::Channel;
 use super::errno::{Errno, KResult};
-use super::process::current;
 use super::inherit;
+use super::process::current;
 use super::server::lookup;
 use super::{client, thread};
 use crate::transport::copy::{self, Dir, Seg};
