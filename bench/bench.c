@@ -80,6 +80,12 @@ static row_t rows[] = {
       .bytes = 16, .short_name = "pipe", .run = run_pinned },
     { .id = "msg_rt_pinned_16", .label = "MsgSend round trip, 1 CPU", .kind = K_RT, .bytes = 16,
       .base = { "pipe_pinned_16" } },
+    { .id = "inversion_unloaded_16", .label = "1 CPU: FIFO 50 client, server idle",
+      .kind = K_RT, .bytes = 16, .short_name = "unloaded", .run = run_inversion },
+    { .id = "inversion_inherit_16", .label = "1 CPU: FIFO 50 vs FIFO 30 spin, inherit",
+      .kind = K_RT, .bytes = 16, .base = { "inversion_unloaded_16" } },
+    { .id = "inversion_fixed_16", .label = "1 CPU: same, _NTO_CHF_FIXED_PRIORITY",
+      .kind = K_RT, .bytes = 16, .base = { "inversion_unloaded_16" } },
     { .id = "socket_busy_16", .label = "baseline: SOCK_SEQPACKET, CPUs busy", .kind = K_RT,
       .bytes = 16, .short_name = "socket", .run = run_busy },
     { .id = "msg_rt_busy_16", .label = "MsgSend round trip, other CPUs busy", .kind = K_RT,
@@ -156,7 +162,7 @@ typedef struct {
     const char *verdict;        /* PASS, MISS, info, n/a */
 } target_t;
 
-#define NTARGETS 12
+#define NTARGETS 13
 static target_t targets[NTARGETS];
 
 static const char *verdict(int pass)
@@ -264,6 +270,16 @@ static void evaluate(void)
         snprintf(t->result, sizeof t->result, "%.2f us vs pipe %.2f us: %.2fx", m->median,
                  s->median, ratio(m, "pipe_pinned_16"));
         t->verdict = verdict(ratio(m, "pipe_pinned_16") <= 1.5);
+    }
+    t++;
+    *t = (target_t){ "inversion", "1 CPU, FIFO 50 client behind a busy server, FIFO 30 spinning",
+                     "p99 with inheritance <=2x the unloaded round trip", "", "n/a" };
+    if ((m = ok_row("inversion_inherit_16")) && (b = ok_row("inversion_unloaded_16")) &&
+        (s = ok_row("inversion_fixed_16"))) {
+        snprintf(t->result, sizeof t->result,
+                 "p99 %.1f us (median %.1f) vs unloaded %.1f us; fixed priority: p99 %.0f us (median %.0f)",
+                 m->p99, m->median, b->median, s->p99, s->median);
+        t->verdict = verdict(m->p99 <= 2 * b->median);
     }
     t++;
     *t = (target_t){ "busy", "(extra) 16 B round trip, other CPUs busy",
@@ -526,7 +542,8 @@ static void usage(const char *argv0)
             "  --time S     seconds per repetition (default 0.2)\n"
             "  --only IDS   only these rows (comma-separated); msg_rt_idle_1000_16 also\n"
             "               measures msg_rt_idle_before_16, pipe_pinned_16 msg_rt_pinned_16,\n"
-            "               socket_busy_16 msg_rt_busy_16\n"
+            "               socket_busy_16 msg_rt_busy_16; inversion_unloaded_16 the other\n"
+            "               inversion_* rows\n"
             "  --ops N      exactly N operations, once, no warm-up (for profilers)\n"
             "rows:",
             argv0, MAX_REPS);
@@ -579,6 +596,7 @@ int main(int argc, char **argv)
     struct utsname un;
     cpu_set_t      set;
     int            i, ncpu, failed = 0, reps_set = 0, time_set = 0, pinned_fd = -1, limit;
+    int            inversion_fd = -1;
     char         **e;
 
     for (i = 1; i < argc; i++) {
@@ -600,6 +618,8 @@ int main(int argc, char **argv)
             opt_ops = atol(argv[++i]);
         } else if (strcmp(argv[i], "--pinned-child") == 0 && i + 1 < argc) {
             pinned_fd = atoi(argv[++i]);        /* internal: see run_pinned() */
+        } else if (strcmp(argv[i], "--inversion-child") == 0 && i + 1 < argc) {
+            inversion_fd = atoi(argv[++i]);     /* internal: see run_inversion() */
         } else {
             usage(argv[0]);
             return strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ? 0 : 2;
@@ -620,6 +640,9 @@ int main(int argc, char **argv)
     watchdog_init();
     if (pinned_fd >= 0) {
         return pinned_child_main(pinned_fd);
+    }
+    if (inversion_fd >= 0) {
+        return inversion_child_main(inversion_fd);
     }
     limit = 40 + (int)(opt_reps * (opt_time > 0.5 ? opt_time : 0.5) * 6);
 

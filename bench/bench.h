@@ -105,6 +105,8 @@ void run_idle_cpu(row_t *r);
 void run_pinned(row_t *r);
 void run_busy(row_t *r);
 int  pinned_child_main(int fd);
+void run_inversion(row_t *r);
+int  inversion_child_main(int fd);
 void run_socket_rt(row_t *r);
 void run_socket_oneway(row_t *r);
 void run_socket_bulk(row_t *r);

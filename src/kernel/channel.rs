@@ -1,9 +1,10 @@
 //! Channels: the queue of SEND-blocked messages and pending pulses in priority order, and
 //! receiving from it.
 
-use super::abi::{_msg_info, _NTO_CHF_COID_DISCONNECT, _NTO_CHF_THREAD_DEATH};
+use super::abi::{_msg_info, _NTO_CHF_COID_DISCONNECT, _NTO_CHF_FIXED_PRIORITY, _NTO_CHF_THREAD_DEATH};
 use super::errno::{Errno, KResult};
 use super::event::{self, RawEvent, Sender};
+use super::inherit;
 use super::process::{current, Process};
 use super::pulse::{self, Pulse};
 use super::queue::{PrioQueue, Rank};
@@ -91,10 +92,10 @@ pub struct ChannelState {
     backlog: Vec<Arc<ServerConn>>,
 }
 
-/// What a receiver takes off the queue.
+/// What a receiver takes off the queue: a message, or a pulse and its priority.
 enum Taken {
     Message(Arc<ServerConn>, usize),
-    Pulse(Pulse),
+    Pulse(Pulse, u8),
 }
 
 impl ChannelState {
@@ -204,9 +205,9 @@ impl ChannelState {
     }
 
     fn pop_pulse(&mut self) -> Option<Taken> {
-        let (_, p) = self.pulses.pop()?;
+        let (rank, p) = self.pulses.pop()?;
         self.pulse_left(&p);
-        Some(Taken::Pulse(p))
+        Some(Taken::Pulse(p, rank.priority))
     }
 
     fn has_work(&self) -> bool {
@@ -287,6 +288,11 @@ impl Channel {
     /// Tells `pidin` how many pulses are queued.
     fn show_pulses(&self, st: &ChannelState) {
         status::with(|s| s.channel_pulses(self.shown, st.pulses.len()));
+    }
+
+    /// `_NTO_CHF_FIXED_PRIORITY`: receiving never changes the receiver's priority.
+    pub fn fixed_priority(&self) -> bool {
+        self.flags & _NTO_CHF_FIXED_PRIORITY != 0
     }
 
     /// Rouses the receivers: `n` of them.
@@ -534,7 +540,7 @@ impl Channel {
                 self.drain(&mut st);
                 let taken = st.take(pulses_only);
                 self.show_pulses(&st);
-                if let Some(Taken::Pulse(pl)) = &taken {
+                if let Some(Taken::Pulse(pl, _)) = &taken {
                     self.pulse_taken(pl);
                 }
                 // A pulse-only receiver leaves messages to the others; more work, to anyone.
@@ -553,7 +559,10 @@ impl Channel {
                 self.wake(1);
             }
             match taken {
-                Some(Taken::Pulse(pl)) => return pulse::deliver(&pl, segs).map(|_| 0),
+                Some(Taken::Pulse(pl, prio)) => {
+                    inherit::received(&self.bell, self.fixed_priority(), inherit::by_pulse(prio));
+                    return pulse::deliver(&pl, segs).map(|_| 0);
+                }
                 Some(Taken::Message(conn, s)) => {
                     match self.deliver(p, &conn, s, segs, recv_len, info.as_deref_mut()) {
                         Ok(rcvid) => return Ok(rcvid),
@@ -562,7 +571,10 @@ impl Channel {
                     }
                 }
                 None => match hold.take() {
-                    None => hold = Some(SignalHold::new()),
+                    None => {
+                        inherit::idle();
+                        hold = Some(SignalHold::new())
+                    }
                     Some(_) if waker.take_unblock() || Timeout::expired(&mut timeout, Blocked::Receive) => {
                         return Err(Errno::ETIMEDOUT)
                     }
@@ -613,6 +625,7 @@ impl Channel {
         info: Option<&mut _msg_info>,
     ) -> KResult<i64> {
         let rcv = conn.take(s);
+        inherit::received(&self.bell, self.fixed_priority(), inherit::by_message(rcv.policy, rcv.priority));
         self.last_client_cpu.store(conn.region.slot(s).cpu.load(Ordering::Relaxed), Ordering::Relaxed);
         self.bell.server().cpu.store(spin::cpu(), Ordering::Relaxed);
         self.bell

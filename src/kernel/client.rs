@@ -10,6 +10,7 @@ use super::coid_index::CoidIndex;
 use super::errno::{check, Errno, KResult};
 use super::fdbind;
 use super::ids::IdTable;
+use super::inherit;
 use super::process::{current, Process};
 use super::pulse;
 use super::server::{self, fail_blocked, ServerConn};
@@ -760,7 +761,7 @@ impl Conn {
         self.sent[s].tid.store(thread::tid() as u32, Ordering::Relaxed);
         self.sent[s].coid.store(coid as u32, Ordering::Relaxed);
         slot.cpu.store(spin::cpu(), Ordering::Relaxed);
-        slot.priority.store(thread::priority() as u32, Ordering::Relaxed);
+        slot.priority.store(inherit::word(thread::sched()), Ordering::Relaxed);
         slot.coid.store(coid as u32, Ordering::Relaxed);
         slot.send_len.store(send_len as u64, Ordering::Relaxed);
         slot.reply_cap.store(reply_cap as u64, Ordering::Relaxed);
@@ -1019,6 +1020,10 @@ impl Conn {
                     > QUEUED_SPIN_LIMIT;
             if !far && spin::until_shared(spin_end, &self.bell.clients().spinners, changed) {
                 continue;
+            }
+            if st == state::SENT {
+                // SEND-blocked for good: raise the thread serving the channel if it is below us.
+                inherit::boost(&self.bell, self.server_pid);
             }
             // On an _NTO_CHF_UNBLOCK channel a signal whose default action ends the process
             // stays held while we sleep: REPLY-blocked, we stay so until the server lets us

@@ -4,6 +4,7 @@
 use super::abi::_msg_info;
 use super::channel::Channel;
 use super::errno::{Errno, KResult};
+use super::inherit;
 use super::process::current;
 use super::server::lookup;
 use super::{client, thread};
@@ -126,11 +127,16 @@ pub fn info(rcvid: i64, info: &mut _msg_info) -> KResult<()> {
     Ok(())
 }
 
-/// `MsgCurrent`: checks `rcvid` (0: none). Server threads do not inherit their clients'
-/// priorities in this implementation, so there is no priority to take on.
+/// `MsgCurrent`: the calling thread takes on the priority of the client of `rcvid` (0: none),
+/// as the thread that received the message did (see `inherit`), unless the channel has
+/// `_NTO_CHF_FIXED_PRIORITY`; for a thread other than the receiver that goes on serving it.
 pub fn make_current(rcvid: i64) -> KResult<()> {
     if rcvid != 0 {
-        lookup(current(), rcvid)?;
+        let (conn, s, _) = lookup(current(), rcvid)?;
+        let r = conn.received(s);
+        if conn.channel.upgrade().is_some_and(|ch| !ch.fixed_priority()) {
+            inherit::lend(inherit::by_message(r.policy, r.priority));
+        }
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod errno;
 pub mod event;
 pub mod fdbind;
 pub mod ids;
+pub mod inherit;
 pub mod message;
 pub mod names;
 pub mod notify;

@@ -89,7 +89,7 @@ pub fn range() -> (i32, i32) {
 const CAP_SYS_NICE: u32 = 23;
 
 /// Whether the calling thread may give threads real-time priorities (`CAP_SYS_NICE`).
-fn privileged() -> bool {
+pub(super) fn privileged() -> bool {
     #[repr(C)]
     struct Header {
         version: u32,

@@ -9,6 +9,7 @@ use super::abi::{
 use super::channel::{Channel, ChannelState};
 use super::errno::{Errno, KResult};
 use super::event::{RawEvent, Sender};
+use super::inherit;
 use super::notify;
 use super::process::{current, Process};
 use super::pulse::Pulse;
@@ -55,6 +56,8 @@ pub struct Received {
     pub gen: u32,
     pub tid: i32,
     pub priority: i32,
+    /// The sender's real-time policy as honoured; `SCHED_OTHER` for none (see `inherit`).
+    pub policy: i32,
     pub coid: i32,
     pub send_len: u64,
     pub reply_cap: u64,
@@ -222,6 +225,9 @@ pub struct ServerConn {
     /// The highest priority honoured for the client's messages and pulses (see
     /// [`priority_cap`]).
     prio_cap: u8,
+    /// The highest priority honoured as real-time (a real-time policy): what Linux lets the
+    /// client's threads have.
+    rt_cap: u8,
     /// Its ring holds pulses that found no room (changed under the channel lock).
     pub backlog: AtomicBool,
 }
@@ -279,9 +285,19 @@ impl ServerConn {
         self.backlog.load(Ordering::Relaxed)
     }
 
-    /// The priority honoured for a priority the client wrote: at most its cap.
+    /// The priority honoured for a priority the client wrote (with its policy, see
+    /// `inherit::word`): at most its cap.
     pub fn honoured_priority(&self, claimed: u32) -> u8 {
-        claimed.min(self.prio_cap as u32) as u8
+        inherit::priority_of(claimed).min(self.prio_cap as u32) as u8
+    }
+
+    /// The real-time policy honoured for a message's word: the client's when it may have
+    /// real-time priorities that high, `SCHED_OTHER` otherwise.
+    fn honoured_policy(&self, claimed: u32) -> i32 {
+        match self.honoured_priority(claimed) <= self.rt_cap {
+            true => inherit::policy_of(claimed),
+            false => libc::SCHED_OTHER,
+        }
     }
 
     pub fn link_id(&self) -> Option<LinkId> {
@@ -363,10 +379,12 @@ impl ServerConn {
     /// Records slot `s` as received: takes the copy the server works from.
     pub fn take(&self, s: usize) -> Received {
         let slot = self.region.slot(s);
+        let word = slot.priority.load(Ordering::Relaxed);
         let r = Received {
             gen: next_gen(),
             tid: slot.tid.load(Ordering::Relaxed) as i32,
-            priority: self.honoured_priority(slot.priority.load(Ordering::Relaxed)) as i32,
+            priority: self.honoured_priority(word) as i32,
+            policy: self.honoured_policy(word),
             coid: slot.coid.load(Ordering::Relaxed) as i32,
             send_len: slot.send_len.load(Ordering::Relaxed),
             reply_cap: slot.reply_cap.load(Ordering::Relaxed),
@@ -616,16 +634,18 @@ pub const CONNS_PER_USER: usize = 4096;
 /// each sender's real priority; here a client writes its own. A client that is root or of the
 /// server's own user (who may signal and trace the server anyway) is believed; any other is
 /// honoured up to what Linux lets its threads really have: its `RLIMIT_RTPRIO` (read from
-/// /proc as the connection is made), and at least QNX's default priority.
-fn priority_cap(peer: &PeerCred, trusted: bool) -> u8 {
+/// /proc as the connection is made), and at least QNX's default priority. Returns the cap and
+/// the highest priority honoured as real-time (with a real-time policy).
+fn priority_cap(peer: &PeerCred, trusted: bool) -> (u8, u8) {
     if trusted {
-        return u8::MAX;
+        return (u8::MAX, u8::MAX);
     }
     let rtprio = std::fs::read_to_string(format!("/proc/{}/limits", peer.pid))
         .ok()
         .and_then(|limits| rlimit_rtprio(&limits))
-        .unwrap_or(0);
-    rtprio.clamp(DEFAULT_PRIORITY as u64, u8::MAX as u64) as u8
+        .unwrap_or(0)
+        .min(u8::MAX as u64) as u8;
+    (rtprio.max(DEFAULT_PRIORITY as u8), rtprio)
 }
 
 /// The soft `RLIMIT_RTPRIO` in the text of /proc/<pid>/limits.
@@ -680,6 +700,7 @@ fn make_conn(
     let bit = st.free_bit()?;
     let mut scoids = p.scoids.write();
     let index = p.ids.lock().take().ok_or(Errno::EAGAIN)?;
+    let (prio_cap, rt_cap) = priority_cap(&peer, may_pulse(&peer));
     let conn = Arc::new(ServerConn {
         scoid: (_NTO_SIDE_CHANNEL | _NTO_CONNECTION_SCOID | index as u32) as i32,
         chid: ch.chid,
@@ -698,7 +719,8 @@ fn make_conn(
         may_pulse: may_pulse(&peer),
         pulse_head: AtomicU64::new(0),
         serial: SERIAL.fetch_add(1, Ordering::Relaxed),
-        prio_cap: priority_cap(&peer, may_pulse(&peer)),
+        prio_cap,
+        rt_cap,
         backlog: AtomicBool::new(false),
     });
     scoids.insert_at(index, conn.clone());

@@ -44,49 +44,110 @@ pub const DEFAULT_PRIORITY: i32 = 10;
 /// `<sched.h>` overlays redirect): priorities cached before are read again.
 static SCHED_EPOCH: AtomicU64 = AtomicU64::new(1);
 
-thread_local! {
-    /// The calling thread's priority and the epoch it was read in.
-    static PRIORITY: Cell<(u64, i32)> = const { Cell::new((0, 0)) };
-}
-
 #[no_mangle]
 pub extern "C" fn __libneutrino_sched_changed() {
     sched_changed();
 }
 
-/// A thread's scheduling may have changed: every thread reads its priority again.
+/// A thread's scheduling may have changed: every thread reads its own again.
 pub fn sched_changed() {
     SCHED_EPOCH.fetch_add(1, Ordering::Release);
 }
 
-/// The calling thread's QNX priority: real-time threads (SCHED_FIFO, SCHED_RR) their own
-/// priority, every other thread the one `SchedSet` recorded for it or the QNX default, 10
-/// (see `sched`). Cached until a scheduling call through
-/// our headers; a change made by code compiled without them is seen by threads that had
-/// not yet read theirs.
-pub fn priority() -> i32 {
+/// A thread's Linux scheduling and the QNX priority it stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sched {
+    /// Linux's policy, without `SCHED_RESET_ON_FORK`.
+    pub policy: i32,
+    /// Linux's real-time priority: 0 unless the policy is `SCHED_FIFO` or `SCHED_RR`.
+    pub rt: i32,
+    /// QNX's priority: `rt` for a real-time thread; otherwise the one `SchedSet` recorded for
+    /// it, or the QNX default, 10 (see `sched`).
+    pub priority: i32,
+}
+
+impl Sched {
+    /// `SCHED_FIFO` or `SCHED_RR` (`policy`) at `prio`.
+    pub fn realtime(policy: i32, prio: i32) -> Sched {
+        Sched { policy, rt: prio, priority: prio }
+    }
+
+    pub fn is_realtime(&self) -> bool {
+        self.policy == libc::SCHED_FIFO || self.policy == libc::SCHED_RR
+    }
+}
+
+/// What the kernel keeps of the calling thread's scheduling.
+#[derive(Clone, Copy)]
+struct SchedState {
+    /// The epoch `own` was read in (0: never).
+    epoch: u64,
+    /// The thread's own scheduling.
+    own: Sched,
+    /// The scheduling a message or pulse lent it while it serves it (see `inherit`).
+    lent: Option<Sched>,
+}
+
+const UNREAD: Sched = Sched { policy: libc::SCHED_OTHER, rt: 0, priority: DEFAULT_PRIORITY };
+
+thread_local! {
+    static SCHED: Cell<SchedState> = const { Cell::new(SchedState { epoch: 0, own: UNREAD, lent: None }) };
+}
+
+/// The calling thread's own scheduling and what a message lent it, read again (two system
+/// calls) only after a scheduling call through our headers. A change made then while a
+/// message lent the thread its scheduling is the thread's own from then on, as QNX's
+/// `SchedSet` sets the priority a server thread returns to.
+pub fn sched_state() -> (Sched, Option<Sched>) {
     let epoch = SCHED_EPOCH.load(Ordering::Acquire);
-    PRIORITY.with(|c| match c.get() {
-        (e, p) if e == epoch => p,
-        _ => {
-            let p = read_priority();
-            c.set((epoch, p));
-            p
+    SCHED.with(|c| {
+        let mut st = c.get();
+        if st.epoch != epoch {
+            let now = read_sched();
+            if st.lent != Some(now) {
+                st.own = now;
+                st.lent = None;
+            }
+            st.epoch = epoch;
+            c.set(st);
         }
+        (st.own, st.lent)
     })
 }
 
-fn read_priority() -> i32 {
-    // SAFETY: plain syscalls on the calling thread.
-    let policy = unsafe { libc::sched_getscheduler(0) };
-    if policy == libc::SCHED_FIFO || policy == libc::SCHED_RR {
-        let mut p = libc::sched_param { sched_priority: 0 };
-        // SAFETY: p is valid for the call.
-        if unsafe { libc::sched_getparam(0, &mut p) } == 0 {
-            return p.sched_priority;
-        }
+/// Records what the calling thread's scheduling now is: its own, or `lent`.
+pub fn set_lent(lent: Option<Sched>) {
+    SCHED.with(|c| {
+        let st = c.get();
+        c.set(SchedState { lent, ..st });
+    });
+}
+
+/// The calling thread's scheduling now.
+pub fn sched() -> Sched {
+    let (own, lent) = sched_state();
+    lent.unwrap_or(own)
+}
+
+/// The calling thread's QNX priority (see [`Sched::priority`]), what its messages and
+/// `-1`-priority pulses carry. Cached until a scheduling call through our headers; a
+/// change made by code compiled without them is seen by threads that had not yet read
+/// theirs.
+pub fn priority() -> i32 {
+    sched().priority
+}
+
+fn read_sched() -> Sched {
+    // SAFETY: plain syscall on the calling thread.
+    let policy = unsafe { libc::sched_getscheduler(0) } & !libc::SCHED_RESET_ON_FORK;
+    let mut p = libc::sched_param { sched_priority: 0 };
+    let rt = Sched::realtime(policy, 0).is_realtime();
+    // SAFETY: p is valid for the call.
+    if rt && unsafe { libc::sched_getparam(0, &mut p) } == 0 {
+        return Sched::realtime(policy, p.sched_priority);
     }
-    super::sched::recorded(tid()).unwrap_or(DEFAULT_PRIORITY)
+    let priority = super::sched::recorded(tid()).unwrap_or(DEFAULT_PRIORITY);
+    Sched { policy: policy.max(0), rt: 0, priority }
 }
 
 extern "C" {

@@ -166,6 +166,11 @@ pub struct BellServer {
     /// Entries in the channel's pulse pool; 0 when it has none. Clients only read it to send
     /// their pulses over the link, where the server counts the pool in its own memory.
     pub pool_size: AtomicU32,
+    /// The thread that last received from the channel, the one serving it (0: none yet),
+    /// and its scheduling then as a message carries it (see `kernel::inherit`): a
+    /// SEND-blocked client of higher priority raises it.
+    pub serving_tid: AtomicU32,
+    pub serving: AtomicU32,
 }
 
 /// The client-written part of a channel's bell.
@@ -177,7 +182,9 @@ pub struct BellClients {
     pub tickets: AtomicU64,
     /// Client threads spinning for an answer from this channel (see `spin::until_shared`).
     pub spinners: AtomicU32,
-    pub _pad: u32,
+    /// Bumped by every client that changed the scheduling of a server thread (see
+    /// `kernel::inherit`): receivers then set theirs again.
+    pub boosts: AtomicU32,
     /// One bit per connection of the channel with something new for the server.
     pub pending: [AtomicU64; BITMAP_WORDS],
 }
