@@ -25,11 +25,10 @@
 //!   serves several channels watches the last one it received a message or pulse from: a
 //!   boost from a channel it served before lasts until it receives from that one again.)
 
-use super::thread::{self, Sched, DEFAULT_PRIORITY};
+use super::thread::{self, Sched, SchedState, DEFAULT_PRIORITY};
 use crate::transport::region::Bell;
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, OnceLock};
 
 /// The word a message carries (`Slot::priority`): the QNX priority in the low byte, and the
 /// sender's real-time policy above it (0: none).
@@ -105,54 +104,42 @@ fn set_linux(tid: i32, s: Sched) -> bool {
     unsafe { libc::sched_setscheduler(tid, s.policy, &p) == 0 }
 }
 
-thread_local! {
-    /// The bell of the channel the calling thread last served (where clients may raise it)
-    /// and the `boosts` count it saw there.
-    static SERVED: RefCell<Option<(Weak<Bell>, u32)>> = const { RefCell::new(None) };
-}
-
 /// Whether a client may have changed the calling thread's scheduling since it last looked:
 /// its Linux scheduling is then set again, whatever the cache says. `serving`: the thread
 /// serves the channel of that bell from now on.
-fn boosted(serving: Option<&Arc<Bell>>) -> bool {
-    SERVED.with(|served| {
-        let mut served = served.borrow_mut();
-        let last = served.as_ref().and_then(|(bell, seen)| Some((bell.upgrade()?, *seen)));
-        let changed =
-            last.as_ref().is_some_and(|(bell, seen)| bell.clients().boosts.load(Ordering::Acquire) != *seen);
-        match serving {
-            Some(bell) => {
-                *served = Some((Arc::downgrade(bell), bell.clients().boosts.load(Ordering::Acquire)))
-            }
-            None => {
-                if let (Some((bell, _)), true) = (last, changed) {
-                    *served = Some((Arc::downgrade(&bell), bell.clients().boosts.load(Ordering::Acquire)));
-                }
-            }
+fn boosted(st: &mut SchedState, serving: Option<&Arc<Bell>>) -> bool {
+    let changed =
+        st.served.as_ref().is_some_and(|(bell, seen)| bell.clients().boosts.load(Ordering::Acquire) != *seen);
+    match (serving, &mut st.served) {
+        (Some(bell), Some((last, seen))) if Arc::ptr_eq(bell, last) => {
+            *seen = bell.clients().boosts.load(Ordering::Acquire)
         }
-        changed
-    })
+        (Some(bell), served) => *served = Some((bell.clone(), bell.clients().boosts.load(Ordering::Acquire))),
+        (None, Some((last, seen))) if changed => *seen = last.clients().boosts.load(Ordering::Acquire),
+        (None, _) => {}
+    }
+    changed
 }
 
 /// Runs the calling thread at `want` (`None`: its own scheduling), with a system call only
 /// when that differs from what it runs at or a client may have changed it.
-fn apply(want: Option<Sched>, force: bool) {
-    let (own, lent) = thread::sched_state();
+fn apply(st: &mut SchedState, want: Option<Sched>, force: bool) {
+    let own = st.own;
     // A real-time thread keeps its policy; any other takes the sender's.
     let want = within_rights(want)
         .map(|w| if own.is_realtime() { Sched::realtime(own.policy, w.rt) } else { w })
         .filter(|w| *w != own);
     let target = want.unwrap_or(own);
-    if target == lent.unwrap_or(own) && !force {
-        thread::set_lent(want);
+    if target == st.lent.unwrap_or(own) && !force {
+        st.lent = want;
         return;
     }
     if set_linux(0, target) {
-        thread::set_lent(want);
+        st.lent = want;
     } else if want.is_some() {
         REFUSED.store(true, Ordering::Relaxed);
         if set_linux(0, own) {
-            thread::set_lent(None);
+            st.lent = None;
         }
     }
 }
@@ -161,25 +148,35 @@ fn apply(want: Option<Sched>, force: bool) {
 /// it `want` (`None`: its own scheduling); `fixed`: the channel has
 /// `_NTO_CHF_FIXED_PRIORITY`. It is the thread serving the channel now.
 pub fn received(bell: &Arc<Bell>, fixed: bool, want: Option<Sched>) {
-    if fixed {
-        apply(None, boosted(None));
-        return;
+    let now = thread::with_sched(|st| {
+        if fixed {
+            let force = boosted(st, None);
+            apply(st, None, force);
+            return None;
+        }
+        let force = boosted(st, Some(bell));
+        apply(st, want, force);
+        Some(st.lent.unwrap_or(st.own))
+    });
+    if let Some(now) = now {
+        let srv = bell.server();
+        srv.serving_tid.store(thread::tid() as u32, Ordering::Relaxed);
+        srv.serving.store(word(now), Ordering::Release);
     }
-    apply(want, boosted(Some(bell)));
-    let srv = bell.server();
-    srv.serving_tid.store(thread::tid() as u32, Ordering::Relaxed);
-    srv.serving.store(word(thread::sched()), Ordering::Release);
 }
 
 /// `MsgCurrent`: the calling thread runs at `want` until its next receive.
 pub fn lend(want: Option<Sched>) {
-    apply(want, boosted(None));
+    thread::with_sched(|st| {
+        let force = boosted(st, None);
+        apply(st, want, force)
+    });
 }
 
 /// The calling thread found nothing to receive: what a message lent it ends, before it
 /// waits.
 pub fn idle() {
-    apply(None, boosted(None));
+    lend(None);
 }
 
 /// The calling thread's message waits SEND-blocked on the channel of `bell`, owned by process

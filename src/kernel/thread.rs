@@ -10,7 +10,8 @@ use super::event::{self, Kind, RawEvent};
 use super::process::{self, Process};
 use super::pulse::Pulse;
 use super::timer;
-use std::cell::Cell;
+use crate::transport::region::Bell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,31 +78,35 @@ impl Sched {
     }
 }
 
-/// What the kernel keeps of the calling thread's scheduling.
-#[derive(Clone, Copy)]
-struct SchedState {
+/// What the kernel keeps of the calling thread's scheduling, in one thread-local: a call
+/// looks it up once (each lookup from a shared library is a `__tls_get_addr` call).
+pub struct SchedState {
     /// The epoch `own` was read in (0: never).
     epoch: u64,
     /// The thread's own scheduling.
-    own: Sched,
+    pub own: Sched,
     /// The scheduling a message or pulse lent it while it serves it (see `inherit`).
-    lent: Option<Sched>,
+    pub lent: Option<Sched>,
+    /// The bell of the channel it last served, where clients may raise it, and the `boosts`
+    /// count it saw there (see `inherit`). Held until it serves another channel or ends.
+    pub served: Option<(Arc<Bell>, u32)>,
 }
 
 const UNREAD: Sched = Sched { policy: libc::SCHED_OTHER, rt: 0, priority: DEFAULT_PRIORITY };
 
 thread_local! {
-    static SCHED: Cell<SchedState> = const { Cell::new(SchedState { epoch: 0, own: UNREAD, lent: None }) };
+    static SCHED: RefCell<SchedState> =
+        const { RefCell::new(SchedState { epoch: 0, own: UNREAD, lent: None, served: None }) };
 }
 
-/// The calling thread's own scheduling and what a message lent it, read again (two system
-/// calls) only after a scheduling call through our headers. A change made then while a
-/// message lent the thread its scheduling is the thread's own from then on, as QNX's
-/// `SchedSet` sets the priority a server thread returns to.
-pub fn sched_state() -> (Sched, Option<Sched>) {
+/// Runs `f` on the calling thread's scheduling state, its own scheduling read again (two
+/// system calls) only after a scheduling call through our headers. A change made then
+/// while a message lent the thread its scheduling is the thread's own from then on, as
+/// QNX's `SchedSet` sets the priority a server thread returns to.
+pub fn with_sched<R>(f: impl FnOnce(&mut SchedState) -> R) -> R {
     let epoch = SCHED_EPOCH.load(Ordering::Acquire);
     SCHED.with(|c| {
-        let mut st = c.get();
+        let mut st = c.borrow_mut();
         if st.epoch != epoch {
             let now = read_sched();
             if st.lent != Some(now) {
@@ -109,24 +114,14 @@ pub fn sched_state() -> (Sched, Option<Sched>) {
                 st.lent = None;
             }
             st.epoch = epoch;
-            c.set(st);
         }
-        (st.own, st.lent)
+        f(&mut st)
     })
-}
-
-/// Records what the calling thread's scheduling now is: its own, or `lent`.
-pub fn set_lent(lent: Option<Sched>) {
-    SCHED.with(|c| {
-        let st = c.get();
-        c.set(SchedState { lent, ..st });
-    });
 }
 
 /// The calling thread's scheduling now.
 pub fn sched() -> Sched {
-    let (own, lent) = sched_state();
-    lent.unwrap_or(own)
+    with_sched(|st| st.lent.unwrap_or(st.own))
 }
 
 /// The calling thread's QNX priority (see [`Sched::priority`]), what its messages and
