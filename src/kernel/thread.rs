@@ -105,7 +105,8 @@ thread_local! {
 /// QNX's `SchedSet` sets the priority a server thread returns to.
 pub fn with_sched<R>(f: impl FnOnce(&mut SchedState) -> R) -> R {
     let epoch = SCHED_EPOCH.load(Ordering::Acquire);
-    SCHED.with(|c| {
+    let mut f = Some(f);
+    let done = SCHED.try_with(|c| {
         let mut st = c.borrow_mut();
         if st.epoch != epoch {
             let now = read_sched();
@@ -115,8 +116,15 @@ pub fn with_sched<R>(f: impl FnOnce(&mut SchedState) -> R) -> R {
             }
             st.epoch = epoch;
         }
-        f(&mut st)
-    })
+        f.take().map(|f| f(&mut st))
+    });
+    match (done, f) {
+        (Ok(Some(r)), _) => r,
+        // The thread is ending and its state is gone (the thread-death pulse asks for its
+        // priority): what Linux says now.
+        (_, Some(f)) => f(&mut SchedState { epoch, own: read_sched(), lent: None, served: None }),
+        (_, None) => unreachable!("with_sched ran its closure and lost the result"),
+    }
 }
 
 /// The calling thread's scheduling now.
