@@ -130,6 +130,25 @@ extern "C" fn at_exit() {
     }
 }
 
+/// In a fork child: `m`, which the forking thread locked before the fork, unlocked. Not by
+/// `force_unlock`: with a parent thread parked on it, parking_lot's fairness may hand the
+/// lock to that thread, which the child does not have, and the child's next `lock` waits
+/// for ever.
+///
+/// # Safety
+/// Only in the child of `fork`, on a mutex the forking thread locked and forgot the guard of.
+pub unsafe fn unlock_in_child<T>(m: &parking_lot::Mutex<T>) {
+    // A RawMutex is its one atomic state byte (its only field, so at offset 0); 0 is
+    // unlocked with no waiters.
+    const _: () = assert!(std::mem::size_of::<parking_lot::RawMutex>() == 1);
+    // SAFETY: as the const assertion shows, the RawMutex is one AtomicU8; the child's only
+    // thread owns the lock.
+    unsafe {
+        let state = &*(m.raw() as *const parking_lot::RawMutex as *const std::sync::atomic::AtomicU8);
+        state.store(0, Ordering::Release);
+    }
+}
+
 /// The process state whose service `fork_prepare` paused.
 static PAUSED: AtomicPtr<Process> = AtomicPtr::new(std::ptr::null_mut());
 

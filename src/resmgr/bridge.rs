@@ -221,8 +221,9 @@ extern "C" fn fork_child() {
             libc::close(s.mounted.fd.as_raw_fd());
             libc::close(s.stopfd.as_raw_fd());
         }
+        crate::kernel::process::unlock_in_child(&ABANDONED);
         ABANDONED.lock().append(all);
-        SESSIONS.force_unlock();
+        crate::kernel::process::unlock_in_child(&SESSIONS);
     }
 }
 

@@ -480,6 +480,36 @@ struct Watchdog {
 
 static WATCHDOG: parking_lot::Mutex<Option<Watchdog>> = parking_lot::Mutex::new(None);
 
+extern "C" {
+    /// glibc's `fork` without the `pthread_atfork` handlers (glibc 2.34). The watchdog is
+    /// forked holding `WATCHDOG`, and forks `fusermount3` with its copy of it held: the
+    /// handlers below would wait for it forever.
+    fn _Fork() -> libc::pid_t;
+}
+
+/// Before `fork()`: waits until no thread is changing the mount tables, so that a child
+/// never starts with them locked by a thread it does not have.
+extern "C" fn tables_prepare() {
+    std::mem::forget(MADE_DIRS.lock());
+    std::mem::forget(WATCHDOG.lock());
+}
+
+extern "C" fn tables_parent() {
+    // SAFETY: `tables_prepare` locked both in this thread and forgot the guards.
+    unsafe {
+        WATCHDOG.force_unlock();
+        MADE_DIRS.force_unlock();
+    }
+}
+
+extern "C" fn tables_child() {
+    // SAFETY: as above, in the child of the fork.
+    unsafe {
+        crate::kernel::process::unlock_in_child(&WATCHDOG);
+        crate::kernel::process::unlock_in_child(&MADE_DIRS);
+    }
+}
+
 fn watchdog_tell(op: u32, m: &Mounted) {
     let mut r = Record {
         op,
@@ -506,6 +536,11 @@ fn watchdog_tell(op: u32, m: &Mounted) {
 /// outlives us, and when we die it unmounts what we left mounted and removes the
 /// mountpoints we created. It does only async-signal-safe work: we are multithreaded.
 fn watchdog_start() -> KResult<()> {
+    static ATFORK: std::sync::Once = std::sync::Once::new();
+    // SAFETY: registering plain functions.
+    ATFORK.call_once(|| unsafe {
+        libc::pthread_atfork(Some(tables_prepare), Some(tables_parent), Some(tables_child));
+    });
     let mut w = WATCHDOG.lock();
     // SAFETY: plain syscall.
     let me = unsafe { libc::getpid() };
@@ -542,7 +577,7 @@ fn watchdog_start() -> KResult<()> {
     let fm = fusermount();
     // SAFETY: the child runs `watch`, which only makes async-signal-safe calls and never
     // returns.
-    let pid = unsafe { libc::fork() };
+    let pid = unsafe { _Fork() };
     if pid < 0 {
         return Err(last());
     }
@@ -633,7 +668,7 @@ unsafe fn watch(rd: RawFd, pidfd: RawFd, mut table: Vec<Record>, fm: Option<&CSt
                     std::ptr::null(),
                 ];
                 let envp = [std::ptr::null::<libc::c_char>()];
-                let child = libc::fork();
+                let child = _Fork();
                 if child == 0 {
                     // Quiet: a mount already gone (another's detach) is no news.
                     let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);

@@ -196,7 +196,7 @@ pub fn fork_child() {
             libc::close(st.wake);
             st.wake = -1;
         }
-        STATE.force_unlock();
+        crate::kernel::process::unlock_in_child(&STATE);
     }
 }
 
