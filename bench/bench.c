@@ -573,7 +573,10 @@ static void run_row(row_t *r, int limit)
     if (r->status != ROW_PENDING) {
         return;                                 /* measured by a sibling's runner */
     }
-    if (r->run == NULL || !selected(r->id)) {
+    if (r->run == NULL) {
+        return;                                 /* a sibling's runner measures it, later */
+    }
+    if (!selected(r->id)) {
         r->status = ROW_SKIPPED;
         snprintf(r->note, sizeof r->note, "not selected (--only)");
         return;
@@ -664,6 +667,12 @@ int main(int argc, char **argv)
     load_start = loadavg();
     for (i = 0; i < NROWS; i++) {
         run_row(&rows[i], limit);
+    }
+    for (i = 0; i < NROWS; i++) {
+        if (rows[i].status == ROW_PENDING) {    /* its sibling's runner was not selected */
+            rows[i].status = ROW_SKIPPED;
+            snprintf(rows[i].note, sizeof rows[i].note, "not selected (--only)");
+        }
     }
     load_end = loadavg();
     for (i = 0; i < NROWS; i++) {
