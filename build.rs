@@ -44,6 +44,7 @@ fn main() {
         .file("src/resmgr/resmgr.c")
         .file("src/resmgr/dispatch.c")
         .file("src/resmgr/devctl.c")
+        .file("src/resmgr/select.c")
         .include(root.join("include"))
         .flag("-fexceptions")
         .link_lib_modifier("+whole-archive")

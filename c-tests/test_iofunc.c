@@ -608,11 +608,6 @@ TEST(unsupported_calls_fail_with_enosys)
 {
     resmgr_context_t ctp;
     memset(&ctp, 0, sizeof ctp);
-    dispatch_t *dpp = dispatch_create();
-    REQUIRE(dpp != NULL);
-    CHECK_ERR(select_attach(dpp, NULL, 0, SELECT_FLAG_READ, NULL, NULL), ENOSYS);
-    CHECK_ERR(select_detach(dpp, 0), ENOSYS);
-    dispatch_destroy(dpp);
     CHECK_EQ(iofunc_fdinfo_default(&ctp, NULL, NULL), ENOSYS);
     CHECK_EQ(iofunc_lock_default(&ctp, NULL, NULL), ENOSYS);
     CHECK_EQ(iofunc_mmap_default(&ctp, NULL, NULL), ENOSYS);

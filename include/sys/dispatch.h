@@ -2,8 +2,8 @@
  * <sys/dispatch.h> for libneutrino: QNX's name service (name_attach, name_detach,
  * name_open, name_close), the dispatch handles it uses, and QNX 7.1's declarations of the
  * dispatch layer (resmgr_attach, message_attach, pulse_attach, select_attach, dispatch
- * contexts, thread pools).  select_attach()/select_detach() fail with ENOSYS (README,
- * "Resource managers"); the rest works.
+ * contexts, thread pools), all working (README, "Resource managers"; select_attach()
+ * refuses SELECT_FLAG_SRVEXCEPT with ENOSYS).
  *
  * Names are local to the machine (QNX 8.0 semantics): no daemon is involved, a name lives
  * exactly as long as its server holds it, and NAME_FLAG_ATTACH_GLOBAL is refused.

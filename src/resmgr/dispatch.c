@@ -21,6 +21,8 @@
 #include <sys/dispatch.h>
 #include <sys/neutrino.h>
 
+#include "select.h"
+
 /* src/capi/dispatch.rs: the channel of dpp (made on first use with `create`), or -1 and
  * EINVAL for an unknown handle or, without `create`, one without a channel. */
 int __libneutrino_dispatch_chid(dispatch_t *dpp, int create);
@@ -59,6 +61,7 @@ struct disp {
     int unblock_coid;     /* dispatch_unblock()'s side channel to the handle, 0 until used */
     int resmgr;           /* a resmgr_attach() ran: the _IO_* messages are the resmgr layer's */
     other_func_t other_func; /* the first resmgr_attr_t.other_func given */
+    struct neutrino_select *select; /* select_attach()'s state (select.c), NULL until used */
 };
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -119,9 +122,16 @@ void neutrino_dispatch_forget(dispatch_t *dpp)
         return;
     if (d->unblock_coid > 0)
         ConnectDetach(d->unblock_coid);
+    neutrino_select_destroy(d->select);
     pthread_mutex_destroy(&d->lock);
     free(d->entries);
     free(d);
+}
+
+struct neutrino_select **neutrino_dispatch_select(dispatch_t *dpp)
+{
+    struct disp *d = disp_of(dpp, 1);
+    return d ? &d->select : NULL;
 }
 
 /* ---- message_attach / pulse_attach ------------------------------------------------ */
@@ -321,6 +331,8 @@ dispatch_context_t *dispatch_block(dispatch_context_t *ctp)
     if (chid == -1)
         return NULL;
     struct disp *d = disp_of(c->dpp, 0);
+    if (d && __atomic_load_n(&d->select, __ATOMIC_ACQUIRE) && neutrino_select_rearm(ctp))
+        return ctp; /* a select_attach()ed descriptor was ready already */
     if (d) {
         pthread_mutex_lock(&d->lock);
         int has = d->has_timeout;

@@ -870,19 +870,3 @@ int resmgr_handler(resmgr_context_t *ctp)
     return 0;
 }
 
-/* ---- select (not supported) ---------------------------------------------------------------- */
-
-int select_attach(void *dpp, select_attr_t *attr, int fd, unsigned flags,
-                  int (*func)(select_context_t *ctp, int fd, unsigned flags, void *handle), void *handle)
-{
-    (void)dpp, (void)attr, (void)fd, (void)flags, (void)func, (void)handle;
-    errno = ENOSYS;
-    return -1;
-}
-
-int select_detach(void *dpp, int fd)
-{
-    (void)dpp, (void)fd;
-    errno = ENOSYS;
-    return -1;
-}
