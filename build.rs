@@ -45,6 +45,7 @@ fn main() {
         .file("src/resmgr/dispatch.c")
         .file("src/resmgr/devctl.c")
         .file("src/resmgr/select.c")
+        .file("src/resmgr/notify.c")
         .include(root.join("include"))
         .flag("-fexceptions")
         .link_lib_modifier("+whole-archive")

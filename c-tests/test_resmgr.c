@@ -21,6 +21,8 @@ struct my_ocb;
 struct my_attr {
     iofunc_attr_t attr; /* QNX's part first */
     int serial;
+    iofunc_notify_t notify[3]; /* select/ionotify, the QNX way */
+    int pending;               /* bytes T_FEED made "available" */
 };
 
 struct my_ocb {
@@ -30,6 +32,7 @@ struct my_ocb {
 
 #define MAGIC 0x51ab
 #define T_STATS 0x5000 /* a message_attach()ed type: the counters below */
+#define T_FEED 0x5001  /* makes a byte available to read: notifies the armed clients */
 
 /* The read handler's behaviour, chosen by the client's nbytes. */
 enum { R_NPARTS = 1, R_ERRNO, R_LATER, R_DEFAULT, R_HOLD, R_STATUS, R_SLOW, R_MAGIC };
@@ -112,8 +115,29 @@ static int my_read(resmgr_context_t *ctp, io_read_t *msg, struct my_ocb *ocb)
     }
 }
 
+/* Input holds while T_FEED's bytes wait; output always. */
+static int my_notify(resmgr_context_t *ctp, io_notify_t *msg, struct my_ocb *ocb)
+{
+    (void)ocb;
+    int trig = _NOTIFY_COND_OUTPUT | (dev.pending ? _NOTIFY_COND_INPUT : 0);
+    return iofunc_notify(ctp, msg, dev.notify, trig, NULL, NULL);
+}
+
+static int on_feed(message_context_t *ctp, int code, unsigned flags, void *handle)
+{
+    (void)code, (void)flags, (void)handle;
+    iofunc_attr_lock(&dev.attr);
+    dev.pending++;
+    if (IOFUNC_NOTIFY_INPUT_CHECK(dev.notify, dev.pending, 0))
+        iofunc_notify_trigger(dev.notify, dev.pending, IOFUNC_NOTIFY_INPUT);
+    iofunc_attr_unlock(&dev.attr);
+    MsgReply(ctp->rcvid, EOK, NULL, 0);
+    return 0;
+}
+
 static int my_close_ocb(resmgr_context_t *ctp, void *reserved, struct my_ocb *ocb)
 {
+    iofunc_notify_remove(ctp, dev.notify);
     bump(&st.closes, 1);
     return iofunc_close_ocb_default(ctp, reserved, &ocb->ocb);
 }
@@ -160,6 +184,8 @@ HELPER(resmgr_server)
     iofuncs.read = my_read;
     iofuncs.close_ocb = my_close_ocb;
     iofuncs.unblock = my_unblock;
+    iofuncs.notify = my_notify;
+    IOFUNC_NOTIFY_INIT(dev.notify);
     mount_funcs.nfuncs = _IOFUNC_NFUNCS;
     mount_funcs.ocb_calloc = my_calloc;
     mount_funcs.ocb_free = my_free;
@@ -170,6 +196,7 @@ HELPER(resmgr_server)
     int id = resmgr_attach(dpp, &rattr, NULL, _FTYPE_ANY, 0, &cfuncs, &iofuncs, &dev);
     REQUIRE(id >= 0);
     rm_serve_counters(dpp, T_STATS, &counters);
+    REQUIRE(message_attach(dpp, NULL, T_FEED, T_FEED, on_feed, NULL) == 0);
     pthread_t t;
     REQUIRE_EQ(pthread_create(&t, NULL, replier, NULL), 0);
     h_put(wr, getpid());
@@ -463,6 +490,46 @@ TEST(lock_ocb_serializes_handlers_on_one_attribute)
     long long ms;
     CHECK_EQ(pool_busiest("pool-locked", &ms), 1);
     CHECK(ms >= 780);
+}
+
+/* ionotify() against an io_notify handler built on iofunc_notify(): a poll reports the
+ * conditions that hold; an arm with none holding delivers the client's pulse once, when
+ * the server triggers; CONDARM says EAGAIN when it arms; a closed client is forgotten. */
+TEST(ionotify_polls_arms_and_is_notified_once)
+{
+    struct rm r = start("");
+    int coid = rm_open(&r, _IO_FLAG_RD);
+    REQUIRE(coid != -1);
+    int chid = ChannelCreate(0), self = ConnectAttach(0, 0, chid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(self != -1);
+    struct sigevent ev;
+    SIGEV_PULSE_INIT(&ev, self, SIGEV_PULSE_PRIO_INHERIT, 33, 77);
+    CHECK_EQ(ionotify(coid, _NOTIFY_ACTION_POLL, _NOTIFY_COND_INPUT | _NOTIFY_COND_OUTPUT, NULL),
+             _NOTIFY_COND_OUTPUT);
+    CHECK_EQ(ionotify(coid, _NOTIFY_ACTION_POLLARM, _NOTIFY_COND_INPUT, &ev), 0); /* armed */
+    REQUIRE_EQ(rm_ask(&r, T_FEED, NULL, 0), 0);
+    struct _pulse p;
+    uint64_t ns = 2000000000ull;
+    TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, NULL, &ns, NULL);
+    REQUIRE_OK(MsgReceivePulse(chid, &p, sizeof p, NULL));
+    CHECK_EQ(p.code, 33);
+    CHECK_EQ(p.value.sival_int, 77);
+    /* Once: another byte notifies nobody until the client arms again. */
+    REQUIRE_EQ(rm_ask(&r, T_FEED, NULL, 0), 0);
+    ns = 200000000ull;
+    TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, NULL, &ns, NULL);
+    CHECK_ERR(MsgReceivePulse(chid, &p, sizeof p, NULL), ETIMEDOUT);
+    /* Input holds now: an arm answers at once and arms nothing. */
+    CHECK_EQ(ionotify(coid, _NOTIFY_ACTION_POLLARM, _NOTIFY_COND_INPUT, &ev), _NOTIFY_COND_INPUT);
+    CHECK_EQ(ionotify(coid, _NOTIFY_ACTION_CONDARM, _NOTIFY_COND_INPUT, &ev), _NOTIFY_COND_INPUT);
+    CHECK_ERR(ionotify(coid, _NOTIFY_ACTION_CONDARM, _NOTIFY_COND_OBAND, &ev), EAGAIN);
+    CHECK_ERR(ionotify(12345, _NOTIFY_ACTION_POLL, _NOTIFY_COND_INPUT, NULL), EBADF);
+    CHECK_OK(rm_simple(coid, _IO_CLOSE));
+    ConnectDetach(coid);
+    ConnectDetach(self);
+    ChannelDestroy(chid);
+    h_kill(r.proc.pid);
+    h_close_proc(&r.proc);
 }
 
 HARNESS_MAIN

@@ -17,6 +17,13 @@ extern "C" {
  * left (rounded up) when a signal handler interrupted the sleep.  A cancellation point. */
 unsigned int delay(unsigned int duration);
 
+struct sigevent;
+/* QNX's ionotify(): asks the resource manager behind `fd` (a descriptor of a path served by
+ * libneutrino, or a coid) which of the _NOTIFY_COND_* `flags` hold, and with a *ARM action
+ * to deliver `event` when one starts to.  Returns the conditions that hold, or -1 and
+ * errno. */
+int ionotify(int fd, int action, int flags, const struct sigevent *event);
+
 #if defined(__USE_MISC) && !defined(__USE_GNU)
 /* access() with the effective user and group ids. */
 extern int eaccess(const char *__name, int __type) __THROW __nonnull((1));

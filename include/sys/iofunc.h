@@ -166,6 +166,51 @@ typedef struct _iofunc_lock_list iofunc_lock_list_t;
 /* Fills the handler tables with the iofunc_*_default handlers. */
 void iofunc_func_init(unsigned nconnect, resmgr_connect_funcs_t *connect, unsigned nio, resmgr_io_funcs_t *io);
 
+/* Notification (select/poll/ionotify): a resource manager keeps an array of three of these
+ * (input, output, out-of-band) and passes it to iofunc_notify() from its io_notify
+ * handler, iofunc_notify_trigger() when a condition starts to hold, and
+ * iofunc_notify_remove() when a client closes. */
+typedef struct _iofunc_notify_event {
+    struct _iofunc_notify_event *next;
+    int rcvid;
+    int scoid;
+    int cnt;
+    struct sigevent event;
+    unsigned flags;
+    int coid;
+} iofunc_notify_event_t;
+
+typedef struct _iofunc_notify {
+    int cnt; /* the smallest count an armed event waits for (INT_MAX: none) */
+    struct _iofunc_notify_event *list;
+} iofunc_notify_t;
+
+#define IOFUNC_NOTIFY_INPUT 0
+#define IOFUNC_NOTIFY_OUTPUT 1
+#define IOFUNC_NOTIFY_OBAND 2
+
+/* Whether iofunc_notify_trigger() has anything to do for `cnt` (`tran`: a transition). */
+#define IOFUNC_NOTIFY_INPUT_CHECK(__nop, __cnt, __tran) \
+    ((__nop)[IOFUNC_NOTIFY_INPUT].cnt <= (__cnt) && ((__nop)[IOFUNC_NOTIFY_INPUT].cnt || (__tran)))
+#define IOFUNC_NOTIFY_OUTPUT_CHECK(__nop, __cnt) ((__nop)[IOFUNC_NOTIFY_OUTPUT].cnt <= (__cnt))
+#define IOFUNC_NOTIFY_OBAND_CHECK(__nop, __cnt, __tran) \
+    ((__nop)[IOFUNC_NOTIFY_OBAND].cnt <= (__cnt) && ((__nop)[IOFUNC_NOTIFY_OBAND].cnt || (__tran)))
+#define IOFUNC_NOTIFY_DISARM(__nop, __index) ((__nop)[__index].cnt = (int)((~0u) >> 1))
+#define IOFUNC_NOTIFY_INIT(__nop)                                                              \
+    ((__nop)[0].cnt = (__nop)[1].cnt = (__nop)[2].cnt = (int)((~0u) >> 1), (__nop)[0].list = \
+         (__nop)[1].list = (__nop)[2].list = NULL)
+
+/* `trig`: the _NOTIFY_COND_* conditions that hold now; `notifycnts`: per condition, the
+ * count an armed event waits for (NULL: 1 each); `armed` (may be NULL): set if it armed.
+ * Returns what the io_notify handler returns: the reply (the conditions that hold), or
+ * for _NOTIFY_ACTION_CONDARM with none holding, EAGAIN (armed). */
+int iofunc_notify(resmgr_context_t *ctp, io_notify_t *msg, iofunc_notify_t *nop, int trig, const int *notifycnts,
+                  int *armed);
+/* Delivers (once) the events armed on nop[index] that wait for at most `cnt`. */
+void iofunc_notify_trigger(iofunc_notify_t *nop, int cnt, int index);
+/* Forgets the events ctp's connection armed on the three conditions. */
+void iofunc_notify_remove(resmgr_context_t *ctp, iofunc_notify_t *nop);
+
 /* Default handlers; fdinfo, lock, mmap and power return ENOSYS (README). */
 int iofunc_open_default(resmgr_context_t *ctp, io_open_t *msg, iofunc_attr_t *attr, void *extra);
 int iofunc_read_default(resmgr_context_t *ctp, io_read_t *msg, iofunc_ocb_t *ocb);

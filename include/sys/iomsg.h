@@ -262,6 +262,19 @@ typedef union {
 } io_stat_t;
 
 /* _IO_NOTIFY (select/poll/ionotify); the reply's event is QNX's sigevent. */
+#define _NOTIFY_ACTION_TRANARM 0x0 /* arm for the next transition to the condition */
+#define _NOTIFY_ACTION_CONDARM 0x1 /* arm unless a condition holds (then EAGAIN) */
+#define _NOTIFY_ACTION_POLL 0x2    /* only report which conditions hold */
+#define _NOTIFY_ACTION_POLLARM 0x3 /* report; arm if none holds */
+#define _NOTIFY_ACTION_MASK 0x3
+#define _NOTIFY_COND_MASK 0xf0000000
+#define _NOTIFY_COND_EXTEN 0x80000000 /* the extended (_NOTIFY_CONDE_*) conditions */
+#define _NOTIFY_COND_OBAND 0x40000000
+#define _NOTIFY_COND_OUTPUT 0x20000000
+#define _NOTIFY_COND_INPUT 0x10000000
+#define _NOTIFY_DATA_MASK (~_NOTIFY_COND_MASK)
+#define _NOTIFY_MAXCOND 15
+
 struct _io_notify {
     _Uint16t type;
     _Uint16t combine_len;
