@@ -40,6 +40,9 @@ static struct srv {
     char written[256];
     long long ocb_off[MAXSC];
     char opened[MAXSC][64];
+    atomic_int readable;     /* what _IO_NOTIFY answers for input (output always holds) */
+    int notify_rcvid;        /* the last arm that found nothing holding, and its event */
+    struct sigevent notify_ev;
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static char base[64];
@@ -218,6 +221,25 @@ static void *serve(void *arg)
             add(&r);
             S.ocb_off[sc] = r.off;
             uint64_t o = m->offset;
+            MsgReply(rcvid, EOK, &o, sizeof o);
+            break;
+        }
+        case _IO_NOTIFY: { /* what an io_notify handler on iofunc_notify() answers */
+            io_notify_t *m = (io_notify_t *)buf;
+            r.nbytes = (unsigned)m->i.flags;
+            r.dcmd = (unsigned)m->i.action;
+            add(&r);
+            unsigned holds = (_NOTIFY_COND_OUTPUT | (atomic_load(&S.readable) ? _NOTIFY_COND_INPUT : 0)) &
+                             (unsigned)m->i.flags;
+            if (!holds && m->i.action == _NOTIFY_ACTION_POLLARM) {
+                pthread_mutex_lock(&S.mu);
+                S.notify_rcvid = rcvid;
+                S.notify_ev = m->i.event;
+                pthread_mutex_unlock(&S.mu);
+            }
+            struct _io_notify_reply o;
+            memset(&o, 0, sizeof o);
+            o.flags = holds;
             MsgReply(rcvid, EOK, &o, sizeof o);
             break;
         }
@@ -583,6 +605,50 @@ TEST(forks_while_another_thread_mounts_leave_no_child_stuck)
     char churn[160];
     snprintf(churn, sizeof churn, "%s/churn", base);
     rmdir(churn);
+    unmount_in_base();
+}
+
+/* After 100 ms: input holds, and the armed poll hears of it as iofunc_notify_trigger() tells it. */
+static void *make_readable(void *arg)
+{
+    (void)arg;
+    h_sleep_ms(100);
+    atomic_store(&S.readable, 1);
+    pthread_mutex_lock(&S.mu);
+    int rcvid = S.notify_rcvid;
+    struct sigevent ev = S.notify_ev;
+    pthread_mutex_unlock(&S.mu);
+    CHECK(rcvid > 0);
+    CHECK_OK(MsgDeliverEvent(rcvid, &ev));
+    return NULL;
+}
+
+/* poll() of a path: the resource manager's _IO_NOTIFY answers what holds now, and an armed
+ * poll waits until the resource manager delivers the event it was given. */
+TEST(poll_waits_for_the_resource_managers_notification)
+{
+    RM_NEED_ROOT_AND_FUSE();
+    char path[128];
+    mount_in_base(path, sizeof path, "x", 0);
+    atomic_store(&S.readable, 0);
+    int fd = open(path, O_RDONLY);
+    REQUIRE(fd >= 0);
+    struct pollfd p = {fd, POLLIN, 0};
+    CHECK_EQ(poll(&p, 1, 0), 0);
+    p.events = POLLOUT;
+    CHECK_EQ(poll(&p, 1, 0), 1);
+    CHECK_EQ(p.revents, POLLOUT);
+    int from = 0;
+    CHECK(find(_IO_NOTIFY, -1, &from) != NULL);
+    pthread_t t = h_thread(make_readable, NULL);
+    p.events = POLLIN;
+    long long t0 = h_now_ms();
+    CHECK_EQ(poll(&p, 1, 5000), 1);
+    CHECK(p.revents & POLLIN);
+    long long took = h_now_ms() - t0;
+    CHECK(took >= 80 && took < 5000);
+    JOIN(t, 5000);
+    close(fd);
     unmount_in_base();
 }
 

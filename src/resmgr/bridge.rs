@@ -73,7 +73,47 @@ struct Session {
     answered: AtomicU64,
     /// The path as `pidin names` shows it.
     _shown: NameShown,
+    /// Where the resource manager's poll events come back (see [`Poller`]), made on the
+    /// first `poll()` of one of its files.
+    poller: std::sync::OnceLock<KResult<Poller>>,
 }
+
+/// A channel of this process whose pulses, the events a resource manager's
+/// `iofunc_notify_trigger()` delivers to a `poll()` the bridge armed, a thread of the bridge
+/// turns into the FUSE wake-ups the kernel's poll waits for (the pulse value is its handle).
+struct Poller {
+    chid: i32,
+    coid: i32,
+}
+
+/// The poll events' pulse code.
+const POLL_CODE: i8 = crate::kernel::abi::_PULSE_CODE_MINAVAIL as i8;
+
+extern "C" {
+    fn __libneutrino_notify_msg(
+        buf: *mut u8,
+        action: c_int,
+        conds: c_int,
+        coid: c_int,
+        code: c_int,
+        value: u64,
+    ) -> usize;
+    fn __libneutrino_notify_reply_flags(buf: *const u8) -> c_uint;
+}
+
+const NOTIFY_MSG_MAX: usize = 256;
+const NOTIFY_ACTION_POLL: c_int = 2;
+const NOTIFY_ACTION_POLLARM: c_int = 3;
+const NOTIFY_COND_OBAND: u32 = 0x4000_0000;
+const NOTIFY_COND_OUTPUT: u32 = 0x2000_0000;
+const NOTIFY_COND_INPUT: u32 = 0x1000_0000;
+
+/// poll(2) events as QNX's notify conditions, and back.
+const POLL_CONDS: [(i16, u32); 3] = [
+    (libc::POLLIN | libc::POLLRDNORM, NOTIFY_COND_INPUT),
+    (libc::POLLOUT | libc::POLLWRNORM, NOTIFY_COND_OUTPUT),
+    (libc::POLLPRI | libc::POLLRDBAND, NOTIFY_COND_OBAND),
+];
 
 #[derive(Default)]
 struct Pool {
@@ -272,6 +312,7 @@ fn start(chid: i32, id: u32, path: &str, dir: bool) -> KResult<()> {
         registered: Condvar::new(),
         answered: AtomicU64::new(0),
         _shown: NameShown::new(status::NAME_PATH, chid, path.as_bytes()),
+        poller: std::sync::OnceLock::new(),
     });
     for _ in 0..KEEP_IDLE {
         s.spawn();
@@ -456,7 +497,7 @@ impl Session {
     }
 
     /// Answers one request.
-    fn serve(&self, req: &[u8]) {
+    fn serve(self: &Arc<Session>, req: &[u8]) {
         let h = InHeader::read(req);
         let body =
             req.get(std::mem::size_of::<InHeader>()..req.len().min(h.len as usize)).unwrap_or_default();
@@ -484,6 +525,7 @@ impl Session {
             fuse::ACCESS => self.access(&h, fuse::AccessIn::read(body)),
             fuse::FSYNC | fuse::FSYNCDIR => self.fsync(&h, fuse::FsyncIn::read(body)),
             fuse::IOCTL => self.ioctl(&h, body),
+            fuse::POLL => self.poll(&h, fuse::PollIn::read(body)),
             fuse::STATFS => {
                 ok(&fuse::Kstatfs { bsize: 512, frsize: 512, namelen: 255, ..Default::default() })
             }
@@ -827,6 +869,96 @@ impl Session {
 
     /// ioctl() is `_IO_DEVCTL` with the direction bits swapped; the kernel gives us what
     /// the command's size and direction say (a restricted FUSE ioctl), nothing more.
+    /// `poll()`/`select()` of an open file: `_IO_NOTIFY` to the resource manager, armed with
+    /// a pulse to our [`Poller`] when the kernel will wait. A resource manager without an
+    /// io_notify handler answers ENOSYS, and the kernel then takes its files as always
+    /// ready, as for any FUSE file system that does not poll.
+    fn poll(self: &Arc<Session>, h: &InHeader, p: fuse::PollIn) -> Reply {
+        let f = self.handle(p.fh)?;
+        let events =
+            if p.events == 0 { (libc::POLLIN | libc::POLLOUT | libc::POLLPRI) as u32 } else { p.events };
+        let conds = POLL_CONDS.iter().filter(|(e, _)| events & *e as u32 != 0).fold(0, |c, (_, q)| c | q);
+        let arm = p.flags & fuse::POLL_SCHEDULE_NOTIFY != 0;
+        let coid = if arm { self.poller()? } else { 0 };
+        let mut msg = [0u8; NOTIFY_MSG_MAX];
+        let action = if arm { NOTIFY_ACTION_POLLARM } else { NOTIFY_ACTION_POLL };
+        // SAFETY: msg holds NOTIFY_MSG_MAX bytes, as the C side asserts it needs.
+        let n = unsafe {
+            __libneutrino_notify_msg(msg.as_mut_ptr(), action, conds as c_int, coid, POLL_CODE as c_int, p.kh)
+        };
+        let mut reply = [0u8; NOTIFY_MSG_MAX];
+        self.call(h.unique, f.coid, &[seg(&msg[..n])], &[seg_mut(&mut reply)])?;
+        // SAFETY: reply is an io_notify_t's room, filled (or zeroed) by the call.
+        let holds = unsafe { __libneutrino_notify_reply_flags(reply.as_ptr()) };
+        let revents = POLL_CONDS.iter().filter(|(_, q)| holds & q != 0).fold(0u32, |r, (e, _)| r | *e as u32);
+        ok(&fuse::PollOut { revents: revents & events, padding: 0 })
+    }
+
+    /// The coid our poll events are pulses on, its channel and thread made on first use.
+    fn poller(self: &Arc<Session>) -> KResult<i32> {
+        let made = self.poller.get_or_init(|| {
+            use crate::capi::neutrino::{ChannelCreate, ChannelDestroy, ConnectAttach};
+            let chid = ChannelCreate(0);
+            if chid == -1 {
+                return Err(Errno::last());
+            }
+            let coid = ConnectAttach(0, 0, chid, crate::kernel::abi::_NTO_SIDE_CHANNEL, 0);
+            let s = self.clone();
+            let spawned = coid != -1
+                && std::thread::Builder::new()
+                    .name("neutrino-fuse-poll".into())
+                    .spawn(move || s.wake_polls(chid))
+                    .is_ok();
+            if !spawned {
+                let e = Errno::last();
+                ChannelDestroy(chid);
+                return Err(e);
+            }
+            Ok(Poller { chid, coid })
+        });
+        made.as_ref().map(|p| p.coid).map_err(|e| *e)
+    }
+
+    /// The [`Poller`]'s thread: each pulse is a wake-up of the kernel's poll handle it
+    /// carries, until the channel is destroyed at the end of the mount.
+    fn wake_polls(&self, chid: i32) {
+        // SAFETY: set is plain data filled by sigfillset; the mask is this thread's.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut set);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        }
+        let mut pulse = [0u8; 32];
+        loop {
+            // SAFETY: pulse has room for a struct _pulse.
+            let r = unsafe {
+                crate::capi::neutrino::MsgReceivePulse(
+                    chid,
+                    pulse.as_mut_ptr() as *mut libc::c_void,
+                    pulse.len(),
+                    std::ptr::null_mut(),
+                )
+            };
+            if r == -1 {
+                if Errno::last() == Errno::EINTR {
+                    continue;
+                }
+                return; // the channel is gone: the mount has ended
+            }
+            // struct _pulse: type, subtype (u16 each), code (i8) at 4, value at 8.
+            if pulse[4] as i8 != POLL_CODE || self.stop.load(Ordering::Acquire) {
+                continue;
+            }
+            let kh = u64::read(&pulse[8..16]);
+            let h = OutHeader { len: 24, error: fuse::NOTIFY_POLL, unique: 0 };
+            let w = fuse::PollWakeup { kh };
+            let iov = [seg(h.bytes()), seg(w.bytes())];
+            // SAFETY: both segments are live buffers (Seg is iovec's layout). A failure means
+            // the poll is over or the mount is: nothing to do.
+            unsafe { libc::writev(self.fd(), iov.as_ptr() as *const libc::iovec, 2) };
+        }
+    }
+
     fn ioctl(&self, h: &InHeader, body: &[u8]) -> Reply {
         let i = IoctlIn::read(body);
         if i.flags & fuse::IOCTL_UNRESTRICTED != 0 {
@@ -915,6 +1047,9 @@ impl Session {
             seen = now;
         }
         mount::unmount(&self.mounted);
+        if let Some(Ok(p)) = self.poller.get() {
+            crate::capi::neutrino::ChannelDestroy(p.chid); // ends the poll thread
+        }
         // SAFETY: an eventfd write of 8 bytes.
         unsafe { libc::write(self.stopfd.as_raw_fd(), &1u64 as *const u64 as *const libc::c_void, 8) };
         for w in self.inflight.lock().running.values() {

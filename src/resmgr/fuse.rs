@@ -29,6 +29,7 @@ pub const ACCESS: u32 = 34;
 pub const INTERRUPT: u32 = 36;
 pub const DESTROY: u32 = 38;
 pub const IOCTL: u32 = 39;
+pub const POLL: u32 = 40;
 pub const BATCH_FORGET: u32 = 42;
 
 /// INIT flags we ask for: big writes, and O_TRUNC given to open (as QNX's `_IO_CONNECT`
@@ -285,6 +286,34 @@ pub struct Dirent {
     pub typ: u32,
 }
 
+/// `fuse_poll_in`.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct PollIn {
+    pub fh: u64,
+    pub kh: u64,
+    pub flags: u32,
+    pub events: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct PollOut {
+    pub revents: u32,
+    pub padding: u32,
+}
+
+/// `fuse_notify_poll_wakeup_out`, after an out header whose `error` is [`NOTIFY_POLL`].
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct PollWakeup {
+    pub kh: u64,
+}
+
+/// The kernel waits for a [`PollWakeup`] once it is answered with no event.
+pub const POLL_SCHEDULE_NOTIFY: u32 = 1 << 0;
+pub const NOTIFY_POLL: i32 = 1;
+
 /// Plain-data FUSE messages: any bytes are a valid value, and their bytes may be sent.
 ///
 /// # Safety
@@ -336,6 +365,12 @@ unsafe impl Pod for WriteOut {}
 // SAFETY: as above.
 unsafe impl Pod for ReleaseIn {}
 // SAFETY: as above.
+unsafe impl Pod for PollIn {}
+// SAFETY: as above.
+unsafe impl Pod for PollOut {}
+// SAFETY: as above.
+unsafe impl Pod for PollWakeup {}
+// SAFETY: as above.
 unsafe impl Pod for FsyncIn {}
 // SAFETY: as above.
 unsafe impl Pod for AccessIn {}
@@ -381,4 +416,7 @@ layout!(InterruptIn, 8);
 layout!(IoctlIn, 32, cmd @ 12, arg @ 16, in_size @ 24, out_size @ 28);
 layout!(IoctlOut, 16, flags @ 4);
 layout!(Kstatfs, 80, bsize @ 40, namelen @ 44);
+layout!(PollIn, 24, kh @ 8, flags @ 16, events @ 20);
+layout!(PollOut, 8);
+layout!(PollWakeup, 8);
 layout!(Dirent, 24, namelen @ 16, typ @ 20);

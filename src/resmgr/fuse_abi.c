@@ -87,7 +87,14 @@ _Static_assert(FUSE_OPEN == 14 && FUSE_READ == 15 && FUSE_WRITE == 16 && FUSE_ST
 _Static_assert(FUSE_RELEASE == 18 && FUSE_FSYNC == 20 && FUSE_FLUSH == 25 && FUSE_INIT == 26, "opcodes");
 _Static_assert(FUSE_OPENDIR == 27 && FUSE_READDIR == 28 && FUSE_RELEASEDIR == 29, "opcodes");
 _Static_assert(FUSE_FSYNCDIR == 30 && FUSE_ACCESS == 34 && FUSE_INTERRUPT == 36 && FUSE_DESTROY == 38, "opcodes");
-_Static_assert(FUSE_IOCTL == 39 && FUSE_BATCH_FORGET == 42, "opcodes");
+_Static_assert(FUSE_IOCTL == 39 && FUSE_POLL == 40 && FUSE_BATCH_FORGET == 42, "opcodes");
+SIZE(fuse_poll_in, 24);
+AT(fuse_poll_in, kh, 8);
+AT(fuse_poll_in, flags, 16);
+AT(fuse_poll_in, events, 20);
+SIZE(fuse_poll_out, 8);
+SIZE(fuse_notify_poll_wakeup_out, 8);
+_Static_assert(FUSE_NOTIFY_POLL == 1 && FUSE_POLL_SCHEDULE_NOTIFY == 1, "poll notifications");
 _Static_assert(FUSE_ASYNC_READ == 1 && FUSE_ATOMIC_O_TRUNC == 8 && FUSE_BIG_WRITES == 32, "init flags");
 _Static_assert(FUSE_MAX_PAGES == (1 << 22), "init flags");
 _Static_assert(FOPEN_DIRECT_IO == 1 && FUSE_GETATTR_FH == 1 && FUSE_FSYNC_FDATASYNC == 1, "flags");

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/iofunc.h>
@@ -113,6 +114,32 @@ void iofunc_notify_remove(resmgr_context_t *ctp, iofunc_notify_t *nop)
             }
         }
     }
+}
+
+/* For the path bridge's FUSE_POLL (src/resmgr/bridge.rs): builds in `buf` (NOTIFY_MSG_MAX
+ * bytes) the _IO_NOTIFY that asks `conds` with `action`, whose event is a pulse of `code`
+ * and `value` on `coid`; returns its size. */
+#define NOTIFY_MSG_MAX 256
+_Static_assert(sizeof(io_notify_t) <= NOTIFY_MSG_MAX, "the bridge's buffer holds the message");
+size_t __libneutrino_notify_msg(void *buf, int action, int conds, int coid, int code, uint64_t value)
+    __attribute__((visibility("hidden")));
+size_t __libneutrino_notify_msg(void *buf, int action, int conds, int coid, int code, uint64_t value)
+{
+    io_notify_t *msg = buf;
+    memset(msg, 0, sizeof *msg);
+    msg->i.type = _IO_NOTIFY;
+    msg->i.combine_len = sizeof msg->i;
+    msg->i.action = action;
+    msg->i.flags = conds;
+    SIGEV_PULSE_INIT(&msg->i.event, coid, SIGEV_PULSE_PRIO_INHERIT, code, (void *)(uintptr_t)value);
+    return sizeof msg->i;
+}
+
+/* The conditions the reply in `buf` (from __libneutrino_notify_msg) says hold. */
+unsigned __libneutrino_notify_reply_flags(const void *buf) __attribute__((visibility("hidden")));
+unsigned __libneutrino_notify_reply_flags(const void *buf)
+{
+    return ((const io_notify_t *)buf)->o.flags;
 }
 
 int ionotify(int fd, int action, int flags, const struct sigevent *event)
