@@ -303,7 +303,7 @@ pub fn settime(id: isize, flags: u32, new: &_itimer) -> KResult<_itimer> {
     }
     timer.resync();
     // A receiver may be watching the old setting: the timer thread watches the new one.
-    timer.watched.store(0, Ordering::Relaxed);
+    timer.watched.store(0, Ordering::SeqCst);
     timer.poll(true);
     drop(st);
     let lost = pending.deliver();
@@ -471,8 +471,13 @@ pub fn watch(chid: i32) -> Option<Watch> {
             })
             .min_by_key(|c| c.3)?
     };
-    timer.watched.compare_exchange(claimed, due, Ordering::AcqRel, Ordering::Relaxed).ok()?;
+    timer.watched.compare_exchange(claimed, due, Ordering::SeqCst, Ordering::Relaxed).ok()?;
     timer.poll(false);
+    // A `settime` meanwhile (it drops the claim, then lets the timer thread poll): poll.
+    if timer.watched.load(Ordering::SeqCst) != due {
+        timer.poll(true);
+        return None;
+    }
     // A SCHED_OTHER thread's timed sleep may end up to its timer slack (50 µs by default)
     // late; a timerfd expiry is not. Real-time threads have none.
     // SAFETY: plain syscalls on the calling thread.
