@@ -111,6 +111,9 @@ struct Timer {
     /// glibc's handle of the kernel timer whose id this timer uses.
     reserved: libc::timer_t,
     fd: Tracked,
+    /// The timer thread's epoll descriptor, which polls `fd` (no lock to reach it: a signal
+    /// handler may call `timer_settime` while its thread changes what is polled).
+    epoll: Arc<Tracked>,
     /// The channel of this process the timer's pulse connection named when it was created:
     /// its receivers [`watch`] the timer (a hint; delivery looks the coid up each time).
     target: Option<i32>,
@@ -191,33 +194,40 @@ pub fn create(clock: libc::clockid_t, event: Option<RawEvent>) -> KResult<i32> {
     if event.is_none() {
         ev.value = id as u64;
     }
-    let timer = Arc::new(Timer {
-        id,
-        clock,
-        reserved,
-        fd,
-        target,
-        due: AtomicU64::new(0),
-        watched: AtomicU64::new(0),
-        state: Mutex::new(State {
-            event: ev,
-            tid: thread::tid(),
-            flags: match ev.kind()? {
-                Kind::SignalThread | Kind::Unblock => 0,
-                _ => _NTO_TI_TARGET_PROCESS,
-            },
-            itime: _itimer::default(),
-            overruns: 0,
-            deleted: false,
-        }),
-    });
+    let flags = match ev.kind()? {
+        Kind::SignalThread | Kind::Unblock => 0,
+        _ => _NTO_TI_TARGET_PROCESS,
+    };
     let timers = &process::current().timers;
-    let watched = timers.start().and_then(|ep| poll_on(ep.as_raw_fd(), &timer));
-    if let Err(e) = watched {
-        // SAFETY: the handle glibc just gave us, deleted once.
-        unsafe { libc::timer_delete(reserved) };
-        return Err(e);
-    }
+    let made = timers.start().and_then(|epoll| {
+        let timer = Arc::new(Timer {
+            id,
+            clock,
+            reserved,
+            fd,
+            epoll,
+            target,
+            due: AtomicU64::new(0),
+            watched: AtomicU64::new(0),
+            state: Mutex::new(State {
+                event: ev,
+                tid: thread::tid(),
+                flags,
+                itime: _itimer::default(),
+                overruns: 0,
+                deleted: false,
+            }),
+        });
+        poll_on(&timer).map(|_| timer)
+    });
+    let timer = match made {
+        Ok(timer) => timer,
+        Err(e) => {
+            // SAFETY: the handle glibc just gave us, deleted once.
+            unsafe { libc::timer_delete(reserved) };
+            return Err(e);
+        }
+    };
     if target.is_some() {
         timers.local.fetch_add(1, Ordering::Relaxed);
     }
@@ -236,10 +246,11 @@ fn reserve_id(clock: libc::clockid_t) -> KResult<libc::timer_t> {
     Ok(t)
 }
 
-fn poll_on(ep: i32, timer: &Timer) -> KResult<()> {
+fn poll_on(timer: &Timer) -> KResult<()> {
     let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: timer.id as u64 };
+    let (ep, fd) = (timer.epoll.as_raw_fd(), timer.fd.as_raw_fd());
     // SAFETY: ev is valid for the call.
-    check(unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, timer.fd.as_raw_fd(), &mut ev) } as libc::c_long)?;
+    check(unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) } as libc::c_long)?;
     Ok(())
 }
 
@@ -260,12 +271,15 @@ pub fn delete(id: isize) -> KResult<()> {
     drop(st);
     // Outside the lock: a signal handler that runs meanwhile may use the timer calls.
     pending.deliver();
-    if let Some(ep) = timers.epoll.lock().as_ref() {
-        // SAFETY: plain syscall; the descriptor is closed right after anyway.
-        unsafe {
-            libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_DEL, timer.fd.as_raw_fd(), std::ptr::null_mut())
-        };
-    }
+    // SAFETY: plain syscall; the descriptor is closed right after anyway.
+    unsafe {
+        libc::epoll_ctl(
+            timer.epoll.as_raw_fd(),
+            libc::EPOLL_CTL_DEL,
+            timer.fd.as_raw_fd(),
+            std::ptr::null_mut(),
+        )
+    };
     // SAFETY: the timer's own reservation, deleted once (the timer is out of the table).
     unsafe { libc::timer_delete(timer.reserved) };
     Ok(())
@@ -412,20 +426,17 @@ impl Timer {
             }
             _ => 0,
         };
-        self.due.store(due, Ordering::Relaxed);
+        self.due.store(due, Ordering::SeqCst);
     }
 
     /// Whether the timer thread wakes at the timer's expiries (not while a receiver
     /// watches them).
     fn poll(&self, on: bool) {
-        let timers = &process::current().timers;
-        if let Some(ep) = timers.epoll.lock().as_ref() {
-            let events = if on { libc::EPOLLIN as u32 } else { 0 };
-            let mut ev = libc::epoll_event { events, u64: self.id as u64 };
-            // SAFETY: ev is valid for the call; a deleted timer's descriptor is no longer
-            // registered (ENOENT), which changes nothing.
-            unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_MOD, self.fd.as_raw_fd(), &mut ev) };
-        }
+        let events = if on { libc::EPOLLIN as u32 } else { 0 };
+        let mut ev = libc::epoll_event { events, u64: self.id as u64 };
+        // SAFETY: ev is valid for the call; a deleted timer's descriptor is no longer
+        // registered (ENOENT), which changes nothing.
+        unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_MOD, self.fd.as_raw_fd(), &mut ev) };
     }
 }
 
@@ -473,8 +484,9 @@ pub fn watch(chid: i32) -> Option<Watch> {
     };
     timer.watched.compare_exchange(claimed, due, Ordering::SeqCst, Ordering::Relaxed).ok()?;
     timer.poll(false);
-    // A `settime` meanwhile (it drops the claim, then lets the timer thread poll): poll.
-    if timer.watched.load(Ordering::SeqCst) != due {
+    // A `settime` meanwhile (it sets the next expiry, drops the claim, then lets the timer
+    // thread poll): the timer thread polls.
+    if timer.watched.load(Ordering::SeqCst) != due || timer.due.load(Ordering::SeqCst) != due {
         timer.poll(true);
         return None;
     }
