@@ -1,7 +1,9 @@
 /*
  * timer_lateness.c - how late the pulses of a 1 ms periodic pulse timer arrive, next to a
- * plain Linux timerfd measured in the same run (the baseline: what the pulse timer costs
- * on top of the kernel's own timer is its timer thread waking and queueing the pulse).
+ * plain Linux timerfd measured in the same run (the baseline: the kernel's own timer and
+ * one thread's wake-up). The receiver here is in the timer's process, so it wakes itself
+ * at each expiry and queues the pulse (bench/README.md, "Timer lateness"); what is left on
+ * top of the timerfd is that queueing and taking the pulse off the channel.
  *
  *   cc -O2 bench/timer_lateness.c $(pkg-config --cflags --libs neutrino) -lpthread
  *   ./timer_lateness [--quick] [--seconds S] [--json PATH]

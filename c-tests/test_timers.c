@@ -6,10 +6,15 @@
  * timer_delete; priorities; a timer pulsing another process's channel (and the overruns
  * counted when that process does not receive); glibc's own SIGEV_SIGNAL / SIGEV_THREAD /
  * SIGEV_NONE timers beside them; the kernel calls TimerCreate, TimerSettime, TimerInfo,
- * TimerDestroy, TimerAlarm; errors; fork (reference §2.9, §3, §11).  Time bounds are loose:
+ * TimerDestroy, TimerAlarm; errors; fork (reference §2.9, §3, §11). A receiver that sleeps
+ * on the channel its process's timer pulses wakes itself at the expiry: a pool of receivers
+ * still gets each expiry once, a re-arm, a cancellation, a signal (even one whose handler
+ * jumps out) change nothing that QNX code sees, and the thread's timer slack stays its own.  Time bounds are loose:
  * the machine may be a loaded 2-core VM.
  */
 #include "harness.h"
+#include <setjmp.h>
+#include <sys/prctl.h>
 
 #define MS 1000000LL
 
@@ -633,6 +638,190 @@ TEST(bad_arguments_get_qnx_errnos)
     /* Other processes' timers are not visible. */
     struct _timer_info info;
     CHECK_ERR(TimerInfo(1, t, 0, &info), ESRCH);
+    CHECK_OK(timer_delete(t));
+    close_chan(c);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* A receiver sleeping on the channel a timer pulses wakes itself at the expiry            */
+
+struct counter {
+    int chid;
+    long long until_ms;
+    atomic_int pulses;
+};
+
+static void *count_pulses(void *arg)
+{
+    struct counter *k = arg;
+    struct _pulse p;
+    for (;;) {
+        long long left = k->until_ms - h_now_ms();
+        if (left <= 0)
+            return NULL;
+        if (take(k->chid, &p, (int)left) == 0)
+            atomic_fetch_add(&k->pulses, 1);
+    }
+}
+
+TEST(a_pool_of_receivers_gets_each_expiry_once)
+{
+    struct chan c = open_chan(0);
+    timer_t t = pulse_timer(CLOCK_MONOTONIC, c.coid, 10, 4, 0);
+    struct counter k = {c.chid, 0, 0};
+    long long start = h_now_ms();
+    k.until_ms = start + 400;
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++)
+        REQUIRE(pthread_create(&th[i], NULL, count_pulses, &k) == 0);
+    arm(t, 5, 5);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    CHECK_OK(timer_delete(t));
+    int n = atomic_load(&k.pulses) + drain(c.chid);
+    int most = (int)((h_now_ms() - start) / 5) + 1;
+    h_note("%d pulses, at most %d expiries", n, most);
+    CHECK(n <= most);
+    CHECK(n >= 40);
+    close_chan(c);
+}
+
+struct rearm {
+    timer_t t;
+    long long armed_us;
+};
+
+static void *rearm_soon(void *arg)
+{
+    struct rearm *r = arg;
+    h_sleep_ms(30);
+    r->armed_us = h_now_us();
+    arm(r->t, 20, 0);
+    return NULL;
+}
+
+TEST(rearming_a_timer_its_receiver_waits_for_takes_effect_at_once)
+{
+    struct chan c = open_chan(0);
+    timer_t t = pulse_timer(CLOCK_MONOTONIC, c.coid, 10, 6, 0);
+    arm(t, 10000, 0);
+    struct rearm r = {t, 0};
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, rearm_soon, &r) == 0);
+    struct _pulse p;
+    REQUIRE_OK(take(c.chid, &p, 5000));
+    long long after = h_now_us() - r.armed_us;
+    pthread_join(th, NULL);
+    h_note("pulse %lld us after the re-arm for 20 ms", after);
+    CHECK_EQ(p.code, 6);
+    CHECK(after >= 19000);
+    CHECK(after < 1000000);
+    CHECK_OK(timer_delete(t));
+    close_chan(c);
+}
+
+static void on_usr1(int sig) { (void)sig; }
+
+TEST(receiving_timer_pulses_leaves_the_thread_timer_slack_alone)
+{
+    struct chan c = open_chan(0);
+    timer_t t = pulse_timer(CLOCK_MONOTONIC, c.coid, 10, 2, 0);
+    REQUIRE_OK(prctl(PR_SET_TIMERSLACK, 123456UL));
+    arm(t, 10, 10);
+    struct _pulse p;
+    for (int i = 0; i < 5; i++)
+        REQUIRE_OK(take(c.chid, &p, 3000));
+    CHECK_EQ(prctl(PR_GET_TIMERSLACK), 123456);
+    /* Nor a receive that a signal interrupts. */
+    arm(t, 200, 0);
+    drain(c.chid);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    struct itimerspec its = its_ms(20, 0);
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGUSR1;
+    timer_t alarm_t;
+    REQUIRE_OK(timer_create(CLOCK_MONOTONIC, &sev, &alarm_t));
+    REQUIRE_OK(timer_settime(alarm_t, 0, &its, NULL));
+    CHECK_ERR(MsgReceivePulse(c.chid, &p, sizeof p, NULL), EINTR);
+    CHECK_EQ(prctl(PR_GET_TIMERSLACK), 123456);
+    /* The timer still delivers after the interrupted wait. */
+    REQUIRE_OK(take(c.chid, &p, 3000));
+    CHECK_EQ(p.code, 2);
+    timer_delete(alarm_t);
+    CHECK_OK(timer_delete(t));
+    close_chan(c);
+}
+
+static void *receive_forever(void *arg)
+{
+    struct chan *c = arg;
+    struct _pulse p;
+    for (;;)
+        MsgReceivePulse(c->chid, &p, sizeof p, NULL);
+    return NULL;
+}
+
+TEST(a_receiver_cancelled_in_its_wait_leaves_the_expiries_to_the_others)
+{
+    struct chan c = open_chan(0);
+    timer_t t = pulse_timer(CLOCK_MONOTONIC, c.coid, 10, 7, 0);
+    arm(t, 200, 20);
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, receive_forever, &c) == 0);
+    h_sleep_ms(100); /* it sleeps, watching the first expiry */
+    REQUIRE(pthread_cancel(th) == 0);
+    pthread_join(th, NULL);
+    drain(c.chid);
+    /* No one receives for a while: the timer thread queues the expiries meanwhile. */
+    h_sleep_ms(300);
+    int queued = drain(c.chid);
+    h_note("%d pulses queued in 300 ms without a receiver", queued);
+    CHECK(queued >= 9); /* expiries at 200, 220, ... 400 ms */
+    CHECK_OK(timer_delete(t));
+    close_chan(c);
+}
+
+static sigjmp_buf g_jump;
+
+static void jump_out(int sig)
+{
+    (void)sig;
+    siglongjmp(g_jump, 1);
+}
+
+TEST(a_receiver_a_signal_handler_jumps_out_of_does_not_stop_the_timer)
+{
+    struct chan c = open_chan(0);
+    timer_t t = pulse_timer(CLOCK_MONOTONIC, c.coid, 10, 9, 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = jump_out;
+    sigaction(SIGUSR2, &sa, NULL);
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGUSR2;
+    timer_t jump_t;
+    REQUIRE_OK(timer_create(CLOCK_MONOTONIC, &sev, &jump_t));
+    struct itimerspec its = its_ms(20, 0);
+    arm(t, 100, 20);
+    if (sigsetjmp(g_jump, 1) == 0) {
+        struct _pulse p;
+        REQUIRE_OK(timer_settime(jump_t, 0, &its, NULL));
+        MsgReceivePulse(c.chid, &p, sizeof p, NULL);
+        CHECK(0); /* the handler jumps out first */
+    }
+    /* The next receives go on getting every expiry. */
+    struct counter k = {c.chid, h_now_ms() + 400, 0};
+    count_pulses(&k);
+    h_note("%d pulses in 400 ms", atomic_load(&k.pulses));
+    CHECK(atomic_load(&k.pulses) >= 14); /* expiries at 100, 120, ... 420 ms */
+    timer_delete(jump_t);
     CHECK_OK(timer_delete(t));
     close_chan(c);
 }

@@ -11,6 +11,7 @@ use super::queue::{PrioQueue, Rank};
 use super::server::{self, Received, ServerConn};
 use super::status;
 use super::thread::{self, Blocked, Timeout, Waker};
+use super::timer;
 use crate::transport::copy::{self, Seg};
 use crate::transport::futex;
 use crate::transport::region::{
@@ -595,6 +596,10 @@ impl Channel {
             // Something came: a signal that arrived meanwhile is handled after the call.
             return Ok(());
         }
+        // A pulse timer of this process due on this channel: the receiver wakes itself at
+        // its expiry rather than wait for the timer thread to wake it.
+        let mut watch = timer::watch(self.chid);
+        let nap = watch.as_ref().map_or(nap, |w| nap.min(w.due_in()));
         if hold.release() {
             return Err(Errno::EINTR);
         }
@@ -605,12 +610,19 @@ impl Channel {
             futex::wait_cancellable(seq, observed, nap, &mut || {
                 waker.sleeping_on(None);
                 sleepers.fetch_sub(1, Ordering::SeqCst);
+                if let Some(w) = watch.as_mut() {
+                    w.end();
+                    w.release();
+                }
             })
         } else {
             Ok(())
         };
         waker.sleeping_on(None);
         sleepers.fetch_sub(1, Ordering::SeqCst);
+        if let Some(w) = watch {
+            w.done();
+        }
         r
     }
 

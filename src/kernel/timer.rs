@@ -7,6 +7,12 @@
 //! kernel POSIX timer (a `SIGEV_NONE` one) it holds for its life, so no timer glibc creates
 //! can have the same id while it exists. Timers glibc runs (the POSIX notify types of
 //! `timer_create`) are passed to glibc by the callers of this module.
+//!
+//! A pulse through the timer thread costs a second wake-up (the thread's, then the
+//! receiver's): a receiver of this process about to sleep on the channel a timer pulses
+//! ([`watch`]) sleeps only until the timer's next expiry and queues the pulse itself, with
+//! no timer slack, so that it is as late as a plain `timerfd` read. The timer thread still
+//! delivers whatever no receiver took first.
 
 use super::abi::{
     _itimer, _timer_info, _NTO_TIMER_RESET_OVERRUNS, _NTO_TIMER_SEARCH, _NTO_TI_ABSOLUTE, _NTO_TI_ACTIVE,
@@ -17,10 +23,13 @@ use super::event::{self, Kind, RawEvent, Sender, SIGEV_SIGNAL, SIGEV_SIGNAL_CODE
 use super::{client, process, thread};
 use crate::transport::fdreg::Tracked;
 use crate::transport::region::PULSE_RING;
+use crate::transport::spin::SignalHold;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// `TIMER_ABSTIME` as QNX spells it; Linux's (1) is accepted as well.
 const QNX_ABSTIME: u32 = 0x8000_0000;
@@ -92,6 +101,8 @@ pub struct Timers {
     table: Mutex<BTreeMap<i32, Arc<Timer>>>,
     /// The delivering thread's epoll descriptor, once it runs.
     epoll: Mutex<Option<Arc<Tracked>>>,
+    /// Timers whose pulses go to a channel of this process (receivers look for them).
+    local: AtomicUsize,
 }
 
 struct Timer {
@@ -100,6 +111,16 @@ struct Timer {
     /// glibc's handle of the kernel timer whose id this timer uses.
     reserved: libc::timer_t,
     fd: Tracked,
+    /// The timer thread's epoll descriptor, which polls `fd` (no lock to reach it: a signal
+    /// handler may call `timer_settime` while its thread changes what is polled).
+    epoll: Arc<Tracked>,
+    /// The channel of this process the timer's pulse connection named when it was created:
+    /// its receivers [`watch`] the timer (a hint; delivery looks the coid up each time).
+    target: Option<i32>,
+    /// The next expiry not yet taken, in ns on the timer's clock; 0 when none is due.
+    due: AtomicU64,
+    /// The expiry a receiver sleeps until (its [`Watch`]); 0 when none does.
+    watched: AtomicU64,
     state: Mutex<State>,
 }
 
@@ -150,6 +171,7 @@ pub fn create(clock: libc::clockid_t, event: Option<RawEvent>) -> KResult<i32> {
         ev.notify = ev.flags() | SIGEV_SIGNAL_CODE;
         ev.code = libc::SI_TIMER;
     }
+    let mut target = None;
     if ev.kind()? == Kind::Pulse {
         let conn = client::lookup(process::current(), ev.coid)?;
         if conn.is_dead() {
@@ -158,6 +180,7 @@ pub fn create(clock: libc::clockid_t, event: Option<RawEvent>) -> KResult<i32> {
         if !conn.may_pulse {
             return Err(Errno::EPERM);
         }
+        target = (conn.server_pid == process::current().pid).then_some(conn.chid);
     }
     event::verify_here(&ev, Some(thread::tid()))?;
 
@@ -171,29 +194,42 @@ pub fn create(clock: libc::clockid_t, event: Option<RawEvent>) -> KResult<i32> {
     if event.is_none() {
         ev.value = id as u64;
     }
-    let timer = Arc::new(Timer {
-        id,
-        clock,
-        reserved,
-        fd,
-        state: Mutex::new(State {
-            event: ev,
-            tid: thread::tid(),
-            flags: match ev.kind()? {
-                Kind::SignalThread | Kind::Unblock => 0,
-                _ => _NTO_TI_TARGET_PROCESS,
-            },
-            itime: _itimer::default(),
-            overruns: 0,
-            deleted: false,
-        }),
-    });
+    let flags = match ev.kind()? {
+        Kind::SignalThread | Kind::Unblock => 0,
+        _ => _NTO_TI_TARGET_PROCESS,
+    };
     let timers = &process::current().timers;
-    let watched = timers.start().and_then(|ep| watch(ep.as_raw_fd(), &timer));
-    if let Err(e) = watched {
-        // SAFETY: the handle glibc just gave us, deleted once.
-        unsafe { libc::timer_delete(reserved) };
-        return Err(e);
+    let made = timers.start().and_then(|epoll| {
+        let timer = Arc::new(Timer {
+            id,
+            clock,
+            reserved,
+            fd,
+            epoll,
+            target,
+            due: AtomicU64::new(0),
+            watched: AtomicU64::new(0),
+            state: Mutex::new(State {
+                event: ev,
+                tid: thread::tid(),
+                flags,
+                itime: _itimer::default(),
+                overruns: 0,
+                deleted: false,
+            }),
+        });
+        poll_on(&timer).map(|_| timer)
+    });
+    let timer = match made {
+        Ok(timer) => timer,
+        Err(e) => {
+            // SAFETY: the handle glibc just gave us, deleted once.
+            unsafe { libc::timer_delete(reserved) };
+            return Err(e);
+        }
+    };
+    if target.is_some() {
+        timers.local.fetch_add(1, Ordering::Relaxed);
     }
     timers.table.lock().insert(id, timer);
     Ok(id)
@@ -210,10 +246,11 @@ fn reserve_id(clock: libc::clockid_t) -> KResult<libc::timer_t> {
     Ok(t)
 }
 
-fn watch(ep: i32, timer: &Timer) -> KResult<()> {
+fn poll_on(timer: &Timer) -> KResult<()> {
     let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: timer.id as u64 };
+    let (ep, fd) = (timer.epoll.as_raw_fd(), timer.fd.as_raw_fd());
     // SAFETY: ev is valid for the call.
-    check(unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, timer.fd.as_raw_fd(), &mut ev) } as libc::c_long)?;
+    check(unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) } as libc::c_long)?;
     Ok(())
 }
 
@@ -221,19 +258,28 @@ fn watch(ep: i32, timer: &Timer) -> KResult<()> {
 pub fn delete(id: isize) -> KResult<()> {
     let timer = ours(id)?;
     let timers = &process::current().timers;
-    timers.table.lock().remove(&timer.id);
+    if timers.table.lock().remove(&timer.id).is_none() {
+        return Err(Errno::EINVAL); // another thread deleted it meanwhile
+    }
+    if timer.target.is_some() {
+        timers.local.fetch_sub(1, Ordering::Relaxed);
+    }
     let mut st = timer.state.lock();
     let pending = timer.take(&mut st);
     st.deleted = true;
+    timer.due.store(0, Ordering::Relaxed);
     drop(st);
     // Outside the lock: a signal handler that runs meanwhile may use the timer calls.
     pending.deliver();
-    if let Some(ep) = timers.epoll.lock().as_ref() {
-        // SAFETY: plain syscall; the descriptor is closed right after anyway.
-        unsafe {
-            libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_DEL, timer.fd.as_raw_fd(), std::ptr::null_mut())
-        };
-    }
+    // SAFETY: plain syscall; the descriptor is closed right after anyway.
+    unsafe {
+        libc::epoll_ctl(
+            timer.epoll.as_raw_fd(),
+            libc::EPOLL_CTL_DEL,
+            timer.fd.as_raw_fd(),
+            std::ptr::null_mut(),
+        )
+    };
     // SAFETY: the timer's own reservation, deleted once (the timer is out of the table).
     unsafe { libc::timer_delete(timer.reserved) };
     Ok(())
@@ -269,6 +315,10 @@ pub fn settime(id: isize, flags: u32, new: &_itimer) -> KResult<_itimer> {
         let start = if absolute { 0 } else { clock_now(timer.clock)? };
         st.itime = _itimer { nsec: start.saturating_add(new.nsec), interval_nsec: new.interval_nsec };
     }
+    timer.resync();
+    // A receiver may be watching the old setting: the timer thread watches the new one.
+    timer.watched.store(0, Ordering::SeqCst);
+    timer.poll(true);
     drop(st);
     let lost = pending.deliver();
     if lost != 0 {
@@ -345,7 +395,155 @@ impl Timer {
         if count != 0 {
             st.flags |= _NTO_TI_EXPIRED;
         }
+        // timerfd's expiries keep to the setting's grid: no system call to learn the next
+        // one, unless it is unknown (then, or after a miss, it is read back).
+        match (self.due.load(Ordering::Relaxed), st.itime.interval_nsec) {
+            (_, _) if count == 0 => self.resync(),
+            (0, _) => self.resync(),
+            (_, 0) => self.due.store(0, Ordering::Relaxed),
+            (due, every) => {
+                self.due.store(due.saturating_add(every.saturating_mul(count)), Ordering::Relaxed)
+            }
+        }
         Expiries { event: st.event, tid: st.tid, count }
+    }
+
+    /// Takes and delivers the expiries the timerfd counted; whether there were any.
+    fn fire(&self) -> bool {
+        let mut st = self.state.lock();
+        let expiries = self.take(&mut st);
+        let lost = expiries.deliver();
+        st.lost(lost);
+        expiries.count != 0
+    }
+
+    /// Reads the next expiry back from the timerfd (under the timer's lock): the kernel's
+    /// own time, which no clock change can make us misread for long.
+    fn resync(&self) {
+        let due = match self.remaining() {
+            Ok(left) if left.nsec != 0 => {
+                clock_now(self.clock).map_or(0, |now| now.saturating_add(left.nsec))
+            }
+            _ => 0,
+        };
+        self.due.store(due, Ordering::SeqCst);
+    }
+
+    /// Whether the timer thread wakes at the timer's expiries (not while a receiver
+    /// watches them).
+    fn poll(&self, on: bool) {
+        let events = if on { libc::EPOLLIN as u32 } else { 0 };
+        let mut ev = libc::epoll_event { events, u64: self.id as u64 };
+        // SAFETY: ev is valid for the call; a deleted timer's descriptor is no longer
+        // registered (ENOENT), which changes nothing.
+        unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_MOD, self.fd.as_raw_fd(), &mut ev) };
+    }
+}
+
+/// A claim on an expiry that nobody took this long after it was due is stale (its receiver
+/// left its wait without ending it: a signal handler jumped out): another receiver takes
+/// it over and delivers what the timerfd counted meanwhile.
+const STALE_NS: u64 = 10_000_000;
+
+/// A receiver's claim on the next expiry of a timer that pulses its channel: it sleeps no
+/// later than the expiry ([`Watch::due_in`]), with no timer slack, and then [`Watch::done`]
+/// queues the pulse. Meanwhile the timer thread does not wake for the timer: two threads
+/// woken at once on 2 CPUs make the receiver about 15 µs later. Only one receiver watches
+/// an expiry, so that a pool of receivers does not all wake at each one.
+pub struct Watch {
+    timer: Arc<Timer>,
+    due: u64,
+    due_in: Duration,
+    /// The thread's timer slack, put back at the end.
+    slack: libc::c_ulong,
+    ended: bool,
+}
+
+/// Claims the pulse timer of this process that next expires on channel `chid`, for a
+/// receiver about to sleep on it; `None` when there is none (at the cost of one load when
+/// the process has no such timer).
+pub fn watch(chid: i32) -> Option<Watch> {
+    let timers = &process::current().timers;
+    if timers.local.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
+    // The free expiry due first: (timer, its claim as seen, due time, ns until then).
+    let (timer, claimed, due, due_in) = {
+        let table = timers.table.lock();
+        table
+            .values()
+            .filter(|t| t.target == Some(chid))
+            .filter_map(|t| {
+                let due = t.due.load(Ordering::Relaxed);
+                let now = clock_now(t.clock).ok()?;
+                let claimed = t.watched.load(Ordering::Relaxed);
+                let free = claimed < due || (claimed == due && now > due.saturating_add(STALE_NS));
+                (due != 0 && free).then(|| (t.clone(), claimed, due, due.saturating_sub(now)))
+            })
+            .min_by_key(|c| c.3)?
+    };
+    timer.watched.compare_exchange(claimed, due, Ordering::SeqCst, Ordering::Relaxed).ok()?;
+    timer.poll(false);
+    // A `settime` meanwhile (it sets the next expiry, drops the claim, then lets the timer
+    // thread poll): the timer thread polls.
+    if timer.watched.load(Ordering::SeqCst) != due || timer.due.load(Ordering::SeqCst) != due {
+        timer.poll(true);
+        return None;
+    }
+    // A SCHED_OTHER thread's timed sleep may end up to its timer slack (50 µs by default)
+    // late; a timerfd expiry is not. Real-time threads have none.
+    // SAFETY: plain syscalls on the calling thread.
+    let slack = unsafe { libc::prctl(libc::PR_GET_TIMERSLACK) } as libc::c_ulong;
+    // SAFETY: as above.
+    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong) };
+    Some(Watch { timer, due, due_in: Duration::from_nanos(due_in), slack, ended: false })
+}
+
+impl Watch {
+    /// How long the receiver may sleep before the expiry.
+    pub fn due_in(&self) -> Duration {
+        self.due_in
+    }
+
+    /// The receiver woke: if the expiry is due, queues its pulse (with signals held: a
+    /// handler may use the timer calls, which take the timer's lock). An expiry due that the
+    /// timerfd has not counted yet (its timer runs on the other CPU) is left to the timer
+    /// thread, and stays claimed so that no receiver comes back for it at once.
+    pub fn done(mut self) {
+        let due = clock_now(self.timer.clock).is_ok_and(|now| now >= self.due);
+        let missed = due && {
+            let _hold = SignalHold::new();
+            !self.timer.fire()
+        };
+        self.end();
+        if !missed {
+            self.release();
+        }
+    }
+
+    /// Hands the timer back to the timer thread and puts the thread's timer slack back;
+    /// also for a receiver leaving by cancellation.
+    pub fn end(&mut self) {
+        if !std::mem::replace(&mut self.ended, true) {
+            self.timer.poll(true);
+            // SAFETY: plain syscall on the calling thread.
+            unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, self.slack) };
+        }
+    }
+
+    /// Gives the claim up (unless another receiver's claim replaced it).
+    pub fn release(&self) {
+        let _ = self.timer.watched.compare_exchange(self.due, 0, Ordering::AcqRel, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Watch {
+    /// A receiver that left before waking (a signal came).
+    fn drop(&mut self) {
+        if !self.ended {
+            self.end();
+            self.release();
+        }
     }
 }
 
@@ -412,9 +610,7 @@ impl Timers {
                 let timer = self.table.lock().get(&(ev.u64 as i32)).cloned();
                 if let Some(t) = timer {
                     // Under the timer's lock, so that none is delivered once it is deleted.
-                    let mut st = t.state.lock();
-                    let lost = t.take(&mut st).deliver();
-                    st.lost(lost);
+                    t.fire();
                 }
             }
         }
