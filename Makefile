@@ -89,8 +89,9 @@ bench-chart:
 # A run with a failed row (exit status 1) is drawn too: the chart lists what did not run.
 bench: bench-build bench-chart
 	$(PKGENV) $(BUILD)/bench/bench --json results/bench.json $(BENCHFLAGS); s=$$?; \
-	    [ $$s -le 1 ] && $(RELEASE)/bench-chart results/bench.json results/bench.svg && exit $$s
-	$(PKGENV) $(BUILD)/bench/timer_lateness --json results/timer.json $(BENCHFLAGS)
+	    if [ $$s -le 1 ]; then $(RELEASE)/bench-chart results/bench.json results/bench.svg || s=1; fi; \
+	    $(PKGENV) $(BUILD)/bench/timer_lateness --json results/timer.json $(BENCHFLAGS) || s=1; \
+	    exit $$s
 
 chart: bench-chart
 	$(RELEASE)/bench-chart results/bench.json results/bench.svg
