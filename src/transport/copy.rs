@@ -86,8 +86,12 @@ fn process_vm(pid: libc::pid_t, l: &[libc::iovec], r: &[libc::iovec], dir: Dir) 
     unsafe {
         // Our own memory is named by this thread: once the main thread has ended
         // (pthread_exit(), as thread_pool_start() with POOL_FLAG_EXIT_SELF does), the
-        // pid names a zombie without memory and the kernel answers ESRCH.
-        let pid = if pid == libc::getpid() { libc::gettid() } else { pid };
+        // pid names a zombie without memory and the kernel answers ESRCH. Both ids are the
+        // cached ones (no system call each copy).
+        let pid = match crate::kernel::process::existing() {
+            Some(p) if p.pid == pid => crate::kernel::thread::tid(),
+            _ => pid,
+        };
         match dir {
             Dir::Read => {
                 libc::process_vm_readv(pid, l.as_ptr(), l.len() as u64, r.as_ptr(), r.len() as u64, 0)
