@@ -838,10 +838,16 @@ impl Conn {
                 }
                 state::AGENT_REQ => {
                     slot.agent_result.store(-(Errno::EINTR.0 as i64) as u64, Ordering::Relaxed);
-                    slot.state.store(state::AGENT_DONE, Ordering::SeqCst);
+                    // Unless the server withdrew the request meanwhile.
+                    let _ = slot.state.compare_exchange(
+                        state::AGENT_REQ,
+                        state::AGENT_DONE,
+                        Ordering::SeqCst,
+                        Ordering::Relaxed,
+                    );
                     futex::wake(&slot.state, 1);
                 }
-                state::COPYING | state::AGENT_DONE | state::SENT | state::RECEIVED => {
+                state::COPYING | state::AGENT_TAKEN | state::AGENT_DONE | state::SENT | state::RECEIVED => {
                     std::thread::yield_now()
                 }
                 // A state the server must not leave us in.
@@ -876,6 +882,15 @@ impl Conn {
     /// does not let the server copy itself (see `ServerConn::agent`).
     fn serve_agent(&self, s: usize, smsg: &[Seg], rmsg: &[Seg]) {
         let slot = self.region.slot(s);
+        // Taken, so the server can no longer withdraw it while we copy (a server that gave
+        // up on us has moved the state on: nothing to do).
+        if slot
+            .state
+            .compare_exchange(state::AGENT_REQ, state::AGENT_TAKEN, Ordering::SeqCst, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
         let req = AgentReq::read(
             slot.agent_dir.load(Ordering::Relaxed),
             slot.agent_offset.load(Ordering::Relaxed),
@@ -892,8 +907,13 @@ impl Conn {
             }
         };
         slot.agent_result.store(n as u64, Ordering::Relaxed);
-        slot.state.store(state::AGENT_DONE, Ordering::SeqCst);
-        futex::wake(&slot.state, 1);
+        if slot
+            .state
+            .compare_exchange(state::AGENT_TAKEN, state::AGENT_DONE, Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+        {
+            futex::wake(&slot.state, 1);
+        }
     }
 
     fn wait_reply(&self, s: usize, smsg: &[Seg], rmsg: &[Seg], mut b: Blocking) -> KResult<i64> {
@@ -901,7 +921,7 @@ impl Conn {
         let kick = &self.kicks[s];
         // One spin budget for the whole call: through SEND- and REPLY-blocked alike, so a
         // reply that takes the server a few microseconds costs no sleep and wake-up.
-        let spin_end = spin::deadline_for(self.bell.server().cpu.load(Ordering::Relaxed));
+        let mut spin_end = spin::deadline_for(self.bell.server().cpu.load(Ordering::Relaxed));
         // Why this thread wants to leave: a signal (EINTR), a detach of its coid (EBADF), a
         // kernel timeout or SIGEV_UNBLOCK (ETIMEDOUT).
         let mut why: Option<Errno> = None;
@@ -973,6 +993,10 @@ impl Conn {
                     }
                     self.serve_agent(s, smsg, rmsg);
                     churn = true;
+                    // The server works with us: its next request comes within a chunk's copy.
+                    if spin_end.is_some() {
+                        spin_end = spin::deadline();
+                    }
                     continue;
                 }
                 // SEND-blocked: leave at once. REPLY-blocked: leave unless the channel holds
@@ -994,7 +1018,7 @@ impl Conn {
                 state::SENT | state::RECEIVED => {}
                 // The server is copying into our buffers: leaving would let it write into
                 // buffers that are gone, so wait for it, but not forever.
-                state::COPYING | state::AGENT_DONE => {
+                state::COPYING | state::AGENT_TAKEN | state::AGENT_DONE => {
                     if let Some(e) = why {
                         if copy_held.get_or_insert_with(Instant::now).elapsed() >= COPY_GRACE {
                             return self.forsake(s, e);

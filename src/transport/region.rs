@@ -35,9 +35,13 @@ pub mod state {
     /// The server is copying into the client's buffers; the client must not leave yet.
     pub const COPYING: u32 = 7;
     /// The server asks the blocked client thread to copy a chunk through the slot (when
-    /// the kernel refuses `process_vm_*` between the two processes), and the client's answer.
+    /// the kernel refuses `process_vm_*` between the two processes, or the client spins),
+    /// and the client's answer.
     pub const AGENT_REQ: u32 = 8;
     pub const AGENT_DONE: u32 = 9;
+    /// The client took the request and is copying: from AGENT_REQ the server may still
+    /// withdraw it (back to COPYING), from here it waits for AGENT_DONE.
+    pub const AGENT_TAKEN: u32 = 10;
 }
 
 /// Directions of an agent copy, in [`Slot::agent_dir`].
