@@ -361,6 +361,28 @@ pub fn writable(pid: libc::pid_t, segs: &[Seg]) -> KResult<()> {
     vm_copy(pid, segs, segs, 0, Dir::Read).map(|_| ())
 }
 
+/// The largest piece [`copy_bytes`] hands to `memcpy` at once: below glibc's threshold for
+/// `rep movsb`, which on this VM's AMD EPYC takes 30-40 us instead of 2 us for 64 KiB when
+/// the destination lies 1-31 bytes past the source modulo the page size (a slot area
+/// against a caller's buffer can be at any such distance). The vector loop glibc uses
+/// below the threshold is as fast at every distance (1 MiB: ~40 us against 63 us at best
+/// in one call, which then streams past the cache).
+const PIECE: usize = 2048;
+
+/// `memcpy` of `n` bytes, in pieces of at most [`PIECE`].
+///
+/// # Safety
+/// As for `copy_nonoverlapping`.
+unsafe fn copy_bytes(src: *const u8, dst: *mut u8, n: usize) {
+    let mut done = 0;
+    while done < n {
+        let k = (n - done).min(PIECE);
+        // SAFETY: the caller guarantees both ranges; [done, done + k) lies within them.
+        unsafe { std::ptr::copy_nonoverlapping(src.add(done), dst.add(done), k) };
+        done += k;
+    }
+}
+
 /// Copies up to `dst.len()` bytes of the logical stream `src` (from `offset`) into `dst`,
 /// both in this process, with plain memory copies. Returns the bytes copied.
 ///
@@ -378,7 +400,7 @@ pub unsafe fn gather(src: &[Seg], mut offset: usize, dst: *mut u8, len: usize) -
         }
         let n = (s.len - offset).min(len - done);
         // SAFETY: the caller guarantees both ranges; n is within both.
-        unsafe { std::ptr::copy_nonoverlapping((s.base + offset) as *const u8, dst.add(done), n) };
+        unsafe { copy_bytes((s.base + offset) as *const u8, dst.add(done), n) };
         done += n;
         offset = 0;
     }
@@ -402,7 +424,7 @@ pub unsafe fn scatter(src: *const u8, len: usize, dst: &[Seg], mut offset: usize
         }
         let n = (d.len - offset).min(len - done);
         // SAFETY: the caller guarantees both ranges.
-        unsafe { std::ptr::copy_nonoverlapping(src.add(done), (d.base + offset) as *mut u8, n) };
+        unsafe { copy_bytes(src.add(done), (d.base + offset) as *mut u8, n) };
         done += n;
         offset = 0;
     }
