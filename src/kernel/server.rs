@@ -44,6 +44,9 @@ const AGENT_PATIENCE: Duration = Duration::from_millis(100);
 /// `AGENT_PATIENCE` per chunk. An honest client answers a chunk in tens of microseconds
 /// (a 1 MiB message is 263 chunks); 10 ms leaves it over a hundred times that.
 const AGENT_CHUNK_ALLOWANCE: Duration = Duration::from_millis(10);
+/// How long a spinning client may take to notice a copy request (it looks every few
+/// hundred nanoseconds): past this it is not spinning, and the server copies by itself.
+const TAKE_WAIT: Duration = Duration::from_micros(10);
 
 const GEN_BITS: u32 = 10;
 const INDEX_SHIFT: u32 = 5; // SLOTS == 32
@@ -601,24 +604,10 @@ impl ServerConn {
             if !fast || slot.client_waiting.load(Ordering::SeqCst) != 0 {
                 futex::wake(&slot.state, 1);
             }
+            if fast && !self.answered_soon(s, dir, spin_end) {
+                return Err(Errno::EAGAIN);
+            }
             loop {
-                let answered =
-                    || !matches!(slot.state.load(Ordering::Acquire), state::AGENT_REQ | state::AGENT_TAKEN);
-                if fast && !spin::until_by(spin_end, answered) {
-                    // Still not answered: withdrawn, unless the answer comes as we withdraw.
-                    if slot
-                        .state
-                        .compare_exchange(
-                            state::AGENT_REQ,
-                            state::COPYING,
-                            Ordering::AcqRel,
-                            Ordering::Acquire,
-                        )
-                        .is_ok()
-                    {
-                        return Err(Errno::EAGAIN);
-                    }
-                }
                 let st = slot.state.load(Ordering::Acquire);
                 if st == state::AGENT_DONE {
                     break;
@@ -655,6 +644,29 @@ impl ServerConn {
             }
         }
         Ok(done)
+    }
+
+    /// In a copy through the slot with a spinning client: whether it answers the request just
+    /// made, spinning until `spin_end` at most. A client that has not taken it within
+    /// [`TAKE_WAIT`] is not spinning (preempted): the request is withdrawn. One that took it
+    /// but has not finished by `spin_end` was preempted as it copied: a read is abandoned too
+    /// (its late copy only fills the slot's send area, which it alone writes until it is
+    /// done); a write is waited for, since its late copy would land in the client's buffers
+    /// after ours. False: withdrawn, the slot is COPYING again.
+    fn answered_soon(&self, s: usize, dir: u32, spin_end: Option<Instant>) -> bool {
+        let st = &self.region.slot(s).state;
+        let take_by = spin_end.map(|end| end.min(Instant::now() + TAKE_WAIT));
+        let withdraw = |from: u32| {
+            st.compare_exchange(from, state::COPYING, Ordering::AcqRel, Ordering::Acquire).is_err()
+        };
+        if !spin::until_by(take_by, || st.load(Ordering::Acquire) != state::AGENT_REQ) {
+            return withdraw(state::AGENT_REQ);
+        }
+        let done = || st.load(Ordering::Acquire) != state::AGENT_TAKEN;
+        if !spin::until_by(spin_end, done) && dir == AGENT_READ {
+            return withdraw(state::AGENT_TAKEN);
+        }
+        true
     }
 
     pub fn fill_info(&self, s: usize, r: &Received, chid: i32, info: &mut _msg_info) {
