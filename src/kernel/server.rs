@@ -47,6 +47,9 @@ const AGENT_CHUNK_ALLOWANCE: Duration = Duration::from_millis(10);
 /// How long a spinning client may take to notice a copy request (it looks every few
 /// hundred nanoseconds): past this it is not spinning, and the server copies by itself.
 const TAKE_WAIT: Duration = Duration::from_micros(10);
+/// How long a client that took a request may copy its chunk before a read is abandoned:
+/// 64 KiB take it 2-5 us here, so longer means it was preempted.
+const COPY_WAIT: Duration = Duration::from_micros(25);
 
 const GEN_BITS: u32 = 10;
 const INDEX_SHIFT: u32 = 5; // SLOTS == 32
@@ -646,13 +649,13 @@ impl ServerConn {
         Ok(done)
     }
 
-    /// In a copy through the slot with a spinning client: whether it answers the request just
-    /// made, spinning until `spin_end` at most. A client that has not taken it within
-    /// [`TAKE_WAIT`] is not spinning (preempted): the request is withdrawn. One that took it
-    /// but has not finished by `spin_end` was preempted as it copied: a read is abandoned too
-    /// (its late copy only fills the slot's send area, which it alone writes until it is
-    /// done); a write is waited for, since its late copy would land in the client's buffers
-    /// after ours. False: withdrawn, the slot is COPYING again.
+    /// In a copy through the slot with a spinning client: whether it answers the request
+    /// just made, spinning until `spin_end` at most. A client that has not taken it within
+    /// [`TAKE_WAIT`] is not spinning (preempted): the request is withdrawn. A read it took but
+    /// has not finished within [`COPY_WAIT`] (preempted as it copied) is abandoned too: its
+    /// late copy only fills the slot's send area, which it alone writes until it is done. A
+    /// write is waited for, since its late copy would land in the client's buffers after
+    /// ours. False: withdrawn, the slot is COPYING again.
     fn answered_soon(&self, s: usize, dir: u32, spin_end: Option<Instant>) -> bool {
         let st = &self.region.slot(s).state;
         let take_by = spin_end.map(|end| end.min(Instant::now() + TAKE_WAIT));
@@ -663,9 +666,11 @@ impl ServerConn {
             return withdraw(state::AGENT_REQ);
         }
         let done = || st.load(Ordering::Acquire) != state::AGENT_TAKEN;
-        if !spin::until_by(spin_end, done) && dir == AGENT_READ {
-            return withdraw(state::AGENT_TAKEN);
+        if dir == AGENT_READ {
+            let copied_by = spin_end.map(|end| end.min(Instant::now() + COPY_WAIT));
+            return spin::until_by(copied_by, done) || withdraw(state::AGENT_TAKEN);
         }
+        spin::until_by(spin_end, done);
         true
     }
 
