@@ -198,6 +198,21 @@ pub struct SlotPriv {
     unblock_sent: AtomicBool,
 }
 
+/// How far a copy through the slot went: all it could, or this far before the client was
+/// found preempted and the request withdrawn.
+enum Agent {
+    Done(usize),
+    Withdrawn(usize),
+}
+
+impl Agent {
+    fn copied(self) -> usize {
+        match self {
+            Agent::Done(n) | Agent::Withdrawn(n) => n,
+        }
+    }
+}
+
 pub struct ServerConn {
     pub scoid: i32,
     pub chid: i32,
@@ -521,43 +536,46 @@ impl ServerConn {
     /// processes, or chunks through the slot when the kernel refuses that.
     pub fn read_client(&self, s: usize, r: &Received, offset: usize, segs: &[Seg]) -> KResult<usize> {
         if !self.vm_denied.load(Ordering::Relaxed) {
+            let mut from = 0;
             if let Some(spin_end) = self.client_awake(s) {
                 self.begin_copy(s)?;
                 let res = self.agent(s, AGENT_READ, offset, segs, r.send_len as usize, Some(spin_end));
                 self.finish(s, state::RECEIVED, 0);
-                if res != Err(Errno::EAGAIN) {
-                    return res;
+                match res? {
+                    Agent::Done(n) => return Ok(n),
+                    Agent::Withdrawn(n) => from = n,
                 }
             }
-            let res = self.copy_client(s, r, segs, offset, Dir::Read);
+            let res = self.copy_client(s, r, &copy::skip(segs, from), offset + from, Dir::Read);
             if res != Err(Errno::EPERM) {
-                return res;
+                return res.map(|n| n + from);
             }
             self.vm_denied.store(true, Ordering::Relaxed);
         }
         self.begin_copy(s)?;
         let res = self.agent(s, AGENT_READ, offset, segs, r.send_len as usize, None);
         self.finish(s, state::RECEIVED, 0);
-        res
+        res.map(Agent::copied)
     }
 
     /// Copies `segs` into the client's reply buffer at `offset`, as `read_client` reads.
     /// The caller holds the slot in COPYING.
     pub fn write_client(&self, s: usize, r: &Received, offset: usize, segs: &[Seg]) -> KResult<usize> {
         if !self.vm_denied.load(Ordering::Relaxed) {
+            let mut from = 0;
             if let Some(spin_end) = self.client_awake(s) {
-                let res = self.agent(s, AGENT_WRITE, offset, segs, r.reply_cap as usize, Some(spin_end));
-                if res != Err(Errno::EAGAIN) {
-                    return res;
+                match self.agent(s, AGENT_WRITE, offset, segs, r.reply_cap as usize, Some(spin_end))? {
+                    Agent::Done(n) => return Ok(n),
+                    Agent::Withdrawn(n) => from = n,
                 }
             }
-            let res = self.copy_client(s, r, segs, offset, Dir::Write);
+            let res = self.copy_client(s, r, &copy::skip(segs, from), offset + from, Dir::Write);
             if res != Err(Errno::EPERM) {
-                return res;
+                return res.map(|n| n + from);
             }
             self.vm_denied.store(true, Ordering::Relaxed);
         }
-        self.agent(s, AGENT_WRITE, offset, segs, r.reply_cap as usize, None)
+        self.agent(s, AGENT_WRITE, offset, segs, r.reply_cap as usize, None).map(Agent::copied)
     }
 
     /// When the client thread of slot `s` spins on another CPU (it is not asleep, and we may
@@ -578,7 +596,7 @@ impl ServerConn {
     /// between its buffers and the slot (see `Conn::serve_agent`). `stream_len` is the length
     /// of the client's stream on that side. With `spin_end` (a client found spinning), we
     /// spin for each answer rather than sleep, and a client that has not answered by then
-    /// (preempted) gets its request withdrawn: `EAGAIN`, the caller copies otherwise.
+    /// (preempted) gets its request withdrawn: the caller copies the rest otherwise.
     fn agent(
         &self,
         s: usize,
@@ -587,7 +605,7 @@ impl ServerConn {
         segs: &[Seg],
         stream_len: usize,
         mut spin_end: Option<Instant>,
-    ) -> KResult<usize> {
+    ) -> KResult<Agent> {
         let slot = self.region.slot(s);
         let bounce = if dir == AGENT_READ { self.region.send_data(s) } else { self.region.reply_data(s) };
         let want = copy::total(segs)?.min(stream_len.saturating_sub(offset));
@@ -608,7 +626,7 @@ impl ServerConn {
                 futex::wake(&slot.state, 1);
             }
             if fast && !self.answered_soon(s, dir, spin_end) {
-                return Err(Errno::EAGAIN);
+                return Ok(Agent::Withdrawn(done));
             }
             loop {
                 let st = slot.state.load(Ordering::Acquire);
@@ -623,7 +641,9 @@ impl ServerConn {
                     slot.state.store(state::COPYING, Ordering::SeqCst);
                     return Err(Errno::EFAULT);
                 }
+                slot.server_waiting.store(1, Ordering::SeqCst);
                 futex::wait(&slot.state, st, Some(left.min(Duration::from_millis(10)))).ok();
+                slot.server_waiting.store(0, Ordering::Relaxed);
             }
             slot.state.store(state::COPYING, Ordering::SeqCst);
             // The client wrote the result: a count, or a failure whose errno is not its to
@@ -646,7 +666,7 @@ impl ServerConn {
                 break;
             }
         }
-        Ok(done)
+        Ok(Agent::Done(done))
     }
 
     /// In a copy through the slot with a spinning client: whether it answers the request

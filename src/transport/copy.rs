@@ -355,6 +355,20 @@ impl Image {
     }
 }
 
+/// `segs` without their first `n` bytes.
+pub fn skip(segs: &[Seg], mut n: usize) -> Vec<Seg> {
+    let mut rest = Vec::with_capacity(segs.len());
+    for s in segs {
+        if n >= s.len {
+            n -= s.len;
+        } else {
+            rest.push(Seg { base: s.base + n, len: s.len - n });
+            n = 0;
+        }
+    }
+    rest
+}
+
 /// Checks that `segs` are writable memory of process `pid` (this process, usually), by
 /// copying them onto themselves.
 pub fn writable(pid: libc::pid_t, segs: &[Seg]) -> KResult<()> {
@@ -491,6 +505,15 @@ mod tests {
             proptest::prop_assert_eq!(moved, want);
             proptest::prop_assert_eq!(seen, want);
         }
+    }
+
+    #[test]
+    fn skip_drops_leading_bytes() {
+        let segs = [Seg { base: 100, len: 3 }, Seg { base: 200, len: 0 }, Seg { base: 300, len: 5 }];
+        assert_eq!(skip(&segs, 0), vec![segs[0], segs[2]]);
+        assert_eq!(skip(&segs, 4), vec![Seg { base: 301, len: 4 }]);
+        assert_eq!(skip(&segs, 8), vec![]);
+        assert_eq!(skip(&segs, 20), vec![]);
     }
 
     #[test]

@@ -93,7 +93,9 @@ pub struct Slot {
     pub reply_len: AtomicU64,
     /// The CPU the client last ran on (see `spin`): a server that shares it does not spin.
     pub cpu: AtomicU32,
-    pub _pad: u32,
+    /// Non-zero while the server sleeps on `state` for an agent copy's answer: the client
+    /// wakes it only then (a spinning server sees the answer by itself).
+    pub server_waiting: AtomicU32,
     /// The first entries of the send and the reply IOV (base, length), saving the server a
     /// read of the client's memory for the usual one- or two-part messages.
     pub send_segs: [[AtomicU64; 2]; SLOT_SEGS],
