@@ -956,8 +956,9 @@ impl Conn {
                         slot.reply_flags.load(Ordering::Relaxed),
                         slot.reply_len.load(Ordering::Relaxed),
                     );
+                    // An inline reply is written over the message (see `message::reply`).
                     // SAFETY: n ≤ INLINE; rmsg are the caller's checked reply buffers.
-                    unsafe { copy::scatter(self.region.reply_data(s), n, rmsg, 0) };
+                    unsafe { copy::scatter(self.region.send_data(s), n, rmsg, 0) };
                     let status = slot.status.load(Ordering::Relaxed) as i64;
                     slot.state.store(state::FREE, Ordering::Release);
                     return Ok(status);

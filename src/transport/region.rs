@@ -100,7 +100,9 @@ pub struct Slot {
     /// read of the client's memory for the usual one- or two-part messages.
     pub send_segs: [[AtomicU64; 2]; SLOT_SEGS],
     pub reply_segs: [[AtomicU64; 2]; SLOT_SEGS],
+    /// The message, then its inline reply (written over it once the message is done with).
     pub send_data: [u8; INLINE],
+    /// The bounce area of agent copies into the client's reply buffers.
     pub reply_data: [u8; INLINE],
 }
 
