@@ -17,7 +17,7 @@
 #define REC_SIZE 32
 #define REC_SEQ 24
 /* Slot */
-#define SLOT_SIZE 8192
+#define SLOT_SIZE 131328
 #define SL_STATE 0
 #define SL_CLIENT_WAITING 4
 #define SL_TID 8
@@ -37,8 +37,8 @@
 #define SL_STATUS 112
 #define SL_REPLY_LEN 120
 #define SL_SEND_DATA 200
-#define SL_REPLY_DATA 4192
-#define INLINE 3992
+#define SL_REPLY_DATA 65736
+#define INLINE 65536
 /* BellServer */
 #define BELLS_DEAD 4
 #define BELLS_SERVED 16

@@ -26,7 +26,7 @@
 
 #define UID_ATTACKER 65534
 #define UID_HONEST 65533
-#define LONG 8192 /* longer than a slot carries: copied between the processes */
+#define LONG (INLINE + 4096) /* longer than a slot carries: copied between the processes */
 
 /* ------------------------------------------------------------------------------------ */
 /* The connection region as a hostile client sees it (src/transport/region.rs)           */

@@ -838,10 +838,16 @@ impl Conn {
                 }
                 state::AGENT_REQ => {
                     slot.agent_result.store(-(Errno::EINTR.0 as i64) as u64, Ordering::Relaxed);
-                    slot.state.store(state::AGENT_DONE, Ordering::SeqCst);
+                    // Unless the server withdrew the request meanwhile.
+                    let _ = slot.state.compare_exchange(
+                        state::AGENT_REQ,
+                        state::AGENT_DONE,
+                        Ordering::SeqCst,
+                        Ordering::Relaxed,
+                    );
                     futex::wake(&slot.state, 1);
                 }
-                state::COPYING | state::AGENT_DONE | state::SENT | state::RECEIVED => {
+                state::COPYING | state::AGENT_TAKEN | state::AGENT_DONE | state::SENT | state::RECEIVED => {
                     std::thread::yield_now()
                 }
                 // A state the server must not leave us in.
@@ -876,6 +882,15 @@ impl Conn {
     /// does not let the server copy itself (see `ServerConn::agent`).
     fn serve_agent(&self, s: usize, smsg: &[Seg], rmsg: &[Seg]) {
         let slot = self.region.slot(s);
+        // Taken, so the server can no longer withdraw it while we copy (a server that gave
+        // up on us has moved the state on: nothing to do).
+        if slot
+            .state
+            .compare_exchange(state::AGENT_REQ, state::AGENT_TAKEN, Ordering::SeqCst, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
         let req = AgentReq::read(
             slot.agent_dir.load(Ordering::Relaxed),
             slot.agent_offset.load(Ordering::Relaxed),
@@ -892,8 +907,14 @@ impl Conn {
             }
         };
         slot.agent_result.store(n as u64, Ordering::Relaxed);
-        slot.state.store(state::AGENT_DONE, Ordering::SeqCst);
-        futex::wake(&slot.state, 1);
+        if slot
+            .state
+            .compare_exchange(state::AGENT_TAKEN, state::AGENT_DONE, Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+            && slot.server_waiting.load(Ordering::SeqCst) != 0
+        {
+            futex::wake(&slot.state, 1);
+        }
     }
 
     fn wait_reply(&self, s: usize, smsg: &[Seg], rmsg: &[Seg], mut b: Blocking) -> KResult<i64> {
@@ -901,7 +922,7 @@ impl Conn {
         let kick = &self.kicks[s];
         // One spin budget for the whole call: through SEND- and REPLY-blocked alike, so a
         // reply that takes the server a few microseconds costs no sleep and wake-up.
-        let spin_end = spin::deadline_for(self.bell.server().cpu.load(Ordering::Relaxed));
+        let mut spin_end = spin::deadline_for(self.bell.server().cpu.load(Ordering::Relaxed));
         // Why this thread wants to leave: a signal (EINTR), a detach of its coid (EBADF), a
         // kernel timeout or SIGEV_UNBLOCK (ETIMEDOUT).
         let mut why: Option<Errno> = None;
@@ -913,6 +934,8 @@ impl Conn {
         // and a signal let through while it runs would interrupt nothing. From then on the
         // thread keeps signals held and polls for them as it naps.
         let mut churn = false;
+        // Copy requests served in this call.
+        let mut requests = 0u32;
         // Every reason to leave is looked at on every wake-up, whatever the slot says.
         loop {
             let st = slot.state.load(Ordering::Acquire);
@@ -933,8 +956,9 @@ impl Conn {
                         slot.reply_flags.load(Ordering::Relaxed),
                         slot.reply_len.load(Ordering::Relaxed),
                     );
+                    // An inline reply is written over the message (see `message::reply`).
                     // SAFETY: n ≤ INLINE; rmsg are the caller's checked reply buffers.
-                    unsafe { copy::scatter(self.region.reply_data(s), n, rmsg, 0) };
+                    unsafe { copy::scatter(self.region.send_data(s), n, rmsg, 0) };
                     let status = slot.status.load(Ordering::Relaxed) as i64;
                     slot.state.store(state::FREE, Ordering::Release);
                     return Ok(status);
@@ -963,7 +987,10 @@ impl Conn {
                 // Copies for the server; one that keeps asking while the thread wants to
                 // leave is held to the same grace as a copy.
                 state::AGENT_REQ => {
-                    if why.is_none() && b.hold.held_arrived() {
+                    // Signals are looked for at the first request and every 8th after (a
+                    // system call each time; a 1 MiB message is 16 requests).
+                    requests += 1;
+                    if why.is_none() && requests % 8 == 1 && b.hold.held_arrived() {
                         why = Some(Errno::EINTR);
                     }
                     if let Some(e) = why {
@@ -973,6 +1000,10 @@ impl Conn {
                     }
                     self.serve_agent(s, smsg, rmsg);
                     churn = true;
+                    // The server works with us: its next request comes within a chunk's copy.
+                    if spin_end.is_some() {
+                        spin_end = spin::deadline();
+                    }
                     continue;
                 }
                 // SEND-blocked: leave at once. REPLY-blocked: leave unless the channel holds
@@ -994,7 +1025,7 @@ impl Conn {
                 state::SENT | state::RECEIVED => {}
                 // The server is copying into our buffers: leaving would let it write into
                 // buffers that are gone, so wait for it, but not forever.
-                state::COPYING | state::AGENT_DONE => {
+                state::COPYING | state::AGENT_TAKEN | state::AGENT_DONE => {
                     if let Some(e) = why {
                         if copy_held.get_or_insert_with(Instant::now).elapsed() >= COPY_GRACE {
                             return self.forsake(s, e);

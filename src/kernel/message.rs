@@ -45,8 +45,10 @@ pub fn reply(rcvid: i64, status: i64, segs: &[Seg]) -> KResult<()> {
     let n = len.min(r.reply_cap as usize);
     let slot = conn.region.slot(s);
     let copied = if n <= INLINE {
+        // Over the message, which is done with (the rcvid was released above): the client
+        // reads the lines it wrote, so they change hands once less each way (64 KiB: ~2 µs).
         // SAFETY: segs are the server's checked buffers; the inline area holds INLINE bytes.
-        unsafe { copy::gather(segs, 0, conn.region.reply_data(s), n) };
+        unsafe { copy::gather(segs, 0, conn.region.send_data(s), n) };
         slot.reply_len.store(n as u64, Ordering::Relaxed);
         slot.reply_flags.store(REPLY_INLINE, Ordering::Relaxed);
         Ok(())

@@ -86,8 +86,12 @@ fn process_vm(pid: libc::pid_t, l: &[libc::iovec], r: &[libc::iovec], dir: Dir) 
     unsafe {
         // Our own memory is named by this thread: once the main thread has ended
         // (pthread_exit(), as thread_pool_start() with POOL_FLAG_EXIT_SELF does), the
-        // pid names a zombie without memory and the kernel answers ESRCH.
-        let pid = if pid == libc::getpid() { libc::gettid() } else { pid };
+        // pid names a zombie without memory and the kernel answers ESRCH. Both ids are the
+        // cached ones (no system call each copy).
+        let pid = match crate::kernel::process::existing() {
+            Some(p) if p.pid == pid => crate::kernel::thread::tid(),
+            _ => pid,
+        };
         match dir {
             Dir::Read => {
                 libc::process_vm_readv(pid, l.as_ptr(), l.len() as u64, r.as_ptr(), r.len() as u64, 0)
@@ -351,10 +355,46 @@ impl Image {
     }
 }
 
+/// `segs` without their first `n` bytes.
+pub fn skip(segs: &[Seg], mut n: usize) -> Vec<Seg> {
+    let mut rest = Vec::with_capacity(segs.len());
+    for s in segs {
+        if n >= s.len {
+            n -= s.len;
+        } else {
+            rest.push(Seg { base: s.base + n, len: s.len - n });
+            n = 0;
+        }
+    }
+    rest
+}
+
 /// Checks that `segs` are writable memory of process `pid` (this process, usually), by
 /// copying them onto themselves.
 pub fn writable(pid: libc::pid_t, segs: &[Seg]) -> KResult<()> {
     vm_copy(pid, segs, segs, 0, Dir::Read).map(|_| ())
+}
+
+/// The largest piece [`copy_bytes`] hands to `memcpy` at once: below glibc's threshold for
+/// `rep movsb`, which on this VM's AMD EPYC takes 30-40 us instead of 2 us for 64 KiB when
+/// the destination lies 1-31 bytes past the source modulo the page size (a slot area
+/// against a caller's buffer can be at any such distance). The vector loop glibc uses
+/// below the threshold is as fast at every distance (1 MiB: ~40 us against 63 us at best
+/// in one call, which then streams past the cache).
+const PIECE: usize = 2048;
+
+/// `memcpy` of `n` bytes, in pieces of at most [`PIECE`].
+///
+/// # Safety
+/// As for `copy_nonoverlapping`.
+unsafe fn copy_bytes(src: *const u8, dst: *mut u8, n: usize) {
+    let mut done = 0;
+    while done < n {
+        let k = (n - done).min(PIECE);
+        // SAFETY: the caller guarantees both ranges; [done, done + k) lies within them.
+        unsafe { std::ptr::copy_nonoverlapping(src.add(done), dst.add(done), k) };
+        done += k;
+    }
 }
 
 /// Copies up to `dst.len()` bytes of the logical stream `src` (from `offset`) into `dst`,
@@ -374,7 +414,7 @@ pub unsafe fn gather(src: &[Seg], mut offset: usize, dst: *mut u8, len: usize) -
         }
         let n = (s.len - offset).min(len - done);
         // SAFETY: the caller guarantees both ranges; n is within both.
-        unsafe { std::ptr::copy_nonoverlapping((s.base + offset) as *const u8, dst.add(done), n) };
+        unsafe { copy_bytes((s.base + offset) as *const u8, dst.add(done), n) };
         done += n;
         offset = 0;
     }
@@ -398,7 +438,7 @@ pub unsafe fn scatter(src: *const u8, len: usize, dst: &[Seg], mut offset: usize
         }
         let n = (d.len - offset).min(len - done);
         // SAFETY: the caller guarantees both ranges.
-        unsafe { std::ptr::copy_nonoverlapping(src.add(done), (d.base + offset) as *mut u8, n) };
+        unsafe { copy_bytes(src.add(done), (d.base + offset) as *mut u8, n) };
         done += n;
         offset = 0;
     }
@@ -465,6 +505,15 @@ mod tests {
             proptest::prop_assert_eq!(moved, want);
             proptest::prop_assert_eq!(seen, want);
         }
+    }
+
+    #[test]
+    fn skip_drops_leading_bytes() {
+        let segs = [Seg { base: 100, len: 3 }, Seg { base: 200, len: 0 }, Seg { base: 300, len: 5 }];
+        assert_eq!(skip(&segs, 0), vec![segs[0], segs[2]]);
+        assert_eq!(skip(&segs, 4), vec![Seg { base: 301, len: 4 }]);
+        assert_eq!(skip(&segs, 8), vec![]);
+        assert_eq!(skip(&segs, 20), vec![]);
     }
 
     #[test]
