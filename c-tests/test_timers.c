@@ -757,6 +757,18 @@ TEST(receiving_timer_pulses_leaves_the_thread_timer_slack_alone)
     close_chan(c);
 }
 
+/* The end of a case whose receive was abandoned (cancelled, or jumped out of): that call
+ * never released its reference to the channel (README, "Known limits"), so under
+ * AddressSanitizer the channel is kept, reachable, rather than reported leaked. */
+static void close_abandoned(struct chan c)
+{
+#ifdef __SANITIZE_ADDRESS__
+    ConnectDetach(c.coid);
+#else
+    close_chan(c);
+#endif
+}
+
 static void *receive_forever(void *arg)
 {
     struct chan *c = arg;
@@ -783,7 +795,7 @@ TEST(a_receiver_cancelled_in_its_wait_leaves_the_expiries_to_the_others)
     h_note("%d pulses queued in 300 ms without a receiver", queued);
     CHECK(queued >= 9); /* expiries at 200, 220, ... 400 ms */
     CHECK_OK(timer_delete(t));
-    close_chan(c);
+    close_abandoned(c);
 }
 
 static sigjmp_buf g_jump;
@@ -823,7 +835,7 @@ TEST(a_receiver_a_signal_handler_jumps_out_of_does_not_stop_the_timer)
     CHECK(atomic_load(&k.pulses) >= 14); /* expiries at 100, 120, ... 420 ms */
     timer_delete(jump_t);
     CHECK_OK(timer_delete(t));
-    close_chan(c);
+    close_abandoned(c);
 }
 
 /* ------------------------------------------------------------------------------------ */
