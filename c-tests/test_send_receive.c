@@ -1044,4 +1044,75 @@ TEST(sr_size_sweep)
     close_chan(ch);
 }
 
+/* A reply while another server thread is still reading the same long message: the reply
+ * waits for the read (QNX's kernel serializes them) and the client always gets it; the read
+ * gets its bytes or ESRCH, never the reply's. */
+#define RR_BIG (1 << 20)
+
+struct rr {
+    int rcvid;
+    char *buf;
+    long got;
+    int err;
+    atomic_int reading;
+};
+
+static void *read_it(void *arg)
+{
+    struct rr *r = arg;
+    atomic_store(&r->reading, 1);
+    r->got = MsgRead(r->rcvid, r->buf, RR_BIG, 0);
+    r->err = errno;
+    return NULL;
+}
+
+/* The client, in a process of its own: the server's reads are then copies between
+ * processes, during which the slot is held. */
+static int send_big(int rd, int wr, void *arg)
+{
+    (void)rd, (void)wr;
+    const int *where = arg; /* pid, chid */
+    int coid = ConnectAttach(0, where[0], where[1], _NTO_SIDE_CHANNEL, 0);
+    char *m = malloc(RR_BIG);
+    if (coid == -1 || !m)
+        return 1;
+    memset(m, 'm', RR_BIG);
+    for (int i = 0; i < 30; i++)
+        if (MsgSend(coid, m, RR_BIG, NULL, 0) != i)
+            return 2;
+    free(m);
+    return 0;
+}
+
+TEST(a_reply_while_another_thread_reads_the_message_reaches_the_client)
+{
+    int chid = ChannelCreate(0);
+    REQUIRE(chid > 0);
+    int where[2] = {getpid(), chid};
+    struct h_proc client = h_spawn(send_big, where);
+    struct rr r = {0, malloc(RR_BIG), 0, 0, 0};
+    for (int i = 0; i < 30; i++) {
+        char head[16];
+        r.rcvid = MsgReceive(chid, head, sizeof head, NULL);
+        REQUIRE(r.rcvid > 0);
+        atomic_store(&r.reading, 0);
+        pthread_t reader = h_thread(read_it, &r);
+        while (!atomic_load(&r.reading)) {
+        }
+        /* Into the read's copy (a megabyte takes tens of microseconds), or just before it. */
+        long long until = h_now_us() + (i % 6) * 8;
+        while (h_now_us() < until) {
+        }
+        CHECK_OK(MsgReply(r.rcvid, i, NULL, 0));
+        JOIN(reader, 5000);
+        CHECK(r.got == RR_BIG || (r.got == -1 && r.err == ESRCH));
+        if (r.got == RR_BIG)
+            CHECK(r.buf[0] == 'm' && r.buf[RR_BIG - 1] == 'm');
+    }
+    CHECK_CHILD_OK(client.pid, 10000);
+    h_close_proc(&client);
+    free(r.buf);
+    ChannelDestroy(chid);
+}
+
 HARNESS_MAIN

@@ -13,6 +13,9 @@
  * the machine may be a loaded 2-core VM.
  */
 #include "harness.h"
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#endif
 #include <setjmp.h>
 #include <sys/prctl.h>
 
@@ -771,6 +774,10 @@ static void close_abandoned(struct chan c)
 
 static void *receive_forever(void *arg)
 {
+#ifdef __SANITIZE_ADDRESS__
+    /* Its call is cancelled: what the call held stays allocated (README, "Known limits"). */
+    __lsan_disable();
+#endif
     struct chan *c = arg;
     struct _pulse p;
     for (;;)

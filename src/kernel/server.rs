@@ -478,27 +478,39 @@ impl ServerConn {
     }
 
     /// Claims slot `s` for a copy into the client's memory, so the client cannot leave
-    /// while it runs. `ESRCH` when the client has already left.
+    /// while it runs. `ESRCH` when the client has already left. Another thread of ours
+    /// copying for the same rcvid (a `MsgRead` while this one replies) is waited for, as the
+    /// kernel serializes them on QNX: a reply that gave up would leave the client
+    /// REPLY-blocked with its rcvid released. The wait is the agent's bound: a client that
+    /// writes a copying state itself holds the thread no longer than a silent one does.
     pub fn begin_copy(&self, s: usize) -> KResult<()> {
         let slot = self.region.slot(s);
-        match slot.state.compare_exchange(
-            state::RECEIVED,
-            state::COPYING,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => Ok(()),
-            Err(state::ABORTED) => {
-                // The client left while REPLY-blocked: the slot is free again.
-                let _ = slot.state.compare_exchange(
-                    state::ABORTED,
-                    state::FREE,
-                    Ordering::AcqRel,
-                    Ordering::Relaxed,
-                );
-                Err(Errno::ESRCH)
+        let until = Instant::now() + AGENT_PATIENCE;
+        loop {
+            match slot.state.compare_exchange(
+                state::RECEIVED,
+                state::COPYING,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(state::ABORTED) => {
+                    // The client left while REPLY-blocked: the slot is free again.
+                    let _ = slot.state.compare_exchange(
+                        state::ABORTED,
+                        state::FREE,
+                        Ordering::AcqRel,
+                        Ordering::Relaxed,
+                    );
+                    return Err(Errno::ESRCH);
+                }
+                Err(state::COPYING | state::AGENT_REQ | state::AGENT_TAKEN | state::AGENT_DONE)
+                    if Instant::now() < until =>
+                {
+                    std::thread::yield_now()
+                }
+                Err(_) => return Err(Errno::ESRCH),
             }
-            Err(_) => Err(Errno::ESRCH),
         }
     }
 
