@@ -30,6 +30,7 @@ fn main() {
         .file("src/c/threads.c")
         .file("src/c/spawn.c")
         .file("src/c/procmgr.c")
+        .file("src/c/signals.c")
         .flag("-fexceptions")
         // Some of it (the spawn family, the C-library extras) is reached from C only: keep
         // every object.

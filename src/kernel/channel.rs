@@ -527,9 +527,9 @@ impl Channel {
         let _shown = status::receiving(self.chid);
         let seq = &self.bell.clients().seq;
         let waker = thread::waker();
-        // Held once the queue was found empty: from then on the caller is about to be
-        // RECEIVE-blocked, and a signal must interrupt it. The queue is looked at again with
-        // signals held before sleeping.
+        // Watched once the queue was found empty: from then on the caller is about to be
+        // RECEIVE-blocked, and a signal must interrupt it (signals are held before it
+        // sleeps; a handler that ran before counts).
         let mut hold: Option<SignalHold> = None;
         loop {
             let observed = seq.load(Ordering::SeqCst);
@@ -574,7 +574,7 @@ impl Channel {
                 None => match hold.take() {
                     None => {
                         inherit::idle();
-                        hold = Some(SignalHold::new())
+                        hold = Some(SignalHold::watching())
                     }
                     Some(_) if waker.take_unblock() || Timeout::expired(&mut timeout, Blocked::Receive) => {
                         return Err(Errno::ETIMEDOUT)

@@ -727,8 +727,13 @@ impl Conn {
         if self.is_dead() {
             return Err(Errno::EBADF);
         }
-        // From the moment the thread blocks, a signal must interrupt the call.
-        let mut b = Blocking { cancel, hold: SignalHold::new(), timeout, waker };
+        // From the moment the thread blocks, a signal must interrupt the call: signals are
+        // watched until it sleeps. On an `_NTO_CHF_UNBLOCK` channel they are held from the
+        // start, so that one whose default action ends the process waits for the reply
+        // (see `SignalHold::release_keeping_fatal`).
+        let hold =
+            if self.chflags & _NTO_CHF_UNBLOCK != 0 { SignalHold::new() } else { SignalHold::watching() };
+        let mut b = Blocking { cancel, hold, timeout, waker };
         let shown = status::sending(self.server_pid, coid);
         let s = self.claim(&mut b)?;
         shown.posted(self.scoid, s);

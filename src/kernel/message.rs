@@ -38,7 +38,9 @@ pub fn receive(chid: i32, segs: &[Seg], info: Option<&mut _msg_info>, pulses_onl
 pub fn reply(rcvid: i64, status: i64, segs: &[Seg]) -> KResult<()> {
     let len = copy::total(segs)?;
     let (conn, s, gen) = lookup(current(), rcvid)?;
-    conn.check_alive()?;
+    if conn.is_dead() {
+        return Err(Errno::ESRCH);
+    }
     conn.release(s, gen)?;
     conn.begin_copy(s)?;
     let r = conn.received(s);
@@ -56,10 +58,7 @@ pub fn reply(rcvid: i64, status: i64, segs: &[Seg]) -> KResult<()> {
         conn.write_client(s, &r, 0, segs).map(|_| ())
     };
     match copied {
-        Ok(()) => {
-            conn.finish(s, state::REPLIED, status as u64);
-            Ok(())
-        }
+        Ok(()) => conn.release_client(s, state::REPLIED, status as u64),
         Err(e) => {
             conn.finish(s, state::FAILED, e.0 as u64);
             Err(e)
@@ -70,7 +69,9 @@ pub fn reply(rcvid: i64, status: i64, segs: &[Seg]) -> KResult<()> {
 /// `MsgError`: releases the client with `error` (`EOK`: `MsgSend` returns 0).
 pub fn error(rcvid: i64, error: i32) -> KResult<()> {
     let (conn, s, gen) = lookup(current(), rcvid)?;
-    conn.check_alive()?;
+    if conn.is_dead() {
+        return Err(Errno::ESRCH);
+    }
     // -1: the error that made the client ask to be unblocked.
     let error = match error {
         -1 => conn.unblock_request(s).unwrap_or(Errno::EINTR).0,
@@ -80,11 +81,10 @@ pub fn error(rcvid: i64, error: i32) -> KResult<()> {
     conn.begin_copy(s)?;
     if error == 0 {
         conn.region.slot(s).reply_flags.store(0, Ordering::Relaxed);
-        conn.finish(s, state::REPLIED, 0);
+        conn.release_client(s, state::REPLIED, 0)
     } else {
-        conn.finish(s, state::FAILED, error as u64);
+        conn.release_client(s, state::FAILED, error as u64)
     }
-    Ok(())
 }
 
 /// `MsgRead*`: bytes of the client's message from `offset`.

@@ -524,6 +524,26 @@ impl ServerConn {
         }
     }
 
+    /// Releases the client in slot `s` with `to` (REPLIED or FAILED) and `status`: `ESRCH`
+    /// when the client died without taking it (as QNX fails a dead client's reply). Whether
+    /// it lives is asked after the release, so that a live client (the usual case) does not
+    /// wait for the system call; one that took its answer and then ended had it.
+    pub fn release_client(&self, s: usize, to: u32, status: u64) -> KResult<()> {
+        let slot = self.region.slot(s);
+        let ticket = slot.ticket.load(Ordering::Relaxed);
+        self.finish(s, to, status);
+        if self.check_alive().is_ok() {
+            return Ok(());
+        }
+        let untaken =
+            slot.state.load(Ordering::Acquire) == to && slot.ticket.load(Ordering::Relaxed) == ticket;
+        if untaken {
+            Err(Errno::ESRCH)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Releases a received client with an error.
     pub fn fail_held(&self, s: usize, e: Errno) {
         self.slots[s].held.store(0, Ordering::Release);

@@ -44,11 +44,14 @@ pub fn until_shared(end: Option<Instant>, spinners: &AtomicU32, done: impl FnMut
     r
 }
 
+/// The CPUs the process may use: its main thread's (a thread pinned to one CPU does not make
+/// spinning useless for the others; a wait on a peer on the same CPU never spins).
 fn usable_cpus() -> usize {
     // SAFETY: cpu_set_t is plain data filled by the kernel.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: set is valid for the call.
-    let r = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    // SAFETY: set is valid for the call; getpid() is the main thread's id.
+    let r =
+        unsafe { libc::sched_getaffinity(libc::getpid(), std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
     if r != 0 {
         return 1;
     }
@@ -103,30 +106,63 @@ pub fn until_by(end: Option<Instant>, mut done: impl FnMut() -> bool) -> bool {
 /// caller that must notice signals (QNX's blocking calls fail with EINTR) holds them from
 /// before it commits to waiting until it is about to sleep; what arrived meanwhile is seen at
 /// release, and its handler runs then.
+///
+/// A caller that may finish without sleeping (its peer answers while it spins) only watches
+/// at first ([`SignalHold::watching`]): signals are let through, and the handlers that run
+/// are counted (`src/c/signals.c`), so no system call is made unless the caller goes on to
+/// hold them; a handler that ran meanwhile counts then as a signal that arrived.
 pub struct SignalHold {
     /// The caller's mask, restored at release (or drop).
     old: Option<KSet>,
     /// The signals still held while the caller sleeps ([`SignalHold::release_keeping_fatal`]).
     kept: Option<KSet>,
+    /// The handlers counted when the caller began to watch (not held yet) or let signals
+    /// through at release: a count that moved since means one ran while nothing was held.
+    since: Option<libc::c_ulong>,
+}
+
+extern "C" {
+    fn neutrino_signals_handled() -> libc::c_ulong;
+    fn neutrino_signals_adopt();
+}
+
+/// The signal handlers that have run on the calling thread.
+fn handled() -> libc::c_ulong {
+    // SAFETY: reads a thread-local counter.
+    unsafe { neutrino_signals_handled() }
 }
 
 impl SignalHold {
     /// Holds signals.
     pub fn new() -> SignalHold {
-        SignalHold { old: Some(hold_signals()), kept: None }
+        SignalHold { old: Some(hold_signals()), kept: None, since: None }
+    }
+
+    /// Watches for signal handlers without holding signals: no system call.
+    pub fn watching() -> SignalHold {
+        static ADOPTED: OnceLock<()> = OnceLock::new();
+        // SAFETY: plain C call, once per process.
+        ADOPTED.get_or_init(|| unsafe { neutrino_signals_adopt() });
+        SignalHold { old: None, kept: None, since: Some(handled()) }
+    }
+
+    /// Holds signals if they are not held; returns whether a handler ran while they were not.
+    pub fn hold(&mut self) -> bool {
+        if self.old.is_none() {
+            self.old = Some(hold_signals());
+        }
+        self.since.take().is_some_and(|since| handled() != since)
     }
 
     /// Lets signals through again; returns whether one arrived that has a handler.
     pub fn release(&mut self) -> bool {
+        let ran = self.hold();
         self.kept = None;
-        match self.old.take() {
-            Some(old) => {
-                let arrived = handled_pending(sigpending() & !old);
-                set_mask(old);
-                arrived
-            }
-            None => false,
-        }
+        let old = self.old.take().expect("held");
+        let arrived = handled_pending(sigpending() & !old);
+        set_mask(old);
+        self.since = Some(handled());
+        arrived || ran
     }
 
     /// Lets through the signals that have a handler or are ignored, but keeps held until
@@ -137,29 +173,31 @@ impl SignalHold {
     /// whether a signal arrived that must interrupt the wait: one with a handler, or a kept
     /// one.
     pub fn release_keeping_fatal(&mut self) -> bool {
-        let (Some(old), None) = (self.old, self.kept) else { return false };
+        if self.kept.is_some() {
+            return false;
+        }
+        let ran = self.hold();
+        let old = self.old.expect("held");
         let fatal = fatal_signals(old);
         let pending = sigpending() & !old;
         let arrived = handled_pending(pending & !fatal);
         set_mask(old | fatal);
         self.kept = Some(fatal);
-        self.kept_arrived(pending) || arrived
+        self.since = Some(handled());
+        self.kept_arrived(pending) || arrived || ran
     }
 
     /// For a caller that goes on running instead of sleeping (kept busy by its peer): holds
     /// every signal again if some were let through, so that none arriving from now on is
-    /// lost, and returns whether one with a handler is pending (its handler runs at release).
+    /// lost, and returns whether one with a handler is pending (its handler runs at release)
+    /// or ran while signals were let through.
     pub fn held_arrived(&mut self) -> bool {
-        match self.old {
-            None => *self = SignalHold::new(),
-            Some(_) if self.kept.is_some() => {
-                hold_signals();
-                self.kept = None;
-            }
-            Some(_) => {}
+        if self.kept.take().is_some() {
+            hold_signals();
         }
+        let ran = self.hold();
         let old = self.old.expect("held");
-        handled_pending(sigpending() & !old)
+        handled_pending(sigpending() & !old) || ran
     }
 
     /// Puts the caller's mask back for a thread leaving by cancellation, whose unwinding
