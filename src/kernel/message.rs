@@ -43,7 +43,7 @@ pub fn reply(rcvid: i64, status: i64, segs: &[Seg]) -> KResult<()> {
     let r = conn.received(s);
     let n = len.min(r.reply_cap as usize);
     let slot = conn.region.slot(s);
-    let copied = if n <= INLINE {
+    let copied = if n <= INLINE && conn.send_area_free(&held) {
         // Over the message, which is done with (the rcvid was released above, and no read
         // of ours runs: we hold the slot): the client
         // reads the lines it wrote, so they change hands once less each way (64 KiB: ~2 µs).

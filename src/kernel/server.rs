@@ -200,6 +200,9 @@ pub struct SlotPriv {
     /// [`ServerConn::begin_copy`]): kept here, not in the shared slot, which the client can
     /// write.
     serial: Mutex<()>,
+    /// A read withdrew a chunk the client thread had taken (see `answered_soon`): its copy
+    /// into the slot's send area may still be running, so no inline reply goes there.
+    late_read: AtomicBool,
 }
 
 /// A received client's slot claimed by one thread of ours for copies or for its reply
@@ -446,6 +449,7 @@ impl ServerConn {
             reply_segs: slot_segs(&slot.reply_segs),
         };
         *self.slots[s].rcv.lock() = r;
+        self.slots[s].late_read.store(false, Ordering::Relaxed);
         self.slots[s].held.store(r.gen, Ordering::Release);
         self.show_held(s, true);
         r
@@ -548,6 +552,14 @@ impl ServerConn {
             return Err(Errno::ESRCH);
         }
         Ok(held)
+    }
+
+    /// Whether the reply may be written over the message in the slot's send area, where
+    /// the client reads an inline reply: not while a client thread preempted in a copy for
+    /// a read still fills that area (it would write its message over the reply, which it
+    /// reads once it has done), then the reply goes straight to the client's buffers.
+    pub fn send_area_free(&self, held: &Copying) -> bool {
+        !self.slots[held.s].late_read.load(Ordering::Relaxed)
     }
 
     /// Slot `s` is about to be received again (it was sent anew): an rcvid of its earlier
@@ -704,7 +716,8 @@ impl ServerConn {
     /// just made, spinning until `spin_end` at most. A client that has not taken it within
     /// [`TAKE_WAIT`] is not spinning (preempted): the request is withdrawn. A read it took but
     /// has not finished within [`COPY_WAIT`] (preempted as it copied) is abandoned too: its
-    /// late copy only fills the slot's send area, which it alone writes until it is done. A
+    /// late copy only fills the slot's send area, where the reply is then not written (see
+    /// [`ServerConn::send_area_free`]). A
     /// write is waited for, since its late copy would land in the client's buffers after
     /// ours. False: withdrawn, the slot is COPYING again.
     fn answered_soon(&self, s: usize, dir: u32, spin_end: Option<Instant>) -> bool {
@@ -719,7 +732,11 @@ impl ServerConn {
         let done = || st.load(Ordering::Acquire) != state::AGENT_TAKEN;
         if dir == AGENT_READ {
             let copied_by = spin_end.map(|end| end.min(Instant::now() + COPY_WAIT));
-            return spin::until_by(copied_by, done) || withdraw(state::AGENT_TAKEN);
+            if spin::until_by(copied_by, done) || withdraw(state::AGENT_TAKEN) {
+                return true;
+            }
+            self.slots[s].late_read.store(true, Ordering::Relaxed);
+            return false;
         }
         spin::until_by(spin_end, done);
         true
