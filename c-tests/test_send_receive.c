@@ -1044,4 +1044,103 @@ TEST(sr_size_sweep)
     close_chan(ch);
 }
 
+/* A reply while another server thread is still reading the same long message: the reply
+ * waits for the read (QNX's kernel serializes them) and the client always gets it; the read
+ * gets its bytes or ESRCH, never the reply's (nor the client's next message's). */
+#define RR_BIG (1 << 20)
+#define RR_MSGS 30
+#define RR_REPLY 64
+
+struct rr {
+    int rcvid;
+    char *buf;
+    long got;
+    int err;
+    atomic_int reading;
+};
+
+static void *read_it(void *arg)
+{
+    struct rr *r = arg;
+    atomic_store(&r->reading, 1);
+    r->got = MsgRead(r->rcvid, r->buf, RR_BIG, 0);
+    r->err = errno;
+    return NULL;
+}
+
+/* Whether all n bytes of p are c. */
+static int all_are(const char *p, size_t n, char c)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != c)
+            return 0;
+    return 1;
+}
+
+/* The client, in a process of its own: the server's reads are then copies between
+ * processes. Message i is all 'a' + i % 26 and its reply must be status i with RR_REPLY
+ * bytes 'R'; what went wrong is told on stderr. */
+static int send_big(int rd, int wr, void *arg)
+{
+    (void)rd, (void)wr;
+    const int *where = arg; /* pid, chid */
+    int coid = ConnectAttach(0, where[0], where[1], _NTO_SIDE_CHANNEL, 0);
+    char *m = malloc(RR_BIG);
+    if (coid == -1 || !m)
+        return 1;
+    for (int i = 0; i < RR_MSGS; i++) {
+        char back[RR_REPLY];
+        memset(m, 'a' + i % 26, RR_BIG);
+        memset(back, 0, sizeof back);
+        errno = 0;
+        long got = MsgSend(coid, m, RR_BIG, back, sizeof back);
+        if (got != i || !all_are(back, sizeof back, 'R')) {
+            fprintf(stderr, "client: MsgSend #%d returned %ld (%#lx), errno %s, reply %.8s\n", i,
+                    got, (unsigned long)got, h_errname(errno), back);
+            return 2;
+        }
+    }
+    free(m);
+    return 0;
+}
+
+TEST(a_reply_while_another_thread_reads_the_message_reaches_the_client)
+{
+    int chid = ChannelCreate(0);
+    REQUIRE(chid > 0);
+    int where[2] = {getpid(), chid};
+    struct h_proc client = h_spawn(send_big, where);
+    struct rr r = {0, malloc(RR_BIG), 0, 0, 0};
+    char reply[RR_REPLY];
+    memset(reply, 'R', sizeof reply);
+    for (int i = 0; i < RR_MSGS; i++) {
+        char head[16];
+        /* A client that went wrong sends no more: the case fails instead of waiting. */
+        uint64_t ns = 5000000000ull;
+        TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, NULL, &ns, NULL);
+        r.rcvid = MsgReceive(chid, head, sizeof head, NULL);
+        if (r.rcvid <= 0)
+            h_failf(__FILE__, __LINE__, "message #%d not received: %s", i, h_errname(errno));
+        if (r.rcvid <= 0)
+            break;
+        atomic_store(&r.reading, 0);
+        pthread_t reader = h_thread(read_it, &r);
+        while (!atomic_load(&r.reading)) {
+        }
+        /* Into the read's copy (a megabyte takes tens of microseconds), or just before it. */
+        long long until = h_now_us() + (i % 6) * 8;
+        while (h_now_us() < until) {
+        }
+        CHECK_OK(MsgReply(r.rcvid, i, reply, sizeof reply));
+        JOIN(reader, 5000);
+        CHECK(r.got == RR_BIG || (r.got == -1 && r.err == ESRCH));
+        if (r.got == RR_BIG && !all_are(r.buf, RR_BIG, (char)('a' + i % 26)))
+            h_failf(__FILE__, __LINE__, "read #%d got other bytes than the message's", i);
+    }
+    CHECK_CHILD_OK(client.pid, 10000);
+    h_close_proc(&client);
+    free(r.buf);
+    ChannelDestroy(chid);
+}
+
 HARNESS_MAIN

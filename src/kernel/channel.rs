@@ -12,7 +12,7 @@ use super::server::{self, Received, ServerConn};
 use super::status;
 use super::thread::{self, Blocked, Timeout, Waker};
 use super::timer;
-use crate::transport::copy::{self, Seg};
+use crate::transport::copy::{self, Dir, Seg};
 use crate::transport::futex;
 use crate::transport::region::{
     state, Bell, BELL_CLIENTS_LEN, BELL_SERVER_LEN, INLINE, MAX_CHANNEL_CONNS, PULSES_POSTED, SLOTS,
@@ -192,6 +192,7 @@ impl ChannelState {
             let (_, m) = self.messages.pop().expect("peeked");
             m.conn.slots[m.slot].queued.store(false, Ordering::Relaxed);
             let slot = m.conn.region.slot(m.slot);
+            m.conn.taking(m.slot);
             if slot
                 .state
                 .compare_exchange(state::SENT, state::RECEIVED, Ordering::SeqCst, Ordering::Acquire)
@@ -623,6 +624,10 @@ impl Channel {
         if let Some(w) = watch {
             w.done();
         }
+        // A handler that ran between the release and the sleep interrupted nothing.
+        if r.is_ok() && hold.ran() {
+            return Err(Errno::EINTR);
+        }
         r
     }
 
@@ -653,7 +658,11 @@ impl Channel {
                 n
             })
         } else {
-            conn.read_client(s, &rcv, 0, segs)
+            conn.begin_copy(s, rcv.gen).and_then(|held| {
+                let res = conn.transfer(&held, &rcv, 0, segs, Dir::Read);
+                held.finish(state::RECEIVED, 0);
+                res
+            })
         };
         let n = match copied {
             Ok(n) => n,
@@ -664,7 +673,7 @@ impl Channel {
                     self.bell.ring(conn.bit);
                     return Err(Errno::EFAULT);
                 }
-                conn.fail_held(s, if e == Errno::EFAULT { Errno::EFAULT } else { Errno::ESRCH });
+                conn.fail_held(s, rcv.gen, if e == Errno::EFAULT { Errno::EFAULT } else { Errno::ESRCH });
                 return Err(Errno::ESRCH);
             }
         };

@@ -6,7 +6,7 @@ use super::channel::Channel;
 use super::errno::{Errno, KResult};
 use super::inherit;
 use super::process::current;
-use super::server::lookup;
+use super::server::{lookup, Copying, ServerConn};
 use super::{client, thread};
 use crate::transport::copy::{self, Dir, Seg};
 use crate::transport::region::{state, INLINE, REPLY_INLINE};
@@ -41,29 +41,41 @@ pub fn reply(rcvid: i64, status: i64, segs: &[Seg]) -> KResult<()> {
     if conn.is_dead() {
         return Err(Errno::ESRCH);
     }
-    conn.release(s, gen)?;
-    conn.begin_copy(s)?;
+    let held = claim_to_release(&conn, s, gen)?;
     let r = conn.received(s);
     let n = len.min(r.reply_cap as usize);
     let slot = conn.region.slot(s);
-    let copied = if n <= INLINE {
-        // Over the message, which is done with (the rcvid was released above): the client
-        // reads the lines it wrote, so they change hands once less each way (64 KiB: ~2 µs).
+    let copied = if n <= INLINE && conn.send_area_free(&held) {
+        // Over the message, which is done with (the rcvid was released above, and no read
+        // of ours runs: we hold the slot): the client reads the lines it wrote, so they
+        // change hands once less each way (64 KiB: ~2 µs).
         // SAFETY: segs are the server's checked buffers; the inline area holds INLINE bytes.
         unsafe { copy::gather(segs, 0, conn.region.send_data(s), n) };
         slot.reply_len.store(n as u64, Ordering::Relaxed);
         slot.reply_flags.store(REPLY_INLINE, Ordering::Relaxed);
         Ok(())
     } else {
-        conn.write_client(s, &r, 0, segs).map(|_| ())
+        conn.transfer(&held, &r, 0, segs, Dir::Write).map(|_| ())
     };
     match copied {
-        Ok(()) => conn.release_client(s, state::REPLIED, status as u64),
+        Ok(()) => held.answer(state::REPLIED, status as u64),
         Err(e) => {
-            conn.finish(s, state::FAILED, e.0 as u64);
+            held.finish(state::FAILED, e.0 as u64);
             Err(e)
         }
     }
+}
+
+/// Claims the slot of rcvid `gen` for its one reply: once any copy another thread of ours
+/// makes for it has ended, and the rcvid ends with it. `ESRCH` when another thread replied
+/// first or the client has gone.
+fn claim_to_release(conn: &ServerConn, s: usize, gen: u32) -> KResult<Copying<'_>> {
+    let held = conn.begin_copy(s, gen)?;
+    if let Err(e) = conn.release(s, gen) {
+        held.finish(state::RECEIVED, 0);
+        return Err(e);
+    }
+    Ok(held)
 }
 
 /// `MsgError`: releases the client with `error` (`EOK`: `MsgSend` returns 0).
@@ -72,50 +84,52 @@ pub fn error(rcvid: i64, error: i32) -> KResult<()> {
     if conn.is_dead() {
         return Err(Errno::ESRCH);
     }
+    let held = claim_to_release(&conn, s, gen)?;
     // -1: the error that made the client ask to be unblocked.
     let error = match error {
         -1 => conn.unblock_request(s).unwrap_or(Errno::EINTR).0,
         e => e,
     };
-    conn.release(s, gen)?;
-    conn.begin_copy(s)?;
     if error == 0 {
         conn.region.slot(s).reply_flags.store(0, Ordering::Relaxed);
-        conn.release_client(s, state::REPLIED, 0)
+        held.answer(state::REPLIED, 0)
     } else {
-        conn.release_client(s, state::FAILED, error as u64)
+        held.answer(state::FAILED, error as u64)
     }
 }
 
 /// `MsgRead*`: bytes of the client's message from `offset`.
 pub fn read(rcvid: i64, segs: &[Seg], offset: usize) -> KResult<usize> {
     copy::total(segs)?;
-    let (conn, s, _) = lookup(current(), rcvid)?;
+    let (conn, s, gen) = lookup(current(), rcvid)?;
     conn.check_alive()?;
+    let held = conn.begin_copy(s, gen)?;
     let r = conn.received(s);
-    if offset as u64 >= r.send_len {
-        return Ok(0);
-    }
-    if r.send_len <= INLINE as u64 {
+    let res = if offset as u64 >= r.send_len {
+        Ok(0)
+    } else if r.send_len <= INLINE as u64 {
         // The message is in the slot, in this process's memory.
         let src = [Seg { base: conn.region.send_data(s) as usize, len: r.send_len as usize }];
-        return copy::vm_copy(current().pid, segs, &src, offset, Dir::Read);
-    }
-    conn.read_client(s, &r, offset, segs)
+        copy::vm_copy(current().pid, segs, &src, offset, Dir::Read)
+    } else {
+        conn.transfer(&held, &r, offset, segs, Dir::Read)
+    };
+    held.finish(state::RECEIVED, 0);
+    res
 }
 
 /// `MsgWrite*`: bytes into the client's reply buffer at `offset`; the client stays blocked.
 pub fn write(rcvid: i64, segs: &[Seg], offset: usize) -> KResult<usize> {
     copy::total(segs)?;
-    let (conn, s, _) = lookup(current(), rcvid)?;
+    let (conn, s, gen) = lookup(current(), rcvid)?;
     conn.check_alive()?;
-    conn.begin_copy(s)?;
+    let held = conn.begin_copy(s, gen)?;
     let r = conn.received(s);
-    let res = conn.write_client(s, &r, offset, segs);
+    let res = conn.transfer(&held, &r, offset, segs, Dir::Write);
     match res {
         // The client's image went: its connection ended, and the slot with it.
-        Err(e) if conn.is_dead() => conn.finish(s, state::FAILED, e.0 as u64),
-        _ => conn.finish(s, state::RECEIVED, 0),
+        Err(e) if conn.is_dead() => held.finish(state::FAILED, e.0 as u64),
+        _ => held.finish(state::RECEIVED, 0),
     }
     res
 }

@@ -25,7 +25,7 @@ use crate::transport::region::{
 };
 use crate::transport::shm::Region;
 use crate::transport::spin;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use std::borrow::Cow;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -196,6 +196,55 @@ pub struct SlotPriv {
     rcv: Mutex<Received>,
     /// A `_PULSE_CODE_UNBLOCK` for the current rcvid was queued.
     unblock_sent: AtomicBool,
+    /// Held by the one thread of ours that works on the received client (see
+    /// [`ServerConn::begin_copy`]): kept here, not in the shared slot, which the client can
+    /// write.
+    serial: Mutex<()>,
+    /// A read withdrew a chunk the client thread had taken (see `answered_soon`): its copy
+    /// into the slot's send area may still be running, so no inline reply goes there.
+    late_read: AtomicBool,
+}
+
+/// A received client's slot claimed by one thread of ours for copies or for its reply
+/// (see [`ServerConn::begin_copy`]); [`Copying::finish`] lets it go.
+#[must_use]
+pub struct Copying<'a> {
+    conn: &'a ServerConn,
+    s: usize,
+    _serial: MutexGuard<'a, ()>,
+}
+
+impl Copying<'_> {
+    /// Ends the copy: the client is REPLY-blocked again (RECEIVED), or released with `to`
+    /// (REPLIED or FAILED) and `status`.
+    pub fn finish(self, to: u32, status: u64) {
+        let slot = self.conn.region.slot(self.s);
+        slot.status.store(status, Ordering::Relaxed);
+        slot.state.store(to, Ordering::SeqCst);
+        if slot.client_waiting.load(Ordering::SeqCst) != 0 {
+            futex::wake(&slot.state, 1);
+        }
+    }
+
+    /// Releases the client with `to` (REPLIED or FAILED) and `status`: `ESRCH` when the
+    /// client died without taking it (as QNX fails a dead client's reply). Whether it lives
+    /// is asked after the release, so that a live client (the usual case) does not wait for
+    /// the system call; one that took its answer and then ended had it.
+    pub fn answer(self, to: u32, status: u64) -> KResult<()> {
+        let (conn, slot) = (self.conn, self.conn.region.slot(self.s));
+        let ticket = slot.ticket.load(Ordering::Relaxed);
+        self.finish(to, status);
+        if conn.check_alive().is_ok() {
+            return Ok(());
+        }
+        let untaken =
+            slot.state.load(Ordering::Acquire) == to && slot.ticket.load(Ordering::Relaxed) == ticket;
+        if untaken {
+            Err(Errno::ESRCH)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// How far a copy through the slot went: all it could, or this far before the client was
@@ -383,7 +432,8 @@ impl ServerConn {
             Dir::Write => (&r.reply_segs, r.reply_iov, r.reply_parts),
         };
         let copy = |local: &[Seg], remote: &[Seg], offset: usize, dir: Dir| match &self.image {
-            // The slot's status is ours until the client is released: it holds the nonces.
+            // The slot's status is ours while we hold the slot (`begin_copy`): it holds the
+            // nonces.
             Some(image) => image.copy(self.cell(&self.region.slot(s).status), local, remote, offset, dir),
             None => copy::vm_copy(self.peer.pid, local, remote, offset, dir),
         };
@@ -419,6 +469,7 @@ impl ServerConn {
             reply_segs: slot_segs(&slot.reply_segs),
         };
         *self.slots[s].rcv.lock() = r;
+        self.slots[s].late_read.store(false, Ordering::Relaxed);
         self.slots[s].held.store(r.gen, Ordering::Release);
         self.show_held(s, true);
         r
@@ -477,79 +528,72 @@ impl ServerConn {
         st.push_pulse(priority, Pulse::unblock(self.scoid, rcvid(self, s, gen)));
     }
 
-    /// Claims slot `s` for a copy into the client's memory, so the client cannot leave
-    /// while it runs. `ESRCH` when the client has already left. Another thread of ours
-    /// copying for the same rcvid (a `MsgRead` while this one replies) is waited for, as the
-    /// kernel serializes them on QNX: a reply that gave up would leave the client
-    /// REPLY-blocked with its rcvid released. The wait is the agent's bound: a client that
-    /// writes a copying state itself holds the thread no longer than a silent one does.
-    pub fn begin_copy(&self, s: usize) -> KResult<()> {
+    /// Claims slot `s`, received as rcvid generation `gen`, for one thread of ours: for a
+    /// copy from or into the client's memory (the client cannot leave while it runs), or
+    /// for the reply. `ESRCH` when the client has left, or the rcvid no longer names the
+    /// slot's message.
+    ///
+    /// Our threads take the slot one at a time, as QNX's kernel serializes a `MsgReply`
+    /// with a `MsgRead` of the same message by another thread: the reply waits for the
+    /// read, and the read that comes after the reply fails. Unserialized, a read that ran
+    /// on after the reply released the client returned bytes of the client's next message,
+    /// and its proofs of the client's image (nonces put in the slot's status word) landed
+    /// over the reply's status, which the client then returned from `MsgSend`. The claim
+    /// is made in our own memory; the shared state, which the client can write, only tells
+    /// the client that a copy runs.
+    pub fn begin_copy(&self, s: usize, gen: u32) -> KResult<Copying<'_>> {
+        let serial = self.slots[s].serial.lock();
         let slot = self.region.slot(s);
-        let until = Instant::now() + AGENT_PATIENCE;
-        loop {
-            match slot.state.compare_exchange(
-                state::RECEIVED,
-                state::COPYING,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return Ok(()),
-                Err(state::ABORTED) => {
-                    // The client left while REPLY-blocked: the slot is free again.
-                    let _ = slot.state.compare_exchange(
-                        state::ABORTED,
-                        state::FREE,
-                        Ordering::AcqRel,
-                        Ordering::Relaxed,
-                    );
-                    return Err(Errno::ESRCH);
-                }
-                Err(state::COPYING | state::AGENT_REQ | state::AGENT_TAKEN | state::AGENT_DONE)
-                    if Instant::now() < until =>
-                {
-                    std::thread::yield_now()
-                }
-                Err(_) => return Err(Errno::ESRCH),
+        match slot.state.compare_exchange(
+            state::RECEIVED,
+            state::COPYING,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => {}
+            Err(state::ABORTED) => {
+                // The client left while REPLY-blocked: the slot is free again.
+                let _ = slot.state.compare_exchange(
+                    state::ABORTED,
+                    state::FREE,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                );
+                return Err(Errno::ESRCH);
             }
+            Err(_) => return Err(Errno::ESRCH),
         }
+        let held = Copying { conn: self, s, _serial: serial };
+        // Looked at once the slot is ours: a client that left without a reply and sent its
+        // next message in the same slot made it RECEIVED again, but that message's receipt
+        // took the old rcvid's generation away first (see `taking`).
+        if self.slots[s].held.load(Ordering::Acquire) != gen {
+            held.finish(state::RECEIVED, 0);
+            return Err(Errno::ESRCH);
+        }
+        Ok(held)
     }
 
-    /// Ends a copy: back to REPLY-blocked, or released with `to` (REPLIED or FAILED).
-    pub fn finish(&self, s: usize, to: u32, status: u64) {
-        let slot = self.region.slot(s);
-        slot.status.store(status, Ordering::Relaxed);
-        slot.state.store(to, Ordering::SeqCst);
-        if to != state::COPYING && slot.client_waiting.load(Ordering::SeqCst) != 0 {
-            futex::wake(&slot.state, 1);
-        }
+    /// Whether the reply may be written over the message in the slot's send area, where
+    /// the client reads an inline reply: not while a client thread preempted in a copy for
+    /// a read still fills that area (it would write its message over the reply, which it
+    /// reads once it has done), then the reply goes straight to the client's buffers.
+    pub fn send_area_free(&self, held: &Copying) -> bool {
+        !self.slots[held.s].late_read.load(Ordering::Relaxed)
     }
 
-    /// Releases the client in slot `s` with `to` (REPLIED or FAILED) and `status`: `ESRCH`
-    /// when the client died without taking it (as QNX fails a dead client's reply). Whether
-    /// it lives is asked after the release, so that a live client (the usual case) does not
-    /// wait for the system call; one that took its answer and then ended had it.
-    pub fn release_client(&self, s: usize, to: u32, status: u64) -> KResult<()> {
-        let slot = self.region.slot(s);
-        let ticket = slot.ticket.load(Ordering::Relaxed);
-        self.finish(s, to, status);
-        if self.check_alive().is_ok() {
-            return Ok(());
-        }
-        let untaken =
-            slot.state.load(Ordering::Acquire) == to && slot.ticket.load(Ordering::Relaxed) == ticket;
-        if untaken {
-            Err(Errno::ESRCH)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Releases a received client with an error.
-    pub fn fail_held(&self, s: usize, e: Errno) {
+    /// Slot `s` is about to be received again (it was sent anew): an rcvid of its earlier
+    /// message, whose client left without a reply, no longer names it.
+    pub fn taking(&self, s: usize) {
         self.slots[s].held.store(0, Ordering::Release);
-        self.show_held(s, false);
-        if self.begin_copy(s).is_ok() {
-            self.finish(s, state::FAILED, e.0 as u64);
+    }
+
+    /// Releases a client received as rcvid generation `gen` with an error.
+    pub fn fail_held(&self, s: usize, gen: u32, e: Errno) {
+        let claimed = self.begin_copy(s, gen);
+        let _ = self.release(s, gen);
+        if let Ok(held) = claimed {
+            held.finish(state::FAILED, e.0 as u64);
         }
     }
 
@@ -563,51 +607,38 @@ impl ServerConn {
         self.region.layout().header.posted.fetch_or(1u64 << s, Ordering::SeqCst);
     }
 
-    /// Copies the client's message from `offset` into `segs`: through the slot while the
-    /// client thread spins (see [`ServerConn::client_awake`]), else one copy between the two
-    /// processes, or chunks through the slot when the kernel refuses that.
-    pub fn read_client(&self, s: usize, r: &Received, offset: usize, segs: &[Seg]) -> KResult<usize> {
+    /// Copies between `segs` and the client's message (`Dir::Read`) or reply buffers
+    /// (`Dir::Write`) from `offset`, for the thread that holds the slot: through the slot
+    /// while the client thread spins (see [`ServerConn::client_awake`]), else one copy
+    /// between the two processes, or chunks through the slot when the kernel refuses that.
+    pub fn transfer(
+        &self,
+        held: &Copying,
+        r: &Received,
+        offset: usize,
+        segs: &[Seg],
+        dir: Dir,
+    ) -> KResult<usize> {
+        let s = held.s;
+        let (agent_dir, stream_len) = match dir {
+            Dir::Read => (AGENT_READ, r.send_len as usize),
+            Dir::Write => (AGENT_WRITE, r.reply_cap as usize),
+        };
         if !self.vm_denied.load(Ordering::Relaxed) {
             let mut from = 0;
             if let Some(spin_end) = self.client_awake(s) {
-                self.begin_copy(s)?;
-                let res = self.agent(s, AGENT_READ, offset, segs, r.send_len as usize, Some(spin_end));
-                self.finish(s, state::RECEIVED, 0);
-                match res? {
+                match self.agent(s, agent_dir, offset, segs, stream_len, Some(spin_end))? {
                     Agent::Done(n) => return Ok(n),
                     Agent::Withdrawn(n) => from = n,
                 }
             }
-            let res = self.copy_client(s, r, &copy::skip(segs, from), offset + from, Dir::Read);
+            let res = self.copy_client(s, r, &copy::skip(segs, from), offset + from, dir);
             if res != Err(Errno::EPERM) {
                 return res.map(|n| n + from);
             }
             self.vm_denied.store(true, Ordering::Relaxed);
         }
-        self.begin_copy(s)?;
-        let res = self.agent(s, AGENT_READ, offset, segs, r.send_len as usize, None);
-        self.finish(s, state::RECEIVED, 0);
-        res.map(Agent::copied)
-    }
-
-    /// Copies `segs` into the client's reply buffer at `offset`, as `read_client` reads.
-    /// The caller holds the slot in COPYING.
-    pub fn write_client(&self, s: usize, r: &Received, offset: usize, segs: &[Seg]) -> KResult<usize> {
-        if !self.vm_denied.load(Ordering::Relaxed) {
-            let mut from = 0;
-            if let Some(spin_end) = self.client_awake(s) {
-                match self.agent(s, AGENT_WRITE, offset, segs, r.reply_cap as usize, Some(spin_end))? {
-                    Agent::Done(n) => return Ok(n),
-                    Agent::Withdrawn(n) => from = n,
-                }
-            }
-            let res = self.copy_client(s, r, &copy::skip(segs, from), offset + from, Dir::Write);
-            if res != Err(Errno::EPERM) {
-                return res.map(|n| n + from);
-            }
-            self.vm_denied.store(true, Ordering::Relaxed);
-        }
-        self.agent(s, AGENT_WRITE, offset, segs, r.reply_cap as usize, None).map(Agent::copied)
+        self.agent(s, agent_dir, offset, segs, stream_len, None).map(Agent::copied)
     }
 
     /// When the client thread of slot `s` spins on another CPU (it is not asleep, and we may
@@ -705,7 +736,8 @@ impl ServerConn {
     /// just made, spinning until `spin_end` at most. A client that has not taken it within
     /// [`TAKE_WAIT`] is not spinning (preempted): the request is withdrawn. A read it took but
     /// has not finished within [`COPY_WAIT`] (preempted as it copied) is abandoned too: its
-    /// late copy only fills the slot's send area, which it alone writes until it is done. A
+    /// late copy only fills the slot's send area, where the reply is then not written (see
+    /// [`ServerConn::send_area_free`]). A
     /// write is waited for, since its late copy would land in the client's buffers after
     /// ours. False: withdrawn, the slot is COPYING again.
     fn answered_soon(&self, s: usize, dir: u32, spin_end: Option<Instant>) -> bool {
@@ -720,7 +752,11 @@ impl ServerConn {
         let done = || st.load(Ordering::Acquire) != state::AGENT_TAKEN;
         if dir == AGENT_READ {
             let copied_by = spin_end.map(|end| end.min(Instant::now() + COPY_WAIT));
-            return spin::until_by(copied_by, done) || withdraw(state::AGENT_TAKEN);
+            if spin::until_by(copied_by, done) || withdraw(state::AGENT_TAKEN) {
+                return true;
+            }
+            self.slots[s].late_read.store(true, Ordering::Relaxed);
+            return false;
         }
         spin::until_by(spin_end, done);
         true

@@ -154,6 +154,11 @@ impl SignalHold {
         self.since.take().is_some_and(|since| handled() != since)
     }
 
+    /// Whether a handler ran since signals were let through (no system call).
+    pub fn ran(&self) -> bool {
+        self.since.is_some_and(|since| handled() != since)
+    }
+
     /// Lets signals through again; returns whether one arrived that has a handler.
     pub fn release(&mut self) -> bool {
         let ran = self.hold();
