@@ -22,8 +22,8 @@ use crate::kernel::server::{creds_of, Creds};
 use crate::kernel::status::{self, NameShown};
 use crate::kernel::thread::Waker;
 use crate::transport::copy::Seg;
+use crate::transport::lock::{Condvar, Mutex};
 use libc::{c_char, c_int, c_uint};
-use parking_lot::{Condvar, Mutex};
 use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -261,9 +261,8 @@ extern "C" fn fork_child() {
             libc::close(s.mounted.fd.as_raw_fd());
             libc::close(s.stopfd.as_raw_fd());
         }
-        crate::kernel::process::unlock_in_child(&ABANDONED);
         ABANDONED.lock().append(all);
-        crate::kernel::process::unlock_in_child(&SESSIONS);
+        SESSIONS.force_unlock();
     }
 }
 
