@@ -239,16 +239,21 @@ fn fail(e: Errno) -> c_int {
 /// fork(): the bridge's tables are held across it. The child has a copy of the parent's
 /// sessions but none of its threads, and its channels are new (a chid may come again): it
 /// forgets them, and closes its copies of their descriptors, so it neither keeps the
-/// parent's mounts nor takes their requests.
+/// parent's mounts nor takes their requests; nor the parent's allowances, which name the
+/// parent's connections.
 extern "C" fn fork_prepare() {
     std::mem::forget(SESSIONS.lock());
+    std::mem::forget(ALLOWANCES.lock());
     super::overmount::fork_prepare();
 }
 
 extern "C" fn fork_parent() {
     super::overmount::fork_parent();
-    // SAFETY: fork_prepare locked it in this thread.
-    unsafe { SESSIONS.force_unlock() };
+    // SAFETY: fork_prepare locked both in this thread.
+    unsafe {
+        ALLOWANCES.force_unlock();
+        SESSIONS.force_unlock();
+    }
 }
 
 extern "C" fn fork_child() {
@@ -263,6 +268,8 @@ extern "C" fn fork_child() {
         }
         ABANDONED.lock().append(all);
         SESSIONS.force_unlock();
+        (*ALLOWANCES.data_ptr()).clear();
+        ALLOWANCES.force_unlock();
     }
 }
 
