@@ -573,8 +573,9 @@ static void *mount_churn(void *arg)
     return NULL;
 }
 
-/* fork() while another thread mounts (and so tells its watchdog, and records the
- * directories it made): the child never starts with those tables locked, and mounts its
+/* fork() while another thread mounts (and so tells its watchdog, records the directories
+ * it made, starts and stops bridge threads): the child never starts with those tables
+ * locked, nor with a lock it waits on held by a thread it does not have, and mounts its
  * own path at once. */
 TEST(forks_while_another_thread_mounts_leave_no_child_stuck)
 {
