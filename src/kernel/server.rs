@@ -20,12 +20,12 @@ use crate::transport::futex;
 use crate::transport::link::{
     trusted_uid, Handler, IncomingLink, Link, LinkId, PeerCred, Request, Response, NOTE_CHANNEL_GONE,
 };
+use crate::transport::lock::{Mutex, MutexGuard};
 use crate::transport::region::{
     state, ConnRegion, AGENT_READ, AGENT_WRITE, CONN_MAGIC, CONN_REGION_LEN, INLINE, SLOTS, SLOT_SEGS,
 };
 use crate::transport::shm::Region;
 use crate::transport::spin;
-use parking_lot::{Mutex, MutexGuard};
 use std::borrow::Cow;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
