@@ -241,7 +241,10 @@ impl Copying<'_> {
         self.finish(to, status);
         let taken =
             || slot.state.load(Ordering::Acquire) != to || slot.ticket.load(Ordering::Relaxed) != ticket;
-        if conn.link.is_some() && spinning && spin::until_by(Some(Instant::now() + ANSWER_TAKE_WAIT), taken) {
+        // Only where the client can be spinning: on another CPU, with spinning on.
+        let watch =
+            spinning && conn.link.is_some() && spin::deadline_for(slot.cpu.load(Ordering::Relaxed)).is_some();
+        if watch && spin::until_by(Some(Instant::now() + ANSWER_TAKE_WAIT), taken) {
             return Ok(());
         }
         if conn.check_alive().is_ok() || taken() {
