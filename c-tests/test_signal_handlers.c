@@ -31,6 +31,9 @@ static void on_info(int sig, siginfo_t *si, void *uc)
         last_value = si->si_value.sival_int;
 }
 
+/* Old programs still call it; glibc no longer declares it. */
+extern void (*bsd_signal(int, void (*)(int)))(int);
+
 static struct sigaction now_of(int sig)
 {
     struct sigaction sa;
@@ -88,6 +91,10 @@ TEST(signal_sigset_and_sysv_signal_keep_their_semantics)
     CHECK(cur.sa_handler == on_b);
     CHECK(cur.sa_flags & SA_RESTART); /* BSD semantics */
     CHECK(signal(SIGKILL, on_a) == SIG_ERR);
+    /* Its other names. */
+    CHECK(bsd_signal(SIGUSR2, on_a) == on_b);
+    CHECK(ssignal(SIGUSR2, on_b) == on_a);
+    CHECK(now_of(SIGUSR2).sa_flags & SA_RESTART);
 
     /* System V: back to the default once delivered. */
     CHECK(sysv_signal(SIGUSR2, on_a) == on_b);
@@ -95,6 +102,9 @@ TEST(signal_sigset_and_sysv_signal_keep_their_semantics)
     raise(SIGUSR2);
     CHECK_EQ(hits, 1);
     CHECK(now_of(SIGUSR2).sa_handler == SIG_DFL);
+    CHECK(__sysv_signal(SIGUSR2, on_a) == SIG_DFL);
+    CHECK(now_of(SIGUSR2).sa_flags & SA_RESETHAND);
+    signal(SIGUSR2, SIG_DFL);
 
     /* sigset (deprecated, still used): SIG_HOLD blocks; installing again unblocks and says
      * it was held. */
