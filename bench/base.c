@@ -303,8 +303,29 @@ typedef struct {
     spin_shm_t    *s;
     uint64_t       v;
     size_t         bytes;
+    int            relay;       /* each side copies into its own buffer too */
     unsigned char *buf;
+    unsigned char *in;          /* where a relaying client copies the reply to */
 } spin_ctx_t;
+
+/* Page-aligned, as the shared areas are: glibc's memcpy can be many times slower between
+ * buffers at some distances modulo the page (bench/README.md), which is no floor. */
+static unsigned char *spin_buffer(void)
+{
+    return aligned_alloc(4096, MAX_MSG);
+}
+
+/* A relaying copy, in 2 KiB pieces as the library's (glibc's `rep movsb` for one large copy
+ * is slow at some source/destination distances on some CPUs: see bench/README.md). */
+static void relay_copy(unsigned char *dst, const unsigned char *src, size_t n)
+{
+    size_t done, k;
+
+    for (done = 0; done < n; done += k) {
+        k = n - done < 2048 ? n - done : 2048;
+        memcpy(dst + done, src + done, k);
+    }
+}
 
 static uint64_t spin_wait_change(uint64_t *w, uint64_t old)
 {
@@ -327,7 +348,9 @@ static uint64_t spin_wait_change(uint64_t *w, uint64_t old)
 
 /* One round trip: the payload is copied into the request area (the single copy to the
  * server), the server copies it into the reply area (the single copy back), and we read
- * the reply's last byte. */
+ * the reply's last byte. Relaying, each side also copies what it takes out of the shared
+ * areas into its own buffer, as a message passed through shared memory must be: four
+ * copies, the fewest for a message between two private buffers without a system call. */
 static int spin_run(void *vc, long n, uint32_t *lat)
 {
     spin_ctx_t *c = vc;
@@ -338,7 +361,9 @@ static int spin_run(void *vc, long n, uint32_t *lat)
         if (lat) {
             t0 = now_ns();
         }
-        if (c->bytes > 8) {
+        if (c->relay) {
+            relay_copy(c->s->req, c->buf, c->bytes);
+        } else if (c->bytes > 8) {
             memcpy(c->s->req, c->buf, c->bytes);
         }
         c->v++;                                 /* odd: our turn is over */
@@ -347,7 +372,10 @@ static int spin_run(void *vc, long n, uint32_t *lat)
             return fail(watchdog_fired ? "spin partner stopped answering" : "spin protocol broken");
         }
         c->v++;
-        if (c->bytes > 8 && c->s->rep[c->bytes - 1] != 0x5a) {
+        if (c->relay) {
+            relay_copy(c->in, c->s->rep, c->bytes);
+        }
+        if (c->bytes > 8 && (c->relay ? c->in : c->s->rep)[c->bytes - 1] != 0x5a) {
             return fail("spin payload corrupted");
         }
         if (lat) {
@@ -357,9 +385,9 @@ static int spin_run(void *vc, long n, uint32_t *lat)
     return 0;
 }
 
-void run_spin_rt(row_t *row)
+static void spin_rt(row_t *row, int relay)
 {
-    spin_ctx_t c = { 0 };
+    spin_ctx_t c = { .relay = relay };
     pid_t      pid;
     int        ok;
 
@@ -371,15 +399,22 @@ void run_spin_rt(row_t *row)
     c.bytes = row->bytes;
     pid = fork_child();
     if (pid == 0) {
-        uint64_t seen = 0, x;
+        uint64_t       seen = 0, x;
+        unsigned char *mine = relay ? spin_buffer() : NULL;
 
+        if (relay && !mine) {
+            _exit(1);
+        }
         for (;;) {
             x = spin_wait_change(&c.s->word, seen);
             if (x == SPIN_QUIT) {
                 _exit(0);
             }
             if (x & 1) {
-                if (c.bytes > 8) {
+                if (relay) {
+                    relay_copy(mine, c.s->req, c.bytes);
+                    relay_copy(c.s->rep, mine, c.bytes);
+                } else if (c.bytes > 8) {
                     memcpy(c.s->rep, c.s->req, c.bytes);
                 }
                 __atomic_store_n(&c.s->word, x + 1, __ATOMIC_RELEASE);
@@ -389,8 +424,9 @@ void run_spin_rt(row_t *row)
             }
         }
     }
-    c.buf = malloc(MAX_MSG);
-    ok = pid == -1 ? fail("fork: %s", strerror(errno)) : c.buf ? 0 : fail("out of memory");
+    c.buf = spin_buffer();
+    c.in = spin_buffer();
+    ok = pid == -1 ? fail("fork: %s", strerror(errno)) : c.buf && c.in ? 0 : fail("out of memory");
     if (ok == 0) {
         memset(c.buf, 0x5a, MAX_MSG);
         ok = measure(row, spin_run, &c);
@@ -400,6 +436,17 @@ void run_spin_rt(row_t *row)
         ok = -1;
     }
     free(c.buf);
+    free(c.in);
     munmap(c.s, sizeof *c.s);
     row_done(row, ok);
+}
+
+void run_spin_rt(row_t *row)
+{
+    spin_rt(row, 0);
+}
+
+void run_spin_relay_rt(row_t *row)
+{
+    spin_rt(row, 1);
 }

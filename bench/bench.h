@@ -126,6 +126,7 @@ void run_socket_rt(row_t *r);
 void run_socket_oneway(row_t *r);
 void run_socket_bulk(row_t *r);
 void run_spin_rt(row_t *r);
+void run_spin_relay_rt(row_t *r);
 void run_memcpy(row_t *r);
 void run_pipe_rt(row_t *r);
 void run_fuse_read(row_t *r);

@@ -126,11 +126,12 @@ pub fn write(rcvid: i64, segs: &[Seg], offset: usize) -> KResult<usize> {
     let held = conn.begin_copy(s, gen)?;
     let r = conn.received(s);
     let res = conn.transfer(&held, &r, offset, segs, Dir::Write);
-    match res {
-        // The client's image went: its connection ended, and the slot with it.
-        Err(e) if conn.is_dead() => held.finish(state::FAILED, e.0 as u64),
-        _ => held.finish(state::RECEIVED, 0),
-    }
+    // The client's image went: its connection ended, and the slot with it.
+    let (to, status) = match res {
+        Err(e) if conn.is_dead() => (state::FAILED, e.0 as u64),
+        _ => (state::RECEIVED, 0),
+    };
+    held.finish(to, status);
     res
 }
 

@@ -220,25 +220,28 @@ pub struct Copying<'a> {
 impl Copying<'_> {
     /// Ends the copy: the client is REPLY-blocked again (RECEIVED), or released with `to`
     /// (REPLIED or FAILED) and `status`.
-    pub fn finish(self, to: u32, status: u64) {
+    /// Returns whether it woke a thread of the client sleeping for the answer.
+    pub fn finish(self, to: u32, status: u64) -> bool {
         let slot = self.conn.region.slot(self.s);
         slot.status.store(status, Ordering::Relaxed);
         slot.state.store(to, Ordering::SeqCst);
-        if slot.client_waiting.load(Ordering::SeqCst) != 0 {
-            futex::wake(&slot.state, 1);
-        }
+        slot.client_waiting.load(Ordering::SeqCst) != 0 && futex::wake(&slot.state, 1)
     }
 
     /// Releases the client with `to` (REPLIED or FAILED) and `status`: `ESRCH` when the
     /// client died without taking it (as QNX fails a dead client's reply). Asked after the
     /// release, so that a live client (the usual case) does not wait for us: a client that
     /// spins for its answer takes it within a cache-line hand-off, and then has it (no
-    /// system call to ask whether it lives); one that took it and then ended had it too.
+    /// system call to ask whether it lives); one that took it and then ended had it too; a
+    /// client thread the release woke was alive, asleep on the slot (only the client's
+    /// process maps it), and goes on to take it.
     pub fn answer(self, to: u32, status: u64) -> KResult<()> {
         let (conn, slot) = (self.conn, self.conn.region.slot(self.s));
         let ticket = slot.ticket.load(Ordering::Relaxed);
         let spinning = slot.client_waiting.load(Ordering::SeqCst) == 0;
-        self.finish(to, status);
+        if self.finish(to, status) {
+            return Ok(());
+        }
         let taken =
             || slot.state.load(Ordering::Acquire) != to || slot.ticket.load(Ordering::Relaxed) != ticket;
         // Only where the client can be spinning: on another CPU, with spinning on.

@@ -35,11 +35,11 @@ pub fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> KResu
     Ok(())
 }
 
-/// Wakes up to `n` waiters on `word`.
-pub fn wake(word: &AtomicU32, n: i32) {
+/// Wakes up to `n` waiters on `word`; whether it woke any.
+pub fn wake(word: &AtomicU32, n: i32) -> bool {
     // SAFETY: FUTEX_WAKE only uses the address as a key; it never dereferences user data
     // beyond checking the mapping.
-    unsafe {
+    let woken = unsafe {
         libc::syscall(
             libc::SYS_futex,
             word.as_ptr(),
@@ -48,8 +48,9 @@ pub fn wake(word: &AtomicU32, n: i32) {
             std::ptr::null::<libc::timespec>(),
             std::ptr::null::<u32>(),
             0,
-        );
-    }
+        )
+    };
+    woken > 0
 }
 
 extern "C" {

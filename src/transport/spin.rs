@@ -161,6 +161,14 @@ impl SignalHold {
 
     /// Lets signals through again; returns whether one arrived that has a handler.
     pub fn release(&mut self) -> bool {
+        if self.old.is_none() {
+            // Never held (watching): a handler that ran was counted, and a signal not yet
+            // delivered interrupts the wait the caller goes on to (the kernel's futex wait
+            // looks for one first). No system call.
+            let ran = self.ran();
+            self.since = Some(handled());
+            return ran;
+        }
         let ran = self.hold();
         self.kept = None;
         let old = self.old.take().expect("held");

@@ -99,13 +99,17 @@ const GEOMETRY: &[(&str, &str, &[Bound], bool)] = &[
     (
         "rt_process_16",
         "msg_rt_process_16",
-        &[Bound::Ratio("socket_rt_16", 1.0 / 20.0), Bound::Ratio("spin_rt_16", 15.0)],
+        &[Bound::Ratio("socket_rt_16", 1.0 / 20.0), Bound::Ratio("spin_rt_16", 8.0)],
         true,
     ),
     ("rt_thread_16", "msg_rt_thread_16", &[Bound::Ratio("spin_rt_16", 10.0)], true),
     ("rt_process_64k", "msg_rt_process_64k", &[Bound::Ratio("socket_rt_64k", 1.0 / 10.0)], true),
-    // ≥ 5 GB/s (10^9 bytes) for 1 MiB.
-    ("bulk_1m", "msg_bulk_1m", &[Bound::Us(1048576.0 / 5e3)], true),
+    ("rt_process_4k", "msg_rt_process_4k", &[Bound::Ratio("msg_rt_process_16", 2.0)], true),
+    ("rt_process_16k", "msg_rt_process_16k", &[Bound::Ratio("msg_rt_process_16", 2.0)], true),
+    ("rt_process_64k_floor", "msg_rt_process_64k", &[Bound::Ratio("spin_rt_64k", 3.0)], true),
+    ("rt_thread_64k_floor", "msg_rt_thread_64k", &[Bound::Ratio("spin_rt_64k", 3.0)], true),
+    // ≥ 10 GB/s (10^9 bytes) for 1 MiB.
+    ("bulk_1m", "msg_bulk_1m", &[Bound::Us(1048576.0 / 10e3)], true),
     // ≥ 2 million per second.
     ("pulses", "pulse_oneway_process", &[Bound::Us(0.5)], true),
     ("idle_conns", "msg_rt_idle_1000_16", &[Bound::Noise("msg_rt_idle_before_16")], false),
@@ -370,13 +374,13 @@ mod tests {
 
         assert_eq!(c.targets.len(), 4);
         assert_eq!(c.targets[3].verdict, "MISS");
-        // [1]: two bounds at 16 B on the 2-process series (socket / 20 = 3.2, floor × 15 = 1.875);
+        // [1]: two bounds at 16 B on the 2-process series (socket / 20 = 3.2, floor × 8 = 2);
         // [2]: none (the 64 KiB socket row failed); [3]: 1.5 × the pipe on the pinned bar;
         // [4] has no geometry (reported only).
         let marks: Vec<(usize, At, f64)> = c.marks.iter().map(|m| (m.target, m.at, m.bound_us)).collect();
         assert_eq!(
             marks,
-            vec![(1, At::Size(0, 16.0), 3.2), (1, At::Size(0, 16.0), 1.875), (3, At::Bar(2), 9.0)]
+            vec![(1, At::Size(0, 16.0), 3.2), (1, At::Size(0, 16.0), 2.0), (3, At::Bar(2), 9.0)]
         );
         assert!(c.disagreements.is_empty(), "{:?}", c.disagreements);
     }
