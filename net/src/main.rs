@@ -1,0 +1,475 @@
+//! `neutrino-netd`: the node's network gateway, libneutrino's counterpart of QNX's Qnet.
+//!
+//! Local processes reach it through libneutrino's own IPC, by the local name
+//! `neutrino/netmgr` (see `neutrino::kernel::net`): every remote connection of a process is
+//! a connection of its own to this gateway, announced once by an attach request. Between
+//! nodes the gateway speaks Eclipse Zenoh: each gateway serves queries on
+//! `nto/<node>/<op>` and holds the liveliness token `nto/alive/<node>`, by which the others
+//! learn that it is there and when it is gone.
+//!
+//! A message sent on a remote coid is received here, read whole, and sent as the payload of
+//! a query to the remote node's gateway, which `MsgSend`s it to the real server on a
+//! connection of its own for that remote connection, and returns the server's reply (or
+//! error) as the query's reply; this gateway then replies to the local client with it.
+//!
+//!   neutrino-netd [-n NODE] [-l ENDPOINT]... [-c ENDPOINT]... [--no-scout] [-C ZENOH_CONFIG]
+//!
+//! Without options it takes the host's name, listens where Zenoh's peer mode does, and
+//! finds the other gateways of the LAN by Zenoh's multicast scouting. `-c` names peers or
+//! routers where discovery cannot work; `-C` reads a full Zenoh configuration (TLS, access
+//! control).
+
+mod wire;
+
+use neutrino::capi::neutrino as nto;
+use neutrino::kernel::abi::{_msg_info, _pulse, _NTO_CHF_DISCONNECT, _NTO_COF_NOSHARE, _NTO_SIDE_CHANNEL};
+use neutrino::kernel::net::{self as knet, NetReq};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wire::{Reader, Status};
+use zenoh::Wait;
+
+/// QNX's pulse code for a client connection that ended.
+const PULSE_CODE_DISCONNECT: i8 = -33;
+/// A remote call may block as long as its server takes; only a node's death ends it early.
+const CALL_PATIENCE: Duration = Duration::from_secs(365 * 24 * 3600);
+/// The largest reply buffer a remote client may ask this node to allocate for it.
+const MAX_REPLY: usize = 64 << 20;
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+}
+
+/// A remote connection as its client's node knows it.
+#[derive(Clone)]
+struct Remote {
+    node: String,
+    coid: i32,
+}
+
+struct Gateway {
+    me: String,
+    session: zenoh::Session,
+    /// Node names by nd - 1: an nd stays bound to its name for the gateway's life.
+    nodes: Mutex<Vec<String>>,
+    /// Local side: the remote connection each scoid of our channel stands for.
+    outgoing: Mutex<HashMap<i32, Remote>>,
+    /// Remote side: the node that made each connection we hold for it.
+    incoming: Mutex<HashMap<i32, String>>,
+}
+
+impl Gateway {
+    fn name_of(&self, nd: u32) -> Option<String> {
+        match nd & 0xffff {
+            0 => Some(self.me.clone()),
+            n => self.nodes.lock().unwrap().get(n as usize - 1).cloned(),
+        }
+    }
+
+    /// The nd of `name`, given it one if the node is alive and new to us.
+    async fn nd_of(&self, name: &str) -> Result<u32, i32> {
+        if name == self.me {
+            return Ok(0);
+        }
+        if let Some(i) = self.nodes.lock().unwrap().iter().position(|n| n == name) {
+            return Ok(i as u32 + 1);
+        }
+        if !wire::valid_node(name) || !self.alive(name).await {
+            return Err(libc::ENOENT);
+        }
+        let mut nodes = self.nodes.lock().unwrap();
+        if let Some(i) = nodes.iter().position(|n| n == name) {
+            return Ok(i as u32 + 1);
+        }
+        if nodes.len() >= 0xfffe {
+            return Err(libc::ENOMEM);
+        }
+        nodes.push(name.to_owned());
+        Ok(nodes.len() as u32)
+    }
+
+    async fn alive(&self, name: &str) -> bool {
+        let Ok(replies) =
+            self.session.liveliness().get(format!("nto/alive/{name}")).timeout(Duration::from_secs(1)).await
+        else {
+            return false;
+        };
+        replies.recv_async().await.is_ok_and(|r| r.result().is_ok())
+    }
+
+    /// A query to node `node`'s operation `op`: its reply payload, or the errno of why not.
+    async fn call(&self, node: &str, op: &str, payload: Vec<u8>) -> Result<Vec<u8>, i32> {
+        let replies = self
+            .session
+            .get(format!("nto/{node}/{op}"))
+            .payload(payload)
+            .consolidation(zenoh::query::ConsolidationMode::None)
+            .timeout(CALL_PATIENCE)
+            .await
+            .map_err(|_| libc::EIO)?;
+        // No reply at all: the node is not (or no longer) there.
+        let reply = replies.recv_async().await.map_err(|_| libc::ESRCH)?;
+        match reply.result() {
+            Ok(sample) => Ok(sample.payload().to_bytes().into_owned()),
+            Err(_) => Err(libc::ESRCH),
+        }
+    }
+}
+
+/// The local side: the channel local clients reach by name.
+fn serve_local(gw: Arc<Gateway>, rt: tokio::runtime::Handle) {
+    // The channel wants disconnect pulses: a closed remote connection is given up on its
+    // node too.
+    let chid = nto::ChannelCreate(_NTO_CHF_DISCONNECT);
+    let dpp = neutrino::capi::dispatch::dispatch_create_channel(chid, 0);
+    // SAFETY: a NUL-terminated name and a dispatch handle of ours.
+    let attach = unsafe { neutrino::capi::dispatch::name_attach(dpp, c"neutrino/netmgr".as_ptr(), 0) };
+    if chid == -1 || attach.is_null() {
+        eprintln!("neutrino-netd: cannot hold the name neutrino/netmgr: {}", std::io::Error::last_os_error());
+        std::process::exit(1);
+    }
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let mut info = _msg_info::default();
+        // SAFETY: buf is writable for its length; info is a writable _msg_info.
+        let rcvid = unsafe { nto::MsgReceive(chid, buf.as_mut_ptr().cast(), buf.len(), &mut info) };
+        if rcvid == -1 {
+            if errno() == libc::EINTR {
+                continue;
+            }
+            eprintln!("neutrino-netd: MsgReceive: {}", std::io::Error::last_os_error());
+            std::process::exit(1);
+        }
+        if rcvid == 0 {
+            // SAFETY: a pulse was received into buf, which is larger and aligned enough.
+            let pulse = unsafe { std::ptr::read_unaligned(buf.as_ptr() as *const _pulse) };
+            on_pulse(&gw, &rt, pulse);
+            continue;
+        }
+        let got = (info.msglen as usize).min(buf.len());
+        let mut msg = buf[..got].to_vec();
+        if (info.srcmsglen as usize) > got {
+            msg.resize(info.srcmsglen as usize, 0);
+            // SAFETY: msg is writable from offset `got` for the rest.
+            let n = unsafe {
+                nto::MsgRead(rcvid, msg[got..].as_mut_ptr().cast(), msg.len() - got, got)
+            };
+            if n < 0 {
+                let _ = nto::MsgError(rcvid, errno());
+                continue;
+            }
+            msg.truncate(got + n as usize);
+        }
+        let remote = gw.outgoing.lock().unwrap().get(&info.scoid).cloned();
+        let gw = gw.clone();
+        let rlen = info.dstmsglen.max(0) as usize;
+        let scoid = info.scoid;
+        rt.spawn(async move {
+            let answer = match remote {
+                Some(r) => forward(&gw, &r, msg, rlen).await,
+                None => local_request(&gw, scoid, &msg).await,
+            };
+            answer.deliver(rcvid);
+        });
+    }
+}
+
+/// A message on a remote connection, sent to its node.
+async fn forward(gw: &Gateway, r: &Remote, msg: Vec<u8>, rlen: usize) -> Status {
+    let mut p = wire::Writer::request(&gw.me, r.coid);
+    p.u32(rlen as u32);
+    p.bytes(&msg);
+    match gw.call(&r.node, "send", p.done()).await {
+        Ok(b) => Status::parse(&b),
+        Err(e) => Status::Error(e),
+    }
+}
+
+/// A request on a connection that is not (yet) a remote one: attach or netmgr.
+async fn local_request(gw: &Gateway, scoid: i32, msg: &[u8]) -> Status {
+    let Some(req) = NetReq::parse(msg) else {
+        return Status::Error(libc::ENOSYS);
+    };
+    let extra = &msg[std::mem::size_of::<NetReq>()..];
+    match req.op {
+        knet::NET_ATTACH => {
+            let Some(node) = gw.name_of(req.nd) else {
+                return Status::Error(libc::ESRCH);
+            };
+            if node == gw.me {
+                return Status::Error(libc::EINVAL);
+            }
+            let mut p = wire::Writer::request(&gw.me, 0);
+            p.u32(req.pid as u32);
+            p.u32(req.chid as u32);
+            match gw.call(&node, "attach", p.done()).await.map(|b| Status::parse(&b)) {
+                Ok(Status::Reply(coid, _)) => {
+                    gw.outgoing.lock().unwrap().insert(scoid, Remote { node, coid: coid as i32 });
+                    Status::Reply(0, Vec::new())
+                }
+                Ok(s) => s,
+                Err(e) => Status::Error(e),
+            }
+        }
+        knet::NET_STRTOND => {
+            let end = extra.iter().position(|b| *b == b'/').unwrap_or(extra.len());
+            let Ok(name) = std::str::from_utf8(&extra[..end]) else {
+                return Status::Error(libc::EINVAL);
+            };
+            match gw.nd_of(name).await {
+                Ok(nd) => Status::Reply(nd as i64, (end as u32).to_ne_bytes().to_vec()),
+                Err(e) => Status::Error(e),
+            }
+        }
+        knet::NET_NDTOSTR => match gw.name_of(req.nd) {
+            Some(name) => {
+                let s = wire::ndtostr(req.flags, &name);
+                Status::Reply(s.len() as i64 + 1, s)
+            }
+            None => Status::Error(libc::EINVAL),
+        },
+        knet::NET_REMOTE_ND => {
+            let (Some(of), Some(at)) = (gw.name_of(req.nd), gw.name_of(req.pid as u32)) else {
+                return Status::Error(libc::EINVAL);
+            };
+            let mut p = wire::Writer::request(&gw.me, 0);
+            p.bytes(of.as_bytes());
+            match gw.call(&at, "strtond", p.done()).await {
+                Ok(b) => Status::parse(&b),
+                Err(e) => Status::Error(e),
+            }
+        }
+        _ => Status::Error(libc::ENOSYS),
+    }
+}
+
+fn on_pulse(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, pulse: _pulse) {
+    let remote = if pulse.code == PULSE_CODE_DISCONNECT {
+        gw.outgoing.lock().unwrap().remove(&pulse.scoid)
+    } else {
+        gw.outgoing.lock().unwrap().get(&pulse.scoid).cloned()
+    };
+    let Some(r) = remote else { return };
+    let gw = gw.clone();
+    // The pulse's value as the int MsgSendPulse gave.
+    let value = pulse.value.sival_ptr as usize as u32;
+    rt.spawn(async move {
+        let mut p = wire::Writer::request(&gw.me, r.coid);
+        let op = if pulse.code == PULSE_CODE_DISCONNECT {
+            "detach"
+        } else {
+            p.u32(pulse.code as u8 as u32);
+            p.u32(value);
+            "pulse"
+        };
+        let _ = gw.call(&r.node, op, p.done()).await;
+    });
+}
+
+/// The remote side: a query from another node's gateway.
+fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
+    let op = query.key_expr().as_str().rsplit('/').next().unwrap_or("").to_owned();
+    let payload = query.payload().map(|p| p.to_bytes().into_owned()).unwrap_or_default();
+    let gw = gw.clone();
+    // Calls into local servers block: they get threads of their own.
+    tokio::task::spawn_blocking(move || {
+        let status = remote_request(&gw, &op, &payload);
+        let key = query.key_expr().clone();
+        let _ = query.reply(key, status.encode()).wait();
+    });
+}
+
+fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
+    let mut r = Reader::new(payload);
+    let (Some(origin), Some(coid)) = (r.str(), r.u32().map(|c| c as i32)) else {
+        return Status::Error(libc::EINVAL);
+    };
+    if op == "attach" {
+        let (Some(pid), Some(chid)) = (r.u32(), r.u32()) else {
+            return Status::Error(libc::EINVAL);
+        };
+        let flags = _NTO_COF_NOSHARE as i32;
+        let c = nto::ConnectAttach(0, pid as i32, chid as i32, _NTO_SIDE_CHANNEL, flags);
+        if c == -1 {
+            return Status::Error(errno());
+        }
+        gw.incoming.lock().unwrap().insert(c, origin.to_owned());
+        return Status::Reply(c as i64, Vec::new());
+    }
+    if op == "strtond" {
+        let name = std::str::from_utf8(r.rest()).unwrap_or("");
+        let rt = tokio::runtime::Handle::current();
+        return match rt.block_on(gw.nd_of(name)) {
+            Ok(nd) => Status::Reply(nd as i64, Vec::new()),
+            Err(e) => Status::Error(e),
+        };
+    }
+    // Only the node that made a connection may use it.
+    if gw.incoming.lock().unwrap().get(&coid).map(String::as_str) != Some(origin) {
+        return Status::Error(libc::EBADF);
+    }
+    match op {
+        "send" => {
+            let Some(rlen) = r.u32() else { return Status::Error(libc::EINVAL) };
+            let msg = r.rest();
+            let mut reply = vec![0u8; (rlen as usize).min(MAX_REPLY)];
+            // SAFETY: msg and reply are valid for their lengths.
+            let status = unsafe {
+                nto::MsgSend(coid, msg.as_ptr().cast(), msg.len(), reply.as_mut_ptr().cast(), reply.len())
+            };
+            if status == -1 {
+                Status::Error(errno())
+            } else {
+                Status::Reply(status, reply)
+            }
+        }
+        "pulse" => {
+            let (Some(code), Some(value)) = (r.u32(), r.u32()) else {
+                return Status::Error(libc::EINVAL);
+            };
+            match nto::MsgSendPulse(coid, -1, code as u8 as i8 as i32, value as i32) {
+                -1 => Status::Error(errno()),
+                _ => Status::Reply(0, Vec::new()),
+            }
+        }
+        "detach" => {
+            gw.incoming.lock().unwrap().remove(&coid);
+            let _ = nto::ConnectDetach(coid);
+            Status::Reply(0, Vec::new())
+        }
+        _ => Status::Error(libc::ENOSYS),
+    }
+}
+
+/// A node that left: the connections it made here end (their servers get
+/// `_PULSE_CODE_DISCONNECT`), and ours to it are forgotten.
+fn node_gone(gw: &Gateway, node: &str) {
+    let mut incoming = gw.incoming.lock().unwrap();
+    incoming.retain(|coid, origin| {
+        if origin == node {
+            let _ = nto::ConnectDetach(*coid);
+            false
+        } else {
+            true
+        }
+    });
+}
+
+struct Options {
+    name: String,
+    listen: Vec<String>,
+    connect: Vec<String>,
+    scout: bool,
+    config: Option<String>,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        name: String::new(),
+        listen: Vec::new(),
+        connect: Vec::new(),
+        scout: true,
+        config: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = || {
+            args.next().unwrap_or_else(|| {
+                eprintln!("neutrino-netd: {a} needs a value");
+                std::process::exit(2)
+            })
+        };
+        match a.as_str() {
+            "-n" => o.name = value(),
+            "-l" => o.listen.push(value()),
+            "-c" => o.connect.push(value()),
+            "-C" => o.config = Some(value()),
+            "--no-scout" => o.scout = false,
+            _ => {
+                eprintln!(
+                    "usage: neutrino-netd [-n NODE] [-l ENDPOINT]... [-c ENDPOINT]... [--no-scout] [-C ZENOH_CONFIG]"
+                );
+                std::process::exit(2)
+            }
+        }
+    }
+    if o.name.is_empty() {
+        o.name = String::from_utf8_lossy(&knet::local_ndtostr(knet::ND2S_NAME_SHOW | knet::ND2S_DOMAIN_HIDE))
+            .into_owned();
+    }
+    if !wire::valid_node(&o.name) {
+        eprintln!("neutrino-netd: {:?} is not a usable node name", o.name);
+        std::process::exit(2)
+    }
+    o
+}
+
+fn config(o: &Options) -> zenoh::Config {
+    let mut c = match &o.config {
+        Some(f) => zenoh::Config::from_file(f).unwrap_or_else(|e| {
+            eprintln!("neutrino-netd: {f}: {e}");
+            std::process::exit(2)
+        }),
+        None => zenoh::Config::default(),
+    };
+    let set = |c: &mut zenoh::Config, k: &str, v: String| {
+        if let Err(e) = c.insert_json5(k, &v) {
+            eprintln!("neutrino-netd: {k}: {e}");
+            std::process::exit(2)
+        }
+    };
+    set(&mut c, "mode", r#""peer""#.into());
+    let list = |v: &[String]| format!("[{}]", v.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>().join(","));
+    if !o.listen.is_empty() {
+        set(&mut c, "listen/endpoints", list(&o.listen));
+    }
+    if !o.connect.is_empty() {
+        set(&mut c, "connect/endpoints", list(&o.connect));
+    }
+    if !o.scout {
+        set(&mut c, "scouting/multicast/enabled", "false".into());
+    }
+    c
+}
+
+#[tokio::main]
+async fn main() {
+    let o = options();
+    let session = zenoh::open(config(&o)).await.unwrap_or_else(|e| {
+        eprintln!("neutrino-netd: cannot start Zenoh: {e}");
+        std::process::exit(1)
+    });
+    let gw = Arc::new(Gateway {
+        me: o.name.clone(),
+        session,
+        nodes: Mutex::new(Vec::new()),
+        outgoing: Mutex::new(HashMap::new()),
+        incoming: Mutex::new(HashMap::new()),
+    });
+    let _token = gw.session.liveliness().declare_token(format!("nto/alive/{}", gw.me)).await.unwrap();
+    let q = gw.clone();
+    let _queryable = gw
+        .session
+        .declare_queryable(format!("nto/{}/*", gw.me))
+        .callback(move |query| on_query(&q, query))
+        .await
+        .unwrap();
+    let w = gw.clone();
+    let _watch = gw
+        .session
+        .liveliness()
+        .declare_subscriber("nto/alive/*")
+        .callback(move |s| {
+            if s.kind() == zenoh::sample::SampleKind::Delete {
+                if let Some(node) = s.key_expr().as_str().strip_prefix("nto/alive/") {
+                    node_gone(&w, node);
+                }
+            }
+        })
+        .await
+        .unwrap();
+    let rt = tokio::runtime::Handle::current();
+    let local = gw.clone();
+    let _ = tokio::task::spawn_blocking(move || serve_local(local, rt)).await;
+}
