@@ -15,6 +15,7 @@ pub mod dispatch;
 pub mod event;
 pub mod mman;
 pub mod neutrino;
+pub mod netmgr;
 pub mod procmgr;
 pub mod sched;
 pub mod syspage;
