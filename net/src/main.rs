@@ -25,9 +25,11 @@ use neutrino::capi::neutrino as nto;
 use neutrino::kernel::abi::{_msg_info, _pulse, _NTO_CHF_DISCONNECT, _NTO_COF_NOSHARE, _NTO_SIDE_CHANNEL};
 use neutrino::kernel::net::{self as knet, NetReq};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wire::{Reader, Status};
+use zenoh::bytes::ZBytes;
 use zenoh::Wait;
 
 /// QNX's pulse code for a client connection that ended.
@@ -99,7 +101,7 @@ impl Gateway {
     }
 
     /// A query to node `node`'s operation `op`: its reply payload, or the errno of why not.
-    async fn call(&self, node: &str, op: &str, payload: Vec<u8>) -> Result<Vec<u8>, i32> {
+    async fn call(&self, node: &str, op: &str, payload: Vec<u8>) -> Result<ZBytes, i32> {
         let replies = self
             .session
             .get(format!("nto/{node}/{op}"))
@@ -111,7 +113,7 @@ impl Gateway {
         // No reply at all: the node is not (or no longer) there.
         let reply = replies.recv_async().await.map_err(|_| libc::ESRCH)?;
         match reply.result() {
-            Ok(sample) => Ok(sample.payload().to_bytes().into_owned()),
+            Ok(sample) => Ok(sample.payload().clone()),
             Err(_) => Err(libc::ESRCH),
         }
     }
@@ -129,11 +131,39 @@ fn serve_local(gw: Arc<Gateway>, rt: tokio::runtime::Handle) {
         eprintln!("neutrino-netd: cannot hold the name neutrino/netmgr: {}", std::io::Error::last_os_error());
         std::process::exit(1);
     }
+    let pool = Arc::new(Receivers { gw, rt, chid, idle: AtomicUsize::new(0), threads: AtomicUsize::new(1) });
+    receive(pool);
+}
+
+/// The threads that receive from local clients. Each carries a call through to its answer
+/// itself (a hand-off to another thread costs a wake-up, the dearest thing here), and one
+/// more is started whenever none is left waiting, so a call blocked on a slow remote server
+/// never holds up the others.
+struct Receivers {
+    gw: Arc<Gateway>,
+    rt: tokio::runtime::Handle,
+    chid: i32,
+    idle: AtomicUsize,
+    threads: AtomicUsize,
+}
+
+/// Past this many receiving threads, new calls wait for one to come free.
+const MAX_RECEIVERS: usize = 256;
+
+fn receive(pool: Arc<Receivers>) {
+    let gw = &pool.gw;
     let mut buf = vec![0u8; 64 << 10];
     loop {
         let mut info = _msg_info::default();
+        pool.idle.fetch_add(1, Ordering::SeqCst);
         // SAFETY: buf is writable for its length; info is a writable _msg_info.
-        let rcvid = unsafe { nto::MsgReceive(chid, buf.as_mut_ptr().cast(), buf.len(), &mut info) };
+        let rcvid = unsafe { nto::MsgReceive(pool.chid, buf.as_mut_ptr().cast(), buf.len(), &mut info) };
+        if pool.idle.fetch_sub(1, Ordering::SeqCst) == 1
+            && pool.threads.fetch_add(1, Ordering::SeqCst) < MAX_RECEIVERS
+        {
+            let more = pool.clone();
+            std::thread::spawn(move || receive(more));
+        }
         if rcvid == -1 {
             if errno() == libc::EINTR {
                 continue;
@@ -144,46 +174,55 @@ fn serve_local(gw: Arc<Gateway>, rt: tokio::runtime::Handle) {
         if rcvid == 0 {
             // SAFETY: a pulse was received into buf, which is larger and aligned enough.
             let pulse = unsafe { std::ptr::read_unaligned(buf.as_ptr() as *const _pulse) };
-            on_pulse(&gw, &rt, pulse);
+            on_pulse(gw, &pool.rt, pulse);
             continue;
         }
         let got = (info.msglen as usize).min(buf.len());
-        let mut msg = buf[..got].to_vec();
-        if (info.srcmsglen as usize) > got {
-            msg.resize(info.srcmsglen as usize, 0);
-            // SAFETY: msg is writable from offset `got` for the rest.
-            let n = unsafe {
-                nto::MsgRead(rcvid, msg[got..].as_mut_ptr().cast(), msg.len() - got, got)
-            };
-            if n < 0 {
-                let _ = nto::MsgError(rcvid, errno());
-                continue;
-            }
-            msg.truncate(got + n as usize);
-        }
         let remote = gw.outgoing.lock().unwrap().get(&info.scoid).cloned();
-        let gw = gw.clone();
-        let rlen = info.dstmsglen.max(0) as usize;
-        let scoid = info.scoid;
-        rt.spawn(async move {
-            let answer = match remote {
-                Some(r) => forward(&gw, &r, msg, rlen).await,
-                None => local_request(&gw, scoid, &msg).await,
-            };
-            answer.deliver(rcvid);
-        });
+        let answer = match remote {
+            Some(r) => {
+                // The query's payload is built in place: header, then the message read
+                // straight after it.
+                let mut p = wire::Writer::request(&gw.me, r.coid);
+                p.u32(info.dstmsglen.max(0) as u32);
+                p.bytes(&buf[..got]);
+                let mut payload = p.done();
+                match read_rest(rcvid, &mut payload, got, info.srcmsglen as usize) {
+                    Ok(()) => pool.rt.block_on(async {
+                        match gw.call(&r.node, "send", payload).await {
+                            Ok(b) => Status::parse(&b.to_bytes()),
+                            Err(e) => Status::Error(e),
+                        }
+                    }),
+                    Err(e) => Status::Error(e),
+                }
+            }
+            None => {
+                let mut msg = buf[..got].to_vec();
+                match read_rest(rcvid, &mut msg, got, info.srcmsglen as usize) {
+                    Ok(()) => pool.rt.block_on(local_request(gw, info.scoid, &msg)),
+                    Err(e) => Status::Error(e),
+                }
+            }
+        };
+        answer.deliver(rcvid);
     }
 }
 
-/// A message on a remote connection, sent to its node.
-async fn forward(gw: &Gateway, r: &Remote, msg: Vec<u8>, rlen: usize) -> Status {
-    let mut p = wire::Writer::request(&gw.me, r.coid);
-    p.u32(rlen as u32);
-    p.bytes(&msg);
-    match gw.call(&r.node, "send", p.done()).await {
-        Ok(b) => Status::parse(&b),
-        Err(e) => Status::Error(e),
+/// Appends the part of message `rcvid` past offset `got` (of `total` bytes) to `out`.
+fn read_rest(rcvid: i64, out: &mut Vec<u8>, got: usize, total: usize) -> Result<(), i32> {
+    if total <= got {
+        return Ok(());
     }
+    let at = out.len();
+    out.resize(at + (total - got), 0);
+    // SAFETY: out is writable from `at` for the rest.
+    let n = unsafe { nto::MsgRead(rcvid, out[at..].as_mut_ptr().cast(), total - got, got) };
+    if n < 0 {
+        return Err(errno());
+    }
+    out.truncate(at + n as usize);
+    Ok(())
 }
 
 /// A request on a connection that is not (yet) a remote one: attach or netmgr.
@@ -203,7 +242,7 @@ async fn local_request(gw: &Gateway, scoid: i32, msg: &[u8]) -> Status {
             let mut p = wire::Writer::request(&gw.me, 0);
             p.u32(req.pid as u32);
             p.u32(req.chid as u32);
-            match gw.call(&node, "attach", p.done()).await.map(|b| Status::parse(&b)) {
+            match gw.call(&node, "attach", p.done()).await.map(|b| Status::parse(&b.to_bytes())) {
                 Ok(Status::Reply(coid, _)) => {
                     gw.outgoing.lock().unwrap().insert(scoid, Remote { node, coid: coid as i32 });
                     Status::Reply(0, Vec::new())
@@ -236,7 +275,7 @@ async fn local_request(gw: &Gateway, scoid: i32, msg: &[u8]) -> Status {
             let mut p = wire::Writer::request(&gw.me, 0);
             p.bytes(of.as_bytes());
             match gw.call(&at, "strtond", p.done()).await {
-                Ok(b) => Status::parse(&b),
+                Ok(b) => Status::parse(&b.to_bytes()),
                 Err(e) => Status::Error(e),
             }
         }
@@ -270,11 +309,11 @@ fn on_pulse(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, pulse: _pulse) {
 /// The remote side: a query from another node's gateway.
 fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
     let op = query.key_expr().as_str().rsplit('/').next().unwrap_or("").to_owned();
-    let payload = query.payload().map(|p| p.to_bytes().into_owned()).unwrap_or_default();
+    let payload = query.payload().cloned().unwrap_or_default();
     let gw = gw.clone();
     // Calls into local servers block: they get threads of their own.
     tokio::task::spawn_blocking(move || {
-        let status = remote_request(&gw, &op, &payload);
+        let status = remote_request(&gw, &op, &payload.to_bytes());
         let key = query.key_expr().clone();
         let _ = query.reply(key, status.encode()).wait();
     });
