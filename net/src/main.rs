@@ -404,13 +404,8 @@ struct Options {
 }
 
 fn options() -> Options {
-    let mut o = Options {
-        name: String::new(),
-        listen: Vec::new(),
-        connect: Vec::new(),
-        scout: true,
-        config: None,
-    };
+    let mut o =
+        Options { name: String::new(), listen: Vec::new(), connect: Vec::new(), scout: true, config: None };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || {
@@ -459,7 +454,8 @@ fn config(o: &Options) -> zenoh::Config {
         }
     };
     set(&mut c, "mode", r#""peer""#.into());
-    let list = |v: &[String]| format!("[{}]", v.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>().join(","));
+    let list =
+        |v: &[String]| format!("[{}]", v.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>().join(","));
     if !o.listen.is_empty() {
         set(&mut c, "listen/endpoints", list(&o.listen));
     }

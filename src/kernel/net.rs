@@ -48,7 +48,9 @@ pub struct NetReq {
 impl NetReq {
     pub fn as_bytes(&self) -> &[u8] {
         // SAFETY: plain data without padding (six 4-byte fields).
-        unsafe { std::slice::from_raw_parts(self as *const NetReq as *const u8, std::mem::size_of::<NetReq>()) }
+        unsafe {
+            std::slice::from_raw_parts(self as *const NetReq as *const u8, std::mem::size_of::<NetReq>())
+        }
     }
 
     /// The request at the start of `b`, if `b` holds one.
@@ -66,14 +68,21 @@ impl NetReq {
 fn gateway(index: u32, flags: i32) -> KResult<i32> {
     let deadline = rendezvous::deadline();
     let (pid, answer) = sockets::lookup(GATEWAY_NAME, &trusted, deadline)?;
-    client::attach_by(pid, answer.chid, index, flags | _NTO_COF_NOSHARE as i32, deadline)
-        .map_err(|e| if e == Errno::ESRCH { Errno(libc::ENOENT) } else { e })
+    client::attach_by(pid, answer.chid, index, flags | _NTO_COF_NOSHARE as i32, deadline).map_err(|e| {
+        if e == Errno::ESRCH {
+            Errno(libc::ENOENT)
+        } else {
+            e
+        }
+    })
 }
 
 /// Sends `req` (and `extra`) to the gateway on a connection made for it; as QNX's library
 /// does, no gateway is `ENOTSUP`.
 pub fn ask(req: NetReq, extra: &[u8], reply: &mut [u8]) -> KResult<i64> {
-    let coid = gateway(_NTO_SIDE_CHANNEL, 0).map_err(|e| if e.0 == libc::ENOENT { Errno(libc::ENOTSUP) } else { e })?;
+    let coid =
+        gateway(_NTO_SIDE_CHANNEL, 0)
+            .map_err(|e| if e.0 == libc::ENOENT { Errno(libc::ENOTSUP) } else { e })?;
     let smsg = [seg(req.as_bytes()), seg(extra)];
     let rmsg = [Seg { base: reply.as_mut_ptr() as usize, len: reply.len() }];
     let r = super::message::send(coid, &smsg, &rmsg, false);
@@ -117,9 +126,8 @@ fn host_domain() -> (Vec<u8>, Vec<u8>) {
     if unsafe { libc::uname(&mut u) } != 0 {
         return (Vec::new(), Vec::new());
     }
-    let field = |f: &[libc::c_char]| -> Vec<u8> {
-        f.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect()
-    };
+    let field =
+        |f: &[libc::c_char]| -> Vec<u8> { f.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect() };
     let domain = field(&u.domainname);
     (field(&u.nodename), if domain == b"(none)" { Vec::new() } else { domain })
 }
@@ -207,7 +215,12 @@ pub fn remote_nd(remote_nd: i32, local_nd: i32) -> KResult<i32> {
     if (remote_nd ^ local_nd) & 0xffff == 0 {
         return Ok(0);
     }
-    let req =
-        NetReq { magic: NET_MAGIC, op: NET_REMOTE_ND, nd: remote_nd as u32, pid: local_nd, ..Default::default() };
+    let req = NetReq {
+        magic: NET_MAGIC,
+        op: NET_REMOTE_ND,
+        nd: remote_nd as u32,
+        pid: local_nd,
+        ..Default::default()
+    };
     ask(req, &[], &mut []).map(|nd| nd as i32)
 }

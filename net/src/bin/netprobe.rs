@@ -107,11 +107,8 @@ fn zenoh_client_sync(endpoint: &str, lowlat: bool) {
     use zenoh::Wait;
     let s = zenoh::open(zconfig(endpoint, false, lowlat)).wait().unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    let querier = s
-        .declare_querier("probe/echo")
-        .consolidation(zenoh::query::ConsolidationMode::None)
-        .wait()
-        .unwrap();
+    let querier =
+        s.declare_querier("probe/echo").consolidation(zenoh::query::ConsolidationMode::None).wait().unwrap();
     for (req, rep, n) in ROWS {
         let msg = vec![7u8; req];
         let mut t = Vec::with_capacity(n);
@@ -149,11 +146,8 @@ async fn zenoh_serve(endpoint: &str, lowlat: bool) {
 async fn zenoh_client(endpoint: &str, lowlat: bool) {
     let s = zenoh::open(zconfig(endpoint, false, lowlat)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let querier = s
-        .declare_querier("probe/echo")
-        .consolidation(zenoh::query::ConsolidationMode::None)
-        .await
-        .unwrap();
+    let querier =
+        s.declare_querier("probe/echo").consolidation(zenoh::query::ConsolidationMode::None).await.unwrap();
     for (req, rep, n) in ROWS {
         let msg = vec![7u8; req];
         let mut t = Vec::with_capacity(n);
