@@ -11,6 +11,7 @@
 
 #define BIG (1 << 20)
 #define ASK_PULSES 0x50554c53 /* "PULS": the server answers with what pulses it got */
+#define ASK_HANG 0x474e4148   /* "HANG": the server never answers */
 
 /* Runs a shell command; its status. */
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -93,6 +94,8 @@ HELPER(echo_server)
         }
         int ask;
         memcpy(&ask, buf, sizeof ask);
+        if (info.msglen == sizeof(int) && ask == ASK_HANG)
+            continue;
         if (info.msglen == sizeof(int) && ask == ASK_PULSES) {
             int r[3] = {pulses, code, value};
             MsgReply(rcvid, 0, r, sizeof r);
@@ -122,6 +125,26 @@ static void remove_stale(void)
     }
     if (f)
         pclose(f);
+}
+
+/* Kills process `(pid_t)(intptr_t)arg` 300 ms from now. */
+static void *kill_later(void *arg)
+{
+    h_sleep_ms(300);
+    kill((pid_t)(intptr_t)arg, SIGKILL);
+    return NULL;
+}
+
+/* A REPLY-blocked remote call whose server (or that server's node) dies fails with ESRCH
+ * at once. */
+static void check_dies(int coid, pid_t victim)
+{
+    pthread_t t = h_thread(kill_later, (void *)(intptr_t)victim);
+    int hang = ASK_HANG;
+    long long t0 = h_now_ms();
+    CHECK_ERR(MsgSend(coid, &hang, sizeof hang, NULL, 0), ESRCH);
+    CHECK(h_now_ms() - t0 < 3000);
+    CHECK_EQ(h_join(t, 5000, NULL), 0);
 }
 
 static pid_t gateway(const char *ns, const char *args)
@@ -231,6 +254,22 @@ TEST(two_nodes)
     CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), EBADF);
     free(big);
     free(big_back);
+
+    /* The server dies while the client waits for its reply. */
+    coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(coid != -1);
+    check_dies(coid, server.pid);
+    h_kill(server.pid);
+    h_close_proc(&server);
+
+    /* The server's node goes: its gateway is killed while the client waits. */
+    server = h_exec("echo_server", ns_b);
+    spid = (pid_t)h_get(server.rd, 5000);
+    schid = (int)h_get(server.rd, 5000);
+    coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(coid != -1);
+    check_dies(coid, gw_b);
+    CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), ESRCH);
 
     h_kill(server.pid);
     h_close_proc(&server);
