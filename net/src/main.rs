@@ -269,7 +269,8 @@ async fn local_request(gw: &Gateway, scoid: i32, msg: &[u8]) -> Status {
             None => Status::Error(libc::EINVAL),
         },
         knet::NET_REMOTE_ND => {
-            let (Some(of), Some(at)) = (gw.name_of(req.nd), gw.name_of(req.pid as u32)) else {
+            // How node `nd` names the node we call `pid` (local_nd).
+            let (Some(at), Some(of)) = (gw.name_of(req.nd), gw.name_of(req.pid as u32)) else {
                 return Status::Error(libc::EINVAL);
             };
             let mut p = wire::Writer::request(&gw.me, 0);

@@ -53,7 +53,7 @@ pub unsafe extern "C" fn netmgr_ndtostr(flags: c_uint, nd: c_int, buf: *mut c_ch
     })
 }
 
-/// The node descriptor by which node `local_nd` knows the node this one calls `remote_nd`.
+/// The node descriptor by which node `remote_nd` knows the node this one calls `local_nd`.
 #[no_mangle]
 pub extern "C" fn netmgr_remote_nd(remote_nd: c_int, local_nd: c_int) -> c_int {
     or_errno(|| net::remote_nd(remote_nd, local_nd))

@@ -30,7 +30,7 @@ pub const NET_ATTACH: u32 = 1;
 pub const NET_STRTOND: u32 = 2;
 /// `netmgr_ndtostr(flags, nd)`: the status is the full length, the reply the string.
 pub const NET_NDTOSTR: u32 = 3;
-/// `netmgr_remote_nd(nd, pid = local_nd)`: the status is the nd.
+/// `netmgr_remote_nd(nd = remote_nd, pid = local_nd)`: the status is the nd.
 pub const NET_REMOTE_ND: u32 = 4;
 
 /// A request to the gateway, in native byte order (it never leaves the node).
@@ -207,7 +207,8 @@ pub fn ndtostr(flags: u32, nd: i32, buf: &mut [u8]) -> KResult<usize> {
     }
 }
 
-/// `netmgr_remote_nd`: how node `local_nd` names the node this one calls `remote_nd`.
+/// `netmgr_remote_nd`: the nd by which node `remote_nd` names the node this one calls
+/// `local_nd`.
 pub fn remote_nd(remote_nd: i32, local_nd: i32) -> KResult<i32> {
     if remote_nd & 0xffff == 0 {
         return Ok(local_nd);
