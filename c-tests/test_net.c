@@ -152,7 +152,7 @@ static pid_t gateway(const char *ns, const char *args)
     pid_t pid = fork();
     if (pid == 0) {
         char cmd[400];
-        snprintf(cmd, sizeof cmd, "exec ip netns exec %s neutrino-netd %s >netd-%s.log 2>&1", ns, args, ns);
+        snprintf(cmd, sizeof cmd, "exec ip netns exec %s neutrino-netd --as-root %s >netd-%s.log 2>&1", ns, args, ns);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }

@@ -402,11 +402,18 @@ struct Options {
     connect: Vec<String>,
     scout: bool,
     config: Option<String>,
+    as_root: bool,
 }
 
 fn options() -> Options {
-    let mut o =
-        Options { name: String::new(), listen: Vec::new(), connect: Vec::new(), scout: true, config: None };
+    let mut o = Options {
+        name: String::new(),
+        listen: Vec::new(),
+        connect: Vec::new(),
+        scout: true,
+        config: None,
+        as_root: false,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || {
@@ -421,13 +428,21 @@ fn options() -> Options {
             "-c" => o.connect.push(value()),
             "-C" => o.config = Some(value()),
             "--no-scout" => o.scout = false,
+            "--as-root" => o.as_root = true,
             _ => {
                 eprintln!(
-                    "usage: neutrino-netd [-n NODE] [-l ENDPOINT]... [-c ENDPOINT]... [--no-scout] [-C ZENOH_CONFIG]"
+                    "usage: neutrino-netd [-n NODE] [-l ENDPOINT]... [-c ENDPOINT]... [--no-scout] [-C ZENOH_CONFIG] [--as-root]"
                 );
                 std::process::exit(2)
             }
         }
+    }
+    // Remote clients reach servers as the gateway's user (their own credentials do not
+    // travel yet): as root, any local or remote user would act as root.
+    // SAFETY: plain syscall.
+    if unsafe { libc::geteuid() } == 0 && !o.as_root {
+        eprintln!("neutrino-netd: refusing to run as root (remote clients would act as root); run it as an unprivileged user, or pass --as-root");
+        std::process::exit(2)
     }
     if o.name.is_empty() {
         o.name = String::from_utf8_lossy(&knet::local_ndtostr(knet::ND2S_NAME_SHOW | knet::ND2S_DOMAIN_HIDE))
