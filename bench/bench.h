@@ -94,6 +94,21 @@ void   row_done(row_t *row, int ok);
 void   row_stats(row_t *row);
 int    pin_to_first_cpu(void);
 
+/* A row as a child process measured it, sent back through a pipe. */
+typedef struct {
+    int    status;
+    char   note[320];
+    long   n;
+    int    reps;
+    double us[MAX_REPS], median, min, max, p99;
+} child_row_t;
+void child_row_of(child_row_t *d, const row_t *r);
+/* Runs this program again, pinned to the first usable CPU (its own children inherit it),
+ * with `mode` ("--pinned-child", say), the descriptor of a pipe, `args` (NULL-terminated)
+ * and the run's --quick/--smoke; fills the `n` rows `ids` from the child_row_t it writes
+ * for each. */
+void rows_from_pinned_child(const char *mode, const char *const *args, const char *const *ids, int n);
+
 /* the rows' runners */
 void run_msg_rt_process(row_t *r);
 void run_msg_rt_thread(row_t *r);

@@ -7,6 +7,8 @@
 #include "bench.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -341,5 +343,78 @@ void row_done(row_t *row, int ok)
                  row_err[0] ? row_err : "no result");
     } else {
         snprintf(row->note, sizeof row->note, "%s", row_err[0] ? row_err : "unknown error");
+    }
+}
+
+void child_row_of(child_row_t *d, const row_t *r)
+{
+    memset(d, 0, sizeof *d);
+    d->status = r->status;
+    snprintf(d->note, sizeof d->note, "%s", r->note);
+    d->n = r->n;
+    d->reps = r->reps;
+    memcpy(d->us, r->us, sizeof d->us);
+    d->median = r->median, d->min = r->min, d->max = r->max, d->p99 = r->p99;
+}
+
+void rows_from_pinned_child(const char *mode, const char *const *args, const char *const *ids, int n)
+{
+    char        fdarg[16];
+    const char *argv[16];
+    child_row_t d;
+    int         fds[2] = { -1, -1 }, ok = 0, i, a = 0;
+    pid_t       pid;
+
+    if (pipe2(fds, O_CLOEXEC) == -1) {
+        ok = fail("pipe: %s", strerror(errno));
+    }
+    pid = ok == 0 ? fork_child() : -1;
+    if (pid == 0) {
+        close(fds[0]);
+        if (pin_to_first_cpu() != 0 || fcntl(fds[1], F_SETFD, 0) == -1) {
+            _exit(126);
+        }
+        snprintf(fdarg, sizeof fdarg, "%d", fds[1]);
+        argv[a++] = "bench";
+        argv[a++] = mode;
+        argv[a++] = fdarg;
+        while (*args && a < 14) {
+            argv[a++] = *args++;
+        }
+        argv[a++] = opt_smoke ? "--smoke" : opt_quick ? "--quick" : NULL;
+        argv[a] = NULL;
+        execv("/proc/self/exe", (char *const *)argv);
+        _exit(127);
+    }
+    if (ok == 0) {
+        close(fds[1]);
+        if (pid == -1) {
+            ok = fail("fork: %s", strerror(errno));
+        }
+    }
+    for (i = 0; i < n && ok == 0; i++) {
+        row_t        *r = row_find(ids[i]);
+        struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+
+        if (poll(&pfd, 1, 60000) != 1 || read(fds[0], &d, sizeof d) != (ssize_t)sizeof d) {
+            ok = fail("the child (%s) did not report its rows", mode);
+            break;
+        }
+        r->status = d.status;
+        d.note[sizeof d.note - 1] = '\0';
+        snprintf(r->note, sizeof r->note, "%s", d.note);
+        r->n = d.n;
+        r->reps = d.reps < MAX_REPS ? d.reps : MAX_REPS;
+        memcpy(r->us, d.us, sizeof r->us);
+        r->median = d.median, r->min = d.min, r->max = d.max, r->p99 = d.p99;
+    }
+    if (fds[0] != -1) {
+        close(fds[0]);
+    }
+    if (pid > 0 && reap_ok(pid, mode) != 0) {
+        ok = -1;
+    }
+    for (i = 0; i < n && ok != 0; i++) {
+        row_done(row_find(ids[i]), ok);
     }
 }

@@ -136,22 +136,17 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-typedef struct {
-    int    status;
-    char   note[160];
-    long   n;
-    double median, min, max, p99;
-} inv_row_t;
-
-static void summarize(inv_row_t *o, uint64_t *lat, long n)
+static void summarize(child_row_t *o, uint64_t *lat, long n)
 {
     qsort(lat, (size_t)n, sizeof *lat, cmp_u64);
     o->status = ROW_OK;
     o->n = n;
+    o->reps = 1;
     o->min = lat[0] / 1e3;
     o->max = lat[n - 1] / 1e3;
     o->median = lat[n / 2] / 1e3;
     o->p99 = lat[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1] / 1e3;
+    o->us[0] = o->median;
 }
 
 static int set_fifo(pthread_t t, int prio)
@@ -164,7 +159,7 @@ static int set_fifo(pthread_t t, int prio)
 
 /* One channel (flags 0 or _NTO_CHF_FIXED_PRIORITY): the unloaded round trip (only with
  * `unloaded`) and the round trip behind the busy server and the spinner. */
-static int run_channel(unsigned flags, long trials, inv_row_t *unloaded, inv_row_t *loaded)
+static int run_channel(unsigned flags, long trials, child_row_t *unloaded, child_row_t *loaded)
 {
     inv_t     v;
     pthread_t ts, tl, tm;
@@ -264,7 +259,7 @@ static const char *const inv_ids[3] = { "inversion_unloaded_16", "inversion_inhe
 /* In the exec'd child pinned to one CPU: the three rows, written to `fd`. */
 int inversion_child_main(int fd)
 {
-    inv_row_t o[3];
+    child_row_t o[3];
     long      trials = opt_smoke ? 20 : opt_quick ? 100 : 400;
     int       ok, i;
 
@@ -290,11 +285,9 @@ int inversion_child_main(int fd)
  * are skipped. */
 void run_inversion(row_t *row)
 {
-    char      fdarg[16];
-    inv_row_t o;
-    int       fds[2] = { -1, -1 }, ok = 0, i;
-    pid_t     pid;
-    struct sched_param sp = { .sched_priority = 50 };
+    static const char *const no_args[] = { NULL };
+    struct sched_param       sp = { .sched_priority = 50 };
+    int                      i;
 
     (void)row;
     if (sched_setscheduler(0, SCHED_FIFO, &sp) != 0) {
@@ -308,49 +301,12 @@ void run_inversion(row_t *row)
     }
     sp.sched_priority = 0;
     sched_setscheduler(0, SCHED_OTHER, &sp);
-    if (pipe2(fds, O_CLOEXEC) == -1) {
-        ok = fail("pipe: %s", strerror(errno));
-    }
-    pid = ok == 0 ? fork_child() : -1;
-    if (pid == 0) {
-        close(fds[0]);
-        if (pin_to_first_cpu() != 0 || fcntl(fds[1], F_SETFD, 0) == -1) {
-            _exit(126);
-        }
-        snprintf(fdarg, sizeof fdarg, "%d", fds[1]);
-        execl("/proc/self/exe", "bench", "--inversion-child", fdarg,
-              opt_smoke ? "--smoke" : opt_quick ? "--quick" : NULL, (char *)NULL);
-        _exit(127);
-    }
-    if (ok == 0) {
-        close(fds[1]);
-        if (pid == -1) {
-            ok = fail("fork: %s", strerror(errno));
-        }
-    }
-    for (i = 0; i < 3 && ok == 0; i++) {
-        row_t        *r = row_find(inv_ids[i]);
-        struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+    rows_from_pinned_child("--inversion-child", no_args, inv_ids, 3);
+    for (i = 0; i < 3; i++) {
+        row_t *r = row_find(inv_ids[i]);
 
-        if (poll(&pfd, 1, 60000) != 1 || read(fds[0], &o, sizeof o) != (ssize_t)sizeof o) {
-            ok = fail("the inversion child did not report its rows");
-            break;
+        if (r->status == ROW_OK) {
+            fig_add(r, "trials", (double)r->n, "");
         }
-        r->status = o.status;
-        snprintf(r->note, sizeof r->note, "%s", o.note);
-        r->n = 1;
-        r->reps = 1;
-        r->us[0] = o.median;
-        r->median = o.median, r->min = o.min, r->max = o.max, r->p99 = o.p99;
-        fig_add(r, "trials", (double)o.n, "");
-    }
-    if (fds[0] != -1) {
-        close(fds[0]);
-    }
-    if (pid > 0 && reap_ok(pid, "inversion child") != 0) {
-        ok = -1;
-    }
-    for (i = 0; i < 3 && ok != 0; i++) {
-        row_done(row_find(inv_ids[i]), ok);
     }
 }

@@ -980,15 +980,6 @@ void run_idle_cpu(row_t *row)
 
 /* --- everything pinned to one CPU ------------------------------------------- */
 
-/* What a pinned child sends back for each of its rows. */
-typedef struct {
-    int    status;
-    char   note[320];
-    long   n;
-    int    reps;
-    double us[MAX_REPS], median, min, max, p99;
-} row_data_t;
-
 static const char *const pinned_ids[2] = { "pipe_pinned_16", "msg_rt_pinned_16" };
 
 /* In the exec'd, pinned child: measures both rows and writes them to `fd`. The library
@@ -996,8 +987,8 @@ static const char *const pinned_ids[2] = { "pipe_pinned_16", "msg_rt_pinned_16" 
  * first call, as `taskset -c 0 ./program` would do. */
 int pinned_child_main(int fd)
 {
-    row_data_t d;
-    int        i;
+    child_row_t d;
+    int         i;
 
     for (i = 0; i < 2; i++) {
         row_t *r = row_find(pinned_ids[i]);
@@ -1010,13 +1001,7 @@ int pinned_child_main(int fd)
             run_msg_rt_process(r);
         }
         watchdog_disarm();
-        memset(&d, 0, sizeof d);
-        d.status = r->status;
-        memcpy(d.note, r->note, sizeof d.note);
-        d.n = r->n;
-        d.reps = r->reps;
-        memcpy(d.us, r->us, sizeof d.us);
-        d.median = r->median, d.min = r->min, d.max = r->max, d.p99 = r->p99;
+        child_row_of(&d, r);
         if (write(fd, &d, sizeof d) != (ssize_t)sizeof d) {
             return 1;
         }
@@ -1028,59 +1013,13 @@ int pinned_child_main(int fd)
  * CPU (its server and echo processes inherit the pinning). */
 void run_pinned(row_t *row)
 {
-    char       fdarg[16], reps[16], secs[32];
-    row_data_t d;
-    int        fds[2] = { -1, -1 }, ok = 0, i;
-    pid_t      pid;
+    char reps[16], secs[32];
+    const char *args[] = { "--reps", reps, "--time", secs, NULL };
 
     (void)row;
-    if (pipe2(fds, O_CLOEXEC) == -1) {
-        ok = fail("pipe: %s", strerror(errno));
-    }
-    pid = ok == 0 ? fork_child() : -1;
-    if (pid == 0) {
-        close(fds[0]);
-        if (pin_to_first_cpu() != 0 || fcntl(fds[1], F_SETFD, 0) == -1) {
-            _exit(126);
-        }
-        snprintf(fdarg, sizeof fdarg, "%d", fds[1]);
-        snprintf(reps, sizeof reps, "%d", opt_reps);
-        snprintf(secs, sizeof secs, "%g", opt_time);
-        execl("/proc/self/exe", "bench", "--pinned-child", fdarg, "--reps", reps, "--time", secs,
-              opt_smoke ? "--smoke" : opt_quick ? "--quick" : NULL, (char *)NULL);
-        _exit(127);
-    }
-    if (ok == 0) {
-        close(fds[1]);
-        if (pid == -1) {
-            ok = fail("fork: %s", strerror(errno));
-        }
-    }
-    for (i = 0; i < 2 && ok == 0; i++) {
-        row_t        *r = row_find(pinned_ids[i]);
-        struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
-
-        if (poll(&pfd, 1, 60000) != 1 || read(fds[0], &d, sizeof d) != (ssize_t)sizeof d) {
-            ok = fail("the pinned child did not report its rows");
-            break;
-        }
-        r->status = d.status;
-        memcpy(r->note, d.note, sizeof r->note);
-        r->note[sizeof r->note - 1] = '\0';
-        r->n = d.n;
-        r->reps = d.reps < MAX_REPS ? d.reps : MAX_REPS;
-        memcpy(r->us, d.us, sizeof r->us);
-        r->median = d.median, r->min = d.min, r->max = d.max, r->p99 = d.p99;
-    }
-    if (fds[0] != -1) {
-        close(fds[0]);
-    }
-    if (pid > 0 && reap_ok(pid, "pinned child") != 0) {
-        ok = -1;
-    }
-    for (i = 0; i < 2 && ok != 0; i++) {
-        row_done(row_find(pinned_ids[i]), ok);
-    }
+    snprintf(reps, sizeof reps, "%d", opt_reps);
+    snprintf(secs, sizeof secs, "%g", opt_time);
+    rows_from_pinned_child("--pinned-child", args, pinned_ids, 2);
 }
 
 /* --- the other CPUs busy ----------------------------------------------------- */

@@ -558,6 +558,57 @@ TEST(a_fork_child_mounts_on_its_own_channels)
     unmount_in_base();
 }
 
+/* Mounts and unmounts paths under base on channel S.chid until told to stop. */
+static atomic_int churn_stop;
+
+static void *mount_churn(void *arg)
+{
+    (void)arg;
+    char p[160];
+    for (int i = 0; !atomic_load(&churn_stop); i++) {
+        snprintf(p, sizeof p, "%s/churn/%d", base, i % 4);
+        if (__libneutrino_resmgr_mount(S.chid, 8, p, 0) == 0)
+            __libneutrino_resmgr_unmount(S.chid, 8);
+    }
+    return NULL;
+}
+
+/* fork() while another thread mounts (and so tells its watchdog, records the directories
+ * it made, starts and stops bridge threads): the child never starts with those tables
+ * locked, nor with a lock it waits on held by a thread it does not have, and mounts its
+ * own path at once. */
+TEST(forks_while_another_thread_mounts_leave_no_child_stuck)
+{
+    RM_NEED_ROOT_AND_FUSE();
+#ifdef __SANITIZE_ADDRESS__
+    h_note("skipped under AddressSanitizer (fork of a threaded process)");
+    return;
+#endif
+    char path[128], own[160];
+    mount_in_base(path, sizeof path, "x", 0);
+    atomic_store(&churn_stop, 0);
+    pthread_t t = h_thread(mount_churn, NULL);
+    for (int n = 0; n < 40; n++) {
+        snprintf(own, sizeof own, "%s/child-%d", base, n);
+        pid_t c = fork();
+        if (c == 0) {
+            int chid = ChannelCreate(_NTO_CHF_UNBLOCK | _NTO_CHF_DISCONNECT);
+            if (chid < 0 || __libneutrino_resmgr_mount(chid, 9, own, 0) != 0)
+                _exit(1);
+            _exit(__libneutrino_resmgr_unmount(chid, 9) == 0 ? 0 : 2);
+        }
+        CHECK_CHILD_OK(c, 10000);
+        h_sleep_ms(n % 5);
+    }
+    atomic_store(&churn_stop, 1);
+    JOIN(t, 10000);
+    rmdir(own);
+    char churn[160];
+    snprintf(churn, sizeof churn, "%s/churn", base);
+    rmdir(churn);
+    unmount_in_base();
+}
+
 /* After 100 ms: input holds, and the armed poll hears of it as iofunc_notify_trigger() tells it. */
 static void *make_readable(void *arg)
 {

@@ -413,6 +413,15 @@ TEST(prio_server_keeps_its_policy_root)
     stop_server(&s, t);
 }
 
+/* Client message 1 (SCHED_OTHER 10) keeps the server's thread busy until s->release. */
+static void hold_server(struct server *s, struct h_proc *c)
+{
+    ask(c, 1, K_HOLD, SCHED_OTHER, 10, 0);
+    for (int i = 0; i < 5000 && !atomic_load(&s->holding); i++)
+        h_sleep_ms(1);
+    REQUIRE(atomic_load(&s->holding));
+}
+
 /* A SCHED_OTHER client holds the only server thread; a SCHED_FIFO 50 client that becomes
  * SEND-blocked raises it to FIFO 50, at which it also serves the message; afterwards it is
  * back at its own. With _NTO_CHF_FIXED_PRIORITY it stays at its own throughout. */
@@ -423,10 +432,7 @@ static void boost(unsigned flags)
     pthread_t t = start_server(&s, flags, SCHED_OTHER, 10);
     struct client_arg a = {s.chid, 0, RLIM_INFINITY};
     struct h_proc c = start_clients(&a);
-    ask(&c, 1, K_HOLD, SCHED_OTHER, 10, 0);
-    for (int i = 0; i < 5000 && !atomic_load(&s.holding); i++)
-        h_sleep_ms(1);
-    REQUIRE(atomic_load(&s.holding));
+    hold_server(&s, &c);
     ask(&c, 2, K_MSG, SCHED_FIFO, 50, 0);
     if (fixed) {
         h_sleep_ms(200);
@@ -469,10 +475,7 @@ TEST(prio_boost_ends_when_client_killed_root)
     pthread_t t = start_server(&s, 0, SCHED_OTHER, 10);
     struct client_arg a = {s.chid, 0, RLIM_INFINITY};
     struct h_proc low = start_clients(&a), high = start_clients(&a);
-    ask(&low, 1, K_HOLD, SCHED_OTHER, 10, 0);
-    for (int i = 0; i < 5000 && !atomic_load(&s.holding); i++)
-        h_sleep_ms(1);
-    REQUIRE(atomic_load(&s.holding));
+    hold_server(&s, &low);
     ask(&high, 2, K_MSG, SCHED_FIFO, 50, 0);
     settles_at(&s, SCHED_FIFO, 50);
     h_kill(high.pid);
@@ -496,10 +499,7 @@ TEST(prio_unprivileged_boost_nothing_changes)
     pthread_t t = start_server(&s, 0, SCHED_OTHER, 10);
     struct client_arg a = {s.chid, NOBODY, RLIM_INFINITY};
     struct h_proc c = start_clients(&a);
-    ask(&c, 1, K_HOLD, SCHED_OTHER, 10, 0);
-    for (int i = 0; i < 5000 && !atomic_load(&s.holding); i++)
-        h_sleep_ms(1);
-    REQUIRE(atomic_load(&s.holding));
+    hold_server(&s, &c);
     ask(&c, 2, K_MSG, SCHED_FIFO, 50, 0);
     h_sleep_ms(100);
     CHECK_EQ(sched_of(atomic_load(&s.tid)).policy, SCHED_OTHER);

@@ -205,27 +205,6 @@ static void *send_kicked(void *arg)
     return NULL;
 }
 
-/* A MsgSend whose server never replies: the handler runs while the client spins, and
- * MsgSend fails with EINTR when the spin ends. */
-HELPER(send_spins_through_a_handler)
-{
-    (void)rd, (void)wr, (void)arg;
-    static struct scene sc;
-    sc.chid = ChannelCreate(0);
-    sc.coid = ConnectAttach(0, 0, sc.chid, _NTO_SIDE_CHANNEL, 0);
-    if (sc.chid < 0 || sc.coid < 0)
-        return 2;
-    signal(SIGUSR1, on_a);
-    pthread_t server, client;
-    pthread_create(&server, NULL, receive_and_hold, &sc);
-    h_sleep_ms(20);
-    pthread_create(&client, NULL, send_kicked, &sc);
-    pthread_join(client, NULL);
-    if (!atomic_load(&sc.received))
-        return 2;
-    return interrupted_after_spin(&sc, "MsgSend");
-}
-
 /* CPU 0: one message, replied to. */
 static void *send_from_cpu0(void *arg)
 {
@@ -254,21 +233,42 @@ static void *receive_kicked(void *arg)
     return NULL;
 }
 
-/* A MsgReceive on an empty channel whose last client ran on the other CPU: the handler
- * runs while it spins, and MsgReceive fails with EINTR when the spin ends. */
-HELPER(receive_spins_through_a_handler)
+/* Opens the scene's channel, installs the handler, starts `background` (if any), then runs
+ * `call` in a thread of its own and judges how its call ended. */
+static int play(void *(*background)(void *), void *(*call)(void *), const char *what)
 {
-    (void)rd, (void)wr, (void)arg;
     static struct scene sc;
     sc.chid = ChannelCreate(0);
     sc.coid = ConnectAttach(0, 0, sc.chid, _NTO_SIDE_CHANNEL, 0);
     if (sc.chid < 0 || sc.coid < 0)
         return 2;
     signal(SIGUSR1, on_a);
-    pthread_t receiver;
-    pthread_create(&receiver, NULL, receive_kicked, &sc);
-    pthread_join(receiver, NULL);
-    return interrupted_after_spin(&sc, "MsgReceive");
+    pthread_t bg, t;
+    if (background) {
+        pthread_create(&bg, NULL, background, &sc);
+        h_sleep_ms(20);
+    }
+    pthread_create(&t, NULL, call, &sc);
+    pthread_join(t, NULL);
+    if (background && !atomic_load(&sc.received))
+        return 2;
+    return interrupted_after_spin(&sc, what);
+}
+
+/* A MsgSend whose server never replies: the handler runs while the client spins, and
+ * MsgSend fails with EINTR when the spin ends. */
+HELPER(send_spins_through_a_handler)
+{
+    (void)rd, (void)wr, (void)arg;
+    return play(receive_and_hold, send_kicked, "MsgSend");
+}
+
+/* A MsgReceive on an empty channel whose last client ran on the other CPU: the handler
+ * runs while it spins, and MsgReceive fails with EINTR when the spin ends. */
+HELPER(receive_spins_through_a_handler)
+{
+    (void)rd, (void)wr, (void)arg;
+    return play(NULL, receive_kicked, "MsgReceive");
 }
 
 /* glibc's own entry point: installs a handler the library does not see being installed. */

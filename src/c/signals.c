@@ -117,15 +117,19 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
     int r = __sigaction(sig, NULL, &prev);
     if (r == 0) {
         unwrap(sig, &prev);
-        /* The application's handler is recorded before the trampoline that calls it. */
+        /* The application's handler is recorded before the trampoline that calls it (and
+         * put back if the kernel refuses the install). */
         if (act->sa_flags & SA_SIGINFO) {
-            atomic_store(&with_info[sig], act->sa_sigaction);
+            void (*was)(int, siginfo_t *, void *) = atomic_exchange(&with_info[sig], act->sa_sigaction);
             counted.sa_sigaction = count_info;
+            if ((r = __sigaction(sig, &counted, NULL)) != 0)
+                atomic_store(&with_info[sig], was);
         } else {
-            atomic_store(&plain[sig], act->sa_handler);
+            void (*was)(int) = atomic_exchange(&plain[sig], act->sa_handler);
             counted.sa_handler = count_plain;
+            if ((r = __sigaction(sig, &counted, NULL)) != 0)
+                atomic_store(&plain[sig], was);
         }
-        r = __sigaction(sig, &counted, NULL);
     }
     int e = errno;
     installs_free();

@@ -14,13 +14,13 @@ use super::thread::{self, Blocked, Timeout, Waker};
 use super::timer;
 use crate::transport::copy::{self, Dir, Seg};
 use crate::transport::futex;
+use crate::transport::lock::{Mutex, MutexGuard};
 use crate::transport::region::{
     state, Bell, BELL_CLIENTS_LEN, BELL_SERVER_LEN, INLINE, MAX_CHANNEL_CONNS, PULSES_POSTED, SLOTS,
     WAITING_RECEIVE,
 };
 use crate::transport::shm::Region;
 use crate::transport::spin::{self, SignalHold};
-use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};

@@ -12,7 +12,7 @@ use super::server::ServerConn;
 use super::thread::Waker;
 use super::timer::Timers;
 use crate::transport::link::{Link, Service, Tally};
-use parking_lot::{Mutex, RwLock};
+use crate::transport::lock::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Once};
@@ -127,25 +127,6 @@ extern "C" fn at_exit() {
     if !p.is_null() {
         // SAFETY: a published Process is leaked and never freed.
         unsafe { (*p).service.quiesce() };
-    }
-}
-
-/// In a fork child: `m`, which the forking thread locked before the fork, unlocked. Not by
-/// `force_unlock`: with a parent thread parked on it, parking_lot's fairness may hand the
-/// lock to that thread, which the child does not have, and the child's next `lock` waits
-/// for ever.
-///
-/// # Safety
-/// Only in the child of `fork`, on a mutex the forking thread locked and forgot the guard of.
-pub unsafe fn unlock_in_child<T>(m: &parking_lot::Mutex<T>) {
-    // A RawMutex is its one atomic state byte (its only field, so at offset 0); 0 is
-    // unlocked with no waiters.
-    const _: () = assert!(std::mem::size_of::<parking_lot::RawMutex>() == 1);
-    // SAFETY: as the const assertion shows, the RawMutex is one AtomicU8; the child's only
-    // thread owns the lock.
-    unsafe {
-        let state = &*(m.raw() as *const parking_lot::RawMutex as *const std::sync::atomic::AtomicU8);
-        state.store(0, Ordering::Release);
     }
 }
 

@@ -20,12 +20,12 @@ use crate::transport::futex;
 use crate::transport::link::{
     trusted_uid, Handler, IncomingLink, Link, LinkId, PeerCred, Request, Response, NOTE_CHANNEL_GONE,
 };
+use crate::transport::lock::{Mutex, MutexGuard};
 use crate::transport::region::{
     state, ConnRegion, AGENT_READ, AGENT_WRITE, CONN_MAGIC, CONN_REGION_LEN, INLINE, SLOTS, SLOT_SEGS,
 };
 use crate::transport::shm::Region;
 use crate::transport::spin;
-use parking_lot::{Mutex, MutexGuard};
 use std::borrow::Cow;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -50,6 +50,9 @@ const TAKE_WAIT: Duration = Duration::from_micros(10);
 /// How long a client that took a request may copy its chunk before a read is abandoned:
 /// 64 KiB take it 2-5 us here, so longer means it was preempted.
 const COPY_WAIT: Duration = Duration::from_micros(25);
+/// How long a spinning client may take to take its answer (~0.2 µs here): past this the
+/// server asks the kernel whether it lives.
+const ANSWER_TAKE_WAIT: Duration = Duration::from_micros(2);
 
 const GEN_BITS: u32 = 10;
 const INDEX_SHIFT: u32 = 5; // SLOTS == 32
@@ -227,22 +230,27 @@ impl Copying<'_> {
     }
 
     /// Releases the client with `to` (REPLIED or FAILED) and `status`: `ESRCH` when the
-    /// client died without taking it (as QNX fails a dead client's reply). Whether it lives
-    /// is asked after the release, so that a live client (the usual case) does not wait for
-    /// the system call; one that took its answer and then ended had it.
+    /// client died without taking it (as QNX fails a dead client's reply). Asked after the
+    /// release, so that a live client (the usual case) does not wait for us: a client that
+    /// spins for its answer takes it within a cache-line hand-off, and then has it (no
+    /// system call to ask whether it lives); one that took it and then ended had it too.
     pub fn answer(self, to: u32, status: u64) -> KResult<()> {
         let (conn, slot) = (self.conn, self.conn.region.slot(self.s));
         let ticket = slot.ticket.load(Ordering::Relaxed);
+        let spinning = slot.client_waiting.load(Ordering::SeqCst) == 0;
         self.finish(to, status);
-        if conn.check_alive().is_ok() {
+        let taken =
+            || slot.state.load(Ordering::Acquire) != to || slot.ticket.load(Ordering::Relaxed) != ticket;
+        // Only where the client can be spinning: on another CPU, with spinning on.
+        let watch =
+            spinning && conn.link.is_some() && spin::deadline_for(slot.cpu.load(Ordering::Relaxed)).is_some();
+        if watch && spin::until_by(Some(Instant::now() + ANSWER_TAKE_WAIT), taken) {
             return Ok(());
         }
-        let untaken =
-            slot.state.load(Ordering::Acquire) == to && slot.ticket.load(Ordering::Relaxed) == ticket;
-        if untaken {
-            Err(Errno::ESRCH)
-        } else {
+        if conn.check_alive().is_ok() || taken() {
             Ok(())
+        } else {
+            Err(Errno::ESRCH)
         }
     }
 }

@@ -21,7 +21,7 @@ use super::process::current;
 use super::shm::{object_access, reopen, rights};
 use crate::transport::fdreg::Tracked;
 use crate::transport::link::{peer_cred, Request, Response, Wait, OP_SHM_DELETE, OP_SHM_OPEN};
-use parking_lot::Mutex;
+use crate::transport::lock::Mutex;
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicPtr, Ordering};

@@ -22,8 +22,8 @@ use crate::kernel::server::{creds_of, Creds};
 use crate::kernel::status::{self, NameShown};
 use crate::kernel::thread::Waker;
 use crate::transport::copy::Seg;
+use crate::transport::lock::{Condvar, Mutex};
 use libc::{c_char, c_int, c_uint};
-use parking_lot::{Condvar, Mutex};
 use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -239,16 +239,21 @@ fn fail(e: Errno) -> c_int {
 /// fork(): the bridge's tables are held across it. The child has a copy of the parent's
 /// sessions but none of its threads, and its channels are new (a chid may come again): it
 /// forgets them, and closes its copies of their descriptors, so it neither keeps the
-/// parent's mounts nor takes their requests.
+/// parent's mounts nor takes their requests; nor the parent's allowances, which name the
+/// parent's connections.
 extern "C" fn fork_prepare() {
     std::mem::forget(SESSIONS.lock());
+    std::mem::forget(ALLOWANCES.lock());
     super::overmount::fork_prepare();
 }
 
 extern "C" fn fork_parent() {
     super::overmount::fork_parent();
-    // SAFETY: fork_prepare locked it in this thread.
-    unsafe { SESSIONS.force_unlock() };
+    // SAFETY: fork_prepare locked both in this thread.
+    unsafe {
+        ALLOWANCES.force_unlock();
+        SESSIONS.force_unlock();
+    }
 }
 
 extern "C" fn fork_child() {
@@ -261,9 +266,10 @@ extern "C" fn fork_child() {
             libc::close(s.mounted.fd.as_raw_fd());
             libc::close(s.stopfd.as_raw_fd());
         }
-        crate::kernel::process::unlock_in_child(&ABANDONED);
         ABANDONED.lock().append(all);
-        crate::kernel::process::unlock_in_child(&SESSIONS);
+        SESSIONS.force_unlock();
+        (*ALLOWANCES.data_ptr()).clear();
+        ALLOWANCES.force_unlock();
     }
 }
 

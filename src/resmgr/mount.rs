@@ -10,6 +10,7 @@
 
 use super::overmount;
 use crate::kernel::errno::{Errno, KResult};
+use crate::transport::lock::Mutex;
 use std::ffi::{CStr, CString};
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -212,7 +213,7 @@ fn clear_stale(path: &CStr, root: bool) {
 /// Directories this process made above its mountpoints and has not removed. A later mount
 /// below one shares it: whichever of them ends last removes it (two attachments in a new
 /// /dev/local leave no /dev/local behind, whatever order they end in).
-static MADE_DIRS: parking_lot::Mutex<Vec<String>> = parking_lot::Mutex::new(Vec::new());
+static MADE_DIRS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Creates the missing directories above `path` and `path` itself; returns the length of
 /// the shortest prefix created (or made by an earlier mount of ours and shared), 0 if
@@ -478,7 +479,7 @@ struct Watchdog {
     pipe: OwnedFd,
 }
 
-static WATCHDOG: parking_lot::Mutex<Option<Watchdog>> = parking_lot::Mutex::new(None);
+static WATCHDOG: Mutex<Option<Watchdog>> = Mutex::new(None);
 
 extern "C" {
     /// glibc's `fork` without the `pthread_atfork` handlers (glibc 2.34). The watchdog is
@@ -505,8 +506,8 @@ extern "C" fn tables_parent() {
 extern "C" fn tables_child() {
     // SAFETY: as above, in the child of the fork.
     unsafe {
-        crate::kernel::process::unlock_in_child(&WATCHDOG);
-        crate::kernel::process::unlock_in_child(&MADE_DIRS);
+        WATCHDOG.force_unlock();
+        MADE_DIRS.force_unlock();
     }
 }
 

@@ -9,7 +9,7 @@
 //! its id, never by asking the file system there (our own mount's server may not be
 //! serving yet, another user's may never answer), and detaches exactly the mount it found.
 
-use parking_lot::Mutex;
+use crate::transport::lock::Mutex;
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -196,7 +196,7 @@ pub fn fork_child() {
             libc::close(st.wake);
             st.wake = -1;
         }
-        crate::kernel::process::unlock_in_child(&STATE);
+        STATE.force_unlock();
     }
 }
 

@@ -18,7 +18,7 @@ use super::copy::Image;
 use super::fdreg::Tracked;
 use super::rendezvous;
 use crate::kernel::errno::{check, Errno, KResult};
-use parking_lot::Mutex;
+use crate::transport::lock::Mutex;
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
@@ -364,7 +364,7 @@ impl Link {
     /// at what it missed meanwhile.
     fn exchange_held(
         &self,
-        mut last: parking_lot::MutexGuard<'_, u32>,
+        mut last: super::lock::MutexGuard<'_, u32>,
         req: &Request,
         end: Instant,
         wait: Wait,
@@ -662,43 +662,13 @@ pub struct Service {
     handler: &'static dyn Handler,
     /// Held while the service thread handles events: `fork()` waits for it, so a child is
     /// never made while this thread is half-way through something (an allocation, say).
-    busy: Gate,
+    busy: Mutex<()>,
     /// A descriptor kept in reserve: when the process has no other, it is closed to accept
     /// one waiting connection, answer it and close it, so a listener never stays readable
     /// with nobody able to take from it (the service thread would spin).
     spare: Mutex<Option<Tracked>>,
     /// Out of descriptors with the reserve gone: pause between turns.
     starved: AtomicBool,
-}
-
-/// A plain futex lock. Unlike the others it never allocates, not even the first time a
-/// thread waits on it: `fork()` takes it (in a `pthread_atfork` handler), and a thread caught
-/// inside the allocator at that moment would leave the child's allocator locked.
-struct Gate(std::sync::atomic::AtomicU32);
-
-impl Gate {
-    fn lock(&self) {
-        while self.0.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            let _ = super::futex::wait(&self.0, 1, None);
-        }
-    }
-
-    fn unlock(&self) {
-        self.0.store(0, Ordering::Release);
-        super::futex::wake(&self.0, 1);
-    }
-
-    /// `lock`, giving up after `patience`.
-    fn lock_within(&self, patience: std::time::Duration) {
-        let end = std::time::Instant::now() + patience;
-        while self.0.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            let left = end.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                return;
-            }
-            let _ = super::futex::wait(&self.0, 1, Some(left));
-        }
-    }
 }
 
 /// Starts a thread of the library's own with every signal blocked (it inherits the mask it
@@ -733,7 +703,7 @@ impl Service {
             next_id: AtomicU64::new(1),
             started: AtomicBool::new(false),
             handler,
-            busy: Gate(std::sync::atomic::AtomicU32::new(0)),
+            busy: Mutex::new(()),
             spare: Mutex::new(None),
             starved: AtomicBool::new(false),
         })
@@ -761,9 +731,9 @@ impl Service {
         self.refill();
         let (up, started) = std::sync::mpsc::channel::<()>();
         spawn_quiet("neutrino-svc", move || {
-            self.busy.lock();
+            let busy = self.busy.lock();
             let _ = up.send(());
-            self.busy.unlock();
+            drop(busy);
             self.run()
         })?;
         let _ = started.recv();
@@ -773,19 +743,21 @@ impl Service {
     /// Before `fork()`: waits until the service thread is idle and keeps it so.
     pub fn pause(&self) {
         // Released by `resume` (the parent) or abandoned with the whole state (the child).
-        self.busy.lock();
+        std::mem::forget(self.busy.lock());
     }
 
     /// At exit: lets the service thread finish what it is doing, and keeps it idle. A peer
     /// waiting for its answer gets it: an event it had us deliver, whose pulse made us
     /// exit, is not reported lost (`ESRCH`) for want of the reply. Bounded: we are ending.
     pub fn quiesce(&self) {
-        self.busy.lock_within(std::time::Duration::from_millis(200));
+        // Never released: the process is ending.
+        std::mem::forget(self.busy.try_lock_until(Instant::now() + std::time::Duration::from_millis(200)));
     }
 
     /// After `fork()`, in the parent.
     pub fn resume(&self) {
-        self.busy.unlock();
+        // SAFETY: `pause` took it in this thread (the one forking) and forgot the guard.
+        unsafe { self.busy.force_unlock() };
     }
 
     /// Makes this process reachable by `ConnectAttach` from other processes.
@@ -854,7 +826,7 @@ impl Service {
             if n < 0 {
                 continue; // EINTR
             }
-            self.busy.lock();
+            let busy = self.busy.lock();
             self.expire_unproven();
             for ev in &events[..n as usize] {
                 let kind = ev.u64 >> 32;
@@ -871,7 +843,7 @@ impl Service {
             if starved {
                 self.refill();
             }
-            self.busy.unlock();
+            drop(busy);
             if starved {
                 std::thread::sleep(STARVED_PAUSE);
             }

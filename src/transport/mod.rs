@@ -4,6 +4,7 @@ pub mod copy;
 pub mod fdreg;
 pub mod futex;
 pub mod link;
+pub mod lock;
 pub mod names;
 pub mod region;
 pub mod rendezvous;

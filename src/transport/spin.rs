@@ -399,7 +399,7 @@ fn action(s: i32) -> Action {
 const BRIEF_TRIES: u32 = 64;
 
 /// `lock` if it comes free within [`BRIEF_TRIES`] tries; never sleeps on it.
-pub fn try_lock_briefly<T>(lock: &parking_lot::Mutex<T>) -> Option<parking_lot::MutexGuard<'_, T>> {
+pub fn try_lock_briefly<T>(lock: &super::lock::Mutex<T>) -> Option<super::lock::MutexGuard<'_, T>> {
     for _ in 0..BRIEF_TRIES {
         if let Some(g) = lock.try_lock() {
             return Some(g);
