@@ -28,13 +28,15 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::watch;
 use wire::{Reader, Status};
 use zenoh::bytes::ZBytes;
 use zenoh::Wait;
 
 /// QNX's pulse code for a client connection that ended.
 const PULSE_CODE_DISCONNECT: i8 = -33;
-/// A remote call may block as long as its server takes; only a node's death ends it early.
+/// A remote call may block as long as its server takes; only its node's death ends it early
+/// (see [`Gateway::call`]).
 const CALL_PATIENCE: Duration = Duration::from_secs(365 * 24 * 3600);
 /// The largest reply buffer a remote client may ask this node to allocate for it.
 const MAX_REPLY: usize = 64 << 20;
@@ -47,7 +49,18 @@ fn errno() -> i32 {
 #[derive(Clone)]
 struct Remote {
     node: String,
+    /// The life of `node` it was made in: it dies with that life.
+    life: u64,
     coid: i32,
+}
+
+/// The nodes alive as the liveliness subscriber reports them, each with the number of its
+/// life: a node that goes and comes back (its gateway restarted, its link restored) has a
+/// new one, and the connections of its old life stay dead.
+#[derive(Default)]
+struct Lives {
+    alive: HashMap<String, u64>,
+    last: u64,
 }
 
 struct Gateway {
@@ -59,6 +72,21 @@ struct Gateway {
     outgoing: Mutex<HashMap<i32, Remote>>,
     /// Remote side: the node that made each connection we hold for it.
     incoming: Mutex<HashMap<i32, String>>,
+    lives: Mutex<Lives>,
+    /// Bumped after each node's departure from `lives`: what waiting calls watch.
+    departures: watch::Sender<u64>,
+}
+
+impl Lives {
+    /// The life of node `name`, begun now if it was not alive.
+    fn live(&mut self, name: &str) -> u64 {
+        if let Some(life) = self.alive.get(name) {
+            return *life;
+        }
+        self.last += 1;
+        self.alive.insert(name.to_owned(), self.last);
+        self.last
+    }
 }
 
 impl Gateway {
@@ -91,6 +119,42 @@ impl Gateway {
         Ok(nodes.len() as u32)
     }
 
+    /// The current life of node `name`, if it is alive.
+    fn life_now(&self, name: &str) -> Option<u64> {
+        self.lives.lock().unwrap().alive.get(name).copied()
+    }
+
+    /// The current life of node `name`, asking Zenoh when the subscriber has not told of
+    /// it yet (a node `netmgr_strtond` just found may be new to it).
+    async fn life_of(&self, name: &str) -> Option<u64> {
+        loop {
+            if let Some(life) = self.life_now(name) {
+                return Some(life);
+            }
+            let seen = *self.departures.borrow();
+            if !self.alive(name).await {
+                return None;
+            }
+            let mut lives = self.lives.lock().unwrap();
+            // A departure since the question may have been this node's: ask again.
+            if *self.departures.borrow() == seen {
+                return Some(lives.live(name));
+            }
+        }
+    }
+
+    /// The liveliness subscriber's news: node `name` is there, or gone.
+    fn on_liveliness(&self, name: &str, alive: bool) {
+        if alive {
+            self.lives.lock().unwrap().live(name);
+            return;
+        }
+        if self.lives.lock().unwrap().alive.remove(name).is_some() {
+            self.departures.send_modify(|n| *n += 1);
+        }
+        node_gone(self, name);
+    }
+
     async fn alive(&self, name: &str) -> bool {
         let Ok(replies) =
             self.session.liveliness().get(format!("nto/alive/{name}")).timeout(Duration::from_secs(1)).await
@@ -100,8 +164,22 @@ impl Gateway {
         replies.recv_async().await.is_ok_and(|r| r.result().is_ok())
     }
 
-    /// A query to node `node`'s operation `op`: its reply payload, or the errno of why not.
-    async fn call(&self, node: &str, op: &str, payload: Vec<u8>) -> Result<ZBytes, i32> {
+    /// A query to operation `op` of node `node` in its life `life`: its reply payload, or
+    /// the errno of why not (`ESRCH`: that life of the node is over).
+    ///
+    /// Zenoh ends a query without reply when the transport to its node closes, but not
+    /// always: a query routed while that transport is being closed is added to it after
+    /// its pending queries were finalized, and waits for the full timeout. So the query is
+    /// not trusted to end: the call also fails as soon as the node's departure is seen
+    /// (the liveliness token goes when Zenoh closes the transport: at once when the node's
+    /// gateway dies, within the lease when its link is cut). Departures are watched before
+    /// the node's life is checked, so one before the check fails the check and one after it
+    /// wakes the wait.
+    async fn call(&self, node: &str, life: u64, op: &str, payload: Vec<u8>) -> Result<ZBytes, i32> {
+        let mut departures = self.departures.subscribe();
+        if self.life_now(node) != Some(life) {
+            return Err(libc::ESRCH);
+        }
         let replies = self
             .session
             .get(format!("nto/{node}/{op}"))
@@ -110,11 +188,21 @@ impl Gateway {
             .timeout(CALL_PATIENCE)
             .await
             .map_err(|_| libc::EIO)?;
-        // No reply at all: the node is not (or no longer) there.
-        let reply = replies.recv_async().await.map_err(|_| libc::ESRCH)?;
-        match reply.result() {
-            Ok(sample) => Ok(sample.payload().clone()),
-            Err(_) => Err(libc::ESRCH),
+        loop {
+            tokio::select! {
+                reply = replies.recv_async() => {
+                    // No reply at all: the node is not (or no longer) there.
+                    return match reply.as_ref().map(|r| r.result()) {
+                        Ok(Ok(sample)) => Ok(sample.payload().clone()),
+                        _ => Err(libc::ESRCH),
+                    };
+                }
+                _ = departures.changed() => {
+                    if self.life_now(node) != Some(life) {
+                        return Err(libc::ESRCH);
+                    }
+                }
+            }
         }
     }
 }
@@ -189,7 +277,7 @@ fn receive(pool: Arc<Receivers>) {
                 let mut payload = p.done();
                 match read_rest(rcvid, &mut payload, got, info.srcmsglen as usize) {
                     Ok(()) => pool.rt.block_on(async {
-                        match gw.call(&r.node, "send", payload).await {
+                        match gw.call(&r.node, r.life, "send", payload).await {
                             Ok(b) => Status::parse(&b.to_bytes()),
                             Err(e) => Status::Error(e),
                         }
@@ -239,12 +327,15 @@ async fn local_request(gw: &Gateway, scoid: i32, msg: &[u8]) -> Status {
             if node == gw.me {
                 return Status::Error(libc::EINVAL);
             }
+            let Some(life) = gw.life_of(&node).await else {
+                return Status::Error(libc::ESRCH);
+            };
             let mut p = wire::Writer::request(&gw.me, 0);
             p.u32(req.pid as u32);
             p.u32(req.chid as u32);
-            match gw.call(&node, "attach", p.done()).await.map(|b| Status::parse(&b.to_bytes())) {
+            match gw.call(&node, life, "attach", p.done()).await.map(|b| Status::parse(&b.to_bytes())) {
                 Ok(Status::Reply(coid, _)) => {
-                    gw.outgoing.lock().unwrap().insert(scoid, Remote { node, coid: coid as i32 });
+                    gw.outgoing.lock().unwrap().insert(scoid, Remote { node, life, coid: coid as i32 });
                     Status::Reply(0, Vec::new())
                 }
                 Ok(s) => s,
@@ -273,9 +364,12 @@ async fn local_request(gw: &Gateway, scoid: i32, msg: &[u8]) -> Status {
             let (Some(at), Some(of)) = (gw.name_of(req.nd), gw.name_of(req.pid as u32)) else {
                 return Status::Error(libc::EINVAL);
             };
+            let Some(life) = gw.life_of(&at).await else {
+                return Status::Error(libc::ESRCH);
+            };
             let mut p = wire::Writer::request(&gw.me, 0);
             p.bytes(of.as_bytes());
-            match gw.call(&at, "strtond", p.done()).await {
+            match gw.call(&at, life, "strtond", p.done()).await {
                 Ok(b) => Status::parse(&b.to_bytes()),
                 Err(e) => Status::Error(e),
             }
@@ -303,7 +397,7 @@ fn on_pulse(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, pulse: _pulse) {
             p.u32(value);
             "pulse"
         };
-        let _ = gw.call(&r.node, op, p.done()).await;
+        let _ = gw.call(&r.node, r.life, op, p.done()).await;
     });
 }
 
@@ -383,7 +477,7 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
 }
 
 /// A node that left: the connections it made here end (their servers get
-/// `_PULSE_CODE_DISCONNECT`), and ours to it are forgotten.
+/// `_PULSE_CODE_DISCONNECT`); ours to it ended with its life (see [`Remote::life`]).
 fn node_gone(gw: &Gateway, node: &str) {
     let mut incoming = gw.incoming.lock().unwrap();
     incoming.retain(|coid, origin| {
@@ -486,6 +580,8 @@ fn config(o: &Options) -> zenoh::Config {
 
 #[tokio::main]
 async fn main() {
+    // Zenoh's own diagnostics, as RUST_LOG asks.
+    zenoh::init_log_from_env_or("error");
     let o = options();
     let session = zenoh::open(config(&o)).await.unwrap_or_else(|e| {
         eprintln!("neutrino-netd: cannot start Zenoh: {e}");
@@ -497,6 +593,8 @@ async fn main() {
         nodes: Mutex::new(Vec::new()),
         outgoing: Mutex::new(HashMap::new()),
         incoming: Mutex::new(HashMap::new()),
+        lives: Mutex::new(Lives::default()),
+        departures: watch::Sender::new(0),
     });
     let _token = gw.session.liveliness().declare_token(format!("nto/alive/{}", gw.me)).await.unwrap();
     let q = gw.clone();
@@ -511,11 +609,10 @@ async fn main() {
         .session
         .liveliness()
         .declare_subscriber("nto/alive/*")
+        .history(true)
         .callback(move |s| {
-            if s.kind() == zenoh::sample::SampleKind::Delete {
-                if let Some(node) = s.key_expr().as_str().strip_prefix("nto/alive/") {
-                    node_gone(&w, node);
-                }
+            if let Some(node) = s.key_expr().as_str().strip_prefix("nto/alive/") {
+                w.on_liveliness(node, s.kind() == zenoh::sample::SampleKind::Put);
             }
         })
         .await
