@@ -5,6 +5,7 @@
  * Skipped with a reason where namespaces cannot be made or the gateway is not installed. */
 #include "harness.h"
 #include <sched.h>
+#include <stdbool.h>
 #include <sys/utsname.h>
 #include <sys/netmgr.h>
 #include <sys/neutrino.h>
@@ -12,6 +13,10 @@
 #define BIG (1 << 20)
 #define ASK_PULSES 0x50554c53 /* "PULS": the server answers with what pulses it got */
 #define ASK_HANG 0x474e4148   /* "HANG": the server never answers */
+#define DISCONNECTED 0x44495343 /* "DISC": what the server tells of each disconnect pulse */
+/* The lease the gateways of the link case announce: a node whose link is cut is seen gone
+ * within two of them (no keep-alive for a lease is noticed at the next lease check). */
+#define LEASE_MS 2000
 
 /* Runs a shell command; its status. */
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -68,14 +73,14 @@ TEST(without_gateway)
     CHECK(ND_NODE_CMP(4, 5) != 0);
 }
 
-/* The server of the remote case: echoes each message (status = its length), counts pulses
- * and tells them on request. */
+/* The server of the remote cases: echoes each message (status = its length), counts pulses
+ * and tells them on request, and tells its parent of each disconnect pulse. */
 HELPER(echo_server)
 {
     (void)rd;
     if (enter(arg) != 0)
         return 10;
-    int chid = ChannelCreate(0);
+    int chid = ChannelCreate(_NTO_CHF_DISCONNECT);
     h_put(wr, getpid());
     h_put(wr, chid);
     char *buf = malloc(BIG + 64);
@@ -87,6 +92,11 @@ HELPER(echo_server)
             return 11;
         if (rcvid == 0) {
             struct _pulse *p = (struct _pulse *)buf;
+            if (p->code == _PULSE_CODE_DISCONNECT) {
+                ConnectDetach(p->scoid);
+                h_put(wr, DISCONNECTED);
+                continue;
+            }
             pulses++;
             code = p->code;
             value = p->value.sival_int;
@@ -106,6 +116,9 @@ HELPER(echo_server)
 }
 
 static char ns_a[32], ns_b[32];
+/* The veth link's ends are lnv<link_id>a (in ns_a) and lnv<link_id>b (in ns_b). */
+static int link_id;
+static pid_t gw_a, gw_b;
 
 static void remove_namespaces(void)
 {
@@ -147,6 +160,15 @@ static void check_dies(int coid, pid_t victim)
     CHECK_EQ(h_join(t, 5000, NULL), 0);
 }
 
+/* Cuts the link 300 ms from now (its end in ns_a goes down). */
+static void *cut_later(void *arg)
+{
+    (void)arg;
+    h_sleep_ms(300);
+    sh("ip -n %s link set lnv%da down", ns_a, link_id);
+    return NULL;
+}
+
 static pid_t gateway(const char *ns, const char *args)
 {
     pid_t pid = fork();
@@ -159,15 +181,18 @@ static pid_t gateway(const char *ns, const char *args)
     return pid;
 }
 
-TEST(two_nodes)
+/* Two namespaces, ns_a and ns_b, joined by a veth link, with gateway alpha (gw_a) in ns_a and
+ * beta (gw_b) in ns_b, each also given `extra` arguments; false (the case skipped with a
+ * reason) where this cannot be done. */
+static bool two_nodes_up(const char *extra)
 {
     if (geteuid() != 0) {
         h_note("skipped: making network namespaces needs root");
-        return;
+        return false;
     }
     if (sh("command -v neutrino-netd >/dev/null && command -v ip >/dev/null") != 0) {
         h_note("skipped: neutrino-netd (make stage installs it) or ip (iproute2) is not on PATH");
-        return;
+        return false;
     }
     remove_stale();
     snprintf(ns_a, sizeof ns_a, "lnt%da", (int)getpid());
@@ -175,26 +200,28 @@ TEST(two_nodes)
     if (sh("ip netns add %s && ip netns add %s", ns_a, ns_b) != 0) {
         remove_namespaces();
         h_note("skipped: ip netns add failed (no network namespaces here)");
-        return;
+        return false;
     }
     atexit(remove_namespaces);
-    int pid = (int)getpid() % 100000;
+    int id = link_id = (int)getpid() % 100000;
     REQUIRE_EQ(sh("ip link add lnv%da type veth peer name lnv%db && "
                   "ip link set lnv%da netns %s && ip link set lnv%db netns %s && "
                   "ip -n %s addr add 10.77.0.1/24 dev lnv%da && ip -n %s addr add 10.77.0.2/24 dev lnv%db && "
                   "ip -n %s link set lnv%da up && ip -n %s link set lnv%db up && "
                   "ip -n %s link set lo up && ip -n %s link set lo up",
-                  pid, pid, pid, ns_a, pid, ns_b, ns_a, pid, ns_b, pid, ns_a, pid, ns_b, pid, ns_a, ns_b),
+                  id, id, id, ns_a, id, ns_b, ns_a, id, ns_b, id, ns_a, id, ns_b, id, ns_a, ns_b),
                0);
-    pid_t gw_a = gateway(ns_a, "-n alpha --no-scout -l tcp/10.77.0.1:7447");
-    pid_t gw_b = gateway(ns_b, "-n beta --no-scout -l tcp/10.77.0.2:7447 -c tcp/10.77.0.1:7447");
-    struct h_proc server = h_exec("echo_server", ns_b);
-    pid_t spid = (pid_t)h_get(server.rd, 5000);
-    int schid = (int)h_get(server.rd, 5000);
-    REQUIRE(schid > 0);
-    REQUIRE_OK(enter(ns_a));
+    char args[200];
+    snprintf(args, sizeof args, "-n alpha --no-scout -l tcp/10.77.0.1:7447 %s", extra);
+    gw_a = gateway(ns_a, args);
+    snprintf(args, sizeof args, "-n beta --no-scout -l tcp/10.77.0.2:7447 -c tcp/10.77.0.1:7447 %s", extra);
+    gw_b = gateway(ns_b, args);
+    return true;
+}
 
-    /* The gateways find each other. */
+/* The nd of node beta, once the gateways have found each other. */
+static int find_beta(void)
+{
     int nd = -1;
     for (long long until = h_now_ms() + 10000; nd == -1 && h_now_ms() < until;) {
         nd = netmgr_strtond("beta", NULL);
@@ -202,6 +229,19 @@ TEST(two_nodes)
             h_sleep_ms(100);
     }
     REQUIRE(nd > 0);
+    return nd;
+}
+
+TEST(two_nodes)
+{
+    if (!two_nodes_up(""))
+        return;
+    struct h_proc server = h_exec("echo_server", ns_b);
+    pid_t spid = (pid_t)h_get(server.rd, 5000);
+    int schid = (int)h_get(server.rd, 5000);
+    REQUIRE(schid > 0);
+    REQUIRE_OK(enter(ns_a));
+    int nd = find_beta();
     CHECK(ND_NODE_CMP(nd, ND_LOCAL_NODE) != 0);
     CHECK_EQ(netmgr_strtond("beta", NULL), nd);
     CHECK_EQ(netmgr_strtond("alpha", NULL), ND_LOCAL_NODE);
@@ -255,6 +295,8 @@ TEST(two_nodes)
     CHECK_EQ(r[2], 4242);
     CHECK_OK(ConnectDetach(coid));
     CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), EBADF);
+    /* The detach reached the server's node. */
+    CHECK_EQ(h_get(server.rd, 5000), DISCONNECTED);
     free(big);
     free(big_back);
 
@@ -273,6 +315,62 @@ TEST(two_nodes)
     REQUIRE(coid != -1);
     check_dies(coid, gw_b);
     CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), ESRCH);
+
+    h_kill(server.pid);
+    h_close_proc(&server);
+    h_kill(gw_a);
+    h_kill(gw_b);
+    remove_namespaces();
+}
+
+/* The link is cut while a call is REPLY-blocked, then restored: the call fails with ESRCH
+ * once the gateways' lease runs out, the server gets _PULSE_CODE_DISCONNECT for the
+ * connection its gateway held for the client's node, the old coid stays dead after the link
+ * comes back, and a new connection works. */
+TEST(link_cut)
+{
+    char lease[32];
+    snprintf(lease, sizeof lease, "--lease %d", LEASE_MS);
+    if (!two_nodes_up(lease))
+        return;
+    struct h_proc server = h_exec("echo_server", ns_b);
+    pid_t spid = (pid_t)h_get(server.rd, 5000);
+    int schid = (int)h_get(server.rd, 5000);
+    REQUIRE(schid > 0);
+    REQUIRE_OK(enter(ns_a));
+    int nd = find_beta();
+    int coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(coid != -1);
+    char small[16], small_back[16];
+    memcpy(small, "sixteen bytes ok", 16);
+    CHECK_EQ(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), 16);
+
+    pthread_t t = h_thread(cut_later, NULL);
+    int hang = ASK_HANG;
+    long long t0 = h_now_ms();
+    CHECK_ERR(MsgSend(coid, &hang, sizeof hang, NULL, 0), ESRCH);
+    long long took = h_now_ms() - t0;
+    CHECK(took < 300 + 2 * LEASE_MS + 1500);
+    h_note("blocked call failed %lld ms after the cut", took - 300);
+    CHECK_EQ(h_join(t, 5000, NULL), 0);
+    CHECK_EQ(h_get(server.rd, 2 * LEASE_MS + 2000), DISCONNECTED);
+    CHECK_ERR(ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0), ESRCH);
+    CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), ESRCH);
+
+    /* The link comes back: the old connection does not. */
+    REQUIRE_EQ(sh("ip -n %s link set lnv%da up", ns_a, link_id), 0);
+    int fresh = -1;
+    for (long long until = h_now_ms() + 10000; fresh == -1 && h_now_ms() < until;) {
+        fresh = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+        if (fresh == -1)
+            h_sleep_ms(100);
+    }
+    REQUIRE(fresh != -1);
+    CHECK_EQ(MsgSend(fresh, small, sizeof small, small_back, sizeof small_back), 16);
+    CHECK_MEM(small, small_back, 16);
+    CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), ESRCH);
+    CHECK_OK(ConnectDetach(coid));
+    CHECK_OK(ConnectDetach(fresh));
 
     h_kill(server.pid);
     h_close_proc(&server);

@@ -12,12 +12,20 @@
 //! connection of its own for that remote connection, and returns the server's reply (or
 //! error) as the query's reply; this gateway then replies to the local client with it.
 //!
-//!   neutrino-netd [-n NODE] [-l ENDPOINT]... [-c ENDPOINT]... [--no-scout] [-C ZENOH_CONFIG]
+//!   neutrino-netd [-n NODE] [-l ENDPOINT]... [-c ENDPOINT]... [--no-scout] [--lease MS]
+//!                 [-C ZENOH_CONFIG] [--as-root]
 //!
 //! Without options it takes the host's name, listens where Zenoh's peer mode does, and
 //! finds the other gateways of the LAN by Zenoh's multicast scouting. `-c` names peers or
 //! routers where discovery cannot work; `-C` reads a full Zenoh configuration (TLS, access
 //! control).
+//!
+//! A node is gone when Zenoh closes the transport to it: at once when its gateway dies (its
+//! socket closes), and when its link is cut once nothing came from it for a lease, the
+//! lease this node announces (`--lease`, Zenoh's `transport/link/tx/lease`, 10 s by
+//! default; keep-alives go four times a lease). Calls blocked on a node that went then fail
+//! with `ESRCH`, its connections stay dead if it comes back, and the connections it made
+//! here end (their servers get `_PULSE_CODE_DISCONNECT`).
 
 mod wire;
 
@@ -497,6 +505,7 @@ struct Options {
     scout: bool,
     config: Option<String>,
     as_root: bool,
+    lease_ms: Option<u64>,
 }
 
 fn options() -> Options {
@@ -507,6 +516,7 @@ fn options() -> Options {
         scout: true,
         config: None,
         as_root: false,
+        lease_ms: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -523,9 +533,16 @@ fn options() -> Options {
             "-C" => o.config = Some(value()),
             "--no-scout" => o.scout = false,
             "--as-root" => o.as_root = true,
+            "--lease" => match value().parse() {
+                Ok(ms) if ms > 0 => o.lease_ms = Some(ms),
+                _ => {
+                    eprintln!("neutrino-netd: --lease takes a number of milliseconds");
+                    std::process::exit(2)
+                }
+            },
             _ => {
                 eprintln!(
-                    "usage: neutrino-netd [-n NODE] [-l ENDPOINT]... [-c ENDPOINT]... [--no-scout] [-C ZENOH_CONFIG] [--as-root]"
+                    "usage: neutrino-netd [-n NODE] [-l ENDPOINT]... [-c ENDPOINT]... [--no-scout] [--lease MS] [-C ZENOH_CONFIG] [--as-root]"
                 );
                 std::process::exit(2)
             }
@@ -574,6 +591,9 @@ fn config(o: &Options) -> zenoh::Config {
     }
     if !o.scout {
         set(&mut c, "scouting/multicast/enabled", "false".into());
+    }
+    if let Some(ms) = o.lease_ms {
+        set(&mut c, "transport/link/tx/lease", ms.to_string());
     }
     c
 }
