@@ -160,6 +160,21 @@ static void check_dies(int coid, pid_t victim)
     CHECK_EQ(h_join(t, 5000, NULL), 0);
 }
 
+/* The coid of the next _PULSE_CODE_COIDDEATH on death channel `chid`; -1 if none comes
+ * within `ms`. */
+static int coid_death(int chid, int ms)
+{
+    for (;;) {
+        struct _pulse p;
+        uint64_t ns = (uint64_t)ms * 1000000;
+        TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, NULL, &ns, NULL);
+        if (MsgReceivePulse(chid, &p, sizeof p, NULL) == -1)
+            return -1;
+        if (p.code == _PULSE_CODE_COIDDEATH)
+            return p.value.sival_int;
+    }
+}
+
 /* Cuts the link 300 ms from now (its end in ns_a goes down). */
 static void *cut_later(void *arg)
 {
@@ -241,6 +256,8 @@ TEST(two_nodes)
     int schid = (int)h_get(server.rd, 5000);
     REQUIRE(schid > 0);
     REQUIRE_OK(enter(ns_a));
+    int death = ChannelCreate(_NTO_CHF_COID_DISCONNECT);
+    REQUIRE(death > 0);
     int nd = find_beta();
     CHECK(ND_NODE_CMP(nd, ND_LOCAL_NODE) != 0);
     CHECK_EQ(netmgr_strtond("beta", NULL), nd);
@@ -304,6 +321,10 @@ TEST(two_nodes)
     coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
     REQUIRE(coid != -1);
     check_dies(coid, server.pid);
+    /* Its connection dies with it, as a local one with its server. */
+    CHECK_EQ(coid_death(death, 5000), coid);
+    CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), EBADF);
+    CHECK_OK(ConnectDetach(coid));
     h_kill(server.pid);
     h_close_proc(&server);
 
@@ -314,7 +335,10 @@ TEST(two_nodes)
     coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
     REQUIRE(coid != -1);
     check_dies(coid, gw_b);
-    CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), ESRCH);
+    /* Its connections die as those to a destroyed channel do. */
+    CHECK_EQ(coid_death(death, 5000), coid);
+    CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), EBADF);
+    CHECK_OK(ConnectDetach(coid));
 
     h_kill(server.pid);
     h_close_proc(&server);
@@ -324,9 +348,10 @@ TEST(two_nodes)
 }
 
 /* The link is cut while a call is REPLY-blocked, then restored: the call fails with ESRCH
- * once the gateways' lease runs out, the server gets _PULSE_CODE_DISCONNECT for the
- * connection its gateway held for the client's node, the old coid stays dead after the link
- * comes back, and a new connection works. */
+ * once the gateways' lease runs out, the client gets _PULSE_CODE_COIDDEATH for its coid
+ * (later sends EBADF) and the server _PULSE_CODE_DISCONNECT for the connection its gateway
+ * held for the client's node; the old coid stays dead after the link comes back, and a new
+ * connection works. */
 TEST(link_cut)
 {
     char lease[32];
@@ -338,6 +363,8 @@ TEST(link_cut)
     int schid = (int)h_get(server.rd, 5000);
     REQUIRE(schid > 0);
     REQUIRE_OK(enter(ns_a));
+    int death = ChannelCreate(_NTO_CHF_COID_DISCONNECT);
+    REQUIRE(death > 0);
     int nd = find_beta();
     int coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
     REQUIRE(coid != -1);
@@ -353,9 +380,10 @@ TEST(link_cut)
     CHECK(took < 300 + 2 * LEASE_MS + 1500);
     h_note("blocked call failed %lld ms after the cut", took - 300);
     CHECK_EQ(h_join(t, 5000, NULL), 0);
+    CHECK_EQ(coid_death(death, 2000), coid);
+    CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), EBADF);
     CHECK_EQ(h_get(server.rd, 2 * LEASE_MS + 2000), DISCONNECTED);
     CHECK_ERR(ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0), ESRCH);
-    CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), ESRCH);
 
     /* The link comes back: the old connection does not. */
     REQUIRE_EQ(sh("ip -n %s link set lnv%da up", ns_a, link_id), 0);
@@ -368,7 +396,7 @@ TEST(link_cut)
     REQUIRE(fresh != -1);
     CHECK_EQ(MsgSend(fresh, small, sizeof small, small_back, sizeof small_back), 16);
     CHECK_MEM(small, small_back, 16);
-    CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), ESRCH);
+    CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), EBADF);
     CHECK_OK(ConnectDetach(coid));
     CHECK_OK(ConnectDetach(fresh));
 

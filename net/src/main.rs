@@ -24,14 +24,19 @@
 //! socket closes), and when its link is cut once nothing came from it for a lease, the
 //! lease this node announces (`--lease`, Zenoh's `transport/link/tx/lease`, 10 s by
 //! default; keep-alives go four times a lease). Calls blocked on a node that went then fail
-//! with `ESRCH`, its connections stay dead if it comes back, and the connections it made
-//! here end (their servers get `_PULSE_CODE_DISCONNECT`).
+//! with `ESRCH`, the connections to it die as connections to a destroyed channel do (later
+//! sends `EBADF`, `_PULSE_CODE_COIDDEATH` to a client with `_NTO_CHF_COID_DISCONNECT`) and
+//! stay dead if it comes back, and the connections it made here end (their servers get
+//! `_PULSE_CODE_DISCONNECT`).
 
 mod wire;
 
 use neutrino::capi::neutrino as nto;
-use neutrino::kernel::abi::{_msg_info, _pulse, _NTO_CHF_DISCONNECT, _NTO_COF_NOSHARE, _NTO_SIDE_CHANNEL};
+use neutrino::kernel::abi::{
+    _msg_info, _pulse, _NTO_CHF_COID_DISCONNECT, _NTO_CHF_DISCONNECT, _NTO_COF_NOSHARE, _NTO_SIDE_CHANNEL,
+};
 use neutrino::kernel::net::{self as knet, NetReq};
+use neutrino::kernel::server as kserver;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -43,6 +48,8 @@ use zenoh::Wait;
 
 /// QNX's pulse code for a client connection that ended.
 const PULSE_CODE_DISCONNECT: i8 = -33;
+/// QNX's pulse code for a connection of ours whose channel was destroyed.
+const PULSE_CODE_COIDDEATH: i8 = -35;
 /// A remote call may block as long as its server takes; only its node's death ends it early
 /// (see [`Gateway::call`]).
 const CALL_PATIENCE: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -157,9 +164,11 @@ impl Gateway {
             self.lives.lock().unwrap().live(name);
             return;
         }
-        if self.lives.lock().unwrap().alive.remove(name).is_some() {
-            self.departures.send_modify(|n| *n += 1);
-        }
+        let Some(life) = self.lives.lock().unwrap().alive.remove(name) else {
+            return;
+        };
+        self.departures.send_modify(|n| *n += 1);
+        sever(self, |r| r.node == name && r.life == life);
         node_gone(self, name);
     }
 
@@ -218,8 +227,9 @@ impl Gateway {
 /// The local side: the channel local clients reach by name.
 fn serve_local(gw: Arc<Gateway>, rt: tokio::runtime::Handle) {
     // The channel wants disconnect pulses: a closed remote connection is given up on its
-    // node too.
-    let chid = nto::ChannelCreate(_NTO_CHF_DISCONNECT);
+    // node too; and it is the death channel: a connection held for a remote node whose
+    // server died dies on that node too.
+    let chid = nto::ChannelCreate(_NTO_CHF_DISCONNECT | _NTO_CHF_COID_DISCONNECT);
     let dpp = neutrino::capi::dispatch::dispatch_create_channel(chid, 0);
     // SAFETY: a NUL-terminated name and a dispatch handle of ours.
     let attach = unsafe { neutrino::capi::dispatch::name_attach(dpp, c"neutrino/netmgr".as_ptr(), 0) };
@@ -343,7 +353,15 @@ async fn local_request(gw: &Gateway, scoid: i32, msg: &[u8]) -> Status {
             p.u32(req.chid as u32);
             match gw.call(&node, life, "attach", p.done()).await.map(|b| Status::parse(&b.to_bytes())) {
                 Ok(Status::Reply(coid, _)) => {
-                    gw.outgoing.lock().unwrap().insert(scoid, Remote { node, life, coid: coid as i32 });
+                    let remote = Remote { node: node.clone(), life, coid: coid as i32 };
+                    gw.outgoing.lock().unwrap().insert(scoid, remote);
+                    // The node went before the connection was there to be severed with
+                    // the others: the attach fails.
+                    if gw.life_now(&node) != Some(life)
+                        && gw.outgoing.lock().unwrap().remove(&scoid).is_some()
+                    {
+                        return Status::Error(libc::ESRCH);
+                    }
                     Status::Reply(0, Vec::new())
                 }
                 Ok(s) => s,
@@ -387,6 +405,11 @@ async fn local_request(gw: &Gateway, scoid: i32, msg: &[u8]) -> Status {
 }
 
 fn on_pulse(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, pulse: _pulse) {
+    // The kernel's (scoid -1), not a client's.
+    if pulse.code == PULSE_CODE_COIDDEATH && pulse.scoid == -1 {
+        coid_died(gw, rt, pulse.value.sival_ptr as usize as u32 as i32);
+        return;
+    }
     let remote = if pulse.code == PULSE_CODE_DISCONNECT {
         gw.outgoing.lock().unwrap().remove(&pulse.scoid)
     } else {
@@ -407,6 +430,34 @@ fn on_pulse(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, pulse: _pulse) {
         };
         let _ = gw.call(&r.node, r.life, op, p.done()).await;
     });
+}
+
+/// Our connection `coid` to a local server died with the server: if we held it for a remote
+/// node, that node's connection dies too.
+fn coid_died(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, coid: i32) {
+    let Some(origin) = gw.incoming.lock().unwrap().remove(&coid) else { return };
+    let _ = nto::ConnectDetach(coid);
+    let Some(life) = gw.life_now(&origin) else { return };
+    let gw = gw.clone();
+    rt.spawn(async move {
+        let p = wire::Writer::request(&gw.me, coid);
+        let _ = gw.call(&origin, life, "gone", p.done()).await;
+    });
+}
+
+/// Ends our clients' connections that `dead` picks, as connections to a destroyed channel
+/// end.
+fn sever(gw: &Gateway, dead: impl Fn(&Remote) -> bool) {
+    let mut severed = Vec::new();
+    gw.outgoing.lock().unwrap().retain(|scoid, r| {
+        if dead(r) {
+            severed.push(*scoid);
+        }
+        !dead(r)
+    });
+    for scoid in severed {
+        let _ = kserver::sever(scoid);
+    }
 }
 
 /// The remote side: a query from another node's gateway.
@@ -438,6 +489,12 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
         }
         gw.incoming.lock().unwrap().insert(c, origin.to_owned());
         return Status::Reply(c as i64, Vec::new());
+    }
+    if op == "gone" {
+        // Node `origin`'s connection `coid` died with its server: so do ours to it.
+        let life = gw.life_now(origin);
+        sever(gw, |r| r.node == origin && Some(r.life) == life && r.coid == coid);
+        return Status::Reply(0, Vec::new());
     }
     if op == "strtond" {
         let name = std::str::from_utf8(r.rest()).unwrap_or("");
