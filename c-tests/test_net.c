@@ -15,7 +15,8 @@
 #define ASK_HANG 0x474e4148   /* "HANG": the server never answers */
 #define DISCONNECTED 0x44495343 /* "DISC": what the server tells of each disconnect pulse */
 /* The lease the gateways of the link case announce: a node whose link is cut is seen gone
- * within two of them (no keep-alive for a lease is noticed at the next lease check). */
+ * once nothing came from it for a lease (keep-alives go four times a lease); the checks
+ * allow two, for a loaded machine. */
 #define LEASE_MS 2000
 
 /* Runs a shell command; its status. */
