@@ -21,9 +21,9 @@
 //! control).
 //!
 //! A node is gone when Zenoh closes the transport to it: at once when its gateway dies (its
-//! socket closes), and when its link is cut once nothing came from it for a lease, the
-//! lease this node announces (`--lease`, Zenoh's `transport/link/tx/lease`, 10 s by
-//! default; keep-alives go four times a lease). Calls blocked on a node that went then fail
+//! socket closes), and when its link is cut once nothing came from it for its lease: the
+//! lease each gateway announces (`--lease`, Zenoh's `transport/link/tx/lease`, 10 s by
+//! default; it sends keep-alives four times a lease) is how long the others wait for it. Calls blocked on a node that went then fail
 //! with `ESRCH`, the connections to it die as connections to a destroyed channel do (later
 //! sends `EBADF`, `_PULSE_CODE_COIDDEATH` to a client with `_NTO_CHF_COID_DISCONNECT`) and
 //! stay dead if it comes back, and the connections it made here end (their servers get
