@@ -30,7 +30,7 @@ STAGE   := $(BUILD)/stage
 RELEASE := target/release
 PKGENV  := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib PATH=$(STAGE)/bin:$$PATH
 
-.PHONY: all lib install stage demo test lint unit check-headers headers-compile \
+.PHONY: all lib net install stage demo test lint unit check-headers headers-compile \
         check-install qcc-check c-tests c-tests-nospin c-tests-asan programs bench bench-build bench-chart chart \
         bench-smoke stress stress-short \
         adversarial \
@@ -41,7 +41,12 @@ all: lib
 lib:
 	$(CARGO) build --release
 
-install: lib
+# The node's network gateway (net/, a package of the workspace: the library never links
+# the network engine).
+net:
+	$(CARGO) build --release -p neutrino-net --bin neutrino-netd
+
+install: lib net
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/neutrino/sys \
 	    $(DESTDIR)$(INCLUDEDIR)/neutrino/bits/types
 	install -m 755 $(RELEASE)/libneutrino.so $(DESTDIR)$(LIBDIR)/libneutrino.so.$(VERSION)
@@ -59,6 +64,7 @@ install: lib
 	chmod 755 $(DESTDIR)$(BINDIR)/qcc
 	ln -sf qcc $(DESTDIR)$(BINDIR)/q++
 	install -m 755 $(RELEASE)/pidin $(DESTDIR)$(BINDIR)/pidin
+	install -m 755 $(RELEASE)/neutrino-netd $(DESTDIR)$(BINDIR)/neutrino-netd
 
 # A private installation that the C tests, the demo and the benchmarks build against,
 # through pkg-config, exactly as users do.
@@ -170,7 +176,7 @@ headers-compile: stage clang
 	@echo "headers: compiled with gcc, clang, g++ and clang++"
 
 # PREFIX, LIBDIR, INCLUDEDIR and DESTDIR are honoured separately.
-check-install: lib
+check-install: lib net
 	rm -rf $(BUILD)/destdir
 	$(MAKE) --no-print-directory install DESTDIR=$(BUILD)/destdir PREFIX=/opt/nto \
 	    BINDIR=/opt/nto/tools LIBDIR=/opt/nto/lib64 INCLUDEDIR=/opt/nto/inc
@@ -183,9 +189,10 @@ check-install: lib
 	test -x $(BUILD)/destdir/opt/nto/tools/qcc
 	test "$$(readlink $(BUILD)/destdir/opt/nto/tools/q++)" = qcc
 	test -x $(BUILD)/destdir/opt/nto/tools/pidin
+	test -x $(BUILD)/destdir/opt/nto/tools/neutrino-netd
 	grep -q "^pcdir='/opt/nto/lib64/pkgconfig'$$" $(BUILD)/destdir/opt/nto/tools/qcc
 	readelf -d $(RELEASE)/libneutrino.so | grep -q 'SONAME.*libneutrino.so.$(SOVERSION)'
-	@! nm -D --defined-only $(RELEASE)/libneutrino.so | awk '{sub(/@.*/, "", $$3); print $$3}' | grep -vE '^((Channel|Connect|Msg|Timer|Clock|Sched)|timer_timeout$$|delay$$|ionotify$$|spawn(l|le|lp|lpe|v|ve|vp|vpe)$$|__libneutrino_)|^(getprio|setprio|procmgr_daemon|procmgr_ability|procmgr_event_notify)$$|^name_(attach|detach|open|close)$$|^dispatch_(create|create_channel|destroy|context_alloc|context_free|block|unblock|handler|timeout)$$|^(iofunc_|resmgr_)|^(secpol_resmgr_attach|message_(attach|detach|connect)|pulse_(attach|detach)|select_(attach|detach)|thread_pool_(create|start|destroy)|devctlv?|posix_devctl|_devctl)$$|^(shm_(create|create_subrange|open|delete)_handle|shm_open_handle_pid|shm_revoke|shm_ctl|shm_ctl_special|mmap_handle(_pid)?)$$|^(sigaction|signal|bsd_signal|ssignal|sysv_signal|__sysv_signal|sigset)$$' | grep -v '^NEUTRINO_0$$' | grep .
+	@! nm -D --defined-only $(RELEASE)/libneutrino.so | awk '{sub(/@.*/, "", $$3); print $$3}' | grep -vE '^((Channel|Connect|Msg|Timer|Clock|Sched)|timer_timeout$$|delay$$|ionotify$$|spawn(l|le|lp|lpe|v|ve|vp|vpe)$$|__libneutrino_)|^(getprio|setprio|procmgr_daemon|procmgr_ability|procmgr_event_notify)$$|^name_(attach|detach|open|close)$$|^netmgr_(strtond|ndtostr|remote_nd)$$|^dispatch_(create|create_channel|destroy|context_alloc|context_free|block|unblock|handler|timeout)$$|^(iofunc_|resmgr_)|^(secpol_resmgr_attach|message_(attach|detach|connect)|pulse_(attach|detach)|select_(attach|detach)|thread_pool_(create|start|destroy)|devctlv?|posix_devctl|_devctl)$$|^(shm_(create|create_subrange|open|delete)_handle|shm_open_handle_pid|shm_revoke|shm_ctl|shm_ctl_special|mmap_handle(_pid)?)$$|^(sigaction|signal|bsd_signal|ssignal|sysv_signal|__sysv_signal|sigset)$$' | grep -v '^NEUTRINO_0$$' | grep .
 	@echo "install: layout, soname and exported symbols as expected"
 
 # QNX's driver options through the staged qcc/q++ (tools/qcc-test.sh), then the examples

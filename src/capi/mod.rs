@@ -14,6 +14,7 @@ pub mod devctl;
 pub mod dispatch;
 pub mod event;
 pub mod mman;
+pub mod netmgr;
 pub mod neutrino;
 pub mod procmgr;
 pub mod sched;

@@ -280,7 +280,7 @@ pub fn sent_by(p: &Process, pid: libc::pid_t, scoid: i32, tid: i32) -> bool {
 /// `EAGAIN`; a signal during the wait, `EINTR`.
 pub fn attach(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32) -> KResult<i32> {
     if nd != 0 {
-        return Err(Errno::ENOREMOTE);
+        return super::net::attach(nd, pid, chid, index, flags);
     }
     attach_by(pid, chid, index, flags, crate::transport::rendezvous::deadline())
 }

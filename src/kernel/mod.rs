@@ -14,6 +14,7 @@ pub mod ids;
 pub mod inherit;
 pub mod message;
 pub mod names;
+pub mod net;
 pub mod notify;
 pub mod process;
 pub mod procmgr;

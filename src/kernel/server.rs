@@ -981,6 +981,18 @@ fn free_scoid(p: &Process, conn: &Arc<ServerConn>) {
     }
 }
 
+/// Ends connection `scoid` of the calling process as the destruction of its channel would
+/// (its client's blocked calls fail with `ESRCH`, its coids die and each gets
+/// `_PULSE_CODE_COIDDEATH`) while the channel lives on: how the network gateway tells a
+/// client that the remote channel its connection stood for went with its node.
+pub fn sever(scoid: i32) -> KResult<()> {
+    let p = current();
+    let conn =
+        p.scoids.read().get(index_of(scoid)).cloned().filter(|c| c.scoid == scoid).ok_or(Errno::EINVAL)?;
+    end(p, &conn, End::ChannelGone);
+    Ok(())
+}
+
 /// The server's `ConnectDetach(scoid)`: frees a connection whose client has gone (after
 /// `_PULSE_CODE_DISCONNECT`); `EINVAL` while the client is still connected.
 pub fn detach_scoid(p: &Process, scoid: i32) -> KResult<()> {

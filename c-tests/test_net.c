@@ -1,0 +1,417 @@
+/* Across nodes: <sys/netmgr.h> and remote connections through neutrino-netd, the node's
+ * gateway. Two network namespaces joined by a veth link stand for two machines (abstract
+ * sockets, and so libneutrino's names, are per namespace: each "node" sees only its own
+ * gateway); a gateway runs in each, a QNX-style server in one and the client in the other.
+ * Skipped with a reason where namespaces cannot be made or the gateway is not installed. */
+#include "harness.h"
+#include <sched.h>
+#include <stdbool.h>
+#include <sys/utsname.h>
+#include <sys/netmgr.h>
+#include <sys/neutrino.h>
+
+#define BIG (1 << 20)
+#define ASK_PULSES 0x50554c53 /* "PULS": the server answers with what pulses it got */
+#define ASK_HANG 0x474e4148   /* "HANG": the server never answers */
+#define DISCONNECTED 0x44495343 /* "DISC": what the server tells of each disconnect pulse */
+/* The lease the gateways of the link case announce: a node whose link is cut is seen gone
+ * once nothing came from it for a lease (keep-alives go four times a lease); the checks
+ * allow two, for a loaded machine. */
+#define LEASE_MS 2000
+
+/* Runs a shell command; its status. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return system(cmd);
+}
+
+/* Enters network namespace `ns` (made by `ip netns add`). */
+static int enter(const char *ns)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/var/run/netns/%s", ns);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int r = setns(fd, CLONE_NEWNET);
+    close(fd);
+    return r;
+}
+
+/* Without a gateway the netmgr calls fail as QNX's do without Qnet (ENOTSUP), except what
+ * the library answers itself; a remote ConnectAttach is ENOREMOTE. A namespace of our own
+ * (when we may make one) keeps a gateway of the host out of it. */
+TEST(without_gateway)
+{
+    if (geteuid() == 0)
+        CHECK_OK(unshare(CLONE_NEWNET));
+    char *end = NULL;
+    const char *name = "beta/dev/null";
+    CHECK_ERR(netmgr_strtond(name, &end), ENOTSUP);
+    CHECK(end == name);
+    CHECK_ERR(ConnectAttach(7, getpid(), 1, _NTO_SIDE_CHANNEL, 0), ENOREMOTE);
+    char buf[300];
+    CHECK_EQ(netmgr_ndtostr(ND2S_DIR_SHOW | ND2S_LOCAL_STR, ND_LOCAL_NODE, buf, sizeof buf), 2);
+    CHECK(strcmp(buf, "/") == 0);
+    struct utsname u;
+    REQUIRE_OK(uname(&u));
+    int n = netmgr_ndtostr(ND2S_LOCAL_STR, ND_LOCAL_NODE, buf, sizeof buf);
+    CHECK_EQ(n, (int)strlen(u.nodename) + 1);
+    CHECK(strcmp(buf, u.nodename) == 0);
+    /* Truncated, still terminated; the length is the full one. */
+    CHECK_EQ(netmgr_ndtostr(ND2S_LOCAL_STR, ND_LOCAL_NODE, buf, 2), n);
+    CHECK_EQ(strlen(buf), 1);
+    CHECK_EQ(netmgr_remote_nd(ND_LOCAL_NODE, 5), 5);
+    CHECK_EQ(netmgr_remote_nd(5, 5), ND_LOCAL_NODE);
+    CHECK_ERR(netmgr_remote_nd(3, 5), ENOTSUP);
+    CHECK_EQ(ND_NODE_CMP(0x10005, 5), 0);
+    CHECK(ND_NODE_CMP(4, 5) != 0);
+}
+
+/* The server of the remote cases: echoes each message (status = its length), counts pulses
+ * and tells them on request, and tells its parent of each disconnect pulse. */
+HELPER(echo_server)
+{
+    (void)rd;
+    if (enter(arg) != 0)
+        return 10;
+    int chid = ChannelCreate(_NTO_CHF_DISCONNECT);
+    h_put(wr, getpid());
+    h_put(wr, chid);
+    char *buf = malloc(BIG + 64);
+    int pulses = 0, code = 0, value = 0;
+    for (;;) {
+        struct _msg_info info;
+        rcvid_t rcvid = MsgReceive(chid, buf, BIG + 64, &info);
+        if (rcvid == -1)
+            return 11;
+        if (rcvid == 0) {
+            struct _pulse *p = (struct _pulse *)buf;
+            if (p->code == _PULSE_CODE_DISCONNECT) {
+                ConnectDetach(p->scoid);
+                h_put(wr, DISCONNECTED);
+                continue;
+            }
+            pulses++;
+            code = p->code;
+            value = p->value.sival_int;
+            continue;
+        }
+        int ask;
+        memcpy(&ask, buf, sizeof ask);
+        if (info.msglen == sizeof(int) && ask == ASK_HANG)
+            continue;
+        if (info.msglen == sizeof(int) && ask == ASK_PULSES) {
+            int r[3] = {pulses, code, value};
+            MsgReply(rcvid, 0, r, sizeof r);
+        } else {
+            MsgReply(rcvid, (long)info.msglen, buf, (size_t)info.msglen);
+        }
+    }
+}
+
+static char ns_a[32], ns_b[32];
+/* The veth link's ends are lnv<link_id>a (in ns_a) and lnv<link_id>b (in ns_b). */
+static int link_id;
+static pid_t gw_a, gw_b;
+
+static void remove_namespaces(void)
+{
+    sh("ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null", ns_a, ns_b);
+}
+
+/* Namespaces of an earlier run that was killed before it could remove them. */
+static void remove_stale(void)
+{
+    FILE *f = popen("ip netns list 2>/dev/null", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        int pid;
+        char side;
+        if (sscanf(line, "lnt%d%c", &pid, &side) == 2 && kill(pid, 0) != 0 && errno == ESRCH)
+            sh("ip netns del lnt%d%c 2>/dev/null", pid, side);
+    }
+    if (f)
+        pclose(f);
+}
+
+/* Kills process `(pid_t)(intptr_t)arg` 300 ms from now. */
+static void *kill_later(void *arg)
+{
+    h_sleep_ms(300);
+    kill((pid_t)(intptr_t)arg, SIGKILL);
+    return NULL;
+}
+
+/* A REPLY-blocked remote call whose server (or that server's node) dies fails with ESRCH
+ * at once. */
+static void check_dies(int coid, pid_t victim)
+{
+    pthread_t t = h_thread(kill_later, (void *)(intptr_t)victim);
+    int hang = ASK_HANG;
+    long long t0 = h_now_ms();
+    CHECK_ERR(MsgSend(coid, &hang, sizeof hang, NULL, 0), ESRCH);
+    CHECK(h_now_ms() - t0 < 3000);
+    CHECK_EQ(h_join(t, 5000, NULL), 0);
+}
+
+/* The coid of the next _PULSE_CODE_COIDDEATH on death channel `chid`; -1 if none comes
+ * within `ms`. */
+static int coid_death(int chid, int ms)
+{
+    for (;;) {
+        struct _pulse p;
+        uint64_t ns = (uint64_t)ms * 1000000;
+        TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, NULL, &ns, NULL);
+        if (MsgReceivePulse(chid, &p, sizeof p, NULL) == -1)
+            return -1;
+        if (p.code == _PULSE_CODE_COIDDEATH)
+            return p.value.sival_int;
+    }
+}
+
+/* Cuts the link 300 ms from now (its end in ns_a goes down). */
+static void *cut_later(void *arg)
+{
+    (void)arg;
+    h_sleep_ms(300);
+    sh("ip -n %s link set lnv%da down", ns_a, link_id);
+    return NULL;
+}
+
+static pid_t gateway(const char *ns, const char *args)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "exec ip netns exec %s neutrino-netd --as-root %s >netd-%s.log 2>&1", ns, args, ns);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Two namespaces, ns_a and ns_b, joined by a veth link, with gateway alpha (gw_a) in ns_a and
+ * beta (gw_b) in ns_b, each also given `extra` arguments; false (the case skipped with a
+ * reason) where this cannot be done. */
+static bool two_nodes_up(const char *extra)
+{
+    if (geteuid() != 0) {
+        h_note("skipped: making network namespaces needs root");
+        return false;
+    }
+    if (sh("command -v neutrino-netd >/dev/null && command -v ip >/dev/null") != 0) {
+        h_note("skipped: neutrino-netd (make stage installs it) or ip (iproute2) is not on PATH");
+        return false;
+    }
+    remove_stale();
+    snprintf(ns_a, sizeof ns_a, "lnt%da", (int)getpid());
+    snprintf(ns_b, sizeof ns_b, "lnt%db", (int)getpid());
+    if (sh("ip netns add %s && ip netns add %s", ns_a, ns_b) != 0) {
+        remove_namespaces();
+        h_note("skipped: ip netns add failed (no network namespaces here)");
+        return false;
+    }
+    atexit(remove_namespaces);
+    int id = link_id = (int)getpid() % 100000;
+    REQUIRE_EQ(sh("ip link add lnv%da type veth peer name lnv%db && "
+                  "ip link set lnv%da netns %s && ip link set lnv%db netns %s && "
+                  "ip -n %s addr add 10.77.0.1/24 dev lnv%da && ip -n %s addr add 10.77.0.2/24 dev lnv%db && "
+                  "ip -n %s link set lnv%da up && ip -n %s link set lnv%db up && "
+                  "ip -n %s link set lo up && ip -n %s link set lo up",
+                  id, id, id, ns_a, id, ns_b, ns_a, id, ns_b, id, ns_a, id, ns_b, id, ns_a, ns_b),
+               0);
+    char args[200];
+    snprintf(args, sizeof args, "-n alpha --no-scout -l tcp/10.77.0.1:7447 %s", extra);
+    gw_a = gateway(ns_a, args);
+    snprintf(args, sizeof args, "-n beta --no-scout -l tcp/10.77.0.2:7447 -c tcp/10.77.0.1:7447 %s", extra);
+    gw_b = gateway(ns_b, args);
+    return true;
+}
+
+/* The nd of node beta, once the gateways have found each other. */
+static int find_beta(void)
+{
+    int nd = -1;
+    for (long long until = h_now_ms() + 10000; nd == -1 && h_now_ms() < until;) {
+        nd = netmgr_strtond("beta", NULL);
+        if (nd == -1)
+            h_sleep_ms(100);
+    }
+    REQUIRE(nd > 0);
+    return nd;
+}
+
+TEST(two_nodes)
+{
+    if (!two_nodes_up(""))
+        return;
+    struct h_proc server = h_exec("echo_server", ns_b);
+    pid_t spid = (pid_t)h_get(server.rd, 5000);
+    int schid = (int)h_get(server.rd, 5000);
+    REQUIRE(schid > 0);
+    REQUIRE_OK(enter(ns_a));
+    int death = ChannelCreate(_NTO_CHF_COID_DISCONNECT);
+    REQUIRE(death > 0);
+    int nd = find_beta();
+    CHECK(ND_NODE_CMP(nd, ND_LOCAL_NODE) != 0);
+    CHECK_EQ(netmgr_strtond("beta", NULL), nd);
+    CHECK_EQ(netmgr_strtond("alpha", NULL), ND_LOCAL_NODE);
+    char *end = NULL;
+    const char *path = "beta/dev/ser1";
+    CHECK_EQ(netmgr_strtond(path, &end), nd);
+    CHECK(end == path + 4);
+    char buf[64];
+    CHECK_EQ(netmgr_ndtostr(0, nd, buf, sizeof buf), 5);
+    CHECK(strcmp(buf, "beta") == 0);
+    CHECK_EQ(netmgr_ndtostr(ND2S_DIR_SHOW, nd, buf, sizeof buf), 11);
+    CHECK(strcmp(buf, "/net/beta/") == 0);
+    CHECK_EQ(netmgr_ndtostr(0, ND_LOCAL_NODE, buf, sizeof buf), 6);
+    CHECK(strcmp(buf, "alpha") == 0);
+    /* The nd by which beta names this node (beta's own numbering, asked of beta); as QNX's
+     * library answers without asking: ND_LOCAL_NODE for beta itself, identity here. */
+    int back = netmgr_remote_nd(nd, ND_LOCAL_NODE);
+    CHECK(back > 0);
+    CHECK_EQ(netmgr_remote_nd(nd, nd), ND_LOCAL_NODE);
+    CHECK_EQ(netmgr_remote_nd(ND_LOCAL_NODE, nd), nd);
+    CHECK_ERR(netmgr_strtond("gamma", NULL), ENOENT);
+
+    /* Unknown node and unknown channel. */
+    CHECK_ERR(ConnectAttach(0x777, spid, schid, _NTO_SIDE_CHANNEL, 0), ESRCH);
+    CHECK_ERR(ConnectAttach((uint32_t)nd, spid, schid + 5, _NTO_SIDE_CHANNEL, 0), ESRCH);
+
+    int coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(coid != -1);
+    char small[16], small_back[16];
+    memcpy(small, "sixteen bytes ok", 16);
+    CHECK_EQ(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), 16);
+    CHECK_MEM(small, small_back, 16);
+
+    char *big = malloc(BIG), *big_back = malloc(BIG);
+    for (int i = 0; i < BIG; i++)
+        big[i] = (char)(i * 7 + 3);
+    CHECK_EQ(MsgSend(coid, big, BIG, big_back, BIG), BIG);
+    CHECK_MEM(big, big_back, BIG);
+
+    /* A pulse; the server's answer to a later message shows it arrived. */
+    CHECK_OK(MsgSendPulse(coid, -1, 5, 4242));
+    int r[3] = {0, 0, 0};
+    for (long long until = h_now_ms() + 5000; r[0] == 0 && h_now_ms() < until;) {
+        int ask = ASK_PULSES;
+        CHECK_EQ(MsgSend(coid, &ask, sizeof ask, r, sizeof r), 0);
+        if (r[0] == 0)
+            h_sleep_ms(20);
+    }
+    CHECK_EQ(r[0], 1);
+    CHECK_EQ(r[1], 5);
+    CHECK_EQ(r[2], 4242);
+    CHECK_OK(ConnectDetach(coid));
+    CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), EBADF);
+    /* The detach reached the server's node. */
+    CHECK_EQ(h_get(server.rd, 5000), DISCONNECTED);
+    free(big);
+    free(big_back);
+
+    /* The server dies while the client waits for its reply. */
+    coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(coid != -1);
+    check_dies(coid, server.pid);
+    /* Its connection dies with it, as a local one with its server. */
+    CHECK_EQ(coid_death(death, 5000), coid);
+    CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), EBADF);
+    CHECK_OK(ConnectDetach(coid));
+    h_kill(server.pid);
+    h_close_proc(&server);
+
+    /* The server's node goes: its gateway is killed while the client waits. */
+    server = h_exec("echo_server", ns_b);
+    spid = (pid_t)h_get(server.rd, 5000);
+    schid = (int)h_get(server.rd, 5000);
+    coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(coid != -1);
+    check_dies(coid, gw_b);
+    /* A send right after fails too, ESRCH or (once the gateway has seen the node go) EBADF:
+     * sent while Zenoh closes the transport, it is never answered by Zenoh, and must not
+     * wait for it. */
+    errno = 0;
+    CHECK_EQ(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), -1);
+    CHECK(errno == ESRCH || errno == EBADF);
+    /* Its connections die as those to a destroyed channel do. */
+    CHECK_EQ(coid_death(death, 5000), coid);
+    CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), EBADF);
+    CHECK_OK(ConnectDetach(coid));
+
+    h_kill(server.pid);
+    h_close_proc(&server);
+    h_kill(gw_a);
+    h_kill(gw_b);
+    remove_namespaces();
+}
+
+/* The link is cut while a call is REPLY-blocked, then restored: the call fails with ESRCH
+ * once the gateways' lease runs out, the client gets _PULSE_CODE_COIDDEATH for its coid
+ * (later sends EBADF) and the server _PULSE_CODE_DISCONNECT for the connection its gateway
+ * held for the client's node; the old coid stays dead after the link comes back, and a new
+ * connection works. */
+TEST(link_cut)
+{
+    char lease[32];
+    snprintf(lease, sizeof lease, "--lease %d", LEASE_MS);
+    if (!two_nodes_up(lease))
+        return;
+    struct h_proc server = h_exec("echo_server", ns_b);
+    pid_t spid = (pid_t)h_get(server.rd, 5000);
+    int schid = (int)h_get(server.rd, 5000);
+    REQUIRE(schid > 0);
+    REQUIRE_OK(enter(ns_a));
+    int death = ChannelCreate(_NTO_CHF_COID_DISCONNECT);
+    REQUIRE(death > 0);
+    int nd = find_beta();
+    int coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(coid != -1);
+    char small[16], small_back[16];
+    memcpy(small, "sixteen bytes ok", 16);
+    CHECK_EQ(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), 16);
+
+    pthread_t t = h_thread(cut_later, NULL);
+    int hang = ASK_HANG;
+    long long t0 = h_now_ms();
+    CHECK_ERR(MsgSend(coid, &hang, sizeof hang, NULL, 0), ESRCH);
+    long long took = h_now_ms() - t0;
+    CHECK(took < 300 + 2 * LEASE_MS + 1500);
+    h_note("blocked call failed %lld ms after the cut", took - 300);
+    CHECK_EQ(h_join(t, 5000, NULL), 0);
+    CHECK_EQ(coid_death(death, 2000), coid);
+    CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), EBADF);
+    CHECK_EQ(h_get(server.rd, 2 * LEASE_MS + 2000), DISCONNECTED);
+    CHECK_ERR(ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0), ESRCH);
+
+    /* The link comes back: the old connection does not. */
+    REQUIRE_EQ(sh("ip -n %s link set lnv%da up", ns_a, link_id), 0);
+    int fresh = -1;
+    for (long long until = h_now_ms() + 10000; fresh == -1 && h_now_ms() < until;) {
+        fresh = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+        if (fresh == -1)
+            h_sleep_ms(100);
+    }
+    REQUIRE(fresh != -1);
+    CHECK_EQ(MsgSend(fresh, small, sizeof small, small_back, sizeof small_back), 16);
+    CHECK_MEM(small, small_back, 16);
+    CHECK_ERR(MsgSend(coid, small, sizeof small, small_back, sizeof small_back), EBADF);
+    CHECK_OK(ConnectDetach(coid));
+    CHECK_OK(ConnectDetach(fresh));
+
+    h_kill(server.pid);
+    h_close_proc(&server);
+    h_kill(gw_a);
+    h_kill(gw_b);
+    remove_namespaces();
+}
+
+HARNESS_MAIN

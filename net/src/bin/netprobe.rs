@@ -1,0 +1,189 @@
+//! Round trip and throughput of Zenoh query/reply against a TCP ping-pong over the same link:
+//! the measurements that decide the gateway's engine and configuration.
+//!
+//!   netprobe tcp-serve ADDR:PORT
+//!   netprobe zenoh-serve ENDPOINT [lowlat]
+//!   netprobe tcp ADDR:PORT
+//!   netprobe zenoh ENDPOINT [lowlat]        (client; prints one line per row)
+
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const ROWS: [(usize, usize, usize); 3] = [(16, 16, 20000), (65536, 65536, 3000), (1 << 20, 16, 300)];
+
+fn report(engine: &str, req: usize, rep: usize, mut t: Vec<Duration>) {
+    t.sort();
+    let med = t[t.len() / 2];
+    let total: Duration = t.iter().sum();
+    let mean = total / t.len() as u32;
+    let mbps = (req + rep) as f64 * t.len() as f64 / total.as_secs_f64() / 1e6;
+    println!(
+        "{engine:6} req {req:8} B rep {rep:6} B  n {:6}  median {:8.1} us  mean {:8.1} us  p99 {:8.1} us  {mbps:8.1} MB/s",
+        t.len(),
+        med.as_secs_f64() * 1e6,
+        mean.as_secs_f64() * 1e6,
+        t[t.len() * 99 / 100].as_secs_f64() * 1e6
+    );
+}
+
+async fn tcp_serve(addr: &str) {
+    let l = tokio::net::TcpListener::bind(addr).await.unwrap();
+    loop {
+        let (mut s, _) = l.accept().await.unwrap();
+        s.set_nodelay(true).unwrap();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 1 << 21];
+            loop {
+                let mut hdr = [0u8; 8];
+                if s.read_exact(&mut hdr).await.is_err() {
+                    return;
+                }
+                let req = u32::from_le_bytes(hdr[0..4].try_into().unwrap()) as usize;
+                let rep = u32::from_le_bytes(hdr[4..8].try_into().unwrap()) as usize;
+                s.read_exact(&mut buf[..req]).await.unwrap();
+                s.write_all(&(rep as u32).to_le_bytes()).await.unwrap();
+                s.write_all(&buf[..rep]).await.unwrap();
+            }
+        });
+    }
+}
+
+async fn tcp_client(addr: &str) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.set_nodelay(true).unwrap();
+    for (req, rep, n) in ROWS {
+        let mut msg = vec![7u8; 8 + req];
+        msg[0..4].copy_from_slice(&(req as u32).to_le_bytes());
+        msg[4..8].copy_from_slice(&(rep as u32).to_le_bytes());
+        let mut back = vec![0u8; rep];
+        let mut t = Vec::with_capacity(n);
+        for i in 0..n + n / 10 {
+            let t0 = Instant::now();
+            s.write_all(&msg).await.unwrap();
+            let mut h = [0u8; 4];
+            s.read_exact(&mut h).await.unwrap();
+            s.read_exact(&mut back).await.unwrap();
+            if i >= n / 10 {
+                t.push(t0.elapsed());
+            }
+        }
+        report("tcp", req, rep, t);
+    }
+}
+
+fn zconfig(endpoint: &str, listen: bool, lowlat: bool) -> zenoh::Config {
+    let mut c = zenoh::Config::default();
+    c.insert_json5("mode", r#""peer""#).unwrap();
+    c.insert_json5("scouting/multicast/enabled", "false").unwrap();
+    let key = if listen { "listen/endpoints" } else { "connect/endpoints" };
+    c.insert_json5(key, &format!(r#"["{endpoint}"]"#)).unwrap();
+    if lowlat {
+        c.insert_json5("transport/unicast/lowlatency", "true").unwrap();
+        c.insert_json5("transport/unicast/qos/enabled", "false").unwrap();
+    }
+    c
+}
+
+/// Answers from Zenoh's receiving thread itself: no hop to an application task.
+async fn zenoh_serve_cb(endpoint: &str, lowlat: bool) {
+    use zenoh::Wait;
+    let s = zenoh::open(zconfig(endpoint, true, lowlat)).await.unwrap();
+    let _q = s
+        .declare_queryable("probe/echo")
+        .callback(|query| {
+            let want = query
+                .attachment()
+                .map(|a| u32::from_le_bytes(a.to_bytes()[..4].try_into().unwrap()) as usize)
+                .unwrap_or(0);
+            query.reply("probe/echo", vec![7u8; want]).wait().unwrap();
+        })
+        .await
+        .unwrap();
+    std::future::pending::<()>().await;
+}
+
+/// The caller's own thread waits: zenoh's synchronous API, as a gateway thread would use it.
+fn zenoh_client_sync(endpoint: &str, lowlat: bool) {
+    use zenoh::Wait;
+    let s = zenoh::open(zconfig(endpoint, false, lowlat)).wait().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let querier =
+        s.declare_querier("probe/echo").consolidation(zenoh::query::ConsolidationMode::None).wait().unwrap();
+    for (req, rep, n) in ROWS {
+        let msg = vec![7u8; req];
+        let mut t = Vec::with_capacity(n);
+        for i in 0..n + n / 10 {
+            let t0 = Instant::now();
+            let replies = querier
+                .get()
+                .payload(msg.clone())
+                .attachment((rep as u32).to_le_bytes().to_vec())
+                .wait()
+                .unwrap();
+            let r = replies.recv().unwrap();
+            assert_eq!(r.result().unwrap().payload().len(), rep);
+            if i >= n / 10 {
+                t.push(t0.elapsed());
+            }
+        }
+        report("zsync", req, rep, t);
+    }
+}
+
+async fn zenoh_serve(endpoint: &str, lowlat: bool) {
+    let s = zenoh::open(zconfig(endpoint, true, lowlat)).await.unwrap();
+    let q = s.declare_queryable("probe/echo").await.unwrap();
+    while let Ok(query) = q.recv_async().await {
+        let req = query.payload().map(|p| p.len()).unwrap_or(0);
+        let want = query
+            .attachment()
+            .map(|a| u32::from_le_bytes(a.to_bytes()[..4].try_into().unwrap()) as usize)
+            .unwrap_or(req);
+        query.reply("probe/echo", vec![7u8; want]).await.unwrap();
+    }
+}
+
+async fn zenoh_client(endpoint: &str, lowlat: bool) {
+    let s = zenoh::open(zconfig(endpoint, false, lowlat)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let querier =
+        s.declare_querier("probe/echo").consolidation(zenoh::query::ConsolidationMode::None).await.unwrap();
+    for (req, rep, n) in ROWS {
+        let msg = vec![7u8; req];
+        let mut t = Vec::with_capacity(n);
+        for i in 0..n + n / 10 {
+            let t0 = Instant::now();
+            let replies = querier
+                .get()
+                .payload(msg.clone())
+                .attachment((rep as u32).to_le_bytes().to_vec())
+                .await
+                .unwrap();
+            let r = replies.recv_async().await.unwrap();
+            let got = r.result().unwrap().payload().len();
+            assert_eq!(got, rep);
+            if i >= n / 10 {
+                t.push(t0.elapsed());
+            }
+        }
+        report("zenoh", req, rep, t);
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    let lowlat = a.get(3).map(|s| s == "lowlat").unwrap_or(false);
+    match a[1].as_str() {
+        "tcp-serve" => tcp_serve(&a[2]).await,
+        "zenoh-serve" => zenoh_serve(&a[2], lowlat).await,
+        "tcp" => tcp_client(&a[2]).await,
+        "zenoh" => zenoh_client(&a[2], lowlat).await,
+        "zenoh-serve-cb" => zenoh_serve_cb(&a[2], lowlat).await,
+        "zenoh-sync" => {
+            let e = a[2].clone();
+            tokio::task::spawn_blocking(move || zenoh_client_sync(&e, lowlat)).await.unwrap()
+        }
+        _ => eprintln!("usage: see the file's comment"),
+    }
+}

@@ -1,0 +1,700 @@
+//! `neutrino-netd`: the node's network gateway, libneutrino's counterpart of QNX's Qnet.
+//!
+//! Local processes reach it through libneutrino's own IPC, by the local name
+//! `neutrino/netmgr` (see `neutrino::kernel::net`): every remote connection of a process is
+//! a connection of its own to this gateway, announced once by an attach request. Between
+//! nodes the gateway speaks Eclipse Zenoh: each gateway serves queries on
+//! `nto/<node>/<op>` and holds the liveliness token `nto/alive/<node>`, by which the others
+//! learn that it is there and when it is gone.
+//!
+//! A message sent on a remote coid is received here, read whole, and sent as the payload of
+//! a query to the remote node's gateway, which `MsgSend`s it to the real server on a
+//! connection of its own for that remote connection, and returns the server's reply (or
+//! error) as the query's reply; this gateway then replies to the local client with it.
+//!
+//!   neutrino-netd [-n NODE] [-l ENDPOINT]... [-c ENDPOINT]... [--no-scout] [--lease MS]
+//!                 [-C ZENOH_CONFIG] [--as-root]
+//!
+//! Without options it takes the host's name, listens where Zenoh's peer mode does, and
+//! finds the other gateways of the LAN by Zenoh's multicast scouting. `-c` names peers or
+//! routers where discovery cannot work; `-C` reads a full Zenoh configuration (TLS, access
+//! control).
+//!
+//! A node is gone when Zenoh closes the transport to it: at once when its gateway dies (its
+//! socket closes), and when its link is cut once nothing came from it for its lease: the
+//! lease each gateway announces (`--lease`, Zenoh's `transport/link/tx/lease`, 10 s by
+//! default; it sends keep-alives four times a lease) is how long the others wait for it. Calls blocked on a node that went then fail
+//! with `ESRCH`, the connections to it die as connections to a destroyed channel do (later
+//! sends `EBADF`, `_PULSE_CODE_COIDDEATH` to a client with `_NTO_CHF_COID_DISCONNECT`) and
+//! stay dead if it comes back, and the connections it made here end (their servers get
+//! `_PULSE_CODE_DISCONNECT`).
+
+mod wire;
+
+use neutrino::capi::neutrino as nto;
+use neutrino::kernel::abi::{
+    _msg_info, _pulse, _NTO_CHF_COID_DISCONNECT, _NTO_CHF_DISCONNECT, _NTO_COF_NOSHARE, _NTO_SIDE_CHANNEL,
+};
+use neutrino::kernel::net::{self as knet, NetReq};
+use neutrino::kernel::server as kserver;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use wire::{Reader, Status};
+use zenoh::bytes::ZBytes;
+use zenoh::Wait;
+
+/// QNX's pulse code for a client connection that ended.
+const PULSE_CODE_DISCONNECT: i8 = -33;
+/// QNX's pulse code for a connection of ours whose channel was destroyed.
+const PULSE_CODE_COIDDEATH: i8 = -35;
+/// A remote call may block as long as its server takes; only its node's death ends it early
+/// (see [`Gateway::call`]).
+const CALL_PATIENCE: Duration = Duration::from_secs(365 * 24 * 3600);
+/// The largest reply buffer a remote client may ask this node to allocate for it.
+const MAX_REPLY: usize = 64 << 20;
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+}
+
+/// A remote connection as its client's node knows it.
+#[derive(Clone)]
+struct Remote {
+    node: String,
+    /// The life of `node` it was made in: it dies with that life.
+    life: u64,
+    coid: i32,
+}
+
+/// The nodes alive as the liveliness subscriber reports them, each with the number of its
+/// life: a node that goes and comes back (its gateway restarted, its link restored) has a
+/// new one, and the connections of its old life stay dead.
+#[derive(Default)]
+struct Lives {
+    alive: HashMap<String, u64>,
+    last: u64,
+}
+
+struct Gateway {
+    me: String,
+    session: zenoh::Session,
+    /// Node names by nd - 1: an nd stays bound to its name for the gateway's life.
+    nodes: Mutex<Vec<String>>,
+    /// Local side: the remote connection each scoid of our channel stands for.
+    outgoing: Mutex<HashMap<i32, Remote>>,
+    /// Remote side: the node that made each connection we hold for it.
+    incoming: Mutex<HashMap<i32, String>>,
+    lives: Mutex<Lives>,
+    /// Bumped after each node's departure from `lives`: what waiting calls watch.
+    departures: watch::Sender<u64>,
+}
+
+impl Lives {
+    /// The life of node `name`, begun now if it was not alive.
+    fn live(&mut self, name: &str) -> u64 {
+        if let Some(life) = self.alive.get(name) {
+            return *life;
+        }
+        self.last += 1;
+        self.alive.insert(name.to_owned(), self.last);
+        self.last
+    }
+}
+
+impl Gateway {
+    fn name_of(&self, nd: u32) -> Option<String> {
+        match nd & 0xffff {
+            0 => Some(self.me.clone()),
+            n => self.nodes.lock().unwrap().get(n as usize - 1).cloned(),
+        }
+    }
+
+    /// The nd of `name`, given it one if the node is alive and new to us.
+    async fn nd_of(&self, name: &str) -> Result<u32, i32> {
+        if name == self.me {
+            return Ok(0);
+        }
+        if let Some(i) = self.nodes.lock().unwrap().iter().position(|n| n == name) {
+            return Ok(i as u32 + 1);
+        }
+        if !wire::valid_node(name) || !self.alive(name).await {
+            return Err(libc::ENOENT);
+        }
+        let mut nodes = self.nodes.lock().unwrap();
+        if let Some(i) = nodes.iter().position(|n| n == name) {
+            return Ok(i as u32 + 1);
+        }
+        if nodes.len() >= 0xfffe {
+            return Err(libc::ENOMEM);
+        }
+        nodes.push(name.to_owned());
+        Ok(nodes.len() as u32)
+    }
+
+    /// The current life of node `name`, if it is alive.
+    fn life_now(&self, name: &str) -> Option<u64> {
+        self.lives.lock().unwrap().alive.get(name).copied()
+    }
+
+    /// The current life of node `name`, asking Zenoh when the subscriber has not told of
+    /// it yet (a node `netmgr_strtond` just found may be new to it).
+    async fn life_of(&self, name: &str) -> Option<u64> {
+        loop {
+            if let Some(life) = self.life_now(name) {
+                return Some(life);
+            }
+            let seen = *self.departures.borrow();
+            if !self.alive(name).await {
+                return None;
+            }
+            let mut lives = self.lives.lock().unwrap();
+            // A departure since the question may have been this node's: ask again.
+            if *self.departures.borrow() == seen {
+                return Some(lives.live(name));
+            }
+        }
+    }
+
+    /// The liveliness subscriber's news: node `name` is there, or gone.
+    fn on_liveliness(&self, name: &str, alive: bool) {
+        if alive {
+            self.lives.lock().unwrap().live(name);
+            return;
+        }
+        let Some(life) = self.lives.lock().unwrap().alive.remove(name) else {
+            return;
+        };
+        self.departures.send_modify(|n| *n += 1);
+        sever(self, |r| r.node == name && r.life == life);
+        node_gone(self, name);
+    }
+
+    async fn alive(&self, name: &str) -> bool {
+        let Ok(replies) =
+            self.session.liveliness().get(format!("nto/alive/{name}")).timeout(Duration::from_secs(1)).await
+        else {
+            return false;
+        };
+        replies.recv_async().await.is_ok_and(|r| r.result().is_ok())
+    }
+
+    /// A query to operation `op` of node `node` in its life `life`: its reply payload, or
+    /// the errno of why not (`ESRCH`: that life of the node is over).
+    ///
+    /// Zenoh ends a query without reply when the transport to its node closes, but not
+    /// always: a query routed while that transport is being closed is added to it after
+    /// its pending queries were finalized, and waits for the full timeout. So the query is
+    /// not trusted to end: the call also fails as soon as the node's departure is seen
+    /// (the liveliness token goes when Zenoh closes the transport: at once when the node's
+    /// gateway dies, within the lease when its link is cut). Departures are watched before
+    /// the node's life is checked, so one before the check fails the check and one after it
+    /// wakes the wait.
+    async fn call(&self, node: &str, life: u64, op: &str, payload: Vec<u8>) -> Result<ZBytes, i32> {
+        let mut departures = self.departures.subscribe();
+        if self.life_now(node) != Some(life) {
+            return Err(libc::ESRCH);
+        }
+        let replies = self
+            .session
+            .get(format!("nto/{node}/{op}"))
+            .payload(payload)
+            .consolidation(zenoh::query::ConsolidationMode::None)
+            .timeout(CALL_PATIENCE)
+            .await
+            .map_err(|_| libc::EIO)?;
+        loop {
+            tokio::select! {
+                reply = replies.recv_async() => {
+                    // No reply at all: the node is not (or no longer) there.
+                    return match reply.as_ref().map(|r| r.result()) {
+                        Ok(Ok(sample)) => Ok(sample.payload().clone()),
+                        _ => Err(libc::ESRCH),
+                    };
+                }
+                _ = departures.changed() => {
+                    if self.life_now(node) != Some(life) {
+                        return Err(libc::ESRCH);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The local side: the channel local clients reach by name.
+fn serve_local(gw: Arc<Gateway>, rt: tokio::runtime::Handle) {
+    // The channel wants disconnect pulses: a closed remote connection is given up on its
+    // node too; and it is the death channel: a connection held for a remote node whose
+    // server died dies on that node too.
+    let chid = nto::ChannelCreate(_NTO_CHF_DISCONNECT | _NTO_CHF_COID_DISCONNECT);
+    let dpp = neutrino::capi::dispatch::dispatch_create_channel(chid, 0);
+    // SAFETY: a NUL-terminated name and a dispatch handle of ours.
+    let attach = unsafe { neutrino::capi::dispatch::name_attach(dpp, c"neutrino/netmgr".as_ptr(), 0) };
+    if chid == -1 || attach.is_null() {
+        eprintln!("neutrino-netd: cannot hold the name neutrino/netmgr: {}", std::io::Error::last_os_error());
+        std::process::exit(1);
+    }
+    let pool = Arc::new(Receivers { gw, rt, chid, idle: AtomicUsize::new(0), threads: AtomicUsize::new(1) });
+    receive(pool);
+}
+
+/// The threads that receive from local clients. Each carries a call through to its answer
+/// itself (a hand-off to another thread costs a wake-up, the dearest thing here), and one
+/// more is started whenever none is left waiting, so a call blocked on a slow remote server
+/// never holds up the others.
+struct Receivers {
+    gw: Arc<Gateway>,
+    rt: tokio::runtime::Handle,
+    chid: i32,
+    idle: AtomicUsize,
+    threads: AtomicUsize,
+}
+
+/// Past this many receiving threads, new calls wait for one to come free.
+const MAX_RECEIVERS: usize = 256;
+
+fn receive(pool: Arc<Receivers>) {
+    let gw = &pool.gw;
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let mut info = _msg_info::default();
+        pool.idle.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: buf is writable for its length; info is a writable _msg_info.
+        let rcvid = unsafe { nto::MsgReceive(pool.chid, buf.as_mut_ptr().cast(), buf.len(), &mut info) };
+        if pool.idle.fetch_sub(1, Ordering::SeqCst) == 1
+            && pool.threads.fetch_add(1, Ordering::SeqCst) < MAX_RECEIVERS
+        {
+            let more = pool.clone();
+            std::thread::spawn(move || receive(more));
+        }
+        if rcvid == -1 {
+            if errno() == libc::EINTR {
+                continue;
+            }
+            eprintln!("neutrino-netd: MsgReceive: {}", std::io::Error::last_os_error());
+            std::process::exit(1);
+        }
+        if rcvid == 0 {
+            // SAFETY: a pulse was received into buf, which is larger and aligned enough.
+            let pulse = unsafe { std::ptr::read_unaligned(buf.as_ptr() as *const _pulse) };
+            on_pulse(gw, &pool.rt, pulse);
+            continue;
+        }
+        let got = (info.msglen as usize).min(buf.len());
+        let remote = gw.outgoing.lock().unwrap().get(&info.scoid).cloned();
+        let answer = match remote {
+            Some(r) => {
+                // The query's payload is built in place: header, then the message read
+                // straight after it.
+                let mut p = wire::Writer::request(&gw.me, r.coid);
+                p.u32(info.dstmsglen.max(0) as u32);
+                p.bytes(&buf[..got]);
+                let mut payload = p.done();
+                match read_rest(rcvid, &mut payload, got, info.srcmsglen as usize) {
+                    Ok(()) => pool.rt.block_on(async {
+                        match gw.call(&r.node, r.life, "send", payload).await {
+                            Ok(b) => Status::parse(&b.to_bytes()),
+                            Err(e) => Status::Error(e),
+                        }
+                    }),
+                    Err(e) => Status::Error(e),
+                }
+            }
+            None => {
+                let mut msg = buf[..got].to_vec();
+                match read_rest(rcvid, &mut msg, got, info.srcmsglen as usize) {
+                    Ok(()) => pool.rt.block_on(local_request(gw, info.scoid, &msg)),
+                    Err(e) => Status::Error(e),
+                }
+            }
+        };
+        answer.deliver(rcvid);
+    }
+}
+
+/// Appends the part of message `rcvid` past offset `got` (of `total` bytes) to `out`.
+fn read_rest(rcvid: i64, out: &mut Vec<u8>, got: usize, total: usize) -> Result<(), i32> {
+    if total <= got {
+        return Ok(());
+    }
+    let at = out.len();
+    out.resize(at + (total - got), 0);
+    // SAFETY: out is writable from `at` for the rest.
+    let n = unsafe { nto::MsgRead(rcvid, out[at..].as_mut_ptr().cast(), total - got, got) };
+    if n < 0 {
+        return Err(errno());
+    }
+    out.truncate(at + n as usize);
+    Ok(())
+}
+
+/// A request on a connection that is not (yet) a remote one: attach or netmgr.
+async fn local_request(gw: &Gateway, scoid: i32, msg: &[u8]) -> Status {
+    let Some(req) = NetReq::parse(msg) else {
+        return Status::Error(libc::ENOSYS);
+    };
+    let extra = &msg[std::mem::size_of::<NetReq>()..];
+    match req.op {
+        knet::NET_ATTACH => {
+            let Some(node) = gw.name_of(req.nd) else {
+                return Status::Error(libc::ESRCH);
+            };
+            if node == gw.me {
+                return Status::Error(libc::EINVAL);
+            }
+            let Some(life) = gw.life_of(&node).await else {
+                return Status::Error(libc::ESRCH);
+            };
+            let mut p = wire::Writer::request(&gw.me, 0);
+            p.u32(req.pid as u32);
+            p.u32(req.chid as u32);
+            match gw.call(&node, life, "attach", p.done()).await.map(|b| Status::parse(&b.to_bytes())) {
+                Ok(Status::Reply(coid, _)) => {
+                    let remote = Remote { node: node.clone(), life, coid: coid as i32 };
+                    gw.outgoing.lock().unwrap().insert(scoid, remote);
+                    // The node went before the connection was there to be severed with
+                    // the others: the attach fails.
+                    if gw.life_now(&node) != Some(life)
+                        && gw.outgoing.lock().unwrap().remove(&scoid).is_some()
+                    {
+                        return Status::Error(libc::ESRCH);
+                    }
+                    Status::Reply(0, Vec::new())
+                }
+                Ok(s) => s,
+                Err(e) => Status::Error(e),
+            }
+        }
+        knet::NET_STRTOND => {
+            let end = extra.iter().position(|b| *b == b'/').unwrap_or(extra.len());
+            let Ok(name) = std::str::from_utf8(&extra[..end]) else {
+                return Status::Error(libc::EINVAL);
+            };
+            match gw.nd_of(name).await {
+                Ok(nd) => Status::Reply(nd as i64, (end as u32).to_ne_bytes().to_vec()),
+                Err(e) => Status::Error(e),
+            }
+        }
+        knet::NET_NDTOSTR => match gw.name_of(req.nd) {
+            Some(name) => {
+                let s = wire::ndtostr(req.flags, &name);
+                Status::Reply(s.len() as i64 + 1, s)
+            }
+            None => Status::Error(libc::EINVAL),
+        },
+        knet::NET_REMOTE_ND => {
+            // How node `nd` names the node we call `pid` (local_nd).
+            let (Some(at), Some(of)) = (gw.name_of(req.nd), gw.name_of(req.pid as u32)) else {
+                return Status::Error(libc::EINVAL);
+            };
+            let Some(life) = gw.life_of(&at).await else {
+                return Status::Error(libc::ESRCH);
+            };
+            let mut p = wire::Writer::request(&gw.me, 0);
+            p.bytes(of.as_bytes());
+            match gw.call(&at, life, "strtond", p.done()).await {
+                Ok(b) => Status::parse(&b.to_bytes()),
+                Err(e) => Status::Error(e),
+            }
+        }
+        _ => Status::Error(libc::ENOSYS),
+    }
+}
+
+fn on_pulse(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, pulse: _pulse) {
+    // The kernel's (scoid -1), not a client's.
+    if pulse.code == PULSE_CODE_COIDDEATH && pulse.scoid == -1 {
+        coid_died(gw, rt, pulse.value.sival_ptr as usize as u32 as i32);
+        return;
+    }
+    let remote = if pulse.code == PULSE_CODE_DISCONNECT {
+        gw.outgoing.lock().unwrap().remove(&pulse.scoid)
+    } else {
+        gw.outgoing.lock().unwrap().get(&pulse.scoid).cloned()
+    };
+    let Some(r) = remote else { return };
+    let gw = gw.clone();
+    // The pulse's value as the int MsgSendPulse gave.
+    let value = pulse.value.sival_ptr as usize as u32;
+    rt.spawn(async move {
+        let mut p = wire::Writer::request(&gw.me, r.coid);
+        let op = if pulse.code == PULSE_CODE_DISCONNECT {
+            "detach"
+        } else {
+            p.u32(pulse.code as u8 as u32);
+            p.u32(value);
+            "pulse"
+        };
+        let _ = gw.call(&r.node, r.life, op, p.done()).await;
+    });
+}
+
+/// Our connection `coid` to a local server died with the server: if we held it for a remote
+/// node, that node's connection dies too.
+fn coid_died(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, coid: i32) {
+    let Some(origin) = gw.incoming.lock().unwrap().remove(&coid) else { return };
+    let _ = nto::ConnectDetach(coid);
+    let Some(life) = gw.life_now(&origin) else { return };
+    let gw = gw.clone();
+    rt.spawn(async move {
+        let p = wire::Writer::request(&gw.me, coid);
+        let _ = gw.call(&origin, life, "gone", p.done()).await;
+    });
+}
+
+/// Ends our clients' connections that `dead` picks, as connections to a destroyed channel
+/// end.
+fn sever(gw: &Gateway, dead: impl Fn(&Remote) -> bool) {
+    let mut severed = Vec::new();
+    gw.outgoing.lock().unwrap().retain(|scoid, r| {
+        if dead(r) {
+            severed.push(*scoid);
+        }
+        !dead(r)
+    });
+    for scoid in severed {
+        let _ = kserver::sever(scoid);
+    }
+}
+
+/// The remote side: a query from another node's gateway.
+fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
+    let op = query.key_expr().as_str().rsplit('/').next().unwrap_or("").to_owned();
+    let payload = query.payload().cloned().unwrap_or_default();
+    let gw = gw.clone();
+    // Calls into local servers block: they get threads of their own.
+    tokio::task::spawn_blocking(move || {
+        let status = remote_request(&gw, &op, &payload.to_bytes());
+        let key = query.key_expr().clone();
+        let _ = query.reply(key, status.encode()).wait();
+    });
+}
+
+fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
+    let mut r = Reader::new(payload);
+    let (Some(origin), Some(coid)) = (r.str(), r.u32().map(|c| c as i32)) else {
+        return Status::Error(libc::EINVAL);
+    };
+    if op == "attach" {
+        let (Some(pid), Some(chid)) = (r.u32(), r.u32()) else {
+            return Status::Error(libc::EINVAL);
+        };
+        let flags = _NTO_COF_NOSHARE as i32;
+        let c = nto::ConnectAttach(0, pid as i32, chid as i32, _NTO_SIDE_CHANNEL, flags);
+        if c == -1 {
+            return Status::Error(errno());
+        }
+        gw.incoming.lock().unwrap().insert(c, origin.to_owned());
+        return Status::Reply(c as i64, Vec::new());
+    }
+    if op == "gone" {
+        // Node `origin`'s connection `coid` died with its server: so do ours to it.
+        let life = gw.life_now(origin);
+        sever(gw, |r| r.node == origin && Some(r.life) == life && r.coid == coid);
+        return Status::Reply(0, Vec::new());
+    }
+    if op == "strtond" {
+        let name = std::str::from_utf8(r.rest()).unwrap_or("");
+        let rt = tokio::runtime::Handle::current();
+        return match rt.block_on(gw.nd_of(name)) {
+            Ok(nd) => Status::Reply(nd as i64, Vec::new()),
+            Err(e) => Status::Error(e),
+        };
+    }
+    // Only the node that made a connection may use it.
+    if gw.incoming.lock().unwrap().get(&coid).map(String::as_str) != Some(origin) {
+        return Status::Error(libc::EBADF);
+    }
+    match op {
+        "send" => {
+            let Some(rlen) = r.u32() else { return Status::Error(libc::EINVAL) };
+            let msg = r.rest();
+            let mut reply = vec![0u8; (rlen as usize).min(MAX_REPLY)];
+            // SAFETY: msg and reply are valid for their lengths.
+            let status = unsafe {
+                nto::MsgSend(coid, msg.as_ptr().cast(), msg.len(), reply.as_mut_ptr().cast(), reply.len())
+            };
+            if status == -1 {
+                Status::Error(errno())
+            } else {
+                Status::Reply(status, reply)
+            }
+        }
+        "pulse" => {
+            let (Some(code), Some(value)) = (r.u32(), r.u32()) else {
+                return Status::Error(libc::EINVAL);
+            };
+            match nto::MsgSendPulse(coid, -1, code as u8 as i8 as i32, value as i32) {
+                -1 => Status::Error(errno()),
+                _ => Status::Reply(0, Vec::new()),
+            }
+        }
+        "detach" => {
+            gw.incoming.lock().unwrap().remove(&coid);
+            let _ = nto::ConnectDetach(coid);
+            Status::Reply(0, Vec::new())
+        }
+        _ => Status::Error(libc::ENOSYS),
+    }
+}
+
+/// A node that left: the connections it made here end (their servers get
+/// `_PULSE_CODE_DISCONNECT`); ours to it ended with its life (see [`Remote::life`]).
+fn node_gone(gw: &Gateway, node: &str) {
+    let mut incoming = gw.incoming.lock().unwrap();
+    incoming.retain(|coid, origin| {
+        if origin == node {
+            let _ = nto::ConnectDetach(*coid);
+            false
+        } else {
+            true
+        }
+    });
+}
+
+struct Options {
+    name: String,
+    listen: Vec<String>,
+    connect: Vec<String>,
+    scout: bool,
+    config: Option<String>,
+    as_root: bool,
+    lease_ms: Option<u64>,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        name: String::new(),
+        listen: Vec::new(),
+        connect: Vec::new(),
+        scout: true,
+        config: None,
+        as_root: false,
+        lease_ms: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = || {
+            args.next().unwrap_or_else(|| {
+                eprintln!("neutrino-netd: {a} needs a value");
+                std::process::exit(2)
+            })
+        };
+        match a.as_str() {
+            "-n" => o.name = value(),
+            "-l" => o.listen.push(value()),
+            "-c" => o.connect.push(value()),
+            "-C" => o.config = Some(value()),
+            "--no-scout" => o.scout = false,
+            "--as-root" => o.as_root = true,
+            "--lease" => match value().parse() {
+                Ok(ms) if ms > 0 => o.lease_ms = Some(ms),
+                _ => {
+                    eprintln!("neutrino-netd: --lease takes a number of milliseconds");
+                    std::process::exit(2)
+                }
+            },
+            _ => {
+                eprintln!(
+                    "usage: neutrino-netd [-n NODE] [-l ENDPOINT]... [-c ENDPOINT]... [--no-scout] [--lease MS] [-C ZENOH_CONFIG] [--as-root]"
+                );
+                std::process::exit(2)
+            }
+        }
+    }
+    // Remote clients reach servers as the gateway's user (their own credentials do not
+    // travel yet): as root, any local or remote user would act as root.
+    // SAFETY: plain syscall.
+    if unsafe { libc::geteuid() } == 0 && !o.as_root {
+        eprintln!("neutrino-netd: refusing to run as root (remote clients would act as root); run it as an unprivileged user, or pass --as-root");
+        std::process::exit(2)
+    }
+    if o.name.is_empty() {
+        o.name = String::from_utf8_lossy(&knet::local_ndtostr(knet::ND2S_NAME_SHOW | knet::ND2S_DOMAIN_HIDE))
+            .into_owned();
+    }
+    if !wire::valid_node(&o.name) {
+        eprintln!("neutrino-netd: {:?} is not a usable node name", o.name);
+        std::process::exit(2)
+    }
+    o
+}
+
+fn config(o: &Options) -> zenoh::Config {
+    let mut c = match &o.config {
+        Some(f) => zenoh::Config::from_file(f).unwrap_or_else(|e| {
+            eprintln!("neutrino-netd: {f}: {e}");
+            std::process::exit(2)
+        }),
+        None => zenoh::Config::default(),
+    };
+    let set = |c: &mut zenoh::Config, k: &str, v: String| {
+        if let Err(e) = c.insert_json5(k, &v) {
+            eprintln!("neutrino-netd: {k}: {e}");
+            std::process::exit(2)
+        }
+    };
+    set(&mut c, "mode", r#""peer""#.into());
+    let list =
+        |v: &[String]| format!("[{}]", v.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>().join(","));
+    if !o.listen.is_empty() {
+        set(&mut c, "listen/endpoints", list(&o.listen));
+    }
+    if !o.connect.is_empty() {
+        set(&mut c, "connect/endpoints", list(&o.connect));
+    }
+    if !o.scout {
+        set(&mut c, "scouting/multicast/enabled", "false".into());
+    }
+    if let Some(ms) = o.lease_ms {
+        set(&mut c, "transport/link/tx/lease", ms.to_string());
+    }
+    c
+}
+
+#[tokio::main]
+async fn main() {
+    // Zenoh's own diagnostics, as RUST_LOG asks.
+    zenoh::init_log_from_env_or("error");
+    let o = options();
+    let session = zenoh::open(config(&o)).await.unwrap_or_else(|e| {
+        eprintln!("neutrino-netd: cannot start Zenoh: {e}");
+        std::process::exit(1)
+    });
+    let gw = Arc::new(Gateway {
+        me: o.name.clone(),
+        session,
+        nodes: Mutex::new(Vec::new()),
+        outgoing: Mutex::new(HashMap::new()),
+        incoming: Mutex::new(HashMap::new()),
+        lives: Mutex::new(Lives::default()),
+        departures: watch::Sender::new(0),
+    });
+    let _token = gw.session.liveliness().declare_token(format!("nto/alive/{}", gw.me)).await.unwrap();
+    let q = gw.clone();
+    let _queryable = gw
+        .session
+        .declare_queryable(format!("nto/{}/*", gw.me))
+        .callback(move |query| on_query(&q, query))
+        .await
+        .unwrap();
+    let w = gw.clone();
+    let _watch = gw
+        .session
+        .liveliness()
+        .declare_subscriber("nto/alive/*")
+        .history(true)
+        .callback(move |s| {
+            if let Some(node) = s.key_expr().as_str().strip_prefix("nto/alive/") {
+                w.on_liveliness(node, s.kind() == zenoh::sample::SampleKind::Put);
+            }
+        })
+        .await
+        .unwrap();
+    let rt = tokio::runtime::Handle::current();
+    let local = gw.clone();
+    let _ = tokio::task::spawn_blocking(move || serve_local(local, rt)).await;
+}

@@ -1,0 +1,132 @@
+//! What gateways say to each other: little-endian fields, each request opening with the
+//! asking node's name and the connection it concerns; each reply a [`Status`]. Every field
+//! a peer sends is checked: a short or malformed request is `EINVAL`, never a crash.
+
+use neutrino::kernel::net as knet;
+
+/// A request's payload under construction.
+pub struct Writer(Vec<u8>);
+
+impl Writer {
+    /// A request from node `origin` about its connection `coid` (0 for none).
+    pub fn request(origin: &str, coid: i32) -> Writer {
+        let mut w = Writer(Vec::new());
+        w.bytes_with_len(origin.as_bytes());
+        w.u32(coid as u32);
+        w
+    }
+    pub fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.0.extend_from_slice(b);
+    }
+    fn bytes_with_len(&mut self, b: &[u8]) {
+        self.0.push(b.len() as u8);
+        self.0.extend_from_slice(b);
+    }
+    pub fn done(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// A received payload, read front to back.
+pub struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    pub fn new(b: &'a [u8]) -> Reader<'a> {
+        Reader(b)
+    }
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (a, b) = (self.0.get(..n)?, self.0.get(n..)?);
+        self.0 = b;
+        Some(a)
+    }
+    pub fn u32(&mut self) -> Option<u32> {
+        self.take(4).map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+    }
+    pub fn str(&mut self) -> Option<&'a str> {
+        let n = *self.take(1)?.first()? as usize;
+        std::str::from_utf8(self.take(n)?).ok()
+    }
+    pub fn rest(&mut self) -> &'a [u8] {
+        std::mem::take(&mut self.0)
+    }
+}
+
+/// The answer to a call: the server's reply (status and data) or an errno.
+pub enum Status {
+    Reply(i64, Vec<u8>),
+    Error(i32),
+}
+
+impl Status {
+    pub fn encode(self) -> Vec<u8> {
+        match self {
+            Status::Reply(v, data) => {
+                let mut b = Vec::with_capacity(9 + data.len());
+                b.push(0);
+                b.extend_from_slice(&v.to_le_bytes());
+                b.extend_from_slice(&data);
+                b
+            }
+            Status::Error(e) => {
+                let mut b = vec![1];
+                b.extend_from_slice(&(e as i64).to_le_bytes());
+                b
+            }
+        }
+    }
+
+    /// A peer's answer; one that makes no sense is `EIO`.
+    pub fn parse(b: &[u8]) -> Status {
+        let value = b.get(1..9).map(|v| i64::from_le_bytes(v.try_into().unwrap()));
+        match (b.first(), value) {
+            (Some(0), Some(v)) => Status::Reply(v, b[9..].to_vec()),
+            (Some(1), Some(e)) if e > 0 && e < 4096 => Status::Error(e as i32),
+            _ => Status::Error(libc::EIO),
+        }
+    }
+
+    /// Answers the local client `rcvid` with it.
+    pub fn deliver(self, rcvid: i64) {
+        use neutrino::capi::neutrino as nto;
+        match self {
+            // SAFETY: data is valid for its length.
+            Status::Reply(v, data) => unsafe {
+                nto::MsgReply(rcvid, v, data.as_ptr().cast(), data.len());
+            },
+            Status::Error(e) => {
+                nto::MsgError(rcvid, e);
+            }
+        };
+    }
+}
+
+/// A node name usable as one chunk of a Zenoh key: no separators or wildcards.
+pub fn valid_node(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+/// `netmgr_ndtostr` of node `name` (a node of this network has no domain of its own:
+/// its name is its fully qualified name): the string, without its NUL.
+pub fn ndtostr(flags: u32, name: &str) -> Vec<u8> {
+    let mut s = Vec::new();
+    let dir = flags & knet::ND2S_DIR_SHOW != 0;
+    let show_name = flags & knet::ND2S_NAME_HIDE == 0;
+    if dir {
+        s.extend_from_slice(b"/net/");
+    }
+    if show_name {
+        s.extend_from_slice(name.as_bytes());
+    }
+    if flags & knet::ND2S_QOS_SHOW != 0 {
+        s.extend_from_slice(b"~loadbalance");
+    }
+    if dir && (show_name || flags & knet::ND2S_QOS_SHOW != 0) {
+        s.push(b'/');
+    }
+    s
+}

@@ -1,0 +1,227 @@
+//! Remote nodes: the library's side of the network gateway (`neutrino-netd`, in `net/`).
+//!
+//! The library carries no network engine. A per-node gateway process holds the local name
+//! [`GATEWAY_NAME`] (found like any `name_open` name, so only a root process or one of our
+//! own user is believed to be it). A remote `ConnectAttach(nd, pid, chid)` is a connection
+//! of its own (never shared) to the gateway, announced by one [`NetReq`] with
+//! [`NET_ATTACH`]; from then on the coid is an ordinary local coid and every `MsgSend*` and
+//! pulse on it reaches the gateway, which forwards it to node `nd`. The local fast path is
+//! untouched: nothing in it asks whether a coid is remote.
+//!
+//! The `netmgr_*` calls are [`NetReq`]s too, on a connection made for the call.
+
+use super::abi::{_NTO_COF_NOSHARE, _NTO_SIDE_CHANNEL};
+use super::client;
+use super::errno::{Errno, KResult};
+use super::names::trusted;
+use crate::transport::copy::Seg;
+use crate::transport::names as sockets;
+use crate::transport::rendezvous;
+
+/// The local name the gateway holds.
+pub const GATEWAY_NAME: &[u8] = b"neutrino/netmgr";
+
+/// The first word of every request to the gateway (that is not forwarded traffic).
+pub const NET_MAGIC: u32 = u32::from_le_bytes(*b"QNET");
+/// `ConnectAttach(nd, pid, chid)`: this connection now stands for that remote channel.
+pub const NET_ATTACH: u32 = 1;
+/// `netmgr_strtond`: the name follows the request; the status is the nd, the reply the
+/// number of bytes the name took (u32).
+pub const NET_STRTOND: u32 = 2;
+/// `netmgr_ndtostr(flags, nd)`: the status is the full length, the reply the string.
+pub const NET_NDTOSTR: u32 = 3;
+/// `netmgr_remote_nd(nd = remote_nd, pid = local_nd)`: the status is the nd.
+pub const NET_REMOTE_ND: u32 = 4;
+
+/// A request to the gateway, in native byte order (it never leaves the node).
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct NetReq {
+    pub magic: u32,
+    pub op: u32,
+    pub nd: u32,
+    pub pid: i32,
+    pub chid: i32,
+    pub flags: u32,
+}
+
+impl NetReq {
+    pub fn as_bytes(&self) -> &[u8] {
+        // SAFETY: plain data without padding (six 4-byte fields).
+        unsafe {
+            std::slice::from_raw_parts(self as *const NetReq as *const u8, std::mem::size_of::<NetReq>())
+        }
+    }
+
+    /// The request at the start of `b`, if `b` holds one.
+    pub fn parse(b: &[u8]) -> Option<NetReq> {
+        if b.len() < std::mem::size_of::<NetReq>() {
+            return None;
+        }
+        // SAFETY: long enough; every bit pattern is a valid NetReq; read_unaligned.
+        let r = unsafe { std::ptr::read_unaligned(b.as_ptr() as *const NetReq) };
+        (r.magic == NET_MAGIC).then_some(r)
+    }
+}
+
+/// A connection of our own to the gateway: `ENOENT` when none runs.
+fn gateway(index: u32, flags: i32) -> KResult<i32> {
+    let deadline = rendezvous::deadline();
+    let (pid, answer) = sockets::lookup(GATEWAY_NAME, &trusted, deadline)?;
+    client::attach_by(pid, answer.chid, index, flags | _NTO_COF_NOSHARE as i32, deadline).map_err(|e| {
+        if e == Errno::ESRCH {
+            Errno(libc::ENOENT)
+        } else {
+            e
+        }
+    })
+}
+
+/// Sends `req` (and `extra`) to the gateway on a connection made for it; as QNX's library
+/// does, no gateway is `ENOTSUP`.
+pub fn ask(req: NetReq, extra: &[u8], reply: &mut [u8]) -> KResult<i64> {
+    let coid =
+        gateway(_NTO_SIDE_CHANNEL, 0)
+            .map_err(|e| if e.0 == libc::ENOENT { Errno(libc::ENOTSUP) } else { e })?;
+    let smsg = [seg(req.as_bytes()), seg(extra)];
+    let rmsg = [Seg { base: reply.as_mut_ptr() as usize, len: reply.len() }];
+    let r = super::message::send(coid, &smsg, &rmsg, false);
+    let _ = client::detach(coid);
+    r
+}
+
+fn seg(b: &[u8]) -> Seg {
+    Seg { base: b.as_ptr() as usize, len: b.len() }
+}
+
+/// `ConnectAttach` with a remote `nd`: without a gateway, `ENOREMOTE` as before any
+/// network existed; the gateway's own refusal (unknown node `ESRCH`, ...) otherwise.
+pub fn attach(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32) -> KResult<i32> {
+    let coid = gateway(index, flags).map_err(|e| if e.0 == libc::ENOENT { Errno::ENOREMOTE } else { e })?;
+    let req = NetReq { magic: NET_MAGIC, op: NET_ATTACH, nd, pid, chid, flags: flags as u32 };
+    match super::message::send(coid, &[seg(req.as_bytes())], &[], false) {
+        Ok(_) => Ok(coid),
+        Err(e) => {
+            let _ = client::detach(coid);
+            Err(e)
+        }
+    }
+}
+
+pub const ND2S_DIR_SHOW: u32 = 0x0001;
+pub const ND2S_DIR_HIDE: u32 = 0x0002;
+pub const ND2S_QOS_SHOW: u32 = 0x0004;
+pub const ND2S_QOS_HIDE: u32 = 0x0008;
+pub const ND2S_NAME_SHOW: u32 = 0x0010;
+pub const ND2S_NAME_HIDE: u32 = 0x0020;
+pub const ND2S_DOMAIN_SHOW: u32 = 0x0040;
+pub const ND2S_DOMAIN_HIDE: u32 = 0x0080;
+pub const ND2S_LOCAL_STR: u32 = 0x1000;
+pub const ND2S_SEP_FORCE: u32 = 0x2000;
+
+/// The node's host and domain names (Linux says "(none)" for no domain).
+fn host_domain() -> (Vec<u8>, Vec<u8>) {
+    let mut u: libc::utsname = unsafe_zeroed();
+    // SAFETY: u is a writable utsname.
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return (Vec::new(), Vec::new());
+    }
+    let field =
+        |f: &[libc::c_char]| -> Vec<u8> { f.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect() };
+    let domain = field(&u.domainname);
+    (field(&u.nodename), if domain == b"(none)" { Vec::new() } else { domain })
+}
+
+fn unsafe_zeroed() -> libc::utsname {
+    // SAFETY: utsname is plain character arrays; all zeros is valid.
+    unsafe { std::mem::zeroed() }
+}
+
+/// `netmgr_ndtostr` of `ND_LOCAL_NODE` on a node without a network manager, as QNX's
+/// library builds it from the host and domain names: the string, without its NUL.
+pub fn local_ndtostr(mut flags: u32) -> Vec<u8> {
+    let mut s = Vec::new();
+    let shows = ND2S_DIR_SHOW | ND2S_NAME_SHOW | ND2S_DOMAIN_SHOW | ND2S_QOS_SHOW;
+    if flags & (ND2S_LOCAL_STR | shows) == ND2S_LOCAL_STR | ND2S_DIR_SHOW {
+        s.push(b'/');
+        return s;
+    }
+    if flags & (ND2S_DIR_SHOW | ND2S_NAME_HIDE | ND2S_DOMAIN_SHOW | ND2S_QOS_SHOW) == 0 {
+        flags |= ND2S_NAME_SHOW;
+    }
+    if flags & shows != ND2S_DIR_SHOW {
+        if flags & (ND2S_DIR_HIDE | ND2S_NAME_HIDE | ND2S_DOMAIN_HIDE | ND2S_QOS_HIDE) == 0 {
+            flags |= ND2S_NAME_SHOW;
+        }
+        if flags & (ND2S_LOCAL_STR | ND2S_NAME_HIDE | ND2S_DOMAIN_HIDE | ND2S_DOMAIN_SHOW) == 0 {
+            flags |= ND2S_DOMAIN_SHOW;
+        }
+    }
+    if flags & (ND2S_DIR_SHOW | ND2S_NAME_HIDE | ND2S_DOMAIN_SHOW) == ND2S_DIR_SHOW | ND2S_DOMAIN_SHOW {
+        flags |= ND2S_NAME_SHOW;
+    }
+    let (host, domain) = host_domain();
+    if flags & ND2S_DIR_SHOW != 0 {
+        s.push(b'/');
+    }
+    if flags & ND2S_NAME_SHOW != 0 {
+        s.extend_from_slice(&host);
+    }
+    if flags & ND2S_DOMAIN_SHOW != 0 {
+        if domain.is_empty() {
+            flags &= !ND2S_DOMAIN_SHOW;
+        } else {
+            if flags & (ND2S_DIR_SHOW | ND2S_NAME_SHOW | ND2S_SEP_FORCE) != 0 {
+                s.push(b'.');
+            }
+            s.extend_from_slice(&domain);
+        }
+    }
+    if flags & ND2S_DIR_SHOW != 0 && flags & (ND2S_DOMAIN_SHOW | ND2S_NAME_SHOW) != 0 {
+        s.extend_from_slice(b"/../");
+    }
+    s
+}
+
+/// `netmgr_strtond`: the nd of the node `name` starts with and how many bytes its name took.
+pub fn strtond(name: &[u8]) -> KResult<(i32, usize)> {
+    let req = NetReq { magic: NET_MAGIC, op: NET_STRTOND, ..Default::default() };
+    let mut used = [0u8; 4];
+    let nd = ask(req, name, &mut used)?;
+    Ok((nd as i32, (u32::from_ne_bytes(used) as usize).min(name.len())))
+}
+
+/// `netmgr_ndtostr`: the string, without its NUL, and its full length as QNX counts it
+/// (the NUL included).
+pub fn ndtostr(flags: u32, nd: i32, buf: &mut [u8]) -> KResult<usize> {
+    let req = NetReq { magic: NET_MAGIC, op: NET_NDTOSTR, nd: nd as u32, flags, ..Default::default() };
+    match ask(req, &[], buf) {
+        Ok(len) => Ok(len as usize),
+        Err(e) if e.0 == libc::ENOTSUP && nd & 0xffff == 0 => {
+            let s = local_ndtostr(flags);
+            let n = s.len().min(buf.len());
+            buf[..n].copy_from_slice(&s[..n]);
+            Ok(s.len() + 1)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `netmgr_remote_nd`: the nd by which node `remote_nd` names the node this one calls
+/// `local_nd`.
+pub fn remote_nd(remote_nd: i32, local_nd: i32) -> KResult<i32> {
+    if remote_nd & 0xffff == 0 {
+        return Ok(local_nd);
+    }
+    if (remote_nd ^ local_nd) & 0xffff == 0 {
+        return Ok(0);
+    }
+    let req = NetReq {
+        magic: NET_MAGIC,
+        op: NET_REMOTE_ND,
+        nd: remote_nd as u32,
+        pid: local_nd,
+        ..Default::default()
+    };
+    ask(req, &[], &mut []).map(|nd| nd as i32)
+}
