@@ -43,8 +43,12 @@ lib:
 
 # The node's network gateway (net/, a package of the workspace: the library never links
 # the network engine).
+# Its own target directory: built alongside Zenoh, the library's build script resolves to
+# another variant, and two variants of a cdylib share one file name, so one directory would
+# rebuild the library and relink the gateway at every alternation of `lib` and `net`.
+NET_TARGET := target/net
 net:
-	$(CARGO) build --release -p neutrino-net --bin neutrino-netd
+	CARGO_TARGET_DIR=$(NET_TARGET) $(CARGO) build --release -p neutrino-net --bin neutrino-netd
 
 install: lib net
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/neutrino/sys \
@@ -64,7 +68,7 @@ install: lib net
 	chmod 755 $(DESTDIR)$(BINDIR)/qcc
 	ln -sf qcc $(DESTDIR)$(BINDIR)/q++
 	install -m 755 $(RELEASE)/pidin $(DESTDIR)$(BINDIR)/pidin
-	install -m 755 $(RELEASE)/neutrino-netd $(DESTDIR)$(BINDIR)/neutrino-netd
+	install -m 755 $(NET_TARGET)/release/neutrino-netd $(DESTDIR)$(BINDIR)/neutrino-netd
 
 # A private installation that the C tests, the demo and the benchmarks build against,
 # through pkg-config, exactly as users do.
