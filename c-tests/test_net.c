@@ -129,7 +129,7 @@ HELPER(echo_server)
 /* A server of the global name GLOBAL_NAME in namespace `arg`: tells its pid once the name
  * is attached (the gateway may still be starting: ENOTSUP is retried for 10 s), answers
  * each message with its data and its pid as the status, and on ASK_DETACH lets the name go
- * and tells DISCONNECTED. */
+ * (keeping its channel) and tells DISCONNECTED. */
 HELPER(global_server)
 {
     (void)rd;
@@ -162,7 +162,8 @@ HELPER(global_server)
         memcpy(&ask, buf, sizeof ask);
         if (info.msglen == sizeof(int) && ask == ASK_DETACH) {
             MsgReply(rcvid, 0, NULL, 0);
-            if (name_detach(at, 0) != 0)
+            /* The channel stays: only the name goes. */
+            if (name_detach(at, NAME_FLAG_DETACH_SAVEDPP) != 0)
                 return 14;
             h_put(wr, DISCONNECTED);
             for (;;)
@@ -472,7 +473,7 @@ TEST(global_names)
     int coid = name_open(GLOBAL_NAME, NAME_FLAG_ATTACH_GLOBAL);
     REQUIRE(coid != -1);
     int detach = ASK_DETACH;
-    CHECK_EQ(MsgSend(coid, &detach, sizeof detach, NULL, 0), 0);
+    CHECK_OK(MsgSend(coid, &detach, sizeof detach, NULL, 0));
     CHECK_EQ(h_get(far.rd, 5000), DISCONNECTED);
     name_close(coid);
     CHECK_EQ(wait_holder(-ENOENT, 5000), -ENOENT);
