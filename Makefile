@@ -28,7 +28,7 @@ CC         ?= cc
 BUILD   := $(CURDIR)/build
 STAGE   := $(BUILD)/stage
 RELEASE := target/release
-PKGENV  := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib PATH=$(STAGE)/bin:$$PATH
+PKGENV  := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib PATH=$(STAGE)/bin:$$PATH NETPROBE=$(CURDIR)/$(RELEASE)/netprobe
 
 .PHONY: all lib net install stage demo test lint unit check-headers headers-compile \
         check-install qcc-check c-tests c-tests-nospin c-tests-asan programs bench bench-build bench-chart chart \
@@ -42,9 +42,10 @@ lib:
 	$(CARGO) build --release
 
 # The node's network gateway (net/, a package of the workspace: the library never links
-# the network engine).
+# the network engine), and netprobe (not installed: net/bench's probe, and test_net's
+# hostile peer, found through $NETPROBE).
 net:
-	$(CARGO) build --release -p neutrino-net --bin neutrino-netd
+	$(CARGO) build --release -p neutrino-net --bins
 
 install: lib net
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/neutrino/sys \

@@ -4,6 +4,7 @@
  * gateway); a gateway runs in each, a QNX-style server in one and the client in the other.
  * Skipped with a reason where namespaces cannot be made or the gateway is not installed. */
 #include "harness.h"
+#include <poll.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <sys/utsname.h>
@@ -489,6 +490,72 @@ TEST(global_names)
     h_close_proc(&far);
     CHECK_EQ(wait_holder(-ENOENT, 5000), -ENOENT);
 
+    h_kill(gw_a);
+    h_kill(gw_b);
+    remove_namespaces();
+}
+
+/* Runs netprobe (NETPROBE in the environment) in namespace `ns` as a bare Zenoh peer of
+ * gateway alpha holding the liveliness tokens `keys` (see net/src/bin/netprobe.rs); its pid
+ * once it says they are declared, -1 if it does not within 10 s. */
+static pid_t hostile_peer(const char *ns, const char *keys)
+{
+    int p[2];
+    REQUIRE_OK(pipe(p));
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "exec ip netns exec %s \"$NETPROBE\" announce tcp/10.77.0.1:7447 %s", ns, keys);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    char line[16] = "";
+    struct pollfd pf = {p[0], POLLIN, 0};
+    if (poll(&pf, 1, 10000) != 1 || read(p[0], line, sizeof line - 1) <= 0 || strncmp(line, "ready", 5) != 0) {
+        h_kill(pid);
+        pid = -1;
+    }
+    close(p[0]);
+    return pid;
+}
+
+/* What another node announces is its word only: a peer's forged or malformed announcements
+ * (a name it does not hold, under a node that is not there, under this node's own name,
+ * misspelt, a flood) neither make a name appear, nor turn a name away from its real holder,
+ * nor stop the gateway. */
+TEST(hostile_names)
+{
+    const char *probe = getenv("NETPROBE");
+    if (!probe || access(probe, X_OK) != 0) {
+        h_note("skipped: NETPROBE does not name netprobe (make net builds it; make c-tests sets it)");
+        return;
+    }
+    if (!two_nodes_up(""))
+        return;
+    struct h_proc far = h_exec("global_server", ns_b);
+    int far_pid = (int)h_get(far.rd, 15000);
+    REQUIRE(far_pid > 0);
+    REQUIRE_OK(enter(ns_a));
+    find_beta();
+    CHECK_EQ(global_holder(10000), far_pid);
+    /* "aaa" sorts before beta and claims to be alive; it answers no query. */
+    pid_t peer = hostile_peer(ns_b, "-n 1000 nto/alive/aaa nto/name/lnt~2fecho/aaa nto/name/lnt~2fforged/aaa "
+                                    "nto/name/lnt~2fforged/beta nto/name/lnt~2fforged/gamma "
+                                    "nto/name/lnt~2fforged/alpha nto/name/lnt~2Fecho/aaa "
+                                    "nto/name/..~2fforged/aaa nto/name/flood#/aaa");
+    REQUIRE(peer > 0);
+    h_sleep_ms(300);
+    CHECK_ERR(name_open("lnt/forged", NAME_FLAG_ATTACH_GLOBAL), ENOENT);
+    CHECK_ERR(name_open("../forged", NAME_FLAG_ATTACH_GLOBAL), EINVAL);
+    CHECK_ERR(name_open("flood7", NAME_FLAG_ATTACH_GLOBAL), ENOENT);
+    CHECK_EQ(global_holder(0), far_pid);
+    h_kill(peer);
+    CHECK_EQ(global_holder(0), far_pid);
+
+    h_kill(far.pid);
+    h_close_proc(&far);
     h_kill(gw_a);
     h_kill(gw_b);
     remove_namespaces();
