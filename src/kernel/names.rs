@@ -14,6 +14,11 @@
 //! for a holder the caller would accept; it takes the name beside any other holder. `name_open` only attaches a side-channel connection to it: for a
 //! local name QNX's process manager answers the lookup itself with nd/pid/chid, and the
 //! server is sent nothing.
+//!
+//! A global name (`NAME_FLAG_ATTACH_GLOBAL`) is held here as a local one is and announced to
+//! the other nodes by the node's gateway (`kernel::net`), over a connection whose end (the
+//! server's `name_detach` or death) withdraws it; `name_open` with the flag asks the gateway
+//! who holds it, this node first.
 
 use super::abi::{
     _NTO_CHF_COID_DISCONNECT, _NTO_CHF_DISCONNECT, _NTO_CHF_UNBLOCK, _NTO_COF_CLOEXEC, _NTO_COF_MASK,
