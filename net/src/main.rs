@@ -7,6 +7,12 @@
 //! `nto/<node>/<op>` and holds the liveliness token `nto/alive/<node>`, by which the others
 //! learn that it is there and when it is gone.
 //!
+//! A global name a local server attaches is announced by the liveliness token
+//! `nto/name/<name>/<node>` (the name written as one key chunk, see `wire::name_chunk`) for
+//! as long as the server's announcing connection lasts. Announcements only say whom to ask:
+//! `name_open` asks that node's gateway (op `name`) for the holder's pid and chid, and
+//! connects as `ConnectAttach` does; a name held on this node is always found here first.
+//!
 //! A message sent on a remote coid is received here, read whole, and sent as the payload of
 //! a query to the remote node's gateway, which `MsgSend`s it to the real server on a
 //! connection of its own for that remote connection, and returns the server's reply (or
