@@ -28,7 +28,8 @@ CC         ?= cc
 BUILD   := $(CURDIR)/build
 STAGE   := $(BUILD)/stage
 RELEASE := target/release
-PKGENV  := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib PATH=$(STAGE)/bin:$$PATH
+NET_TARGET := target/net
+PKGENV  := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib PATH=$(STAGE)/bin:$$PATH NETPROBE=$(CURDIR)/$(NET_TARGET)/release/netprobe
 
 .PHONY: all lib net install stage demo test lint unit check-headers headers-compile \
         check-install qcc-check c-tests c-tests-nospin c-tests-asan programs bench bench-build bench-chart chart \
@@ -42,13 +43,13 @@ lib:
 	$(CARGO) build --release
 
 # The node's network gateway (net/, a package of the workspace: the library never links
-# the network engine).
-# Its own target directory: built alongside Zenoh, the library's build script resolves to
-# another variant, and two variants of a cdylib share one file name, so one directory would
-# rebuild the library and relink the gateway at every alternation of `lib` and `net`.
-NET_TARGET := target/net
+# the network engine), and netprobe (not installed: net/bench's probe, and test_net's
+# hostile peer, found through $NETPROBE). Its own target directory: built alongside Zenoh,
+# the library's build script resolves to another variant, and two variants of a cdylib share
+# one file name, so one directory would rebuild the library and relink the gateway at every
+# alternation of `lib` and `net`.
 net:
-	CARGO_TARGET_DIR=$(NET_TARGET) $(CARGO) build --release -p neutrino-net --bin neutrino-netd
+	CARGO_TARGET_DIR=$(NET_TARGET) $(CARGO) build --release -p neutrino-net --bins
 
 install: lib net
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/neutrino/sys \

@@ -490,7 +490,7 @@ TEST(unknown_name)
     snprintf(n, sizeof n, "neutrino-test/%d/nobody", (int)getpid());
     CHECK_ERR(name_open(n, 0), ENOENT);
     CHECK_ERR(name_open("neutrino-test-no-such-name", 0), ENOENT);
-    /* Only local names exist. */
+    /* No global name is found without a gateway (neutrino-netd), as on QNX without gns. */
     CHECK_ERR(name_open(n, NAME_FLAG_ATTACH_GLOBAL), ENOENT);
 }
 

@@ -7,6 +7,12 @@
 //! `nto/<node>/<op>` and holds the liveliness token `nto/alive/<node>`, by which the others
 //! learn that it is there and when it is gone.
 //!
+//! A global name a local server attaches is announced by the liveliness token
+//! `nto/name/<name>/<node>` (the name written as one key chunk, see `wire::name_chunk`) for
+//! as long as the server's announcing connection lasts. Announcements only say whom to ask:
+//! `name_open` asks that node's gateway (op `name`) for the holder's pid and chid, and
+//! connects as `ConnectAttach` does; a name held on this node is always found here first.
+//!
 //! A message sent on a remote coid is received here, read whole, and sent as the payload of
 //! a query to the remote node's gateway, which `MsgSend`s it to the real server on a
 //! connection of its own for that remote connection, and returns the server's reply (or
@@ -37,7 +43,7 @@ use neutrino::kernel::abi::{
 };
 use neutrino::kernel::net::{self as knet, NetReq};
 use neutrino::kernel::server as kserver;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -55,6 +61,10 @@ const PULSE_CODE_COIDDEATH: i8 = -35;
 const CALL_PATIENCE: Duration = Duration::from_secs(365 * 24 * 3600);
 /// The largest reply buffer a remote client may ask this node to allocate for it.
 const MAX_REPLY: usize = 64 << 20;
+/// The most global names this node believes one other node announces, and all others
+/// together: what a peer announces beyond them is ignored.
+const MAX_NAMES_PER_NODE: usize = 256;
+const MAX_NAMES: usize = 16384;
 
 fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
@@ -78,6 +88,15 @@ struct Lives {
     last: u64,
 }
 
+/// A global name a local server announced.
+struct Global {
+    name: Vec<u8>,
+    pid: i32,
+    chid: i32,
+    /// `nto/name/<name>/<node>`, while the announcing connection lasts.
+    token: Option<zenoh::liveliness::LivelinessToken>,
+}
+
 struct Gateway {
     me: String,
     session: zenoh::Session,
@@ -90,6 +109,11 @@ struct Gateway {
     lives: Mutex<Lives>,
     /// Bumped after each node's departure from `lives`: what waiting calls watch.
     departures: watch::Sender<u64>,
+    /// The global names local servers announce, by the scoid of the connection that
+    /// announces each (its end, the server's `name_detach` or death, withdraws it).
+    globals: Mutex<HashMap<i32, Global>>,
+    /// The global names other nodes announce, by node, as their tokens tell.
+    announced: Mutex<HashMap<String, HashSet<Vec<u8>>>>,
 }
 
 impl Lives {
@@ -168,8 +192,72 @@ impl Gateway {
             return;
         };
         self.departures.send_modify(|n| *n += 1);
+        self.announced.lock().unwrap().remove(name);
         sever(self, |r| r.node == name && r.life == life);
         node_gone(self, name);
+    }
+
+    /// The name subscriber's news: token `key` (`nto/name/<name>/<node>`) came or went.
+    /// Another node's announcements are its word only: they are checked, bounded, and only
+    /// ever tell whom to ask (that node itself answers who holds the name), and a name held
+    /// here is always found here first.
+    fn on_name(&self, key: &str, put: bool) {
+        let Some((chunk, node)) = key.strip_prefix("nto/name/").and_then(|k| k.split_once('/')) else {
+            return;
+        };
+        if node == self.me || !wire::valid_node(node) {
+            return;
+        }
+        let Some(name) = wire::name_of_chunk(chunk) else { return };
+        let mut announced = self.announced.lock().unwrap();
+        if !put {
+            if let Some(names) = announced.get_mut(node) {
+                names.remove(&name);
+                if names.is_empty() {
+                    announced.remove(node);
+                }
+            }
+            return;
+        }
+        let total: usize = announced.values().map(HashSet::len).sum();
+        let names = announced.entry(node.to_owned()).or_default();
+        if names.len() < MAX_NAMES_PER_NODE && total < MAX_NAMES {
+            names.insert(name);
+        }
+    }
+
+    /// The pid and chid of the local server of global name `name`.
+    fn global(&self, name: &[u8]) -> Option<(i32, i32)> {
+        let globals = self.globals.lock().unwrap();
+        globals.values().find(|g| g.name == name).map(|g| (g.pid, g.chid))
+    }
+
+    /// `name_open` of global name `name`: who holds it, this node first; the nd, pid and
+    /// chid (native order) of the holder.
+    async fn find_name(&self, name: &[u8]) -> Status {
+        let holder = |nd: u32, pid: i32, chid: i32| {
+            let mut at = pid.to_ne_bytes().to_vec();
+            at.extend_from_slice(&chid.to_ne_bytes());
+            Status::Reply(nd as i64, at)
+        };
+        if let Some((pid, chid)) = self.global(name) {
+            return holder(0, pid, chid);
+        }
+        let mut nodes: Vec<String> = {
+            let announced = self.announced.lock().unwrap();
+            announced.iter().filter(|(_, names)| names.contains(name)).map(|(n, _)| n.clone()).collect()
+        };
+        nodes.sort();
+        for node in nodes {
+            let Some(life) = self.life_of(&node).await else { continue };
+            let mut p = wire::Writer::request(&self.me, 0);
+            p.bytes(name);
+            let Ok(b) = self.call(&node, life, "name", p.done()).await else { continue };
+            let Status::Reply(pid, at) = Status::parse(&b.to_bytes()) else { continue };
+            let (Some(chid), Ok(nd)) = (Reader::new(&at).u32(), self.nd_of(&node).await) else { continue };
+            return holder(nd, pid as i32, chid as i32);
+        }
+        Status::Error(libc::ENOENT)
     }
 
     async fn alive(&self, name: &str) -> bool {
@@ -306,7 +394,7 @@ fn receive(pool: Arc<Receivers>) {
             None => {
                 let mut msg = buf[..got].to_vec();
                 match read_rest(rcvid, &mut msg, got, info.srcmsglen as usize) {
-                    Ok(()) => pool.rt.block_on(local_request(gw, info.scoid, &msg)),
+                    Ok(()) => pool.rt.block_on(local_request(gw, &info, &msg)),
                     Err(e) => Status::Error(e),
                 }
             }
@@ -331,8 +419,10 @@ fn read_rest(rcvid: i64, out: &mut Vec<u8>, got: usize, total: usize) -> Result<
     Ok(())
 }
 
-/// A request on a connection that is not (yet) a remote one: attach or netmgr.
-async fn local_request(gw: &Gateway, scoid: i32, msg: &[u8]) -> Status {
+/// A request on a connection that is not (yet) a remote one: attach, netmgr or a global
+/// name.
+async fn local_request(gw: &Gateway, info: &_msg_info, msg: &[u8]) -> Status {
+    let scoid = info.scoid;
     let Some(req) = NetReq::parse(msg) else {
         return Status::Error(libc::ENOSYS);
     };
@@ -400,6 +490,32 @@ async fn local_request(gw: &Gateway, scoid: i32, msg: &[u8]) -> Status {
                 Err(e) => Status::Error(e),
             }
         }
+        knet::NET_NAME_ATTACH => {
+            if !wire::valid_name(extra) {
+                return Status::Error(libc::EINVAL);
+            }
+            {
+                // Claimed before the token is declared: one holder of a name per node.
+                let mut globals = gw.globals.lock().unwrap();
+                if globals.contains_key(&scoid) || globals.values().any(|g| g.name == extra) {
+                    return Status::Error(libc::EEXIST);
+                }
+                let g = Global { name: extra.to_vec(), pid: info.pid, chid: req.chid, token: None };
+                globals.insert(scoid, g);
+            }
+            let key = format!("nto/name/{}/{}", wire::name_chunk(extra), gw.me);
+            let Ok(token) = gw.session.liveliness().declare_token(key).await else {
+                gw.globals.lock().unwrap().remove(&scoid);
+                return Status::Error(libc::EIO);
+            };
+            match gw.globals.lock().unwrap().get_mut(&scoid) {
+                Some(g) => g.token = Some(token),
+                // The server went meanwhile: the token goes (dropped here) with it.
+                None => return Status::Error(libc::ESRCH),
+            }
+            Status::Reply(0, Vec::new())
+        }
+        knet::NET_NAME_OPEN => gw.find_name(extra).await,
         _ => Status::Error(libc::ENOSYS),
     }
 }
@@ -411,6 +527,9 @@ fn on_pulse(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, pulse: _pulse) {
         return;
     }
     let remote = if pulse.code == PULSE_CODE_DISCONNECT {
+        // A global name's server let it go (or died): it is withdrawn.
+        let withdrawn = gw.globals.lock().unwrap().remove(&pulse.scoid);
+        drop(withdrawn);
         gw.outgoing.lock().unwrap().remove(&pulse.scoid)
     } else {
         gw.outgoing.lock().unwrap().get(&pulse.scoid).cloned()
@@ -495,6 +614,13 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
         let life = gw.life_now(origin);
         sever(gw, |r| r.node == origin && Some(r.life) == life && r.coid == coid);
         return Status::Reply(0, Vec::new());
+    }
+    if op == "name" {
+        // Who holds global name `name` here: the pid, and the chid (u32) as the reply.
+        return match gw.global(r.rest()) {
+            Some((pid, chid)) => Status::Reply(pid as i64, (chid as u32).to_le_bytes().to_vec()),
+            None => Status::Error(libc::ENOENT),
+        };
     }
     if op == "strtond" {
         let name = std::str::from_utf8(r.rest()).unwrap_or("");
@@ -672,6 +798,8 @@ async fn main() {
         incoming: Mutex::new(HashMap::new()),
         lives: Mutex::new(Lives::default()),
         departures: watch::Sender::new(0),
+        globals: Mutex::new(HashMap::new()),
+        announced: Mutex::new(HashMap::new()),
     });
     let _token = gw.session.liveliness().declare_token(format!("nto/alive/{}", gw.me)).await.unwrap();
     let q = gw.clone();
@@ -692,6 +820,15 @@ async fn main() {
                 w.on_liveliness(node, s.kind() == zenoh::sample::SampleKind::Put);
             }
         })
+        .await
+        .unwrap();
+    let n = gw.clone();
+    let _names = gw
+        .session
+        .liveliness()
+        .declare_subscriber("nto/name/*/*")
+        .history(true)
+        .callback(move |s| n.on_name(s.key_expr().as_str(), s.kind() == zenoh::sample::SampleKind::Put))
         .await
         .unwrap();
     let rt = tokio::runtime::Handle::current();

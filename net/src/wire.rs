@@ -130,3 +130,59 @@ pub fn ndtostr(flags: u32, name: &str) -> Vec<u8> {
     }
     s
 }
+
+/// The longest global name a node may announce (bytes).
+pub const MAX_NAME: usize = 255;
+
+/// A global name as one chunk of a Zenoh key: bytes outside `[A-Za-z0-9_.-]` (the `/`
+/// separators, Zenoh's wildcards and `~` itself) are written `~xx` (lower-case hex), so
+/// every name has one spelling and no name reaches beyond its chunk.
+pub fn name_chunk(name: &[u8]) -> String {
+    let mut s = String::with_capacity(name.len());
+    for &b in name {
+        if kept(b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("~{b:02x}"));
+        }
+    }
+    s
+}
+
+fn kept(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'
+}
+
+/// The global name a key chunk spells, if a peer spelled it as [`name_chunk`] does and it
+/// is a name `name_attach` would give: anything else a peer announces is ignored.
+pub fn name_of_chunk(chunk: &str) -> Option<Vec<u8>> {
+    let mut name = Vec::new();
+    let mut b = chunk.bytes();
+    while let Some(c) = b.next() {
+        if kept(c) {
+            name.push(c);
+            continue;
+        }
+        let hex = |c: Option<u8>| match c {
+            Some(c @ b'0'..=b'9') => Some(c - b'0'),
+            Some(c @ b'a'..=b'f') => Some(c - b'a' + 10),
+            _ => None,
+        };
+        let (c, hi, lo) = (c, hex(b.next()), hex(b.next()));
+        let v = hi? << 4 | lo?;
+        if c != b'~' || kept(v) {
+            return None;
+        }
+        name.push(v);
+    }
+    valid_name(&name).then_some(name)
+}
+
+/// A global name as `name_attach` spells it: not too long, no NUL, relative, and no empty,
+/// `.` or `..` component.
+pub fn valid_name(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME
+        && !name.contains(&0)
+        && name.split(|b| *b == b'/').all(|c| !c.is_empty() && c != b"." && c != b"..")
+}

@@ -14,6 +14,11 @@
 //! for a holder the caller would accept; it takes the name beside any other holder. `name_open` only attaches a side-channel connection to it: for a
 //! local name QNX's process manager answers the lookup itself with nd/pid/chid, and the
 //! server is sent nothing.
+//!
+//! A global name (`NAME_FLAG_ATTACH_GLOBAL`) is held here as a local one is and announced to
+//! the other nodes by the node's gateway (`kernel::net`), over a connection whose end (the
+//! server's `name_detach` or death) withdraws it; `name_open` with the flag asks the gateway
+//! who holds it, this node first.
 
 use super::abi::{
     _NTO_CHF_COID_DISCONNECT, _NTO_CHF_DISCONNECT, _NTO_CHF_UNBLOCK, _NTO_COF_CLOEXEC, _NTO_COF_MASK,
@@ -71,6 +76,8 @@ struct Attach {
     public: Box<NameAttach>,
     mntid: i32,
     dpp: usize,
+    /// A global name's connection to the gateway, which announces it while it lasts.
+    global: Option<i32>,
 }
 
 /// The process's dispatch handles, names and attach records. Handles and records are
@@ -192,17 +199,35 @@ pub(crate) fn trusted(holder: &PeerCred) -> bool {
 }
 
 /// `name_attach`: `dpp` 0 makes a dispatch handle, which `name_detach` destroys unless
-/// told to save it. Returns the address of the `name_attach_t`.
+/// told to save it. Returns the address of the `name_attach_t`. A global name is held here
+/// as a local one is, and announced to other nodes by the node's gateway.
 pub fn attach(dpp: usize, path: &[u8], flags: u32) -> KResult<usize> {
     let path = canonical(path)?;
-    if flags & NAME_FLAG_ATTACH_GLOBAL != 0 {
-        return Err(Errno(libc::ENOTSUP));
+    let key = attach_local(dpp, &path)?;
+    if flags & NAME_FLAG_ATTACH_GLOBAL == 0 {
+        return Ok(key);
     }
+    let chid = current().names.lock().attaches.get(&key).map_or(-1, |a| a.public.chid);
+    match super::net::announce(&path, chid) {
+        Ok(coid) => {
+            if let Some(a) = current().names.lock().attaches.get_mut(&key) {
+                a.global = Some(coid);
+            }
+            Ok(key)
+        }
+        Err(e) => {
+            let _ = detach(key, if dpp == 0 { 0 } else { NAME_FLAG_DETACH_SAVEDPP });
+            Err(e)
+        }
+    }
+}
+
+fn attach_local(dpp: usize, path: &[u8]) -> KResult<usize> {
     let p = current();
     let mut names = p.names.lock();
     let made = dpp == 0;
     let dpp = if made { names.new_dispatch(-1) } else { dpp };
-    match hold(p, &mut names, dpp, &path) {
+    match hold(p, &mut names, dpp, path) {
         Ok(key) => Ok(key),
         Err(e) => {
             let chid = if made { names.remove_dispatch(dpp).unwrap_or(-1) } else { -1 };
@@ -229,7 +254,7 @@ fn hold(p: &'static Process, names: &mut Names, dpp: usize, path: &[u8]) -> KRes
     let mntid = mntid as i32;
     let public = Box::new(NameAttach { dpp, chid, mntid, zero: [0; 2] });
     let key = &*public as *const NameAttach as usize;
-    names.attaches.insert(key, Attach { public, mntid, dpp });
+    names.attaches.insert(key, Attach { public, mntid, dpp, global: None });
     Ok(key)
 }
 
@@ -242,6 +267,9 @@ pub fn detach(attach: usize, flags: u32) -> KResult<()> {
     names.forget(a.mntid as usize);
     let destroy = flags & NAME_FLAG_DETACH_SAVEDPP == 0 && names.dispatches.contains_key(&a.dpp);
     drop(names);
+    if let Some(coid) = a.global {
+        let _ = client::detach(coid);
+    }
     if destroy {
         dispatch_destroy(a.dpp)?;
     }
@@ -262,24 +290,23 @@ pub fn answer(p: &Process, listener: RawFd) {
 /// not be receiving, and its answers to unknown messages do not matter.
 pub fn open(name: &[u8], flags: i32) -> KResult<i32> {
     let path = canonical(name)?;
-    if flags as u32 & NAME_FLAG_ATTACH_GLOBAL != 0 {
-        // Only local names exist.
-        return Err(Errno(libc::ENOENT));
-    }
     let cof = (flags as u32 >> NAME_FLAG_COF_SHIFT) & _NTO_COF_MASK | _NTO_COF_CLOEXEC;
+    let no_longer = |e: Errno| if e == Errno::ESRCH { Errno(libc::ENOENT) } else { e };
+    if flags as u32 & NAME_FLAG_ATTACH_GLOBAL != 0 {
+        // The gateway knows the global names; one held on this node is opened as a local
+        // name is (below), under the same rules of whom a client may reach.
+        let (nd, pid, chid) = super::net::find_name(&path)?;
+        if nd != 0 {
+            return client::attach(nd, pid, chid, _NTO_SIDE_CHANNEL, cof as i32).map_err(no_longer);
+        }
+    }
     let _hold = NoCancel::new();
     // The lookup and the attach share one bound: a holder that stops answering costs at
     // most that.
     let deadline = rendezvous::deadline();
     let (pid, answer) = sockets::lookup(&path, &trusted, deadline)?;
     // The server let go of the name meanwhile: it no longer resolves.
-    client::attach_by(pid, answer.chid, _NTO_SIDE_CHANNEL, cof as i32, deadline).map_err(|e| {
-        if e == Errno::ESRCH {
-            Errno(libc::ENOENT)
-        } else {
-            e
-        }
-    })
+    client::attach_by(pid, answer.chid, _NTO_SIDE_CHANNEL, cof as i32, deadline).map_err(no_longer)
 }
 
 /// `name_close`.

@@ -32,6 +32,12 @@ pub const NET_STRTOND: u32 = 2;
 pub const NET_NDTOSTR: u32 = 3;
 /// `netmgr_remote_nd(nd = remote_nd, pid = local_nd)`: the status is the nd.
 pub const NET_REMOTE_ND: u32 = 4;
+/// `name_attach(..., NAME_FLAG_ATTACH_GLOBAL)`: the global name that follows is served by
+/// the sender's channel `chid` for as long as this connection lasts.
+pub const NET_NAME_ATTACH: u32 = 5;
+/// `name_open(..., NAME_FLAG_ATTACH_GLOBAL)`: who holds the global name that follows; the
+/// status is the nd, the reply the pid and chid (i32 each).
+pub const NET_NAME_OPEN: u32 = 6;
 
 /// A request to the gateway, in native byte order (it never leaves the node).
 #[repr(C)]
@@ -88,6 +94,35 @@ pub fn ask(req: NetReq, extra: &[u8], reply: &mut [u8]) -> KResult<i64> {
     let r = super::message::send(coid, &smsg, &rmsg, false);
     let _ = client::detach(coid);
     r
+}
+
+/// Announces the global name `path` of this process's channel `chid` through the gateway:
+/// the connection that stands for the announcement (detaching it, or the process's death,
+/// withdraws it). No gateway is `ENOTSUP`, as a global `name_attach` fails on QNX without
+/// `gns`.
+pub fn announce(path: &[u8], chid: i32) -> KResult<i32> {
+    let coid =
+        gateway(_NTO_SIDE_CHANNEL, 0)
+            .map_err(|e| if e.0 == libc::ENOENT { Errno(libc::ENOTSUP) } else { e })?;
+    let req = NetReq { magic: NET_MAGIC, op: NET_NAME_ATTACH, chid, ..Default::default() };
+    match super::message::send(coid, &[seg(req.as_bytes()), seg(path)], &[], false) {
+        Ok(_) => Ok(coid),
+        Err(e) => {
+            let _ = client::detach(coid);
+            Err(e)
+        }
+    }
+}
+
+/// The node, pid and chid of the holder of global name `path`; none, or no gateway, is
+/// `ENOENT` (nothing is found under QNX's `/dev/name/global` without `gns`).
+pub fn find_name(path: &[u8]) -> KResult<(u32, libc::pid_t, i32)> {
+    let req = NetReq { magic: NET_MAGIC, op: NET_NAME_OPEN, ..Default::default() };
+    let mut at = [0u8; 8];
+    let nd =
+        ask(req, path, &mut at).map_err(|e| if e.0 == libc::ENOTSUP { Errno(libc::ENOENT) } else { e })?;
+    let word = |i: usize| i32::from_ne_bytes(at[i..i + 4].try_into().unwrap());
+    Ok((nd as u32, word(0), word(4)))
 }
 
 fn seg(b: &[u8]) -> Seg {

@@ -5,6 +5,12 @@
 //!   netprobe zenoh-serve ENDPOINT [lowlat]
 //!   netprobe tcp ADDR:PORT
 //!   netprobe zenoh ENDPOINT [lowlat]        (client; prints one line per row)
+//!
+//! And a hostile peer for c-tests/test_net.c: a bare Zenoh peer (no gateway) that holds a
+//! liveliness token for each KEY (`#` in a KEY stands for 0..N-1, N tokens), prints
+//! `ready` once they are declared, and waits to be killed:
+//!
+//!   netprobe announce ENDPOINT [-n N] KEY...
 
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -170,6 +176,28 @@ async fn zenoh_client(endpoint: &str, lowlat: bool) {
     }
 }
 
+async fn announce(endpoint: &str, mut keys: &[String]) {
+    let mut n = 1;
+    if keys.first().is_some_and(|k| k == "-n") {
+        n = keys[1].parse().unwrap();
+        keys = &keys[2..];
+    }
+    let s = zenoh::open(zconfig(endpoint, false, false)).await.unwrap();
+    let mut tokens = Vec::new();
+    for key in keys {
+        let count = if key.contains('#') { n } else { 1 };
+        for i in 0..count {
+            let k = key.replace('#', &i.to_string());
+            match s.liveliness().declare_token(k.clone()).await {
+                Ok(t) => tokens.push(t),
+                Err(e) => eprintln!("netprobe: {k}: {e}"),
+            }
+        }
+    }
+    println!("ready");
+    std::future::pending::<()>().await;
+}
+
 #[tokio::main]
 async fn main() {
     let a: Vec<String> = std::env::args().collect();
@@ -180,6 +208,7 @@ async fn main() {
         "tcp" => tcp_client(&a[2]).await,
         "zenoh" => zenoh_client(&a[2], lowlat).await,
         "zenoh-serve-cb" => zenoh_serve_cb(&a[2], lowlat).await,
+        "announce" => announce(&a[2], &a[3..]).await,
         "zenoh-sync" => {
             let e = a[2].clone();
             tokio::task::spawn_blocking(move || zenoh_client_sync(&e, lowlat)).await.unwrap()
