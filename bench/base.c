@@ -315,18 +315,6 @@ static unsigned char *spin_buffer(void)
     return aligned_alloc(4096, MAX_MSG);
 }
 
-/* A relaying copy, in 2 KiB pieces as the library's (glibc's `rep movsb` for one large copy
- * is slow at some source/destination distances on some CPUs: see bench/README.md). */
-static void relay_copy(unsigned char *dst, const unsigned char *src, size_t n)
-{
-    size_t done, k;
-
-    for (done = 0; done < n; done += k) {
-        k = n - done < 2048 ? n - done : 2048;
-        memcpy(dst + done, src + done, k);
-    }
-}
-
 static uint64_t spin_wait_change(uint64_t *w, uint64_t old)
 {
     uint64_t x;
@@ -362,7 +350,7 @@ static int spin_run(void *vc, long n, uint32_t *lat)
             t0 = now_ns();
         }
         if (c->relay) {
-            relay_copy(c->s->req, c->buf, c->bytes);
+            memcpy(c->s->req, c->buf, c->bytes);
         } else if (c->bytes > 8) {
             memcpy(c->s->req, c->buf, c->bytes);
         }
@@ -373,7 +361,7 @@ static int spin_run(void *vc, long n, uint32_t *lat)
         }
         c->v++;
         if (c->relay) {
-            relay_copy(c->in, c->s->rep, c->bytes);
+            memcpy(c->in, c->s->rep, c->bytes);
         }
         if (c->bytes > 8 && (c->relay ? c->in : c->s->rep)[c->bytes - 1] != 0x5a) {
             return fail("spin payload corrupted");
@@ -412,8 +400,8 @@ static void spin_rt(row_t *row, int relay)
             }
             if (x & 1) {
                 if (relay) {
-                    relay_copy(mine, c.s->req, c.bytes);
-                    relay_copy(c.s->rep, mine, c.bytes);
+                    memcpy(mine, c.s->req, c.bytes);
+                    memcpy(c.s->rep, mine, c.bytes);
                 } else if (c.bytes > 8) {
                     memcpy(c.s->rep, c.s->req, c.bytes);
                 }
