@@ -175,6 +175,19 @@ HELPER(global_server)
     }
 }
 
+/* A process of another user (uid 65534) in namespace `arg` tries to attach GLOBAL_NAME
+ * through the root gateway there: tells the errno. */
+HELPER(unprivileged_global)
+{
+    (void)rd;
+    if (enter(arg) != 0 || h_become(65534) != 0)
+        return 10;
+    errno = 0;
+    name_attach_t *at = name_attach(NULL, GLOBAL_NAME, NAME_FLAG_ATTACH_GLOBAL);
+    h_put(wr, at ? 0 : errno);
+    return 0;
+}
+
 static char ns_a[32], ns_b[32];
 /* The veth link's ends are lnv<link_id>a (in ns_a) and lnv<link_id>b (in ns_b). */
 static int link_id;
@@ -460,6 +473,12 @@ TEST(global_names)
     /* A global name of another node is not a local one; an unknown one is not found. */
     CHECK_ERR(name_open(GLOBAL_NAME, 0), ENOENT);
     CHECK_ERR(name_open("lnt/nobody", NAME_FLAG_ATTACH_GLOBAL), ENOENT);
+    /* Only root (and the gateway's own user) may tell every node of a name. */
+    struct h_proc other = h_exec("unprivileged_global", ns_a);
+    CHECK_EQ(h_get(other.rd, 5000), EPERM);
+    CHECK_CHILD_OK(other.pid, 5000);
+    h_close_proc(&other);
+    CHECK_EQ(global_holder(0), far_pid);
 
     /* The same name held on this node wins, at once; it goes when its server dies. */
     struct h_proc near = h_exec("global_server", ns_a);

@@ -429,6 +429,12 @@ async fn local_request(gw: &Gateway, info: &_msg_info, msg: &[u8]) -> Status {
     let extra = &msg[std::mem::size_of::<NetReq>()..];
     match req.op {
         knet::NET_ATTACH => {
+            // A remote server sees this gateway as its client (credentials do not travel
+            // yet): a gateway not run as root speaks for its own user only.
+            // SAFETY: plain syscall.
+            if unsafe { libc::geteuid() } != 0 && !acts_as_me(scoid) {
+                return Status::Error(libc::EPERM);
+            }
             let Some(node) = gw.name_of(req.nd) else {
                 return Status::Error(libc::ESRCH);
             };
@@ -494,6 +500,11 @@ async fn local_request(gw: &Gateway, info: &_msg_info, msg: &[u8]) -> Status {
             if !wire::valid_name(extra) {
                 return Status::Error(libc::EINVAL);
             }
+            // Every node is told of it, so not every local user may: root and the
+            // gateway's own user only.
+            if !acts_as_me(scoid) {
+                return Status::Error(libc::EPERM);
+            }
             {
                 // Claimed before the token is declared: one holder of a name per node.
                 let mut globals = gw.globals.lock().unwrap();
@@ -518,6 +529,15 @@ async fn local_request(gw: &Gateway, info: &_msg_info, msg: &[u8]) -> Status {
         knet::NET_NAME_OPEN => gw.find_name(extra).await,
         _ => Status::Error(libc::ENOSYS),
     }
+}
+
+/// Whether the local client behind `scoid` runs as root or as this gateway's user (its
+/// credentials as the kernel gave them when it connected).
+fn acts_as_me(scoid: i32) -> bool {
+    let mut info = neutrino::kernel::abi::_client_info::default();
+    // SAFETY: plain syscall.
+    let me = unsafe { libc::geteuid() };
+    kserver::client_info(scoid, &mut info, &mut []).is_ok_and(|_| info.cred.euid == 0 || info.cred.euid == me)
 }
 
 fn on_pulse(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, pulse: _pulse) {
