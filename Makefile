@@ -9,7 +9,8 @@
 #   make programs   QNX-idiom servers and clients built with -Wall and run as processes
 #                   (c-tests/programs/run.sh; part of make test)
 #   make bench      the benchmark suite (BENCHFLAGS=--quick: under a minute): results/bench.json,
-#                   drawn as results/bench.svg (make test runs only its one-second smoke run)
+#                   drawn as results/bench.svg (make test runs only its one-second smoke run),
+#                   and, as root, the remote rows (make bench-net): results/net.json
 #   make chart      redraw results/bench.svg from results/bench.json
 #   make stress     SIGKILLs of clients and servers mid-call for STRESS_SECONDS (default 60),
 #                   then checks nothing hung, leaked, got lost or duplicated (stress/README.md);
@@ -31,7 +32,7 @@ RELEASE := target/release
 NET_TARGET := target/net
 PKGENV  := PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib PATH=$(STAGE)/bin:$$PATH NETPROBE=$(CURDIR)/$(NET_TARGET)/release/netprobe
 
-.PHONY: all lib net install stage demo test lint unit check-headers headers-compile \
+.PHONY: all lib net install stage demo test lint bench-net unit check-headers headers-compile \
         check-install qcc-check c-tests c-tests-nospin c-tests-asan programs bench bench-build bench-chart chart \
         bench-smoke stress stress-short \
         adversarial \
@@ -102,7 +103,13 @@ bench: bench-build bench-chart
 	$(PKGENV) $(BUILD)/bench/bench --json results/bench.json $(BENCHFLAGS); s=$$?; \
 	    if [ $$s -le 1 ]; then $(RELEASE)/bench-chart results/bench.json results/bench.svg || s=1; fi; \
 	    $(PKGENV) $(BUILD)/bench/timer_lateness --json results/timer.json $(BENCHFLAGS) || s=1; \
+	    $(MAKE) --no-print-directory bench-net || s=1; \
 	    exit $$s
+
+# Remote round trips through two gateways next to TCP over one veth link (needs root for the
+# network namespaces; says why it skips otherwise).
+bench-net: stage
+	bash net/bench/run.sh $(STAGE) $(CURDIR)/$(NET_TARGET)/release/netprobe results/net.json
 
 chart: bench-chart
 	$(RELEASE)/bench-chart results/bench.json results/bench.svg
