@@ -86,6 +86,7 @@ demo: stage
 	$(PKGENV) bash examples/demo.sh $(BUILD)/demo
 	$(PKGENV) sh -c '$(CC) -Wall -Wextra -Werror -o $(BUILD)/demo/metronome c-tests/programs/metronome.c $$(pkg-config --cflags --libs neutrino)'
 	$(PKGENV) bash examples/metronome.sh $(BUILD)/demo
+	$(PKGENV) bash examples/net-demo.sh $(BUILD)/demo
 
 BENCH_SRC := $(filter-out bench/timer_lateness.c,$(wildcard bench/*.c))
 

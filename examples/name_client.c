@@ -1,7 +1,8 @@
 /*
  * name_client.c - the client of name_server.c: finds the server by name.
  *
- *     usage: name_client [name]        (default: neutrino_demo)
+ *     usage: name_client [-g] [name]   (default: neutrino_demo; -g: a global name, held
+ *                                       on this node or another)
  *
  * Builds unchanged on QNX (qcc) and on Linux against libneutrino.  It opens the name,
  * sends a few numbers and checks the answers, shows that a name nobody holds does not
@@ -18,12 +19,14 @@
 
 int main(int argc, char *argv[])
 {
-    const char *name = argc > 1 ? argv[1] : ATTACH_POINT;
+    int         global = argc > 1 && strcmp(argv[1], "-g") == 0;
+    const char *name = argc > 1 + global ? argv[1 + global] : ATTACH_POINT;
+    unsigned    flags = global ? NAME_FLAG_ATTACH_GLOBAL : 0;
     my_data_t   msg;
     int         coid, answer, failures = 0;
     long        status;
 
-    coid = name_open(name, 0);
+    coid = name_open(name, flags);
     if (coid == -1) {
         fprintf(stderr, "name_client: name_open(\"%s\") failed: %s\n", name, strerror(errno));
         return EXIT_FAILURE;
@@ -46,7 +49,7 @@ int main(int argc, char *argv[])
         }
     }
 
-    if (name_open("neutrino_demo/nobody/holds/this", 0) == -1 && errno == ENOENT) {
+    if (name_open("neutrino_demo/nobody/holds/this", flags) == -1 && errno == ENOENT) {
         printf("name_client: a name nobody holds: ENOENT, as expected\n");
     } else {
         printf("name_client: a name nobody holds did not fail with ENOENT: FAILED\n");

@@ -1,7 +1,8 @@
 /*
  * name_server.c - a QNX Neutrino server that clients find by name.
  *
- *     usage: name_server [name]        (default: neutrino_demo)
+ *     usage: name_server [-g] [name]   (default: neutrino_demo; -g: a global name, found
+ *                                       from every node of the network)
  *
  * Written the way QNX's name_attach() documentation shows, and nothing here is Linux
  * specific: it builds on QNX with `qcc name_server.c` and on Linux against libneutrino
@@ -25,13 +26,14 @@
 
 int main(int argc, char *argv[])
 {
-    const char    *name = argc > 1 ? argv[1] : ATTACH_POINT;
+    int            global = argc > 1 && strcmp(argv[1], "-g") == 0;
+    const char    *name = argc > 1 + global ? argv[1 + global] : ATTACH_POINT;
     name_attach_t *attach;
     my_data_t      msg;
     rcvid_t        rcvid;
     int            answer, quit = 0;
 
-    attach = name_attach(NULL, name, 0);
+    attach = name_attach(NULL, name, global ? NAME_FLAG_ATTACH_GLOBAL : 0);
     if (attach == NULL) {
         fprintf(stderr, "name_server: name_attach(\"%s\") failed: %s\n", name, strerror(errno));
         return EXIT_FAILURE;
