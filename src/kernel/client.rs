@@ -266,6 +266,13 @@ pub fn event_flags(p: &Process, pid: libc::pid_t, scoid: i32) -> Option<u32> {
     Some(conn.event_flags.load(Ordering::Relaxed))
 }
 
+/// This process's coid on its connection `scoid` to server `pid` (one of them, if shared).
+pub fn coid_of(p: &Process, pid: libc::pid_t, scoid: i32) -> Option<i32> {
+    let coids = p.coids.lock();
+    let mut all = coids.iter();
+    all.find(|(_, c)| c.server_pid == pid && c.scoid == scoid && !c.is_dead()).map(|(coid, _)| coid)
+}
+
 /// Whether thread `tid` sent the last message through one of the slots of this process's
 /// connection `scoid` to server `pid`: the thread a server's rcvid may name. As on QNX, the
 /// rcvid stays good after the reply, until another message takes its place (or the
