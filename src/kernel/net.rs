@@ -21,7 +21,10 @@ use super::event::RawEvent;
 use super::names::trusted;
 use crate::transport::copy::Seg;
 use crate::transport::names as sockets;
+use crate::transport::region::Slot;
 use crate::transport::rendezvous;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 /// The local name the gateway holds.
@@ -60,6 +63,40 @@ pub fn set_event_hook(hook: EventHook) -> bool {
 /// The process's [`EventHook`]: only a gateway has one.
 pub(crate) fn event_hook() -> Option<EventHook> {
     EVENT_HOOK.get().copied()
+}
+
+static TRACKING: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static EXTENT: Cell<u64> = const { Cell::new(0) };
+}
+
+/// From now on this process's messages ask their servers how far they wrote into the reply
+/// buffers, and [`reply_extent`] tells it: the gateway forwards only that much of a reply,
+/// so the remote client keeps the rest of its buffer as QNX leaves it. Other processes never
+/// call it and pay one test per message.
+pub fn track_replies() {
+    TRACKING.store(true, Ordering::Relaxed);
+}
+
+pub(crate) fn tracking() -> bool {
+    TRACKING.load(Ordering::Relaxed)
+}
+
+/// The calling thread's message in `slot` was answered with data: what its server wrote
+/// is noted for [`reply_extent`].
+#[inline]
+pub(crate) fn replied(slot: &Slot) {
+    if tracking() {
+        EXTENT.set(slot.reply_extent.load(Ordering::Relaxed));
+    }
+}
+
+/// After [`track_replies`]: how far the server of the calling thread's last answered message
+/// wrote into its reply buffers (`MsgWrite`s and `MsgReply`), as that server says: bytes
+/// past it were not written. The caller bounds it by its buffers.
+pub fn reply_extent() -> u64 {
+    EXTENT.get()
 }
 
 /// A request to the gateway, in native byte order (it never leaves the node).

@@ -55,6 +55,8 @@ pub const WAITING_RECEIVE: u32 = 2;
 
 /// Reply flags in [`Slot::reply_flags`].
 pub const REPLY_INLINE: u32 = 1;
+/// Set by the client when it posts: the server records [`Slot::reply_extent`].
+pub const REPLY_TRACK: u32 = 2;
 
 /// One client thread's message in flight.
 #[repr(C, align(64))]
@@ -100,6 +102,9 @@ pub struct Slot {
     /// read of the client's memory for the usual one- or two-part messages.
     pub send_segs: [[AtomicU64; 2]; SLOT_SEGS],
     pub reply_segs: [[AtomicU64; 2]; SLOT_SEGS],
+    /// With [`REPLY_TRACK`]: how far into the client's reply buffers the server wrote
+    /// (`MsgWrite`, `MsgReply`), as the server says.
+    pub reply_extent: AtomicU64,
     /// The message, then its inline reply (written over it once the message is done with).
     pub send_data: [u8; INLINE],
     /// The bounce area of agent copies into the client's reply buffers.
