@@ -668,6 +668,8 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
             if status == -1 {
                 Status::Error(errno())
             } else {
+                // Only what the server wrote: the client keeps the rest of its buffer.
+                reply.truncate((knet::reply_extent() as usize).min(reply.len()));
                 Status::Reply(status, reply)
             }
         }
@@ -901,6 +903,7 @@ async fn main() {
     let rt = tokio::runtime::Handle::current();
     let _ = HOOKED.set((gw.clone(), rt.clone()));
     knet::set_event_hook(on_event);
+    knet::track_replies();
     let local = gw.clone();
     let _ = tokio::task::spawn_blocking(move || serve_local(local, rt)).await;
 }
