@@ -186,14 +186,15 @@ static char reply_byte(size_t i) { return (char)(i * 5 + 1); }
 struct rw_ask {
     int ask;
     int piece;
+    int span; /* how much of the reply buffer the server writes */
 };
 
 /* A server that serves each ASK_RW message with MsgRead and MsgWrite alone, `piece` bytes at
  * a time: it reads the message after its header, checks each count (QNX's: what is left of
  * the message, or of the client's reply buffer, from the offset, at most what was asked)
- * and the bytes, reads and writes past the end (0 bytes), writes the reply's pieces last
- * first, and replies with 0 bytes; the status is 0, or the number of the first check that
- * failed. */
+ * and the bytes, reads and writes past the end (0 bytes), writes the first `span` bytes of
+ * the reply buffer in pieces, last first, and replies with 0 bytes; the status is 0, or the
+ * number of the first check that failed. */
 HELPER(rw_server)
 {
     (void)rd;
@@ -235,14 +236,15 @@ HELPER(rw_server)
             bad = 4;
         for (size_t i = 0; i < cap + 16; i++)
             out[i] = reply_byte(i);
-        for (size_t k = (cap + piece - 1) / piece; k-- > 0 && !bad;) {
-            size_t off = k * piece, want = cap - off < piece ? cap - off : piece;
-            if (MsgWrite(rcvid, out + off, piece, off) != (long)want)
+        size_t span = (size_t)a.span < cap ? (size_t)a.span : cap;
+        for (size_t k = (span + piece - 1) / piece; k-- > 0 && !bad;) {
+            size_t off = k * piece, want = span - off < piece ? span - off : piece;
+            if (MsgWrite(rcvid, out + off, want, off) != (long)want)
                 bad = 5;
         }
         if (!bad && (MsgWrite(rcvid, out, 16, cap) != 0 || MsgWrite(rcvid, out, 16, cap + 100) != 0))
             bad = 6;
-        if (!bad && cap >= 4 && MsgWrite(rcvid, out + cap - 4, 16, cap - 4) != 4)
+        if (!bad && span == cap && cap >= 4 && MsgWrite(rcvid, out + cap - 4, 16, cap - 4) != 4)
             bad = 7;
         MsgReply(rcvid, bad, NULL, 0);
         free(in);
@@ -736,8 +738,9 @@ TEST(link_cut)
 }
 
 /* A server on beta reads a client's message and writes its reply at any offset, in pieces,
- * as QNX's MsgRead and MsgWrite do: 1 MiB, a small message into a smaller reply buffer,
- * and a message of its header alone with no reply buffer. */
+ * as QNX's MsgRead and MsgWrite do: 1 MiB, a small message into a smaller reply buffer, a
+ * message of its header alone with no reply buffer, and a reply buffer the server fills only
+ * in part (the rest keeps what the client had there, as on QNX). */
 TEST(remote_read_write)
 {
     if (!two_nodes_up(""))
@@ -752,22 +755,27 @@ TEST(remote_read_write)
     REQUIRE(coid != -1);
     static const struct {
         size_t len, cap;
-        int piece;
-    } cases[] = {{BIG + sizeof(struct rw_ask), BIG, 4099}, {100, 50, 7}, {sizeof(struct rw_ask), 0, 3}};
+        int piece, span;
+    } cases[] = {{BIG + sizeof(struct rw_ask), BIG, 4099, BIG},
+                 {100, 50, 7, 50},
+                 {sizeof(struct rw_ask), 0, 3, 0},
+                 {100, 64, 5, 23}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         char *msg = malloc(cases[c].len), *back = malloc(cases[c].cap + 1);
         for (size_t i = 0; i < cases[c].len; i++)
             msg[i] = msg_byte(i);
-        struct rw_ask a = {ASK_RW, cases[c].piece};
+        struct rw_ask a = {ASK_RW, cases[c].piece, cases[c].span};
         memcpy(msg, &a, sizeof a);
         memset(back, 0x5a, cases[c].cap + 1);
         CHECK_EQ(MsgSend(coid, msg, cases[c].len, back, cases[c].cap), 0);
-        size_t wrong = 0;
-        for (size_t i = 0; i < cases[c].cap; i++)
+        size_t wrong = 0, touched = 0;
+        for (size_t i = 0; i < (size_t)cases[c].span; i++)
             wrong += back[i] != reply_byte(i);
         CHECK_EQ(wrong, 0);
-        /* Nothing past the reply buffer. */
-        CHECK_EQ(back[cases[c].cap], 0x5a);
+        /* Nothing the server did not write, nor past the reply buffer. */
+        for (size_t i = (size_t)cases[c].span; i <= cases[c].cap; i++)
+            touched += back[i] != 0x5a;
+        CHECK_EQ(touched, 0);
         free(msg);
         free(back);
     }
