@@ -102,13 +102,14 @@ pub struct Slot {
     /// read of the client's memory for the usual one- or two-part messages.
     pub send_segs: [[AtomicU64; 2]; SLOT_SEGS],
     pub reply_segs: [[AtomicU64; 2]; SLOT_SEGS],
-    /// With [`REPLY_TRACK`]: how far into the client's reply buffers the server wrote
-    /// (`MsgWrite`, `MsgReply`), as the server says.
-    pub reply_extent: AtomicU64,
     /// The message, then its inline reply (written over it once the message is done with).
     pub send_data: [u8; INLINE],
     /// The bounce area of agent copies into the client's reply buffers.
     pub reply_data: [u8; INLINE],
+    /// With [`REPLY_TRACK`]: how far into the client's reply buffers the server wrote
+    /// (`MsgWrite`, `MsgReply`), as the server says. Last, in the slot's padding: the
+    /// layout before it is unchanged.
+    pub reply_extent: AtomicU64,
 }
 
 /// The header of a connection region.
