@@ -17,6 +17,8 @@
 #define ASK_HANG 0x474e4148   /* "HANG": the server never answers */
 #define DISCONNECTED 0x44495343 /* "DISC": what the server tells of each disconnect pulse */
 #define ASK_DETACH 0x48435444   /* "DTCH": the global name's server lets it go */
+#define ASK_RW 0x57524d52    /* "RMRW": the server reads the message and writes the reply in pieces */
+#define ASK_EVENT 0x54564545 /* "EEVT": the server replies, then delivers the event that follows */
 #define GLOBAL_NAME "lnt/echo"
 /* The lease the gateways of the link case announce: a node whose link is cut is seen gone
  * once nothing came from it for a lease (keep-alives go four times a lease); the checks
@@ -186,6 +188,120 @@ HELPER(unprivileged_global)
     name_attach_t *at = name_attach(NULL, GLOBAL_NAME, NAME_FLAG_ATTACH_GLOBAL);
     h_put(wr, at ? 0 : errno);
     return 0;
+}
+
+/* The bytes of the remote MsgRead/MsgWrite case: of the message at offset i, and of the
+ * reply at offset i. */
+static char msg_byte(size_t i) { return (char)(i * 7 + 3); }
+static char reply_byte(size_t i) { return (char)(i * 5 + 1); }
+
+/* What an ASK_RW message starts with. */
+struct rw_ask {
+    int ask;
+    int piece;
+    int span; /* how much of the reply buffer the server writes */
+};
+
+/* A server that serves each ASK_RW message with MsgRead and MsgWrite alone, `piece` bytes at
+ * a time: it reads the message after its header, checks each count (QNX's: what is left of
+ * the message, or of the client's reply buffer, from the offset, at most what was asked)
+ * and the bytes, reads and writes past the end (0 bytes), writes the first `span` bytes of
+ * the reply buffer in pieces, last first, and replies with 0 bytes; the status is 0, or the
+ * number of the first check that failed. */
+HELPER(rw_server)
+{
+    (void)rd;
+    if (enter(arg) != 0)
+        return 10;
+    int chid = ChannelCreate(_NTO_CHF_DISCONNECT);
+    h_put(wr, getpid());
+    h_put(wr, chid);
+    for (;;) {
+        struct rw_ask a;
+        struct _msg_info info;
+        rcvid_t rcvid = MsgReceive(chid, &a, sizeof a, &info);
+        if (rcvid == -1)
+            return 11;
+        if (rcvid == 0) {
+            struct _pulse *p = (struct _pulse *)&a;
+            if (p->code == _PULSE_CODE_DISCONNECT)
+                ConnectDetach(p->scoid);
+            continue;
+        }
+        size_t total = (size_t)info.srcmsglen, cap = (size_t)info.dstmsglen, piece = (size_t)a.piece;
+        if (info.msglen != sizeof a || a.ask != ASK_RW || a.piece <= 0) {
+            MsgError(rcvid, EINVAL);
+            continue;
+        }
+        char *in = malloc(total + 16), *out = malloc(cap + 16);
+        int bad = 0;
+        for (size_t off = sizeof a; off < total && !bad; off += piece) {
+            size_t want = total - off < piece ? total - off : piece;
+            if (MsgRead(rcvid, in + off, piece, off) != (long)want)
+                bad = 1;
+        }
+        for (size_t i = sizeof a; i < total && !bad; i++)
+            if (in[i] != msg_byte(i))
+                bad = 2;
+        if (!bad && (MsgRead(rcvid, in, 16, total) != 0 || MsgRead(rcvid, in, 16, total + 100) != 0))
+            bad = 3;
+        if (!bad && MsgRead(rcvid, in, 16, total - 4) != 4)
+            bad = 4;
+        for (size_t i = 0; i < cap + 16; i++)
+            out[i] = reply_byte(i);
+        size_t span = (size_t)a.span < cap ? (size_t)a.span : cap;
+        for (size_t k = (span + piece - 1) / piece; k-- > 0 && !bad;) {
+            size_t off = k * piece, want = span - off < piece ? span - off : piece;
+            if (MsgWrite(rcvid, out + off, want, off) != (long)want)
+                bad = 5;
+        }
+        if (!bad && (MsgWrite(rcvid, out, 16, cap) != 0 || MsgWrite(rcvid, out, 16, cap + 100) != 0))
+            bad = 6;
+        if (!bad && span == cap && cap >= 4 && MsgWrite(rcvid, out + cap - 4, 16, cap - 4) != 4)
+            bad = 7;
+        MsgReply(rcvid, bad, NULL, 0);
+        free(in);
+        free(out);
+    }
+}
+
+/* A server that answers each ASK_EVENT message at once, then tells its parent what
+ * MsgVerifyEvent said of the event that follows, and what MsgDeliverEvent said each of two
+ * times it delivered it later on the rcvid it replied to (0 or -errno). */
+HELPER(event_server)
+{
+    (void)rd;
+    if (enter(arg) != 0)
+        return 10;
+    int chid = ChannelCreate(_NTO_CHF_DISCONNECT);
+    h_put(wr, getpid());
+    h_put(wr, chid);
+    for (;;) {
+        struct {
+            int ask;
+            struct sigevent ev;
+        } m;
+        struct _msg_info info;
+        rcvid_t rcvid = MsgReceive(chid, &m, sizeof m, &info);
+        if (rcvid == -1)
+            return 11;
+        if (rcvid == 0) {
+            struct _pulse *p = (struct _pulse *)&m;
+            if (p->code == _PULSE_CODE_DISCONNECT)
+                ConnectDetach(p->scoid);
+            continue;
+        }
+        if (info.msglen != sizeof m || m.ask != ASK_EVENT) {
+            MsgError(rcvid, EINVAL);
+            continue;
+        }
+        h_put(wr, MsgVerifyEvent(rcvid, &m.ev) == -1 ? -errno : 0);
+        MsgReply(rcvid, 0, NULL, 0);
+        for (int i = 0; i < 2; i++) {
+            h_sleep_ms(50);
+            h_put(wr, MsgDeliverEvent(rcvid, &m.ev) == -1 ? -errno : 0);
+        }
+    }
 }
 
 static char ns_a[32], ns_b[32];
@@ -633,6 +749,162 @@ TEST(link_cut)
     CHECK_OK(ConnectDetach(coid));
     CHECK_OK(ConnectDetach(fresh));
 
+    h_kill(server.pid);
+    h_close_proc(&server);
+    h_kill(gw_a);
+    h_kill(gw_b);
+    remove_namespaces();
+}
+
+/* A server on beta reads a client's message and writes its reply at any offset, in pieces,
+ * as QNX's MsgRead and MsgWrite do: 1 MiB, a small message into a smaller reply buffer, a
+ * message of its header alone with no reply buffer, and a reply buffer the server fills only
+ * in part (the rest keeps what the client had there, as on QNX). */
+TEST(remote_read_write)
+{
+    if (!two_nodes_up(""))
+        return;
+    struct h_proc server = h_exec("rw_server", ns_b);
+    pid_t spid = (pid_t)h_get(server.rd, 5000);
+    int schid = (int)h_get(server.rd, 5000);
+    REQUIRE(schid > 0);
+    REQUIRE_OK(enter(ns_a));
+    int nd = find_beta();
+    int coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(coid != -1);
+    static const struct {
+        size_t len, cap;
+        int piece, span;
+    } cases[] = {{BIG + sizeof(struct rw_ask), BIG, 4099, BIG},
+                 {100, 50, 7, 50},
+                 {sizeof(struct rw_ask), 0, 3, 0},
+                 {100, 64, 5, 23}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char *msg = malloc(cases[c].len), *back = malloc(cases[c].cap + 1);
+        for (size_t i = 0; i < cases[c].len; i++)
+            msg[i] = msg_byte(i);
+        struct rw_ask a = {ASK_RW, cases[c].piece, cases[c].span};
+        memcpy(msg, &a, sizeof a);
+        memset(back, 0x5a, cases[c].cap + 1);
+        CHECK_EQ(MsgSend(coid, msg, cases[c].len, back, cases[c].cap), 0);
+        size_t wrong = 0, touched = 0;
+        for (size_t i = 0; i < (size_t)cases[c].span; i++)
+            wrong += back[i] != reply_byte(i);
+        CHECK_EQ(wrong, 0);
+        /* Nothing the server did not write, nor past the reply buffer. */
+        for (size_t i = (size_t)cases[c].span; i <= cases[c].cap; i++)
+            touched += back[i] != 0x5a;
+        CHECK_EQ(touched, 0);
+        free(msg);
+        free(back);
+    }
+    CHECK_OK(ConnectDetach(coid));
+    h_kill(server.pid);
+    h_close_proc(&server);
+    h_kill(gw_a);
+    h_kill(gw_b);
+    remove_namespaces();
+}
+
+/* The next pulse on `chid` within `ms` into `p`; false if none comes. */
+static bool pulse_within(int chid, int ms, struct _pulse *p)
+{
+    uint64_t ns = (uint64_t)ms * 1000000;
+    TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_RECEIVE, NULL, &ns, NULL);
+    return MsgReceivePulse(chid, p, sizeof *p, NULL) == 0;
+}
+
+static atomic_int usr1_count;
+static atomic_long usr1_value;
+
+static void on_usr1(int signo, siginfo_t *si, void *uc)
+{
+    (void)signo;
+    (void)uc;
+    atomic_store(&usr1_value, (long)si->si_value.sival_int);
+    atomic_fetch_add(&usr1_count, 1);
+}
+
+/* Sends event `ev` to the event server on `coid`; what the server's MsgVerifyEvent and its
+ * two MsgDeliverEvents said are checked against `want`. */
+static void give_event(int coid, struct h_proc *server, const struct sigevent *ev, int want)
+{
+    struct {
+        int ask;
+        struct sigevent ev;
+    } m = {ASK_EVENT, *ev};
+    CHECK_EQ(MsgSend(coid, &m, sizeof m, NULL, 0), 0);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ(h_get(server->rd, 5000), want);
+}
+
+/* A client on alpha gives a server on beta events; the server replies, then delivers each
+ * twice on the rcvid it replied to: they act in the client as on one node (a pulse on the
+ * client's own coid with its code and value, a registered event, a signal with its value);
+ * one the client's node refuses (registered for another server) does nothing, and a
+ * malformed one is refused on the server's node. */
+TEST(remote_events)
+{
+    if (!two_nodes_up(""))
+        return;
+    struct h_proc server = h_exec("event_server", ns_b);
+    pid_t spid = (pid_t)h_get(server.rd, 5000);
+    int schid = (int)h_get(server.rd, 5000);
+    REQUIRE(schid > 0);
+    REQUIRE_OK(enter(ns_a));
+    int nd = find_beta();
+    int coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(coid != -1);
+    int chid = ChannelCreate(0);
+    REQUIRE(chid > 0);
+    int self = ConnectAttach(0, 0, chid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(self != -1);
+
+    struct sigevent ev;
+    struct _pulse p;
+    SIGEV_PULSE_INIT(&ev, self, SIGEV_PULSE_PRIO_INHERIT, 7, 0x1234);
+    give_event(coid, &server, &ev, 0);
+    for (int i = 0; i < 2; i++) {
+        REQUIRE(pulse_within(chid, 5000, &p));
+        CHECK_EQ(p.code, 7);
+        CHECK_EQ(p.value.sival_int, 0x1234);
+    }
+
+    /* Registered for the server of the remote coid. */
+    SIGEV_PULSE_INIT(&ev, self, SIGEV_PULSE_PRIO_INHERIT, 8, 0x5678);
+    CHECK_OK(MsgRegisterEvent(&ev, coid));
+    give_event(coid, &server, &ev, 0);
+    for (int i = 0; i < 2; i++) {
+        REQUIRE(pulse_within(chid, 5000, &p));
+        CHECK_EQ(p.code, 8);
+        CHECK_EQ(p.value.sival_int, 0x5678);
+    }
+    CHECK_OK(MsgUnregisterEvent(&ev));
+
+    /* Registered for another server (the client's own channel's): the client's node refuses
+     * it; the server is not told (see README), and nothing arrives. */
+    SIGEV_PULSE_INIT(&ev, self, SIGEV_PULSE_PRIO_INHERIT, 9, 0x9abc);
+    CHECK_OK(MsgRegisterEvent(&ev, self));
+    give_event(coid, &server, &ev, 0);
+    CHECK(!pulse_within(chid, 500, &p));
+    CHECK_OK(MsgUnregisterEvent(&ev));
+
+    struct sigaction sa = {0};
+    sa.sa_sigaction = on_usr1;
+    sa.sa_flags = SA_SIGINFO;
+    REQUIRE_OK(sigaction(SIGUSR1, &sa, NULL));
+    SIGEV_SIGNAL_VALUE_INT_INIT(&ev, SIGUSR1, 0x4321);
+    give_event(coid, &server, &ev, 0);
+    for (long long until = h_now_ms() + 5000; atomic_load(&usr1_count) < 2 && h_now_ms() < until;)
+        h_sleep_ms(10);
+    CHECK_EQ(atomic_load(&usr1_count), 2);
+    CHECK_EQ(atomic_load(&usr1_value), 0x4321);
+
+    /* Malformed: no signal number. */
+    SIGEV_SIGNAL_INIT(&ev, 0);
+    give_event(coid, &server, &ev, -EINVAL);
+
+    CHECK_OK(ConnectDetach(coid));
     h_kill(server.pid);
     h_close_proc(&server);
     h_kill(gw_a);

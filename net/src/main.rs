@@ -26,6 +26,13 @@
 //! routers where discovery cannot work; `-C` reads a full Zenoh configuration (TLS, access
 //! control).
 //!
+//! An event a local server delivers to a remote client (`MsgDeliverEvent` on the rcvid of a
+//! message we sent it for that client) reaches us as the server's client: the library hands
+//! it to [`on_event`], which sends it to the client's node (op `event`, naming the
+//! connection); that node's gateway delivers it to the client as the server of the client's
+//! connection, on the rcvid of the last message the client sent on it, so the library's
+//! own rules (the client's coids, registrations, `_NTO_COF_*` flags) decide there.
+//!
 //! A node is gone when Zenoh closes the transport to it: at once when its gateway dies (its
 //! socket closes), and when its link is cut once nothing came from it for its lease: the
 //! lease each gateway announces (`--lease`, Zenoh's `transport/link/tx/lease`, 10 s by
@@ -41,11 +48,13 @@ use neutrino::capi::neutrino as nto;
 use neutrino::kernel::abi::{
     _msg_info, _pulse, _NTO_CHF_COID_DISCONNECT, _NTO_CHF_DISCONNECT, _NTO_COF_NOSHARE, _NTO_SIDE_CHANNEL,
 };
+use neutrino::kernel::errno::{Errno, KResult};
+use neutrino::kernel::event::{Kind, RawEvent};
 use neutrino::kernel::net::{self as knet, NetReq};
 use neutrino::kernel::server as kserver;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::watch;
 use wire::{Reader, Status};
@@ -106,6 +115,9 @@ struct Gateway {
     outgoing: Mutex<HashMap<i32, Remote>>,
     /// Remote side: the node that made each connection we hold for it.
     incoming: Mutex<HashMap<i32, String>>,
+    /// Local side: the last message received on each remote connection (by scoid), whose
+    /// rcvid stays good after the reply for the events its server delivers.
+    rcvids: Mutex<HashMap<i32, i64>>,
     lives: Mutex<Lives>,
     /// Bumped after each node's departure from `lives`: what waiting calls watch.
     departures: watch::Sender<u64>,
@@ -375,6 +387,7 @@ fn receive(pool: Arc<Receivers>) {
         let remote = gw.outgoing.lock().unwrap().get(&info.scoid).cloned();
         let answer = match remote {
             Some(r) => {
+                gw.rcvids.lock().unwrap().insert(info.scoid, rcvid);
                 // The query's payload is built in place: header, then the message read
                 // straight after it.
                 let mut p = wire::Writer::request(&gw.me, r.coid);
@@ -550,6 +563,7 @@ fn on_pulse(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, pulse: _pulse) {
         // A global name's server let it go (or died): it is withdrawn.
         let withdrawn = gw.globals.lock().unwrap().remove(&pulse.scoid);
         drop(withdrawn);
+        gw.rcvids.lock().unwrap().remove(&pulse.scoid);
         gw.outgoing.lock().unwrap().remove(&pulse.scoid)
     } else {
         gw.outgoing.lock().unwrap().get(&pulse.scoid).cloned()
@@ -642,6 +656,14 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
             None => Status::Error(libc::ENOENT),
         };
     }
+    if op == "event" {
+        // An event for the client of our connection to node `origin`'s `coid`.
+        let Some(words) = r.event() else { return Status::Error(libc::EINVAL) };
+        return match deliver_event(gw, origin, coid, &RawEvent::from_words(words)) {
+            Ok(()) => Status::Reply(0, Vec::new()),
+            Err(e) => Status::Error(e.0),
+        };
+    }
     if op == "strtond" {
         let name = std::str::from_utf8(r.rest()).unwrap_or("");
         let rt = tokio::runtime::Handle::current();
@@ -666,6 +688,8 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
             if status == -1 {
                 Status::Error(errno())
             } else {
+                // Only what the server wrote: the client keeps the rest of its buffer.
+                reply.truncate((knet::reply_extent() as usize).min(reply.len()));
                 Status::Reply(status, reply)
             }
         }
@@ -685,6 +709,50 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
         }
         _ => Status::Error(libc::ENOSYS),
     }
+}
+
+/// The gateway and runtime [`on_event`] works with (the library's hook is a plain fn).
+static HOOKED: OnceLock<(Arc<Gateway>, tokio::runtime::Handle)> = OnceLock::new();
+
+/// The library's event hook (see `knet::set_event_hook`): an event a local server delivers
+/// on a connection we hold for a remote node goes to that node. It runs on the library's
+/// service thread, so it only checks what can be checked here and sends the event on: as
+/// QNX's kernel hands a remote client's event to Qnet, the server is not told what the
+/// client's node made of it.
+fn on_event(coid: i32, ev: &RawEvent, _tid: Option<i32>, verify: bool) -> Option<KResult<()>> {
+    let (gw, rt) = HOOKED.get()?;
+    let origin = gw.incoming.lock().unwrap().get(&coid).cloned()?;
+    match ev.kind() {
+        Err(e) => return Some(Err(e)),
+        Ok(Kind::Intr) => return Some(Err(Errno::ENOSYS)),
+        Ok(_) => {}
+    }
+    let Some(life) = gw.life_now(&origin) else { return Some(Err(Errno::ESRCH)) };
+    if verify {
+        return Some(Ok(()));
+    }
+    let mut p = wire::Writer::request(&gw.me, coid);
+    p.event(ev.to_words());
+    let gw = gw.clone();
+    rt.spawn(async move {
+        let _ = gw.call(&origin, life, "event", p.done()).await;
+    });
+    Some(Ok(()))
+}
+
+/// Node `origin` delivers `ev` on its connection `coid` that our scoid stands for: to our
+/// local client, as that connection's server, by the rcvid of the client's last message.
+/// Only the node a connection was made to reaches it, and the library checks the event as
+/// for any server.
+fn deliver_event(gw: &Gateway, origin: &str, coid: i32, ev: &RawEvent) -> Result<(), Errno> {
+    let life = gw.life_now(origin);
+    let scoid = {
+        let outgoing = gw.outgoing.lock().unwrap();
+        let mut ours = outgoing.iter();
+        ours.find(|(_, r)| r.node == origin && Some(r.life) == life && r.coid == coid).map(|(s, _)| *s)
+    };
+    let rcvid = scoid.and_then(|s| gw.rcvids.lock().unwrap().get(&s).copied()).ok_or(Errno::ESRCH)?;
+    neutrino::kernel::notify::deliver(rcvid, ev, false)
 }
 
 /// A node that left: the connections it made here end (their servers get
@@ -816,6 +884,7 @@ async fn main() {
         nodes: Mutex::new(Vec::new()),
         outgoing: Mutex::new(HashMap::new()),
         incoming: Mutex::new(HashMap::new()),
+        rcvids: Mutex::new(HashMap::new()),
         lives: Mutex::new(Lives::default()),
         departures: watch::Sender::new(0),
         globals: Mutex::new(HashMap::new()),
@@ -852,6 +921,9 @@ async fn main() {
         .await
         .unwrap();
     let rt = tokio::runtime::Handle::current();
+    let _ = HOOKED.set((gw.clone(), rt.clone()));
+    knet::set_event_hook(on_event);
+    knet::track_replies();
     let local = gw.clone();
     let _ = tokio::task::spawn_blocking(move || serve_local(local, rt)).await;
 }

@@ -21,6 +21,10 @@ impl Writer {
     pub fn bytes(&mut self, b: &[u8]) {
         self.0.extend_from_slice(b);
     }
+    /// An event as the library keeps it (`RawEvent::to_words`).
+    pub fn event(&mut self, words: [u64; 8]) {
+        words.iter().for_each(|w| self.0.extend_from_slice(&w.to_le_bytes()));
+    }
     fn bytes_with_len(&mut self, b: &[u8]) {
         self.0.push(b.len() as u8);
         self.0.extend_from_slice(b);
@@ -48,6 +52,16 @@ impl<'a> Reader<'a> {
     pub fn str(&mut self) -> Option<&'a str> {
         let n = *self.take(1)?.first()? as usize;
         std::str::from_utf8(self.take(n)?).ok()
+    }
+    /// An event as [`Writer::event`] wrote it: exactly its 64 bytes.
+    pub fn event(&mut self) -> Option<[u64; 8]> {
+        let b = self.take(64)?;
+        self.0.is_empty().then_some(())?;
+        let mut words = [0u64; 8];
+        for (w, c) in words.iter_mut().zip(b.chunks_exact(8)) {
+            *w = u64::from_le_bytes(c.try_into().unwrap());
+        }
+        Some(words)
     }
     pub fn rest(&mut self) -> &'a [u8] {
         std::mem::take(&mut self.0)

@@ -22,7 +22,7 @@ use crate::transport::futex;
 use crate::transport::link::{Link, LinkId, PeerCred, Request, Wait, OP_ATTACH, OP_DETACH, OP_PULSE};
 use crate::transport::region::{
     state, Bell, ConnRegion, AGENT_WRITE, BELL_CLIENTS_LEN, BELL_SERVER_LEN, CONN_MAGIC, CONN_REGION_LEN,
-    INLINE, PULSES_POSTED, PULSE_RING, REPLY_INLINE, SLOTS, WAITING_RECEIVE, WAITING_REPLY,
+    INLINE, PULSES_POSTED, PULSE_RING, REPLY_INLINE, REPLY_TRACK, SLOTS, WAITING_RECEIVE, WAITING_REPLY,
 };
 use crate::transport::shm::Region;
 use crate::transport::spin::{self, SignalHold};
@@ -264,6 +264,13 @@ pub fn event_flags(p: &Process, pid: libc::pid_t, scoid: i32) -> Option<u32> {
     let coids = p.coids.lock();
     let conn = coids.conns().find(|c| c.server_pid == pid && c.scoid == scoid && !c.is_dead())?;
     Some(conn.event_flags.load(Ordering::Relaxed))
+}
+
+/// This process's coid on its connection `scoid` to server `pid` (one of them, if shared).
+pub fn coid_of(p: &Process, pid: libc::pid_t, scoid: i32) -> Option<i32> {
+    let coids = p.coids.lock();
+    let mut all = coids.iter();
+    all.find(|(_, c)| c.server_pid == pid && c.scoid == scoid && !c.is_dead()).map(|(coid, _)| coid)
 }
 
 /// Whether thread `tid` sent the last message through one of the slots of this process's
@@ -780,7 +787,12 @@ impl Conn {
                 t[1].store(seg.len as u64, Ordering::Relaxed);
             }
         }
-        slot.reply_flags.store(0, Ordering::Relaxed);
+        if super::net::tracking() {
+            slot.reply_extent.store(0, Ordering::Relaxed);
+            slot.reply_flags.store(REPLY_TRACK, Ordering::Relaxed);
+        } else {
+            slot.reply_flags.store(0, Ordering::Relaxed);
+        }
         slot.unblock.store(0, Ordering::Relaxed);
         if send_len <= INLINE {
             // SAFETY: the segments are the caller's checked buffers; the inline area holds
@@ -964,12 +976,15 @@ impl Conn {
                     // An inline reply is written over the message (see `message::reply`).
                     // SAFETY: n ≤ INLINE; rmsg are the caller's checked reply buffers.
                     unsafe { copy::scatter(self.region.send_data(s), n, rmsg, 0) };
+                    super::net::replied(slot);
                     let status = slot.status.load(Ordering::Relaxed) as i64;
                     slot.state.store(state::FREE, Ordering::Release);
                     return Ok(status);
                 }
                 state::FAILED => {
                     let Some(e) = failure(slot.status.load(Ordering::Relaxed)) else {
+                        // MsgError(rcvid, EOK): a reply of what MsgWrite put there.
+                        super::net::replied(slot);
                         slot.state.store(state::FREE, Ordering::Release);
                         return Ok(0);
                     };

@@ -9,7 +9,7 @@ use super::process::current;
 use super::server::{lookup, Copying, ServerConn};
 use super::{client, thread};
 use crate::transport::copy::{self, Dir, Seg};
-use crate::transport::region::{state, INLINE, REPLY_INLINE};
+use crate::transport::region::{state, Slot, INLINE, REPLY_INLINE, REPLY_TRACK};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -45,6 +45,7 @@ pub fn reply(rcvid: i64, status: i64, segs: &[Seg]) -> KResult<()> {
     let r = conn.received(s);
     let n = len.min(r.reply_cap as usize);
     let slot = conn.region.slot(s);
+    wrote(slot, n);
     let copied = if n <= INLINE && conn.send_area_free(&held) {
         // Over the message, which is done with (the rcvid was released above, and no read
         // of ours runs: we hold the slot): the client reads the lines it wrote, so they
@@ -126,6 +127,10 @@ pub fn write(rcvid: i64, segs: &[Seg], offset: usize) -> KResult<usize> {
     let held = conn.begin_copy(s, gen)?;
     let r = conn.received(s);
     let res = conn.transfer(&held, &r, offset, segs, Dir::Write);
+    // A write of nothing (past the end of the buffers) writes nothing.
+    if let Ok(n @ 1..) = res {
+        wrote(conn.region.slot(s), offset + n);
+    }
     // The client's image went: its connection ended, and the slot with it.
     let (to, status) = match res {
         Err(e) if conn.is_dead() => (state::FAILED, e.0 as u64),
@@ -133,6 +138,15 @@ pub fn write(rcvid: i64, segs: &[Seg], offset: usize) -> KResult<usize> {
     };
     held.finish(to, status);
     res
+}
+
+/// Records that the client's reply buffers are written up to `end`, for a client that asked
+/// (the gateway, which forwards only that much: see `net::track_replies`). The flag shares
+/// the slot's first line with `state`, so others pay nothing for it.
+fn wrote(slot: &Slot, end: usize) {
+    if slot.reply_flags.load(Ordering::Relaxed) & REPLY_TRACK != 0 {
+        slot.reply_extent.fetch_max(end as u64, Ordering::Relaxed);
+    }
 }
 
 /// `MsgInfo`.

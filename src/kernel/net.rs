@@ -9,14 +9,23 @@
 //! untouched: nothing in it asks whether a coid is remote.
 //!
 //! The `netmgr_*` calls are [`NetReq`]s too, on a connection made for the call.
+//!
+//! An event a local server delivers to a remote client reaches the gateway, the server's
+//! client here: the gateway takes those of its connections held for remote nodes through
+//! [`set_event_hook`] and forwards them to the client's node.
 
 use super::abi::{_NTO_COF_NOSHARE, _NTO_SIDE_CHANNEL};
 use super::client;
 use super::errno::{Errno, KResult};
+use super::event::RawEvent;
 use super::names::trusted;
 use crate::transport::copy::Seg;
 use crate::transport::names as sockets;
+use crate::transport::region::Slot;
 use crate::transport::rendezvous;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 /// The local name the gateway holds.
 pub const GATEWAY_NAME: &[u8] = b"neutrino/netmgr";
@@ -38,6 +47,57 @@ pub const NET_NAME_ATTACH: u32 = 5;
 /// `name_open(..., NAME_FLAG_ATTACH_GLOBAL)`: who holds the global name that follows; the
 /// status is the nd, the reply the pid and chid (i32 each).
 pub const NET_NAME_OPEN: u32 = 6;
+
+/// What the gateway does with an event a server delivers on the gateway's connection `coid`
+/// (for the server's thread `tid` the rcvid named; `verify`: `MsgVerifyEvent`): `None` when
+/// the connection is none it holds for a remote node (the event is the gateway's own).
+pub type EventHook = fn(coid: i32, ev: &RawEvent, tid: Option<i32>, verify: bool) -> Option<KResult<()>>;
+
+static EVENT_HOOK: OnceLock<EventHook> = OnceLock::new();
+
+/// Installs the gateway's [`EventHook`], once per process; `false` if one was already there.
+pub fn set_event_hook(hook: EventHook) -> bool {
+    EVENT_HOOK.set(hook).is_ok()
+}
+
+/// The process's [`EventHook`]: only a gateway has one.
+pub(crate) fn event_hook() -> Option<EventHook> {
+    EVENT_HOOK.get().copied()
+}
+
+static TRACKING: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static EXTENT: Cell<u64> = const { Cell::new(0) };
+}
+
+/// From now on this process's messages ask their servers how far they wrote into the reply
+/// buffers, and [`reply_extent`] tells it: the gateway forwards only that much of a reply,
+/// so the remote client keeps the rest of its buffer as QNX leaves it. Other processes never
+/// call it and pay one test per message.
+pub fn track_replies() {
+    TRACKING.store(true, Ordering::Relaxed);
+}
+
+pub(crate) fn tracking() -> bool {
+    TRACKING.load(Ordering::Relaxed)
+}
+
+/// The calling thread's message in `slot` was answered with data: what its server wrote
+/// is noted for [`reply_extent`].
+#[inline]
+pub(crate) fn replied(slot: &Slot) {
+    if tracking() {
+        EXTENT.set(slot.reply_extent.load(Ordering::Relaxed));
+    }
+}
+
+/// After [`track_replies`]: how far the server of the calling thread's last answered message
+/// wrote into its reply buffers (`MsgWrite`s and `MsgReply`), as that server says: bytes
+/// past it were not written. The caller bounds it by its buffers.
+pub fn reply_extent() -> u64 {
+    EXTENT.get()
+}
 
 /// A request to the gateway, in native byte order (it never leaves the node).
 #[repr(C)]

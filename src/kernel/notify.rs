@@ -110,6 +110,12 @@ pub fn receive(
         None => (me(p), 0),
         Some((s, scoid)) => (s, client::event_flags(p, s.pid, scoid).ok_or(Errno::ESRCH)?),
     };
+    // In the gateway: the event may be for the remote client it holds this connection for.
+    if let (Some(hook), Some((s, scoid))) = (super::net::event_hook(), from) {
+        if let Some(done) = client::coid_of(p, s.pid, scoid).and_then(|coid| hook(coid, ev, tid, verify)) {
+            return done;
+        }
+    }
     if conn_flags & _NTO_COF_NOEVENT != 0 {
         return Err(Errno::EACCES);
     }

@@ -55,6 +55,8 @@ pub const WAITING_RECEIVE: u32 = 2;
 
 /// Reply flags in [`Slot::reply_flags`].
 pub const REPLY_INLINE: u32 = 1;
+/// Set by the client when it posts: the server records [`Slot::reply_extent`].
+pub const REPLY_TRACK: u32 = 2;
 
 /// One client thread's message in flight.
 #[repr(C, align(64))]
@@ -104,6 +106,10 @@ pub struct Slot {
     pub send_data: [u8; INLINE],
     /// The bounce area of agent copies into the client's reply buffers.
     pub reply_data: [u8; INLINE],
+    /// With [`REPLY_TRACK`]: how far into the client's reply buffers the server wrote
+    /// (`MsgWrite`, `MsgReply`), as the server says. Last, in the slot's padding: the
+    /// layout before it is unchanged.
+    pub reply_extent: AtomicU64,
 }
 
 /// The header of a connection region.
