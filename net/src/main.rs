@@ -18,8 +18,15 @@
 //! connection of its own for that remote connection, and returns the server's reply (or
 //! error) as the query's reply; this gateway then replies to the local client with it.
 //!
+//! The server sees the remote client, as with Qnet: the attach carries the client's pid and
+//! credentials as this node's library knows them (from the kernel, when the client attached
+//! here) and each message its thread; the remote gateway's connection to the server claims
+//! to stand for that client, with the nd by which the server's node names this one (see
+//! `neutrino::kernel::net::vouch` for what a server believes, and [`Users`] for whom it
+//! is shown).
+//!
 //!   neutrino-netd [-n NODE] [-l ENDPOINT]... [-c ENDPOINT]... [--no-scout] [--lease MS]
-//!                 [-C ZENOH_CONFIG] [--as-root]
+//!                 [-C ZENOH_CONFIG] [--as-root [--mapany UID[:GID]] [--maproot UID[:GID]]]
 //!
 //! Without options it takes the host's name, listens where Zenoh's peer mode does, and
 //! finds the other gateways of the LAN by Zenoh's multicast scouting. `-c` names peers or

@@ -9,6 +9,10 @@
 //! untouched: nothing in it asks whether a coid is remote.
 //!
 //! The `netmgr_*` calls are [`NetReq`]s too, on a connection made for the call.
+//!
+//! On the server's node, the gateway's connection for a remote client claims to stand for
+//! it ([`Behalf`]); the server believes the claim of that gateway only ([`vouch`]), and
+//! then shows the remote client in `_msg_info` and `ConnectClientInfo`.
 
 use super::abi::{_NTO_COF_NOSHARE, _NTO_SIDE_CHANNEL};
 use super::client;
