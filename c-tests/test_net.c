@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <grp.h>
 #include <sys/utsname.h>
 #include <sys/dispatch.h>
 #include <sys/netmgr.h>
@@ -19,6 +20,7 @@
 #define ASK_DETACH 0x48435444   /* "DTCH": the global name's server lets it go */
 #define ASK_RW 0x57524d52    /* "RMRW": the server reads the message and writes the reply in pieces */
 #define ASK_EVENT 0x54564545 /* "EEVT": the server replies, then delivers the event that follows */
+#define ASK_IDENT 0x544e4449   /* "IDNT": the server answers with a struct ident */
 #define GLOBAL_NAME "lnt/echo"
 /* The lease the gateways of the link case announce: a node whose link is cut is seen gone
  * once nothing came from it for a lease (keep-alives go four times a lease); the checks
@@ -304,6 +306,146 @@ HELPER(event_server)
     }
 }
 
+/* What the ident server tells of the client of a message. */
+struct ident {
+    int32_t nd, srcnd, pid, tid;   /* _msg_info, from MsgReceive */
+    int32_t mi_nd, mi_pid, mi_tid; /* MsgInfo */
+    int32_t ci_nd, ci_pid;         /* ConnectClientInfo */
+    int32_t ruid, euid, suid, rgid, egid, sgid, ngroups;
+    int32_t groups[8];
+    char node[64]; /* netmgr_ndtostr(0, nd): the client's node, named on the server's */
+};
+#define IDENT_WORDS 24 /* the int32_t words before node */
+
+/* A server in namespace `arg` ("NS" or "NS UID": running as UID) that answers ASK_IDENT
+ * with what it learns of the message's client. */
+HELPER(ident_server)
+{
+    (void)rd;
+    char ns[32];
+    unsigned uid = 0;
+    if (sscanf(arg, "%31s %u", ns, &uid) < 1 || enter(ns) != 0 || h_become(uid) != 0)
+        return 10;
+    int chid = ChannelCreate(_NTO_CHF_DISCONNECT);
+    h_put(wr, getpid());
+    h_put(wr, chid);
+    for (;;) {
+        union {
+            int ask;
+            struct _pulse pulse;
+        } m;
+        struct _msg_info info, mi;
+        rcvid_t rcvid = MsgReceive(chid, &m, sizeof m, &info);
+        if (rcvid == -1)
+            return 11;
+        if (rcvid == 0) {
+            if (m.pulse.code == _PULSE_CODE_DISCONNECT)
+                ConnectDetach(m.pulse.scoid);
+            continue;
+        }
+        struct ident id;
+        memset(&id, 0, sizeof id);
+        struct _client_info ci;
+        if (m.ask != ASK_IDENT || MsgInfo(rcvid, &mi) != 0 || ConnectClientInfo(info.scoid, &ci, 8) != 0) {
+            MsgError(rcvid, EINVAL);
+            continue;
+        }
+        id.nd = (int32_t)info.nd, id.srcnd = (int32_t)info.srcnd, id.pid = info.pid, id.tid = info.tid;
+        id.mi_nd = (int32_t)mi.nd, id.mi_pid = mi.pid, id.mi_tid = mi.tid;
+        id.ci_nd = (int32_t)ci.nd, id.ci_pid = ci.pid;
+        id.ruid = (int32_t)ci.cred.ruid, id.euid = (int32_t)ci.cred.euid, id.suid = (int32_t)ci.cred.suid;
+        id.rgid = (int32_t)ci.cred.rgid, id.egid = (int32_t)ci.cred.egid, id.sgid = (int32_t)ci.cred.sgid;
+        id.ngroups = (int32_t)ci.cred.ngroups;
+        for (unsigned i = 0; i < ci.cred.ngroups && i < 8; i++)
+            id.groups[i] = (int32_t)ci.cred.grouplist[i];
+        if (netmgr_ndtostr(0, info.nd, id.node, sizeof id.node) == -1)
+            snprintf(id.node, sizeof id.node, "(%s)", h_errname(errno));
+        MsgReply(rcvid, 0, &id, sizeof id);
+    }
+}
+
+/* A client in namespace `arg` ("NS RUID EUID SUID RGID EGID SGID G1 G2": with those ids and
+ * groups, G 0 for none) of the ident server (whose pid and chid it is given) on node beta:
+ * tells its pid, tid, the nd of beta, and the struct ident (as IDENT_WORDS words, then the
+ * node's name as 16). */
+HELPER(ident_client)
+{
+    char ns[32];
+    unsigned u[3], g[3], gl[2];
+    if (sscanf(arg, "%31s %u %u %u %u %u %u %u %u", ns, &u[0], &u[1], &u[2], &g[0], &g[1], &g[2], &gl[0],
+               &gl[1]) != 9 ||
+        enter(ns) != 0)
+        return 10;
+    gid_t groups[2] = {gl[0], gl[1]};
+    if (setgroups(gl[0] ? (gl[1] ? 2 : 1) : 0, groups) != 0 || setresgid(g[0], g[1], g[2]) != 0 ||
+        setresuid(u[0], u[1], u[2]) != 0)
+        return 11;
+    pid_t spid = (pid_t)h_get(rd, 5000);
+    int schid = (int)h_get(rd, 5000);
+    int nd = -1;
+    for (long long until = h_now_ms() + 10000; nd == -1 && h_now_ms() < until;) {
+        nd = netmgr_strtond("beta", NULL);
+        if (nd == -1)
+            h_sleep_ms(100);
+    }
+    int coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+    if (coid == -1)
+        return 12;
+    struct ident id;
+    int ask = ASK_IDENT;
+    if (MsgSend(coid, &ask, sizeof ask, &id, sizeof id) != 0)
+        return 13;
+    h_put(wr, getpid());
+    h_put(wr, h_gettid());
+    h_put(wr, nd);
+    int32_t words[IDENT_WORDS + 16];
+    memcpy(words, &id, sizeof words);
+    for (int i = 0; i < IDENT_WORDS + 16; i++)
+        h_put(wr, words[i]);
+    return 0;
+}
+
+/* Runs ident_client with `ids` (see it) against the ident server `spid`/`schid` in ns_b:
+ * the client's pid, tid and nd of beta, and what the server saw. */
+static void remote_ident(const char *ns, const char *ids, pid_t spid, int schid, pid_t *pid, pid_t *tid, int *nd,
+                         struct ident *id)
+{
+    char arg[128];
+    snprintf(arg, sizeof arg, "%s %s", ns, ids);
+    struct h_proc c = h_exec("ident_client", arg);
+    h_put(c.wr, spid);
+    h_put(c.wr, schid);
+    *pid = (pid_t)h_get(c.rd, 15000);
+    *tid = (pid_t)h_get(c.rd, 5000);
+    *nd = (int)h_get(c.rd, 5000);
+    int32_t words[IDENT_WORDS + 16];
+    for (int i = 0; i < IDENT_WORDS + 16; i++)
+        words[i] = (int32_t)h_get(c.rd, 5000);
+    memcpy(id, words, sizeof words);
+    id->node[sizeof id->node - 1] = 0;
+    CHECK_EQ(h_wait(c.pid, 5000), 0);
+    h_close_proc(&c);
+}
+
+/* What every server learns of a remote client: its node (named by the server's own nd, which
+ * netmgr_ndtostr there names "alpha"), the server's node as the client's names it, the
+ * client's pid and thread, by MsgReceive, MsgInfo and ConnectClientInfo alike. */
+static void check_remote(const struct ident *id, pid_t pid, pid_t tid, int nd)
+{
+    CHECK(id->nd != 0);
+    CHECK(strcmp(id->node, "alpha") == 0);
+    if (strcmp(id->node, "alpha") != 0)
+        h_note("the server names the client's node \"%s\"", id->node);
+    CHECK_EQ(id->srcnd, nd);
+    CHECK_EQ(id->pid, pid);
+    CHECK_EQ(id->tid, tid);
+    CHECK_EQ(id->mi_nd, id->nd);
+    CHECK_EQ(id->mi_pid, pid);
+    CHECK_EQ(id->mi_tid, tid);
+    CHECK_EQ(id->ci_nd, id->nd);
+    CHECK_EQ(id->ci_pid, pid);
+}
+
 static char ns_a[32], ns_b[32];
 /* The veth link's ends are lnv<link_id>a (in ns_a) and lnv<link_id>b (in ns_b). */
 static int link_id;
@@ -373,12 +515,18 @@ static void *cut_later(void *arg)
     return NULL;
 }
 
+/* The user the gateways run as: 0 is root (with --as-root). */
+static uid_t gw_uid;
+
 static pid_t gateway(const char *ns, const char *args)
 {
     pid_t pid = fork();
     if (pid == 0) {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "exec ip netns exec %s neutrino-netd --as-root %s >netd-%s.log 2>&1", ns, args, ns);
+        char cmd[400], as[100] = "neutrino-netd --as-root";
+        if (gw_uid != 0)
+            snprintf(as, sizeof as, "setpriv --reuid=%u --regid=%u --clear-groups neutrino-netd", (unsigned)gw_uid,
+                     (unsigned)gw_uid);
+        snprintf(cmd, sizeof cmd, "exec ip netns exec %s %s %s >netd-%s.log 2>&1", ns, as, args, ns);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
@@ -905,6 +1053,191 @@ TEST(remote_events)
     give_event(coid, &server, &ev, -EINVAL);
 
     CHECK_OK(ConnectDetach(coid));
+    h_kill(server.pid);
+    h_close_proc(&server);
+    h_kill(gw_a);
+    h_kill(gw_b);
+    remove_namespaces();
+}
+
+/* A remote client as the server sees it (QNX's Qnet): its node, pid and thread, and its
+ * credentials, which a gateway running as root passes through (its ids, real, effective
+ * and saved, and its groups), but for what --maproot maps (here on the server's node). */
+TEST(remote_identity)
+{
+    if (!two_nodes_up("--maproot 4500:4600"))
+        return;
+    struct h_proc server = h_exec("ident_server", ns_b);
+    pid_t spid = (pid_t)h_get(server.rd, 5000);
+    int schid = (int)h_get(server.rd, 5000);
+    REQUIRE(schid > 0);
+    pid_t pid, tid;
+    int nd;
+    struct ident id;
+    remote_ident(ns_a, "4000 4001 4002 4100 4101 4102 4321 4322", spid, schid, &pid, &tid, &nd, &id);
+    check_remote(&id, pid, tid, nd);
+    CHECK_EQ(id.ruid, 4000);
+    CHECK_EQ(id.euid, 4001);
+    CHECK_EQ(id.suid, 4002);
+    CHECK_EQ(id.rgid, 4100);
+    CHECK_EQ(id.egid, 4101);
+    CHECK_EQ(id.sgid, 4102);
+    CHECK_EQ(id.ngroups, 2);
+    CHECK_EQ(id.groups[0], 4321);
+    CHECK_EQ(id.groups[1], 4322);
+    /* A remote root is mapped as beta's --maproot says. */
+    remote_ident(ns_a, "0 0 0 0 0 0 0 0", spid, schid, &pid, &tid, &nd, &id);
+    check_remote(&id, pid, tid, nd);
+    CHECK_EQ(id.ruid, 4500);
+    CHECK_EQ(id.euid, 4500);
+    CHECK_EQ(id.suid, 4500);
+    CHECK_EQ(id.egid, 4600);
+    CHECK_EQ(id.ngroups, 0);
+
+    h_kill(server.pid);
+    h_close_proc(&server);
+    h_kill(gw_a);
+    h_kill(gw_b);
+    remove_namespaces();
+}
+
+/* `cmd` as a shell command's exit status, within 10 s. */
+static int exit_status(const char *cmd)
+{
+    int st = sh("timeout 10 %s >/dev/null 2>&1", cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Gateways that are not root: neutrino-netd refuses root without --as-root, and maps users
+ * only as root; an unprivileged gateway presents its remote clients as its own user, whatever
+ * they are (here a client with real uid 0), with their own node, pid and thread. */
+TEST(remote_identity_unprivileged)
+{
+    H_NEED_ROOT();
+    if (sh("command -v neutrino-netd >/dev/null && command -v setpriv >/dev/null") != 0) {
+        h_note("skipped: neutrino-netd (make stage installs it) or setpriv is not on PATH");
+        return;
+    }
+    CHECK_EQ(exit_status("neutrino-netd -n refused --no-scout"), 2);
+    CHECK_EQ(exit_status("setpriv --reuid=65534 --regid=65534 --clear-groups neutrino-netd --mapany 1:1"), 2);
+    gw_uid = 65534;
+    bool up = two_nodes_up("");
+    gw_uid = 0;
+    if (!up)
+        return;
+    char arg[64];
+    snprintf(arg, sizeof arg, "%s 65534", ns_b);
+    struct h_proc server = h_exec("ident_server", arg);
+    pid_t spid = (pid_t)h_get(server.rd, 5000);
+    int schid = (int)h_get(server.rd, 5000);
+    REQUIRE(schid > 0);
+    pid_t pid, tid;
+    int nd;
+    struct ident id;
+    remote_ident(ns_a, "0 65534 0 0 65534 0 4321 0", spid, schid, &pid, &tid, &nd, &id);
+    check_remote(&id, pid, tid, nd);
+    CHECK_EQ(id.ruid, 65534);
+    CHECK_EQ(id.euid, 65534);
+    CHECK_EQ(id.suid, 65534);
+    CHECK_EQ(id.rgid, 65534);
+    CHECK_EQ(id.egid, 65534);
+    CHECK_EQ(id.sgid, 65534);
+    CHECK_EQ(id.ngroups, 0);
+
+    h_kill(server.pid);
+    h_close_proc(&server);
+    h_kill(gw_a);
+    h_kill(gw_b);
+    remove_namespaces();
+}
+
+/* netprobe (NETPROBE) in namespace `ns` as `uid`: a local process that is not the gateway
+ * claims to stand for a remote root client (see net/src/bin/netprobe.rs) in a message to
+ * the ident server `spid`/`schid`. Its pid and tid, and what the server saw; false if it
+ * did not run. */
+static bool forged_ident(const char *ns, uid_t uid, pid_t spid, int schid, pid_t *pid, pid_t *tid,
+                         int32_t words[IDENT_WORDS])
+{
+    int p[2];
+    REQUIRE_OK(pipe(p));
+    pid_t child = fork();
+    if (child == 0) {
+        dup2(p[1], 1);
+        if (enter(ns) != 0 || h_become(uid) != 0)
+            _exit(126);
+        char a1[16], a2[16], a3[16], a4[16];
+        snprintf(a1, sizeof a1, "%d", (int)spid);
+        snprintf(a2, sizeof a2, "%d", schid);
+        snprintf(a3, sizeof a3, "%d", ASK_IDENT);
+        snprintf(a4, sizeof a4, "%d", IDENT_WORDS);
+        const char *probe = getenv("NETPROBE");
+        execl(probe, probe, "claim", a1, a2, a3, a4, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    char out[1024] = "";
+    size_t n = 0;
+    struct pollfd pf = {p[0], POLLIN, 0};
+    ssize_t r = 1;
+    while (r > 0 && n < sizeof out - 1 && poll(&pf, 1, 10000) == 1) {
+        r = read(p[0], out + n, sizeof out - 1 - n);
+        if (r > 0)
+            n += (size_t)r;
+    }
+    close(p[0]);
+    int st = h_wait(child, 5000);
+    CHECK_EQ(st, 0);
+    char *got = strstr(out, "got ");
+    if (st != 0 || sscanf(out, "me %d %d", pid, tid) != 2 || !got)
+        return false;
+    char *at = got + 4;
+    for (int i = 0; i < IDENT_WORDS; i++)
+        words[i] = (int32_t)strtol(at, &at, 10);
+    return true;
+}
+
+/* Only the node's gateway speaks for remote clients: a local process that is not it, root or
+ * not, claiming to stand for a remote root client is seen as itself (its pid and thread, node
+ * 0, its own credentials). */
+TEST(hostile_identity)
+{
+    const char *probe = getenv("NETPROBE");
+    if (!probe || access(probe, X_OK) != 0) {
+        h_note("skipped: NETPROBE does not name netprobe (make net builds it; make c-tests sets it)");
+        return;
+    }
+    if (!two_nodes_up(""))
+        return;
+    struct h_proc server = h_exec("ident_server", ns_b);
+    pid_t spid = (pid_t)h_get(server.rd, 5000);
+    int schid = (int)h_get(server.rd, 5000);
+    REQUIRE(schid > 0);
+    /* The server's node has its gateway, which the forger could claim to be. */
+    REQUIRE_OK(enter(ns_b));
+    for (long long until = h_now_ms() + 10000; netmgr_strtond("beta", NULL) != 0 && h_now_ms() < until;)
+        h_sleep_ms(100);
+    REQUIRE_EQ(netmgr_strtond("beta", NULL), 0);
+    uid_t uids[] = {0, 65534};
+    for (int i = 0; i < 2; i++) {
+        pid_t pid = 0, tid = 0;
+        int32_t w[IDENT_WORDS];
+        struct ident id;
+        if (!forged_ident(ns_b, uids[i], spid, schid, &pid, &tid, w)) {
+            CHECK(!"netprobe claim ran");
+            continue;
+        }
+        memcpy(&id, w, sizeof w);
+        CHECK_EQ(id.nd, 0);
+        CHECK_EQ(id.srcnd, 0);
+        CHECK_EQ(id.pid, pid);
+        CHECK_EQ(id.tid, tid);
+        CHECK_EQ(id.mi_pid, pid);
+        CHECK_EQ(id.ci_nd, 0);
+        CHECK_EQ(id.ci_pid, pid);
+        CHECK_EQ(id.ruid, (int32_t)uids[i]);
+        CHECK_EQ(id.euid, (int32_t)uids[i]);
+    }
+
     h_kill(server.pid);
     h_close_proc(&server);
     h_kill(gw_a);

@@ -18,8 +18,15 @@
 //! connection of its own for that remote connection, and returns the server's reply (or
 //! error) as the query's reply; this gateway then replies to the local client with it.
 //!
+//! The server sees the remote client, as with Qnet: the attach carries the client's pid and
+//! credentials as this node's library knows them (from the kernel, when the client attached
+//! here) and each message its thread; the remote gateway's connection to the server claims
+//! to stand for that client, with the nd by which the server's node names this one (see
+//! `neutrino::kernel::net::vouch` for what a server believes, and [`Users`] for whom it
+//! is shown).
+//!
 //!   neutrino-netd [-n NODE] [-l ENDPOINT]... [-c ENDPOINT]... [--no-scout] [--lease MS]
-//!                 [-C ZENOH_CONFIG] [--as-root]
+//!                 [-C ZENOH_CONFIG] [--as-root [--mapany UID[:GID]] [--maproot UID[:GID]]]
 //!
 //! Without options it takes the host's name, listens where Zenoh's peer mode does, and
 //! finds the other gateways of the LAN by Zenoh's multicast scouting. `-c` names peers or
@@ -46,11 +53,12 @@ mod wire;
 
 use neutrino::capi::neutrino as nto;
 use neutrino::kernel::abi::{
-    _msg_info, _pulse, _NTO_CHF_COID_DISCONNECT, _NTO_CHF_DISCONNECT, _NTO_COF_NOSHARE, _NTO_SIDE_CHANNEL,
+    _client_info, _msg_info, _pulse, _NTO_CHF_COID_DISCONNECT, _NTO_CHF_DISCONNECT,
 };
+use neutrino::kernel::client as kclient;
 use neutrino::kernel::errno::{Errno, KResult};
 use neutrino::kernel::event::{Kind, RawEvent};
-use neutrino::kernel::net::{self as knet, NetReq};
+use neutrino::kernel::net::{self as knet, Behalf, NetReq, BEHALF_GROUPS};
 use neutrino::kernel::server as kserver;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -106,8 +114,60 @@ struct Global {
     token: Option<zenoh::liveliness::LivelinessToken>,
 }
 
+/// Whom remote clients are presented to local servers as. A gateway running as root passes
+/// their credentials through, as Qnet does, except what `--mapany`/`--maproot` map; any
+/// other presents them as its own user, a rule the servers' library enforces itself (see
+/// `neutrino::kernel::net::vouch`): no node can act here as a user the gateway is not.
+#[derive(Default)]
+struct Users {
+    /// `--mapany UID[:GID]`: every remote client acts as this user.
+    any: Option<(u32, u32)>,
+    /// `--maproot UID[:GID]`: a remote client with any uid 0 acts as this user.
+    root: Option<(u32, u32)>,
+}
+
+impl Users {
+    fn present(&self, c: &mut Behalf) {
+        let to = self.any.or(if c.uids.contains(&0) { self.root } else { None });
+        if let Some((uid, gid)) = to {
+            c.uids = [uid; 3];
+            c.gids = [gid; 3];
+            c.ngroups = 0;
+            c.groups = [0; BEHALF_GROUPS];
+        }
+    }
+}
+
+/// `UID[:GID]` of `--mapany`/`--maproot`; without a GID, the user's group in the password
+/// database, as Qnet maps to "the group ID of map_uid".
+fn user_arg(opt: &str, v: &str) -> (u32, u32) {
+    let bad = || -> ! {
+        eprintln!("neutrino-netd: {opt} takes UID[:GID] (a UID without a password entry needs its GID)");
+        std::process::exit(2)
+    };
+    let (u, g) = v.split_once(':').map_or((v, None), |(u, g)| (u, Some(g)));
+    let uid: u32 = u.parse().unwrap_or_else(|_| bad());
+    let gid = match g {
+        Some(g) => g.parse().unwrap_or_else(|_| bad()),
+        None => {
+            // SAFETY: passwd is plain data; getpwuid_r writes it and its strings into buf.
+            let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+            let mut buf = vec![0 as libc::c_char; 4096];
+            let mut found = std::ptr::null_mut();
+            // SAFETY: all pointers are valid for the call; buf's length is given.
+            unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr(), buf.len(), &mut found) };
+            if found.is_null() {
+                bad()
+            }
+            pw.pw_gid
+        }
+    };
+    (uid, gid)
+}
+
 struct Gateway {
     me: String,
+    users: Users,
     session: zenoh::Session,
     /// Node names by nd - 1: an nd stays bound to its name for the gateway's life.
     nodes: Mutex<Vec<String>>,
@@ -392,6 +452,7 @@ fn receive(pool: Arc<Receivers>) {
                 // straight after it.
                 let mut p = wire::Writer::request(&gw.me, r.coid);
                 p.u32(info.dstmsglen.max(0) as u32);
+                p.u32(info.tid as u32);
                 p.bytes(&buf[..got]);
                 let mut payload = p.done();
                 match read_rest(rcvid, &mut payload, got, info.srcmsglen as usize) {
@@ -432,6 +493,25 @@ fn read_rest(rcvid: i64, out: &mut Vec<u8>, got: usize, total: usize) -> Result<
     Ok(())
 }
 
+/// The local client of the message `info` tells of, as the server that attaches for it on
+/// node `nd` is to be shown it: its pid and credentials as our library knows them (from the
+/// kernel, when it attached to us), and `nd`, by which this node names that one.
+fn local_client(info: &_msg_info, nd: u32) -> Option<Behalf> {
+    let mut ci = _client_info::default();
+    let mut groups = [0; BEHALF_GROUPS];
+    kserver::client_info(info.scoid, &mut ci, &mut groups).ok()?;
+    let c = ci.cred;
+    Some(Behalf {
+        nd: 0,
+        srcnd: nd,
+        pid: info.pid,
+        uids: [c.ruid, c.euid, c.suid],
+        gids: [c.rgid, c.egid, c.sgid],
+        ngroups: c.ngroups.min(BEHALF_GROUPS as u32),
+        groups,
+    })
+}
+
 /// A request on a connection that is not (yet) a remote one: attach, netmgr or a global
 /// name.
 async fn local_request(gw: &Gateway, info: &_msg_info, msg: &[u8]) -> Status {
@@ -457,9 +537,13 @@ async fn local_request(gw: &Gateway, info: &_msg_info, msg: &[u8]) -> Status {
             let Some(life) = gw.life_of(&node).await else {
                 return Status::Error(libc::ESRCH);
             };
+            let Some(client) = local_client(info, req.nd) else {
+                return Status::Error(libc::ESRCH);
+            };
             let mut p = wire::Writer::request(&gw.me, 0);
             p.u32(req.pid as u32);
             p.u32(req.chid as u32);
+            wire::put_behalf(&mut p, &client);
             match gw.call(&node, life, "attach", p.done()).await.map(|b| Status::parse(&b.to_bytes())) {
                 Ok(Status::Reply(coid, _)) => {
                     let remote = Remote { node: node.clone(), life, coid: coid as i32 };
@@ -547,7 +631,7 @@ async fn local_request(gw: &Gateway, info: &_msg_info, msg: &[u8]) -> Status {
 /// Whether the local client behind `scoid` runs as root or as this gateway's user (its
 /// credentials as the kernel gave them when it connected).
 fn acts_as_me(scoid: i32) -> bool {
-    let mut info = neutrino::kernel::abi::_client_info::default();
+    let mut info = _client_info::default();
     // SAFETY: plain syscall.
     let me = unsafe { libc::geteuid() };
     kserver::client_info(scoid, &mut info, &mut []).is_ok_and(|_| info.cred.euid == 0 || info.cred.euid == me)
@@ -632,14 +716,20 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
         return Status::Error(libc::EINVAL);
     };
     if op == "attach" {
-        let (Some(pid), Some(chid)) = (r.u32(), r.u32()) else {
+        let (Some(pid), Some(chid), Some(mut client)) = (r.u32(), r.u32(), r.behalf()) else {
             return Status::Error(libc::EINVAL);
         };
-        let flags = _NTO_COF_NOSHARE as i32;
-        let c = nto::ConnectAttach(0, pid as i32, chid as i32, _NTO_SIDE_CHANNEL, flags);
-        if c == -1 {
-            return Status::Error(errno());
-        }
+        // The server is shown the remote client: by the nd this node names its node by,
+        // with the credentials this gateway may present (see `Users::present`).
+        client.nd = match tokio::runtime::Handle::current().block_on(gw.nd_of(origin)) {
+            Ok(nd) => nd,
+            Err(e) => return Status::Error(e),
+        };
+        gw.users.present(&mut client);
+        let c = match kclient::attach_for(pid as i32, chid as i32, 0, &client) {
+            Ok(c) => c,
+            Err(e) => return Status::Error(e.0),
+        };
         gw.incoming.lock().unwrap().insert(c, origin.to_owned());
         return Status::Reply(c as i64, Vec::new());
     }
@@ -678,13 +768,14 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
     }
     match op {
         "send" => {
-            let Some(rlen) = r.u32() else { return Status::Error(libc::EINVAL) };
+            let (Some(rlen), Some(tid)) = (r.u32(), r.u32()) else { return Status::Error(libc::EINVAL) };
             let msg = r.rest();
             let mut reply = vec![0u8; (rlen as usize).min(MAX_REPLY)];
+            // The server sees the remote client's thread as the sender.
             // SAFETY: msg and reply are valid for their lengths.
-            let status = unsafe {
+            let status = kclient::as_thread(tid as i32, || unsafe {
                 nto::MsgSend(coid, msg.as_ptr().cast(), msg.len(), reply.as_mut_ptr().cast(), reply.len())
-            };
+            });
             if status == -1 {
                 Status::Error(errno())
             } else {
@@ -777,6 +868,7 @@ struct Options {
     config: Option<String>,
     as_root: bool,
     lease_ms: Option<u64>,
+    users: Users,
 }
 
 fn options() -> Options {
@@ -788,6 +880,7 @@ fn options() -> Options {
         config: None,
         as_root: false,
         lease_ms: None,
+        users: Users::default(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -804,6 +897,8 @@ fn options() -> Options {
             "-C" => o.config = Some(value()),
             "--no-scout" => o.scout = false,
             "--as-root" => o.as_root = true,
+            "--mapany" => o.users.any = Some(user_arg(&a, &value())),
+            "--maproot" => o.users.root = Some(user_arg(&a, &value())),
             "--lease" => match value().parse() {
                 Ok(ms) if ms > 0 => o.lease_ms = Some(ms),
                 _ => {
@@ -813,17 +908,22 @@ fn options() -> Options {
             },
             _ => {
                 eprintln!(
-                    "usage: neutrino-netd [-n NODE] [-l ENDPOINT]... [-c ENDPOINT]... [--no-scout] [--lease MS] [-C ZENOH_CONFIG] [--as-root]"
+                    "usage: neutrino-netd [-n NODE] [-l ENDPOINT]... [-c ENDPOINT]... [--no-scout] [--lease MS] [-C ZENOH_CONFIG] [--as-root [--mapany UID[:GID]] [--maproot UID[:GID]]]"
                 );
                 std::process::exit(2)
             }
         }
     }
-    // Remote clients reach servers as the gateway's user (their own credentials do not
-    // travel yet): as root, any local or remote user would act as root.
+    // As root, the gateway passes remote users through (remote root acts as root here, as
+    // with Qnet): only when asked to. Any other gateway presents them as its own user.
     // SAFETY: plain syscall.
-    if unsafe { libc::geteuid() } == 0 && !o.as_root {
-        eprintln!("neutrino-netd: refusing to run as root (remote clients would act as root); run it as an unprivileged user, or pass --as-root");
+    let root = unsafe { libc::geteuid() } == 0;
+    if root && !o.as_root {
+        eprintln!("neutrino-netd: refusing to run as root (remote clients would act here as the users they are, root included); run it as an unprivileged user (remote clients then act as that user), or pass --as-root (with --maproot or --mapany to map remote users)");
+        std::process::exit(2)
+    }
+    if !root && (o.users.any.is_some() || o.users.root.is_some()) {
+        eprintln!("neutrino-netd: --mapany and --maproot need a gateway running as root (any other presents remote clients as its own user)");
         std::process::exit(2)
     }
     if o.name.is_empty() {
@@ -873,13 +973,15 @@ fn config(o: &Options) -> zenoh::Config {
 async fn main() {
     // Zenoh's own diagnostics, as RUST_LOG asks.
     zenoh::init_log_from_env_or("error");
-    let o = options();
+    let mut o = options();
     let session = zenoh::open(config(&o)).await.unwrap_or_else(|e| {
         eprintln!("neutrino-netd: cannot start Zenoh: {e}");
         std::process::exit(1)
     });
+    let users = std::mem::take(&mut o.users);
     let gw = Arc::new(Gateway {
         me: o.name.clone(),
+        users,
         session,
         nodes: Mutex::new(Vec::new()),
         outgoing: Mutex::new(HashMap::new()),

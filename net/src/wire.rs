@@ -2,7 +2,7 @@
 //! asking node's name and the connection it concerns; each reply a [`Status`]. Every field
 //! a peer sends is checked: a short or malformed request is `EINVAL`, never a crash.
 
-use neutrino::kernel::net as knet;
+use neutrino::kernel::net::{self as knet, Behalf, BEHALF_GROUPS};
 
 /// A request's payload under construction.
 pub struct Writer(Vec<u8>);
@@ -65,6 +65,39 @@ impl<'a> Reader<'a> {
     }
     pub fn rest(&mut self) -> &'a [u8] {
         std::mem::take(&mut self.0)
+    }
+}
+
+/// Writes remote client `c` into an attach request (all but `nd`, which the server's node
+/// gives: its own name for the asking node).
+pub fn put_behalf(w: &mut Writer, c: &Behalf) {
+    w.u32(c.srcnd);
+    w.u32(c.pid as u32);
+    for v in c.uids.iter().chain(&c.gids) {
+        w.u32(*v);
+    }
+    let n = (c.ngroups as usize).min(BEHALF_GROUPS);
+    w.u32(n as u32);
+    for g in &c.groups[..n] {
+        w.u32(*g);
+    }
+}
+
+impl Reader<'_> {
+    /// The remote client an attach request names (see [`put_behalf`]); `nd` 0.
+    pub fn behalf(&mut self) -> Option<Behalf> {
+        let mut c = Behalf { srcnd: self.u32()?, pid: self.u32()? as i32, ..Default::default() };
+        for v in c.uids.iter_mut().chain(c.gids.iter_mut()) {
+            *v = self.u32()?;
+        }
+        c.ngroups = self.u32()?;
+        if c.ngroups as usize > BEHALF_GROUPS {
+            return None;
+        }
+        for g in &mut c.groups[..c.ngroups as usize] {
+            *g = self.u32()?;
+        }
+        Some(c)
     }
 }
 

@@ -11,6 +11,7 @@ use super::errno::{check, Errno, KResult};
 use super::fdbind;
 use super::ids::IdTable;
 use super::inherit;
+use super::net::Behalf;
 use super::process::{current, Process};
 use super::pulse;
 use super::server::{self, fail_blocked, ServerConn};
@@ -19,7 +20,9 @@ use super::thread::{self, Blocked, Timeout, Waker};
 use crate::transport::copy::{self, Seg};
 use crate::transport::fdreg::Tracked;
 use crate::transport::futex;
-use crate::transport::link::{Link, LinkId, PeerCred, Request, Wait, OP_ATTACH, OP_DETACH, OP_PULSE};
+use crate::transport::link::{
+    Link, LinkId, PeerCred, Request, Wait, GRANT_PULSES, GRANT_REMOTE, OP_ATTACH, OP_DETACH, OP_PULSE,
+};
 use crate::transport::region::{
     state, Bell, ConnRegion, AGENT_WRITE, BELL_CLIENTS_LEN, BELL_SERVER_LEN, CONN_MAGIC, CONN_REGION_LEN,
     INLINE, PULSES_POSTED, PULSE_RING, REPLY_INLINE, REPLY_TRACK, SLOTS, WAITING_RECEIVE, WAITING_REPLY,
@@ -91,6 +94,9 @@ pub struct Conn {
     local: Option<(Arc<Channel>, Arc<ServerConn>)>,
     /// Whether the server lets us send pulses (QNX's cross-user rule, decided by it).
     pub may_pulse: bool,
+    /// Whether the server believes that the connection stands for a remote client (see
+    /// [`attach_for`]): its messages then show the server the thread [`as_thread`] names.
+    stands_for_remote: bool,
     /// `_NTO_COF_NOEVENT` and `_NTO_COF_REG_EVENTS` of any coid naming the connection.
     event_flags: AtomicU32,
     /// Places in the pulse ring reserved so far: each producer takes the next one.
@@ -237,7 +243,7 @@ pub fn send_with(coid: i32, smsg: &[Seg], rmsg: &[Seg], waker: Arc<Waker>) -> KR
 pub fn attach_as(chid: i32, pid: libc::pid_t, creds: server::Creds) -> KResult<i32> {
     let p = current();
     let n = p.ids.lock().take().ok_or(Errno::EAGAIN)?;
-    let conn = match local_conn(p, chid, creds, Some(pid)) {
+    let conn = match local_conn(p, chid, creds, Some(server::Shown { pid, ..Default::default() })) {
         Ok(c) => c,
         Err(e) => {
             p.ids.lock().give_back(n);
@@ -292,8 +298,50 @@ pub fn attach(nd: u32, pid: libc::pid_t, chid: i32, index: u32, flags: i32) -> K
     attach_by(pid, chid, index, flags, crate::transport::rendezvous::deadline())
 }
 
+/// The node's gateway: a side-channel connection (never shared) to local channel `chid` of
+/// process `pid` that stands for remote client `claim`. The server believes the claim only
+/// of the gateway it would reach itself (see `net::vouch`); otherwise the connection is an
+/// ordinary one of this process.
+pub fn attach_for(pid: libc::pid_t, chid: i32, flags: i32, claim: &Behalf) -> KResult<i32> {
+    let flags = flags | _NTO_COF_NOSHARE as i32;
+    attach_claiming(
+        pid,
+        chid,
+        _NTO_SIDE_CHANNEL,
+        flags,
+        crate::transport::rendezvous::deadline(),
+        Some(claim),
+    )
+}
+
+thread_local! {
+    /// The remote thread this thread sends for (see [`as_thread`]); 0: none.
+    static SHOWN_TID: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `f`, in which this thread's messages on connections that stand for a remote client
+/// show their server thread `tid` of that client as the sender (`_msg_info.tid`): how the
+/// gateway passes its remote clients' threads on.
+pub fn as_thread<R>(tid: i32, f: impl FnOnce() -> R) -> R {
+    let before = SHOWN_TID.with(|t| t.replace(tid));
+    let r = f();
+    SHOWN_TID.with(|t| t.set(before));
+    r
+}
+
 /// A local `ConnectAttach` whose wait for the server ends at `deadline`.
 pub fn attach_by(pid: libc::pid_t, chid: i32, index: u32, flags: i32, deadline: Instant) -> KResult<i32> {
+    attach_claiming(pid, chid, index, flags, deadline, None)
+}
+
+fn attach_claiming(
+    pid: libc::pid_t,
+    chid: i32,
+    index: u32,
+    flags: i32,
+    deadline: Instant,
+    claim: Option<&Behalf>,
+) -> KResult<i32> {
     if flags as u32 & !_NTO_COF_MASK != 0 {
         return Err(Errno::EINVAL);
     }
@@ -312,7 +360,7 @@ pub fn attach_by(pid: libc::pid_t, chid: i32, index: u32, flags: i32, deadline: 
     // 0x40000002 (and scoid 3).
     let side =
         if index & _NTO_SIDE_CHANNEL != 0 { Some(p.ids.lock().take().ok_or(Errno::EAGAIN)?) } else { None };
-    let conn = match existing.map_or_else(|| connect(p, target, chid, deadline), Ok) {
+    let conn = match existing.map_or_else(|| connect(p, target, chid, deadline, claim), Ok) {
         Ok(c) => c,
         Err(e) => {
             if let Some(n) = side {
@@ -375,11 +423,17 @@ fn reserve_fd(index: u32) -> KResult<OwnedFd> {
 }
 
 /// Makes a new connection to channel `chid` of process `target`.
-fn connect(p: &'static Process, target: libc::pid_t, chid: i32, deadline: Instant) -> KResult<Arc<Conn>> {
+fn connect(
+    p: &'static Process,
+    target: libc::pid_t,
+    chid: i32,
+    deadline: Instant,
+    claim: Option<&Behalf>,
+) -> KResult<Arc<Conn>> {
     if target == p.pid {
         return local_conn(p, chid, server::creds_of(p.pid)?, None);
     }
-    let (scoid, bit, chflags, region, bell, link, may_pulse, local) = {
+    let (scoid, bit, chflags, region, bell, link, grants, local) = {
         // Servers reach back through our own listener, to deliver events.
         p.service().listen()?;
         // A peer that listens and never answers (or whose address is squatted) must not
@@ -387,7 +441,12 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, deadline: Instan
         let link = p.link_by(target, deadline)?;
         let (resp, fds) = link
             .request_until(
-                &Request { op: OP_ATTACH, chid, ..Default::default() },
+                &Request {
+                    op: OP_ATTACH,
+                    chid,
+                    event: claim.map_or([0; 8], |c| c.to_words()),
+                    ..Default::default()
+                },
                 Wait::Interruptible,
                 deadline,
             )
@@ -406,18 +465,18 @@ fn connect(p: &'static Process, target: libc::pid_t, chid: i32, deadline: Instan
             Region::map_received(bell_server.as_raw_fd(), BELL_SERVER_LEN, false)?,
             Region::map_received(bell_clients.as_raw_fd(), BELL_CLIENTS_LEN, true)?,
         );
-        (resp.scoid, resp.bit, resp.chflags, region, bell, Some(link), resp.may_pulse != 0, None)
+        (resp.scoid, resp.bit, resp.chflags, region, bell, Some(link), resp.grants, None)
     };
-    Ok(new_conn(target, chid, scoid, bit, chflags, region, bell, link, local, may_pulse))
+    Ok(new_conn(target, chid, scoid, bit, chflags, region, bell, link, local, grants))
 }
 
 /// A connection to this process's own channel `chid`, of a client with `creds` (shown as
-/// process `shown`, when not this one).
+/// `shown`, when not this process).
 fn local_conn(
     p: &'static Process,
     chid: i32,
     creds: server::Creds,
-    shown: Option<libc::pid_t>,
+    shown: Option<server::Shown>,
 ) -> KResult<Arc<Conn>> {
     let ch = p.channel(chid)?;
     // SAFETY: plain syscalls.
@@ -425,7 +484,7 @@ fn local_conn(
     let (sc, _fd) = server::new_conn(p, &ch, me, None, (creds, None), shown)?;
     let (scoid, bit, region, bell) = (sc.scoid, sc.bit, sc.region.clone(), ch.bell.clone());
     let chflags = ch.flags;
-    Ok(new_conn(p.pid, chid, scoid, bit, chflags, region, bell, None, Some((ch, sc)), true))
+    Ok(new_conn(p.pid, chid, scoid, bit, chflags, region, bell, None, Some((ch, sc)), GRANT_PULSES))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -439,7 +498,7 @@ fn new_conn(
     bell: Arc<Bell>,
     link: Option<Arc<Link>>,
     local: Option<(Arc<Channel>, Arc<ServerConn>)>,
-    may_pulse: bool,
+    grants: u32,
 ) -> Arc<Conn> {
     Arc::new(Conn {
         server_pid,
@@ -451,7 +510,8 @@ fn new_conn(
         bell,
         link,
         local,
-        may_pulse,
+        may_pulse: grants & GRANT_PULSES != 0,
+        stands_for_remote: grants & GRANT_REMOTE != 0,
         event_flags: AtomicU32::new(0),
         pulse_next: AtomicU64::new(0),
         kicks: Default::default(),
@@ -769,8 +829,12 @@ impl Conn {
     fn send_in(&self, s: usize, coid: i32, smsg: &[Seg], rmsg: &[Seg], b: Blocking) -> KResult<i64> {
         let (send_len, reply_cap) = (copy::total(smsg)?, copy::total(rmsg)?);
         let slot = self.region.slot(s);
-        slot.tid.store(thread::tid() as u32, Ordering::Relaxed);
-        self.sent[s].tid.store(thread::tid() as u32, Ordering::Relaxed);
+        let tid = thread::tid();
+        // The server sees the remote thread the gateway sends for; this process keeps its
+        // own thread, which events for the message reach.
+        let shown = if self.stands_for_remote { SHOWN_TID.with(|t| t.get()) } else { 0 };
+        slot.tid.store(if shown != 0 { shown } else { tid } as u32, Ordering::Relaxed);
+        self.sent[s].tid.store(tid as u32, Ordering::Relaxed);
         self.sent[s].coid.store(coid as u32, Ordering::Relaxed);
         slot.cpu.store(spin::cpu(), Ordering::Relaxed);
         slot.priority.store(inherit::word(thread::sched()), Ordering::Relaxed);

@@ -13,13 +13,19 @@
 //! An event a local server delivers to a remote client reaches the gateway, the server's
 //! client here: the gateway takes those of its connections held for remote nodes through
 //! [`set_event_hook`] and forwards them to the client's node.
+//!
+//! On the server's node, the gateway's connection for a remote client claims to stand for
+//! it ([`Behalf`]); the server believes the claim of that gateway only ([`vouch`]), and
+//! then shows the remote client in `_msg_info` and `ConnectClientInfo`.
 
 use super::abi::{_NTO_COF_NOSHARE, _NTO_SIDE_CHANNEL};
 use super::client;
 use super::errno::{Errno, KResult};
 use super::event::RawEvent;
 use super::names::trusted;
+use super::server::{Creds, Shown};
 use crate::transport::copy::Seg;
+use crate::transport::link::PeerCred;
 use crate::transport::names as sockets;
 use crate::transport::region::Slot;
 use crate::transport::rendezvous;
@@ -97,6 +103,66 @@ pub(crate) fn replied(slot: &Slot) {
 /// past it were not written. The caller bounds it by its buffers.
 pub fn reply_extent() -> u64 {
     EXTENT.get()
+}
+
+/// Supplementary groups a remote client's credentials carry (QNX's `NGROUPS_MAX` is 8;
+/// what fits beside the rest of [`Behalf`] in an attach request).
+pub const BEHALF_GROUPS: usize = 6;
+
+/// The remote client a connection of the node's gateway stands for, as the gateway's
+/// attach request carries it to the server (in the request's event words): the nd by
+/// which this node names the client's node (never 0), the nd by which the client's node
+/// names this one, the client's pid and credentials. The server believes it only of the
+/// gateway it would reach itself (see [`vouch`]).
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct Behalf {
+    pub nd: u32,
+    pub srcnd: u32,
+    pub pid: libc::pid_t,
+    pub uids: [u32; 3],
+    pub gids: [u32; 3],
+    pub ngroups: u32,
+    pub groups: [u32; BEHALF_GROUPS],
+}
+
+const _: () = assert!(std::mem::size_of::<Behalf>() == 64);
+
+impl Behalf {
+    pub fn to_words(self) -> [u64; 8] {
+        // SAFETY: both are 64 bytes of plain data.
+        unsafe { std::mem::transmute(self) }
+    }
+
+    pub fn from_words(w: [u64; 8]) -> Behalf {
+        // SAFETY: both are 64 bytes of plain data; every bit pattern is a valid Behalf.
+        unsafe { std::mem::transmute(w) }
+    }
+}
+
+/// What a server believes of an attach request that claims to stand for remote client
+/// `claim`, made through a link whose process the kernel says is `peer` (whose own
+/// credentials are `own`): the claim's nd, srcnd and pid, with the client's credentials,
+/// if `peer` is the gateway this process would reach itself (the holder of
+/// [`GATEWAY_NAME`], root or of our effective uid, as `name_open` accepts it); `None` (the
+/// connection is seen as made by `peer` itself) otherwise. A gateway running as root
+/// passes remote credentials through (as Qnet does; its `--mapany`/`--maproot` map them);
+/// any other presents its remote clients as its own user, so that no node can act as a
+/// user the gateway is not. Paid once per attach: a look at the kernel's credentials,
+/// then non-blocking connects to the name's listeners, never a wait on a peer.
+pub fn vouch(peer: &PeerCred, claim: &Behalf, own: &Creds) -> Option<(Shown, Creds)> {
+    if claim.nd & 0xffff == 0 || !trusted(peer) {
+        return None;
+    }
+    let is_peer = |holder: &PeerCred| holder.pid == peer.pid && trusted(holder);
+    sockets::held_by(GATEWAY_NAME, &is_peer).then_some(())?;
+    let creds = if peer.uid == 0 {
+        let n = (claim.ngroups as usize).min(BEHALF_GROUPS);
+        Creds { uids: claim.uids, gids: claim.gids, groups: claim.groups[..n].to_vec(), sid: 0 }
+    } else {
+        Creds { sid: 0, ..own.clone() }
+    };
+    Some((Shown { pid: claim.pid, nd: claim.nd, srcnd: claim.srcnd }, creds))
 }
 
 /// A request to the gateway, in native byte order (it never leaves the node).

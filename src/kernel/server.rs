@@ -10,6 +10,7 @@ use super::channel::{Channel, ChannelState};
 use super::errno::{Errno, KResult};
 use super::event::{RawEvent, Sender};
 use super::inherit;
+use super::net::{self, Behalf};
 use super::notify;
 use super::process::{current, Process};
 use super::pulse::Pulse;
@@ -18,7 +19,8 @@ use super::thread::DEFAULT_PRIORITY;
 use crate::transport::copy::{self, Cell, Dir, Image, Seg};
 use crate::transport::futex;
 use crate::transport::link::{
-    trusted_uid, Handler, IncomingLink, Link, LinkId, PeerCred, Request, Response, NOTE_CHANNEL_GONE,
+    trusted_uid, Handler, IncomingLink, Link, LinkId, PeerCred, Request, Response, GRANT_PULSES,
+    GRANT_REMOTE, NOTE_CHANNEL_GONE,
 };
 use crate::transport::lock::{Mutex, MutexGuard};
 use crate::transport::region::{
@@ -97,6 +99,17 @@ pub struct Creds {
     pub gids: [u32; 3],
     pub groups: Vec<u32>,
     pub sid: libc::pid_t,
+}
+
+/// Whom a server is told a connection's client is, when not the process that attached: the
+/// process whose request the path bridge carries (see `client::attach_as`), or the remote
+/// client the node's gateway stands for (see `net::vouch`), with the nd by which this node
+/// names the client's node and the nd by which that node names this one (0 for local).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Shown {
+    pub pid: libc::pid_t,
+    pub nd: u32,
+    pub srcnd: u32,
 }
 
 /// The credentials of process `pid` now, from the kernel's view of it (/proc): `ESRCH` when
@@ -281,9 +294,13 @@ pub struct ServerConn {
     pub region: Arc<ConnRegion>,
     /// The client process, from the kernel's SO_PEERCRED (or this process).
     pub peer: PeerCred,
-    /// The pid `msg_info` and `ConnectClientInfo` report: the peer's, or for a connection
-    /// of the path bridge the process whose request it carries (see `client::attach_as`).
+    /// The pid `msg_info` and `ConnectClientInfo` report: the peer's, or the one [`Shown`]
+    /// names.
     pub shown_pid: libc::pid_t,
+    /// The client's node as this node names it, and this node as the client's names it: 0
+    /// but for a remote client (see [`Shown`]).
+    nd: u32,
+    srcnd: u32,
     /// Its credentials when it attached.
     pub creds: Creds,
     /// Its process image; `None` when the client is this process.
@@ -776,8 +793,8 @@ impl ServerConn {
     pub fn fill_info(&self, s: usize, r: &Received, chid: i32, info: &mut _msg_info) {
         let unblock = if self.unblock_request(s).is_some() { _NTO_MI_UNBLOCK_REQ } else { 0 };
         *info = _msg_info {
-            nd: 0,
-            srcnd: 0,
+            nd: self.nd,
+            srcnd: self.srcnd,
             pid: self.shown_pid,
             tid: r.tid,
             chid,
@@ -841,14 +858,14 @@ static SERIAL: AtomicU64 = AtomicU64::new(1);
 /// Creates the server side of a new connection from `peer` to `ch`; returns it and the
 /// descriptor of its region for the client to map. `EAGAIN` (QNX: all kernel connection
 /// objects are in use) when a client of another process is at its limits. `shown` is the
-/// pid the server is told of, when not the peer's.
+/// client the server is told of, when not the peer.
 pub fn new_conn(
     p: &Process,
     ch: &Arc<Channel>,
     peer: PeerCred,
     link: Option<IncomingLink>,
     client: (Creds, Option<Arc<Image>>),
-    shown: Option<libc::pid_t>,
+    shown: Option<Shown>,
 ) -> KResult<(Arc<ServerConn>, OwnedFd)> {
     let counted = link.is_some();
     if counted {
@@ -867,7 +884,7 @@ fn make_conn(
     peer: PeerCred,
     link: Option<IncomingLink>,
     client: (Creds, Option<Arc<Image>>),
-    shown: Option<libc::pid_t>,
+    shown: Option<Shown>,
 ) -> KResult<(Arc<ServerConn>, OwnedFd)> {
     let (region, fd) = Region::create("neutrino-conn", CONN_REGION_LEN)?;
     let region = ConnRegion::new(region);
@@ -887,7 +904,9 @@ fn make_conn(
         channel: Arc::downgrade(ch),
         region,
         peer,
-        shown_pid: shown.unwrap_or(peer.pid),
+        shown_pid: shown.map_or(peer.pid, |s| s.pid),
+        nd: shown.map_or(0, |s| s.nd),
+        srcnd: shown.map_or(0, |s| s.srcnd),
         creds: client.0,
         vm_denied: AtomicBool::new(client.1.as_ref().is_some_and(|i| !i.has_mem())),
         image: client.1,
@@ -1058,7 +1077,13 @@ impl Handler for KernelHandler {
         let creds = attach_creds(&link.peer)?;
         // An image that has gone ends the connections it made, as death does.
         let image = attach_image(link, &creds).inspect_err(|_| end_link(p, link.id))?;
-        let (conn, region_fd) = new_conn(p, &ch, link.peer, Some(link.clone()), (creds, Some(image)), None)?;
+        // A claim to stand for a remote client counts only from the node's gateway.
+        let claim = Behalf::from_words(req.event);
+        let (shown, creds) = match net::vouch(&link.peer, &claim, &creds) {
+            Some((shown, remote)) => (Some(shown), remote),
+            None => (None, creds),
+        };
+        let (conn, region_fd) = new_conn(p, &ch, link.peer, Some(link.clone()), (creds, Some(image)), shown)?;
         let fds = vec![
             region_fd,
             ch.bell_fds.0.try_clone().map_err(|_| Errno::EMFILE)?,
@@ -1069,7 +1094,8 @@ impl Handler for KernelHandler {
             scoid: conn.scoid,
             bit: conn.bit,
             chflags: ch.flags,
-            may_pulse: conn.may_pulse as u32,
+            grants: if conn.may_pulse { GRANT_PULSES } else { 0 }
+                | if conn.nd != 0 { GRANT_REMOTE } else { 0 },
             ..Default::default()
         };
         Ok((resp, fds))
@@ -1136,8 +1162,8 @@ impl Handler for KernelHandler {
 /// supplementary groups are copied to `groups`; `ngroups` of 0 reports the real count.
 pub fn client_info(scoid: i32, info: &mut _client_info, groups: &mut [libc::gid_t]) -> KResult<()> {
     let p = current();
-    let (pid, creds) = if scoid == -1 {
-        (p.pid, creds_of(p.pid).map_err(|_| Errno::EINVAL)?)
+    let (pid, nd, creds) = if scoid == -1 {
+        (p.pid, 0, creds_of(p.pid).map_err(|_| Errno::EINVAL)?)
     } else {
         let conn = p
             .scoids
@@ -1147,11 +1173,11 @@ pub fn client_info(scoid: i32, info: &mut _client_info, groups: &mut [libc::gid_
             .filter(|c| c.scoid == scoid)
             .ok_or(Errno::EINVAL)?;
         conn.check_image().map_err(|_| Errno::EINVAL)?;
-        (conn.shown_pid, conn.creds.clone())
+        (conn.shown_pid, conn.nd, conn.creds.clone())
     };
     let copied = groups.len().min(creds.groups.len());
     groups[..copied].copy_from_slice(&creds.groups[..copied]);
-    info.nd = 0;
+    info.nd = nd;
     info.pid = pid;
     info.sid = creds.sid;
     info.flags = _NTO_CI_BITS_64;

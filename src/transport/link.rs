@@ -91,6 +91,7 @@ pub struct Request {
     pub value: u64,
     pub ticket: u64,
     /// Event: the client thread it is for (0: none known) and the `struct sigevent`.
+    /// Attach: the remote client the connection stands for, if any (`kernel::net::Behalf`).
     pub tid: i32,
     /// The request's number on its link, echoed in the answer; 0: no answer is awaited.
     pub seq: u32,
@@ -108,14 +109,20 @@ pub struct Response {
     pub bit: u32,
     /// The channel's `_NTO_CHF_*` flags.
     pub chflags: u32,
-    /// 1 if the client may send pulses to the channel.
-    pub may_pulse: u32,
+    /// What the server grants the attaching client: [`GRANT_PULSES`], [`GRANT_REMOTE`].
+    pub grants: u32,
     /// Not an answer but a notice from the server ([`NOTE_CHANNEL_GONE`]); 0 for answers.
     pub note: u32,
     /// The answered request's `op` and `seq`.
     pub op: u32,
     pub seq: u32,
 }
+
+/// Attach: the client may send pulses to the channel.
+pub const GRANT_PULSES: u32 = 1;
+/// Attach: the server believes that the connection stands for the remote client the
+/// request names (see `kernel::net::vouch`): the gateway shows it its client's threads.
+pub const GRANT_REMOTE: u32 = 2;
 
 /// Notice: the channel behind connection `scoid` was destroyed.
 pub const NOTE_CHANNEL_GONE: u32 = 1;

@@ -73,6 +73,15 @@ pub fn answer_all(service: &Service, listener: RawFd, answer: &Answer) {
     });
 }
 
+/// Whether a process that `accept` accepts holds `path`, in the kernel's words: a connect
+/// to each listener (the usual address, then the fallbacks), never waiting on any of them.
+/// A holder whose backlog is full counts as not holding it.
+pub fn held_by(path: &[u8], accept: &dyn Fn(&PeerCred) -> bool) -> bool {
+    let Ok((primary, fallback)) = addresses(path) else { return false };
+    let at = Address { primary: &primary, fallback: &fallback };
+    rendezvous::connect_verified(at, rendezvous::deadline(), accept, &|| true, false).is_ok()
+}
+
 /// Looks `path` up among the holders `accept` accepts: the holder's pid, in the kernel's
 /// words, and its answer. `ENOENT` when no such process holds the name; `EAGAIN` when the
 /// holder has not answered by `deadline`; `EINTR` when a signal interrupts the wait.

@@ -11,6 +11,13 @@
 //! `ready` once they are declared, and waits to be killed:
 //!
 //!   netprobe announce ENDPOINT [-n N] KEY...
+//!
+//! And a hostile local process that is not the node's gateway: it attaches to channel CHID
+//! of local process PID claiming, as only the gateway may, to stand for a remote client
+//! (nd 1, pid 4242, root) whose thread 4343 sends the 4-byte message WORD; it prints
+//! `me PID TID` (its own) and `got` with the reply's first N 32-bit words:
+//!
+//!   netprobe claim PID CHID WORD N
 
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -198,6 +205,30 @@ async fn announce(endpoint: &str, mut keys: &[String]) {
     std::future::pending::<()>().await;
 }
 
+fn claim(pid: i32, chid: i32, word: u32, n: usize) {
+    use neutrino::kernel::{client, net::Behalf};
+    let forged = Behalf { nd: 1, srcnd: 1, pid: 4242, ngroups: 1, ..Default::default() };
+    let coid = client::attach_for(pid, chid, 0, &forged).expect("attach");
+    let mut reply = vec![0u8; n * 4];
+    let msg = word.to_ne_bytes();
+    // SAFETY: msg and reply are valid for their lengths.
+    let r = client::as_thread(4343, || unsafe {
+        neutrino::capi::neutrino::MsgSend(
+            coid,
+            msg.as_ptr().cast(),
+            4,
+            reply.as_mut_ptr().cast(),
+            reply.len(),
+        )
+    });
+    assert!(r != -1, "MsgSend: {}", std::io::Error::last_os_error());
+    // SAFETY: plain syscall.
+    println!("me {} {}", std::process::id(), unsafe { libc::gettid() });
+    let words: Vec<String> =
+        reply.chunks(4).map(|w| i32::from_ne_bytes(w.try_into().unwrap()).to_string()).collect();
+    println!("got {}", words.join(" "));
+}
+
 #[tokio::main]
 async fn main() {
     let a: Vec<String> = std::env::args().collect();
@@ -209,6 +240,9 @@ async fn main() {
         "zenoh" => zenoh_client(&a[2], lowlat).await,
         "zenoh-serve-cb" => zenoh_serve_cb(&a[2], lowlat).await,
         "announce" => announce(&a[2], &a[3..]).await,
+        "claim" => {
+            claim(a[2].parse().unwrap(), a[3].parse().unwrap(), a[4].parse().unwrap(), a[5].parse().unwrap())
+        }
         "zenoh-sync" => {
             let e = a[2].clone();
             tokio::task::spawn_blocking(move || zenoh_client_sync(&e, lowlat)).await.unwrap()
