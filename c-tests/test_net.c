@@ -140,8 +140,8 @@ HELPER(echo_server)
 
 /* A server of the global name GLOBAL_NAME in namespace `arg`: tells its pid once the name
  * is attached (the gateway may still be starting: ENOTSUP is retried for 10 s), answers
- * each message with its data and its pid as the status, and on ASK_DETACH lets the name go
- * (keeping its channel) and tells DISCONNECTED. */
+ * each message with its data and its pid as the status, and on ASK_DETACH replies, lets the
+ * name go at once (its channel with it) and tells DISCONNECTED. */
 HELPER(global_server)
 {
     (void)rd;
@@ -174,8 +174,8 @@ HELPER(global_server)
         memcpy(&ask, buf, sizeof ask);
         if (info.msglen == sizeof(int) && ask == ASK_DETACH) {
             MsgReply(rcvid, 0, NULL, 0);
-            /* The channel stays: only the name goes. */
-            if (name_detach(at, NAME_FLAG_DETACH_SAVEDPP) != 0)
+            /* The name goes, and its channel with it. */
+            if (name_detach(at, 0) != 0)
                 return 14;
             h_put(wr, DISCONNECTED);
             for (;;)
