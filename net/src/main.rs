@@ -119,6 +119,13 @@ struct Call {
     unblocked: bool,
 }
 
+/// How to unblock a call in progress here for a remote client (as `SIGEV_UNBLOCK` would);
+/// `early`: when an unblock came before its call, for which it is kept a while.
+struct Unblocker {
+    waker: Arc<Waker>,
+    early: Option<Instant>,
+}
+
 /// A connection held here for a remote node's client.
 struct Incoming {
     origin: String,
@@ -157,8 +164,8 @@ struct Gateway {
     incoming: Mutex<HashMap<u64, Incoming>>,
     next_handle: AtomicU64,
     /// Remote side: how to unblock each call in progress for a remote client, by its node
-    /// and id; an unblock that came first is kept (with when it came) for its call.
-    calls: Mutex<HashMap<(String, u64), (Arc<Waker>, Option<Instant>)>>,
+    /// and id.
+    calls: Mutex<HashMap<(String, u64), Unblocker>>,
     lives: Mutex<Lives>,
     /// Bumped after each node's departure from `lives`: what waiting calls watch.
     departures: watch::Sender<u64>,
@@ -400,15 +407,15 @@ impl Gateway {
     fn unblock_call(&self, origin: &str, id: u64) {
         let mut calls = self.calls.lock().unwrap();
         let key = (origin.to_owned(), id);
-        if let Some((waker, _)) = calls.get(&key) {
-            waker.unblock();
+        if let Some(u) = calls.get(&key) {
+            u.waker.unblock();
             return;
         }
-        calls.retain(|_, (_, early)| early.is_none_or(|t| t.elapsed() < EARLY_UNBLOCK_KEPT));
+        calls.retain(|_, u| u.early.is_none_or(|t| t.elapsed() < EARLY_UNBLOCK_KEPT));
         if calls.len() < MAX_EARLY_UNBLOCKS {
             let waker = Waker::new();
             waker.unblock();
-            calls.insert(key, (waker, Some(Instant::now())));
+            calls.insert(key, Unblocker { waker, early: Some(Instant::now()) });
         }
     }
 }
@@ -799,8 +806,14 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
             let msg = r.rest();
             let mut reply = vec![0u8; (rlen as usize).min(MAX_REPLY)];
             let key = (origin.to_owned(), id);
-            let waker =
-                gw.calls.lock().unwrap().entry(key.clone()).or_insert_with(|| (Waker::new(), None)).0.clone();
+            let waker = gw
+                .calls
+                .lock()
+                .unwrap()
+                .entry(key.clone())
+                .or_insert_with(|| Unblocker { waker: Waker::new(), early: None })
+                .waker
+                .clone();
             let smsg = [Seg { base: msg.as_ptr() as usize, len: msg.len() }];
             let rmsg = [Seg { base: reply.as_mut_ptr() as usize, len: reply.len() }];
             // The waker unblocks the call as SIGEV_UNBLOCK would (ETIMEDOUT, or an
