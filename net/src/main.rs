@@ -267,7 +267,7 @@ impl Gateway {
         o.calls -= 1;
         if o.gone && o.calls == 0 {
             outgoing.remove(&scoid);
-            drop(outgoing);
+            // Under the lock, as in `sever`.
             let _ = kserver::sever(scoid);
         }
     }
@@ -724,7 +724,8 @@ fn coid_died(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, coid: i32) {
 /// to their calls) once the calls on them have their answers.
 fn sever(gw: &Gateway, dead: impl Fn(&Remote) -> bool, at_once: bool) {
     let mut severed = Vec::new();
-    gw.outgoing.lock().unwrap().retain(|scoid, o| {
+    let mut outgoing = gw.outgoing.lock().unwrap();
+    outgoing.retain(|scoid, o| {
         if !dead(&o.remote) {
             return true;
         }
@@ -735,6 +736,8 @@ fn sever(gw: &Gateway, dead: impl Fn(&Remote) -> bool, at_once: bool) {
         o.gone = true;
         true
     });
+    // Under the lock: a message that finds its connection no longer a remote one finds it
+    // dead too (our answer reaches no one), never taken for a request to us (ENOSYS).
     for scoid in severed {
         let _ = kserver::sever(scoid);
     }
