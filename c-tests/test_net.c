@@ -736,7 +736,8 @@ static int pulses_of(int nd, pid_t pid, int chid)
 /* A remote connection is known on the serving node by a handle never reused in its
  * gateway's life: what is still on its way for a connection that ended (a pulse sent just
  * before its ConnectDetach) never reaches a later connection, though the serving node's
- * gateway reuses the ended connection's coid for it. */
+ * gateway reuses the ended connection's coid for it. (The window is narrow: a gateway that
+ * went by coids passed this too in the runs tried; it guards the rule.) */
 TEST(handles_not_reused)
 {
     if (!two_nodes_up(""))
