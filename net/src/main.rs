@@ -17,6 +17,16 @@
 //! a query to the remote node's gateway, which `MsgSend`s it to the real server on a
 //! connection of its own for that remote connection, and returns the server's reply (or
 //! error) as the query's reply; this gateway then replies to the local client with it.
+//! The serving gateway knows each remote connection by a handle it hands out at attach and
+//! never reuses, and each call by an id its client's gateway gives it.
+//!
+//! Our channel has `_NTO_CHF_UNBLOCK`: a local client hit by a signal or a timeout while
+//! its call is forwarded stays blocked, and the serving gateway is asked to unblock the
+//! call there (its server gets `_PULSE_CODE_UNBLOCK` if its channel asks for it; otherwise
+//! the call ends at once); the answer that comes back answers the client. When the serving
+//! gateway's connection to a server dies, it says so (`gone`); the news may overtake the
+//! reply to a call on it, so the client's connection is severed once its calls have their
+//! answers.
 //!
 //! The server sees the remote client, as with Qnet: the attach carries the client's pid and
 //! credentials as this node's library knows them (from the kernel, when the client attached
@@ -53,17 +63,19 @@ mod wire;
 
 use neutrino::capi::neutrino as nto;
 use neutrino::kernel::abi::{
-    _client_info, _msg_info, _pulse, _NTO_CHF_COID_DISCONNECT, _NTO_CHF_DISCONNECT,
+    _client_info, _msg_info, _pulse, _NTO_CHF_COID_DISCONNECT, _NTO_CHF_DISCONNECT, _NTO_CHF_UNBLOCK,
 };
 use neutrino::kernel::client as kclient;
 use neutrino::kernel::errno::{Errno, KResult};
 use neutrino::kernel::event::{Kind, RawEvent};
 use neutrino::kernel::net::{self as knet, Behalf, NetReq, BEHALF_GROUPS};
 use neutrino::kernel::server as kserver;
+use neutrino::kernel::thread::Waker;
+use neutrino::transport::copy::Seg;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use wire::{Reader, Status};
 use zenoh::bytes::ZBytes;
@@ -73,6 +85,8 @@ use zenoh::Wait;
 const PULSE_CODE_DISCONNECT: i8 = -33;
 /// QNX's pulse code for a connection of ours whose channel was destroyed.
 const PULSE_CODE_COIDDEATH: i8 = -35;
+/// QNX's pulse code for a client REPLY-blocked on us that asks to be let go.
+const PULSE_CODE_UNBLOCK: i8 = -32;
 /// A remote call may block as long as its server takes; only its node's death ends it early
 /// (see [`Gateway::call`]).
 const CALL_PATIENCE: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -82,17 +96,54 @@ const MAX_REPLY: usize = 64 << 20;
 /// together: what a peer announces beyond them is ignored.
 const MAX_NAMES_PER_NODE: usize = 256;
 const MAX_NAMES: usize = 16384;
+/// How long an unblock that came before its call (or after it ended) is kept for it, and
+/// how many such are kept at most.
+const EARLY_UNBLOCK_KEPT: Duration = Duration::from_secs(60);
+const MAX_EARLY_UNBLOCKS: usize = 4096;
 
 fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
 }
 
 /// A remote connection as its client's node knows it.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 struct Remote {
     node: String,
     /// The life of `node` it was made in: it dies with that life.
     life: u64,
+    /// What `node` calls it: handed out at attach, never reused in that gateway's life.
+    handle: u64,
+}
+
+/// A local client's remote connection, and its calls still waiting for their answers.
+struct Outgoing {
+    remote: Remote,
+    calls: usize,
+    /// Its server went (the serving node said so): severed once `calls` is 0, so that no
+    /// reply on its way loses to the news, which travels apart from it.
+    gone: bool,
+}
+
+/// A local client's call forwarded to a remote node and not yet answered.
+struct Call {
+    scoid: i32,
+    remote: Remote,
+    /// Its id in this gateway's life, by which the serving node knows it.
+    id: u64,
+    /// The client asked to be let go, and the serving node was asked to unblock the call.
+    unblocked: bool,
+}
+
+/// How to unblock a call in progress here for a remote client (as `SIGEV_UNBLOCK` would);
+/// `early`: when an unblock came before its call, for which it is kept a while.
+struct Unblocker {
+    waker: Arc<Waker>,
+    early: Option<Instant>,
+}
+
+/// A connection held here for a remote node's client.
+struct Incoming {
+    origin: String,
     coid: i32,
 }
 
@@ -172,9 +223,16 @@ struct Gateway {
     /// Node names by nd - 1: an nd stays bound to its name for the gateway's life.
     nodes: Mutex<Vec<String>>,
     /// Local side: the remote connection each scoid of our channel stands for.
-    outgoing: Mutex<HashMap<i32, Remote>>,
-    /// Remote side: the node that made each connection we hold for it.
-    incoming: Mutex<HashMap<i32, String>>,
+    outgoing: Mutex<HashMap<i32, Outgoing>>,
+    /// Local side: the forwarded calls not yet answered, by rcvid.
+    inflight: Mutex<HashMap<i64, Call>>,
+    next_call: AtomicU64,
+    /// Remote side: the connections we hold for remote nodes, by handle (see
+    /// [`Gateway::hold`]).
+    incoming: Mutex<HashMap<u64, Incoming>>,
+    /// Remote side: how to unblock each call in progress for a remote client, by its node
+    /// and id.
+    calls: Mutex<HashMap<(String, u64), Unblocker>>,
     /// Local side: the last message received on each remote connection (by scoid), whose
     /// rcvid stays good after the reply for the events its server delivers.
     rcvids: Mutex<HashMap<i32, i64>>,
@@ -254,6 +312,65 @@ impl Gateway {
         }
     }
 
+    /// A message on local connection `scoid` (rcvid `rcvid`) to forward: where to, and the
+    /// call's id; `None` for a connection that is not a remote one; `EBADF` when its server
+    /// went and it waits only for its other calls' answers to be severed.
+    /// Holds our connection `coid` for node `origin`: its handle, random and never one in
+    /// use, so a request still on its way for a connection that ended never reaches a later
+    /// one, and no node guesses another's.
+    fn hold(&self, origin: &str, coid: i32) -> Result<u64, i32> {
+        let mut incoming = self.incoming.lock().unwrap();
+        loop {
+            let mut h = [0u8; 8];
+            // SAFETY: h is writable for its length.
+            if unsafe { libc::getrandom(h.as_mut_ptr().cast(), h.len(), 0) } != h.len() as isize {
+                match errno() {
+                    libc::EINTR => continue,
+                    e => return Err(e),
+                }
+            }
+            let handle = u64::from_ne_bytes(h);
+            if handle != 0 && !incoming.contains_key(&handle) {
+                incoming.insert(handle, Incoming { origin: origin.to_owned(), coid });
+                return Ok(handle);
+            }
+        }
+    }
+
+    fn begin_call(&self, scoid: i32, rcvid: i64) -> Option<Result<(Remote, u64), i32>> {
+        let mut outgoing = self.outgoing.lock().unwrap();
+        let o = outgoing.get_mut(&scoid)?;
+        if o.gone {
+            return Some(Err(libc::EBADF));
+        }
+        o.calls += 1;
+        let id = self.next_call.fetch_add(1, Ordering::Relaxed);
+        let call = Call { scoid, remote: o.remote.clone(), id, unblocked: false };
+        self.inflight.lock().unwrap().insert(rcvid, call);
+        Some(Ok((o.remote.clone(), id)))
+    }
+
+    /// A call on local connection `scoid` (to `r`) has its answer: the connection is
+    /// severed now if its server went meanwhile and no other call waits.
+    fn end_call(&self, scoid: i32, r: &Remote) {
+        let mut outgoing = self.outgoing.lock().unwrap();
+        // Severed meanwhile (its node went), perhaps detached and the scoid reused.
+        let Some(o) = outgoing.get_mut(&scoid).filter(|o| o.remote == *r) else { return };
+        o.calls -= 1;
+        if o.gone && o.calls == 0 {
+            outgoing.remove(&scoid);
+            // Under the lock, as in `sever`.
+            self.cut(scoid);
+        }
+    }
+
+    /// Ends local connection `scoid` as a connection to a destroyed channel ends; the
+    /// scoid is free at once (no disconnect pulse follows), and its last rcvid with it.
+    fn cut(&self, scoid: i32) {
+        self.rcvids.lock().unwrap().remove(&scoid);
+        let _ = kserver::sever(scoid);
+    }
+
     /// The liveliness subscriber's news: node `name` is there, or gone.
     fn on_liveliness(&self, name: &str, alive: bool) {
         if alive {
@@ -265,7 +382,7 @@ impl Gateway {
         };
         self.departures.send_modify(|n| *n += 1);
         self.announced.lock().unwrap().remove(name);
-        sever(self, |r| r.node == name && r.life == life);
+        sever(self, |r| r.node == name && r.life == life, true);
         node_gone(self, name);
     }
 
@@ -382,6 +499,24 @@ impl Gateway {
             }
         }
     }
+
+    /// Node `origin` asks to unblock its call `id` (its client wants to be let go): the
+    /// thread carrying it here is unblocked as `SIGEV_UNBLOCK` would; one that came
+    /// before its call is kept for it a while.
+    fn unblock_call(&self, origin: &str, id: u64) {
+        let mut calls = self.calls.lock().unwrap();
+        let key = (origin.to_owned(), id);
+        if let Some(u) = calls.get(&key) {
+            u.waker.unblock();
+            return;
+        }
+        calls.retain(|_, u| u.early.is_none_or(|t| t.elapsed() < EARLY_UNBLOCK_KEPT));
+        if calls.len() < MAX_EARLY_UNBLOCKS {
+            let waker = Waker::new();
+            waker.unblock();
+            calls.insert(key, Unblocker { waker, early: Some(Instant::now()) });
+        }
+    }
 }
 
 /// The local side: the channel local clients reach by name.
@@ -389,7 +524,9 @@ fn serve_local(gw: Arc<Gateway>, rt: tokio::runtime::Handle) {
     // The channel wants disconnect pulses: a closed remote connection is given up on its
     // node too; and it is the death channel: a connection held for a remote node whose
     // server died dies on that node too.
-    let chid = nto::ChannelCreate(_NTO_CHF_DISCONNECT | _NTO_CHF_COID_DISCONNECT);
+    // It holds clients that ask to be let go (_NTO_CHF_UNBLOCK): their remote calls are
+    // unblocked on the serving node, whose answer answers them.
+    let chid = nto::ChannelCreate(_NTO_CHF_DISCONNECT | _NTO_CHF_COID_DISCONNECT | _NTO_CHF_UNBLOCK);
     let dpp = neutrino::capi::dispatch::dispatch_create_channel(chid, 0);
     // SAFETY: a NUL-terminated name and a dispatch handle of ours.
     let attach = unsafe { neutrino::capi::dispatch::name_attach(dpp, c"neutrino/netmgr".as_ptr(), 0) };
@@ -444,18 +581,18 @@ fn receive(pool: Arc<Receivers>) {
             continue;
         }
         let got = (info.msglen as usize).min(buf.len());
-        let remote = gw.outgoing.lock().unwrap().get(&info.scoid).cloned();
-        let answer = match remote {
-            Some(r) => {
+        let answer = match gw.begin_call(info.scoid, rcvid) {
+            Some(Ok((r, id))) => {
                 gw.rcvids.lock().unwrap().insert(info.scoid, rcvid);
                 // The query's payload is built in place: header, then the message read
                 // straight after it.
-                let mut p = wire::Writer::request(&gw.me, r.coid);
+                let mut p = wire::Writer::request(&gw.me, r.handle);
+                p.u64(id);
                 p.u32(info.dstmsglen.max(0) as u32);
                 p.u32(info.tid as u32);
                 p.bytes(&buf[..got]);
                 let mut payload = p.done();
-                match read_rest(rcvid, &mut payload, got, info.srcmsglen as usize) {
+                let answer = match read_rest(rcvid, &mut payload, got, info.srcmsglen as usize) {
                     Ok(()) => pool.rt.block_on(async {
                         match gw.call(&r.node, r.life, "send", payload).await {
                             Ok(b) => Status::parse(&b.to_bytes()),
@@ -463,8 +600,21 @@ fn receive(pool: Arc<Receivers>) {
                         }
                     }),
                     Err(e) => Status::Error(e),
+                };
+                let unblocked = gw.inflight.lock().unwrap().remove(&rcvid).is_some_and(|c| c.unblocked);
+                match answer {
+                    // The remote call ended for the unblock we asked (the serving node's
+                    // libneutrino gives its thread ETIMEDOUT): the client gets the cause
+                    // of its own unblock (EINTR, ETIMEDOUT, EBADF), as QNX's kernel gives it.
+                    Status::Error(libc::ETIMEDOUT) if unblocked => {
+                        nto::MsgError(rcvid, -1);
+                    }
+                    answer => answer.deliver(rcvid),
                 }
+                gw.end_call(info.scoid, &r);
+                continue;
             }
+            Some(Err(e)) => Status::Error(e),
             None => {
                 let mut msg = buf[..got].to_vec();
                 match read_rest(rcvid, &mut msg, got, info.srcmsglen as usize) {
@@ -545,9 +695,9 @@ async fn local_request(gw: &Gateway, info: &_msg_info, msg: &[u8]) -> Status {
             p.u32(req.chid as u32);
             wire::put_behalf(&mut p, &client);
             match gw.call(&node, life, "attach", p.done()).await.map(|b| Status::parse(&b.to_bytes())) {
-                Ok(Status::Reply(coid, _)) => {
-                    let remote = Remote { node: node.clone(), life, coid: coid as i32 };
-                    gw.outgoing.lock().unwrap().insert(scoid, remote);
+                Ok(Status::Reply(handle, _)) => {
+                    let remote = Remote { node: node.clone(), life, handle: handle as u64 };
+                    gw.outgoing.lock().unwrap().insert(scoid, Outgoing { remote, calls: 0, gone: false });
                     // The node went before the connection was there to be severed with
                     // the others: the attach fails.
                     if gw.life_now(&node) != Some(life)
@@ -643,21 +793,28 @@ fn on_pulse(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, pulse: _pulse) {
         coid_died(gw, rt, pulse.value.sival_ptr as usize as u32 as i32);
         return;
     }
+    if pulse.code == PULSE_CODE_UNBLOCK {
+        unblock(gw, rt, pulse.scoid, pulse.value.sival_ptr as usize as i64);
+        return;
+    }
     let remote = if pulse.code == PULSE_CODE_DISCONNECT {
         // A global name's server let it go (or died): it is withdrawn.
         let withdrawn = gw.globals.lock().unwrap().remove(&pulse.scoid);
         drop(withdrawn);
         gw.rcvids.lock().unwrap().remove(&pulse.scoid);
-        gw.outgoing.lock().unwrap().remove(&pulse.scoid)
+        let gone = gw.outgoing.lock().unwrap().remove(&pulse.scoid);
+        // The scoid is free for a new connection.
+        let _ = nto::ConnectDetach(pulse.scoid);
+        gone.map(|o| o.remote)
     } else {
-        gw.outgoing.lock().unwrap().get(&pulse.scoid).cloned()
+        gw.outgoing.lock().unwrap().get(&pulse.scoid).map(|o| o.remote.clone())
     };
     let Some(r) = remote else { return };
     let gw = gw.clone();
     // The pulse's value as the int MsgSendPulse gave.
     let value = pulse.value.sival_ptr as usize as u32;
     rt.spawn(async move {
-        let mut p = wire::Writer::request(&gw.me, r.coid);
+        let mut p = wire::Writer::request(&gw.me, r.handle);
         let op = if pulse.code == PULSE_CODE_DISCONNECT {
             "detach"
         } else {
@@ -669,31 +826,65 @@ fn on_pulse(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, pulse: _pulse) {
     });
 }
 
+/// A local client asks to be let go from its call `rcvid` on connection `scoid` (a signal,
+/// a timeout, a detach of its coid): if the call was forwarded and is not answered yet,
+/// its serving node is asked (once) to unblock it there, and its answer, whatever it is,
+/// answers the client.
+fn unblock(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, scoid: i32, rcvid: i64) {
+    let (r, id) = {
+        let mut inflight = gw.inflight.lock().unwrap();
+        // A client's own pulse with that code names only its own calls.
+        let Some(c) = inflight.get_mut(&rcvid).filter(|c| c.scoid == scoid && !c.unblocked) else { return };
+        c.unblocked = true;
+        (c.remote.clone(), c.id)
+    };
+    let gw = gw.clone();
+    rt.spawn(async move {
+        let mut p = wire::Writer::request(&gw.me, r.handle);
+        p.u64(id);
+        let _ = gw.call(&r.node, r.life, "unblock", p.done()).await;
+    });
+}
+
 /// Our connection `coid` to a local server died with the server: if we held it for a remote
 /// node, that node's connection dies too.
 fn coid_died(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, coid: i32) {
-    let Some(origin) = gw.incoming.lock().unwrap().remove(&coid) else { return };
+    let held = {
+        let mut incoming = gw.incoming.lock().unwrap();
+        let handle = incoming.iter().find(|(_, c)| c.coid == coid).map(|(h, _)| *h);
+        handle.and_then(|h| incoming.remove(&h).map(|c| (h, c.origin)))
+    };
+    let Some((handle, origin)) = held else { return };
     let _ = nto::ConnectDetach(coid);
     let Some(life) = gw.life_now(&origin) else { return };
     let gw = gw.clone();
     rt.spawn(async move {
-        let p = wire::Writer::request(&gw.me, coid);
+        let p = wire::Writer::request(&gw.me, handle);
         let _ = gw.call(&origin, life, "gone", p.done()).await;
     });
 }
 
 /// Ends our clients' connections that `dead` picks, as connections to a destroyed channel
-/// end.
-fn sever(gw: &Gateway, dead: impl Fn(&Remote) -> bool) {
+/// end: at once, or (`at_once` false: their server went, the news may overtake the answers
+/// to their calls) once the calls on them have their answers.
+fn sever(gw: &Gateway, dead: impl Fn(&Remote) -> bool, at_once: bool) {
     let mut severed = Vec::new();
-    gw.outgoing.lock().unwrap().retain(|scoid, r| {
-        if dead(r) {
-            severed.push(*scoid);
+    let mut outgoing = gw.outgoing.lock().unwrap();
+    outgoing.retain(|scoid, o| {
+        if !dead(&o.remote) {
+            return true;
         }
-        !dead(r)
+        if at_once || o.calls == 0 {
+            severed.push(*scoid);
+            return false;
+        }
+        o.gone = true;
+        true
     });
+    // Under the lock: a message that finds its connection no longer a remote one finds it
+    // dead too (our answer reaches no one), never taken for a request to us (ENOSYS).
     for scoid in severed {
-        let _ = kserver::sever(scoid);
+        gw.cut(scoid);
     }
 }
 
@@ -712,7 +903,7 @@ fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
 
 fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
     let mut r = Reader::new(payload);
-    let (Some(origin), Some(coid)) = (r.str(), r.u32().map(|c| c as i32)) else {
+    let (Some(origin), Some(handle)) = (r.str(), r.u64()) else {
         return Status::Error(libc::EINVAL);
     };
     if op == "attach" {
@@ -730,13 +921,19 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
             Ok(c) => c,
             Err(e) => return Status::Error(e.0),
         };
-        gw.incoming.lock().unwrap().insert(c, origin.to_owned());
-        return Status::Reply(c as i64, Vec::new());
+        return match gw.hold(origin, c) {
+            Ok(handle) => Status::Reply(handle as i64, Vec::new()),
+            Err(e) => {
+                let _ = nto::ConnectDetach(c);
+                Status::Error(e)
+            }
+        };
     }
     if op == "gone" {
-        // Node `origin`'s connection `coid` died with its server: so do ours to it.
+        // Node `origin`'s connection `handle` died with its server: so do ours to it, once
+        // the calls on them have their answers.
         let life = gw.life_now(origin);
-        sever(gw, |r| r.node == origin && Some(r.life) == life && r.coid == coid);
+        sever(gw, |r| r.node == origin && Some(r.life) == life && r.handle == handle, false);
         return Status::Reply(0, Vec::new());
     }
     if op == "name" {
@@ -747,9 +944,9 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
         };
     }
     if op == "event" {
-        // An event for the client of our connection to node `origin`'s `coid`.
+        // An event for the client of our connection to node `origin` it knows as `handle`.
         let Some(words) = r.event() else { return Status::Error(libc::EINVAL) };
-        return match deliver_event(gw, origin, coid, &RawEvent::from_words(words)) {
+        return match deliver_event(gw, origin, handle, &RawEvent::from_words(words)) {
             Ok(()) => Status::Reply(0, Vec::new()),
             Err(e) => Status::Error(e.0),
         };
@@ -763,26 +960,46 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
         };
     }
     // Only the node that made a connection may use it.
-    if gw.incoming.lock().unwrap().get(&coid).map(String::as_str) != Some(origin) {
-        return Status::Error(libc::EBADF);
-    }
+    let coid = match gw.incoming.lock().unwrap().get(&handle) {
+        Some(c) if c.origin == origin => c.coid,
+        _ => return Status::Error(libc::EBADF),
+    };
     match op {
         "send" => {
-            let (Some(rlen), Some(tid)) = (r.u32(), r.u32()) else { return Status::Error(libc::EINVAL) };
+            let (Some(id), Some(rlen), Some(tid)) = (r.u64(), r.u32(), r.u32()) else {
+                return Status::Error(libc::EINVAL);
+            };
             let msg = r.rest();
             let mut reply = vec![0u8; (rlen as usize).min(MAX_REPLY)];
-            // The server sees the remote client's thread as the sender.
-            // SAFETY: msg and reply are valid for their lengths.
-            let status = kclient::as_thread(tid as i32, || unsafe {
-                nto::MsgSend(coid, msg.as_ptr().cast(), msg.len(), reply.as_mut_ptr().cast(), reply.len())
-            });
-            if status == -1 {
-                Status::Error(errno())
-            } else {
-                // Only what the server wrote: the client keeps the rest of its buffer.
-                reply.truncate((knet::reply_extent() as usize).min(reply.len()));
-                Status::Reply(status, reply)
+            let key = (origin.to_owned(), id);
+            let waker = gw
+                .calls
+                .lock()
+                .unwrap()
+                .entry(key.clone())
+                .or_insert_with(|| Unblocker { waker: Waker::new(), early: None })
+                .waker
+                .clone();
+            let smsg = [Seg { base: msg.as_ptr() as usize, len: msg.len() }];
+            let rmsg = [Seg { base: reply.as_mut_ptr() as usize, len: reply.len() }];
+            // The waker unblocks the call as SIGEV_UNBLOCK would (ETIMEDOUT, or an
+            // _NTO_CHF_UNBLOCK server's _PULSE_CODE_UNBLOCK), even before it began; the
+            // server sees the remote client's thread as the sender.
+            let status = kclient::as_thread(tid as i32, || kclient::send_with(coid, &smsg, &rmsg, waker));
+            gw.calls.lock().unwrap().remove(&key);
+            match status {
+                Ok(status) => {
+                    // Only what the server wrote: the client keeps the rest of its buffer.
+                    reply.truncate((knet::reply_extent() as usize).min(reply.len()));
+                    Status::Reply(status, reply)
+                }
+                Err(e) => Status::Error(e.0),
             }
+        }
+        "unblock" => {
+            let Some(id) = r.u64() else { return Status::Error(libc::EINVAL) };
+            gw.unblock_call(origin, id);
+            Status::Reply(0, Vec::new())
         }
         "pulse" => {
             let (Some(code), Some(value)) = (r.u32(), r.u32()) else {
@@ -794,7 +1011,7 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
             }
         }
         "detach" => {
-            gw.incoming.lock().unwrap().remove(&coid);
+            gw.incoming.lock().unwrap().remove(&handle);
             let _ = nto::ConnectDetach(coid);
             Status::Reply(0, Vec::new())
         }
@@ -812,7 +1029,11 @@ static HOOKED: OnceLock<(Arc<Gateway>, tokio::runtime::Handle)> = OnceLock::new(
 /// client's node made of it.
 fn on_event(coid: i32, ev: &RawEvent, _tid: Option<i32>, verify: bool) -> Option<KResult<()>> {
     let (gw, rt) = HOOKED.get()?;
-    let origin = gw.incoming.lock().unwrap().get(&coid).cloned()?;
+    let (handle, origin) = {
+        let incoming = gw.incoming.lock().unwrap();
+        let mut held = incoming.iter();
+        held.find(|(_, c)| c.coid == coid).map(|(h, c)| (*h, c.origin.clone()))?
+    };
     match ev.kind() {
         Err(e) => return Some(Err(e)),
         Ok(Kind::Intr) => return Some(Err(Errno::ENOSYS)),
@@ -822,7 +1043,7 @@ fn on_event(coid: i32, ev: &RawEvent, _tid: Option<i32>, verify: bool) -> Option
     if verify {
         return Some(Ok(()));
     }
-    let mut p = wire::Writer::request(&gw.me, coid);
+    let mut p = wire::Writer::request(&gw.me, handle);
     p.event(ev.to_words());
     let gw = gw.clone();
     rt.spawn(async move {
@@ -831,16 +1052,17 @@ fn on_event(coid: i32, ev: &RawEvent, _tid: Option<i32>, verify: bool) -> Option
     Some(Ok(()))
 }
 
-/// Node `origin` delivers `ev` on its connection `coid` that our scoid stands for: to our
+/// Node `origin` delivers `ev` on its connection `handle` that our scoid stands for: to our
 /// local client, as that connection's server, by the rcvid of the client's last message.
 /// Only the node a connection was made to reaches it, and the library checks the event as
 /// for any server.
-fn deliver_event(gw: &Gateway, origin: &str, coid: i32, ev: &RawEvent) -> Result<(), Errno> {
+fn deliver_event(gw: &Gateway, origin: &str, handle: u64, ev: &RawEvent) -> Result<(), Errno> {
     let life = gw.life_now(origin);
     let scoid = {
         let outgoing = gw.outgoing.lock().unwrap();
         let mut ours = outgoing.iter();
-        ours.find(|(_, r)| r.node == origin && Some(r.life) == life && r.coid == coid).map(|(s, _)| *s)
+        let mine = |r: &Remote| r.node == origin && Some(r.life) == life && r.handle == handle;
+        ours.find(|(_, o)| mine(&o.remote)).map(|(s, _)| *s)
     };
     let rcvid = scoid.and_then(|s| gw.rcvids.lock().unwrap().get(&s).copied()).ok_or(Errno::ESRCH)?;
     neutrino::kernel::notify::deliver(rcvid, ev, false)
@@ -850,9 +1072,9 @@ fn deliver_event(gw: &Gateway, origin: &str, coid: i32, ev: &RawEvent) -> Result
 /// `_PULSE_CODE_DISCONNECT`); ours to it ended with its life (see [`Remote::life`]).
 fn node_gone(gw: &Gateway, node: &str) {
     let mut incoming = gw.incoming.lock().unwrap();
-    incoming.retain(|coid, origin| {
-        if origin == node {
-            let _ = nto::ConnectDetach(*coid);
+    incoming.retain(|_, c| {
+        if c.origin == node {
+            let _ = nto::ConnectDetach(c.coid);
             false
         } else {
             true
@@ -985,8 +1207,11 @@ async fn main() {
         session,
         nodes: Mutex::new(Vec::new()),
         outgoing: Mutex::new(HashMap::new()),
+        inflight: Mutex::new(HashMap::new()),
+        next_call: AtomicU64::new(1),
         incoming: Mutex::new(HashMap::new()),
         rcvids: Mutex::new(HashMap::new()),
+        calls: Mutex::new(HashMap::new()),
         lives: Mutex::new(Lives::default()),
         departures: watch::Sender::new(0),
         globals: Mutex::new(HashMap::new()),

@@ -1,6 +1,7 @@
 //! What gateways say to each other: little-endian fields, each request opening with the
-//! asking node's name and the connection it concerns; each reply a [`Status`]. Every field
-//! a peer sends is checked: a short or malformed request is `EINVAL`, never a crash.
+//! asking node's name and the handle of the connection it concerns (the one the serving
+//! node handed out at attach, never reused in its life); each reply a [`Status`]. Every
+//! field a peer sends is checked: a short or malformed request is `EINVAL`, never a crash.
 
 use neutrino::kernel::net::{self as knet, Behalf, BEHALF_GROUPS};
 
@@ -8,14 +9,17 @@ use neutrino::kernel::net::{self as knet, Behalf, BEHALF_GROUPS};
 pub struct Writer(Vec<u8>);
 
 impl Writer {
-    /// A request from node `origin` about its connection `coid` (0 for none).
-    pub fn request(origin: &str, coid: i32) -> Writer {
+    /// A request from node `origin` about connection `handle` (0 for none).
+    pub fn request(origin: &str, handle: u64) -> Writer {
         let mut w = Writer(Vec::new());
         w.bytes_with_len(origin.as_bytes());
-        w.u32(coid as u32);
+        w.u64(handle);
         w
     }
     pub fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
     pub fn bytes(&mut self, b: &[u8]) {
@@ -48,6 +52,9 @@ impl<'a> Reader<'a> {
     }
     pub fn u32(&mut self) -> Option<u32> {
         self.take(4).map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+    }
+    pub fn u64(&mut self) -> Option<u64> {
+        self.take(8).map(|b| u64::from_le_bytes(b.try_into().unwrap()))
     }
     pub fn str(&mut self) -> Option<&'a str> {
         let n = *self.take(1)?.first()? as usize;
