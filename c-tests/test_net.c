@@ -1438,7 +1438,7 @@ TEST(reply_then_destroy)
     remove_namespaces();
 }
 
-static void on_usr1(int sig)
+static void interrupt_only(int sig)
 {
     (void)sig;
 }
@@ -1491,7 +1491,7 @@ TEST(unblock_remote)
     REQUIRE_OK(enter(ns_a));
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
+    sa.sa_handler = interrupt_only;
     REQUIRE_OK(sigaction(SIGUSR1, &sa, NULL));
     int nd = find_beta();
     int coid = ConnectAttach((uint32_t)nd, hpid, hchid, _NTO_SIDE_CHANNEL, 0);
