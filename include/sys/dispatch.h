@@ -5,8 +5,10 @@
  * contexts, thread pools), all working (README, "Resource managers"; select_attach()
  * refuses SELECT_FLAG_SRVEXCEPT with ENOSYS).
  *
- * Names are local to the machine (QNX 8.0 semantics): no daemon is involved, a name lives
- * exactly as long as its server holds it, and NAME_FLAG_ATTACH_GLOBAL is refused.
+ * Names are local to the machine (QNX 8.0 semantics): no daemon is involved and a name lives
+ * exactly as long as its server holds it. NAME_FLAG_ATTACH_GLOBAL names are announced to
+ * every node by the node's gateway, neutrino-netd (README, "Across machines"); without one
+ * a global name_attach() fails with ENOTSUP.
  */
 #ifndef _NEUTRINO_SYS_DISPATCH_H
 #define _NEUTRINO_SYS_DISPATCH_H
@@ -23,7 +25,7 @@ extern "C" {
 #endif
 
 #define NAME_FLAG_DETACH_SAVEDPP 0x00000001 /* name_detach(): keep the dispatch handle */
-#define NAME_FLAG_ATTACH_GLOBAL 0x00000002  /* global names: not supported */
+#define NAME_FLAG_ATTACH_GLOBAL 0x00000002  /* a name every node finds (neutrino-netd) */
 #define NAME_FLAG_CROSS_ENDIAN 0x00000008
 
 /* name_open() flags: _NTO_COF_* connection flags shifted left by four bits. */
