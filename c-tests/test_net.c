@@ -664,14 +664,41 @@ static int find_beta(void)
     return nd;
 }
 
+/* Ends the two nodes two_nodes_up made: their gateways and namespaces. */
+static void nodes_down(void)
+{
+    h_kill(gw_a);
+    h_kill(gw_b);
+    remove_namespaces();
+}
+
+/* HELPER `name` started with `arg`, which tells its pid and chid: the process. */
+static struct h_proc start_server(const char *name, const char *arg, pid_t *pid, int *chid)
+{
+    struct h_proc server = h_exec(name, arg);
+    *pid = (pid_t)h_get(server.rd, 5000);
+    *chid = (int)h_get(server.rd, 5000);
+    REQUIRE(*chid > 0);
+    return server;
+}
+
+/* Whether NETPROBE names netprobe (the hostile peer and forger); says why not. */
+static bool have_netprobe(void)
+{
+    const char *probe = getenv("NETPROBE");
+    if (probe && access(probe, X_OK) == 0)
+        return true;
+    h_note("skipped: NETPROBE does not name netprobe (make net builds it; make c-tests sets it)");
+    return false;
+}
+
 TEST(two_nodes)
 {
     if (!two_nodes_up(""))
         return;
-    struct h_proc server = h_exec("echo_server", ns_b);
-    pid_t spid = (pid_t)h_get(server.rd, 5000);
-    int schid = (int)h_get(server.rd, 5000);
-    REQUIRE(schid > 0);
+    pid_t spid;
+    int schid;
+    struct h_proc server = start_server("echo_server", ns_b, &spid, &schid);
     REQUIRE_OK(enter(ns_a));
     int death = ChannelCreate(_NTO_CHF_COID_DISCONNECT);
     REQUIRE(death > 0);
@@ -765,9 +792,7 @@ TEST(two_nodes)
 
     h_kill(server.pid);
     h_close_proc(&server);
-    h_kill(gw_a);
-    h_kill(gw_b);
-    remove_namespaces();
+    nodes_down();
 }
 
 /* name_open(GLOBAL_NAME, NAME_FLAG_ATTACH_GLOBAL) within `ms`: the pid of the server that
@@ -853,9 +878,7 @@ TEST(global_names)
     h_close_proc(&far);
     CHECK_EQ(wait_holder(-ENOENT, 5000), -ENOENT);
 
-    h_kill(gw_a);
-    h_kill(gw_b);
-    remove_namespaces();
+    nodes_down();
 }
 
 /* Runs netprobe (NETPROBE in the environment) in namespace `ns` as a bare Zenoh peer of
@@ -890,11 +913,8 @@ static pid_t hostile_peer(const char *ns, const char *keys)
  * nor stop the gateway. */
 TEST(hostile_names)
 {
-    const char *probe = getenv("NETPROBE");
-    if (!probe || access(probe, X_OK) != 0) {
-        h_note("skipped: NETPROBE does not name netprobe (make net builds it; make c-tests sets it)");
+    if (!have_netprobe())
         return;
-    }
     if (!two_nodes_up(""))
         return;
     struct h_proc far = h_exec("global_server", ns_b);
@@ -919,9 +939,7 @@ TEST(hostile_names)
 
     h_kill(far.pid);
     h_close_proc(&far);
-    h_kill(gw_a);
-    h_kill(gw_b);
-    remove_namespaces();
+    nodes_down();
 }
 
 /* The link is cut while a call is REPLY-blocked, then restored: the call fails with ESRCH
@@ -935,10 +953,9 @@ TEST(link_cut)
     snprintf(lease, sizeof lease, "--lease %d", LEASE_MS);
     if (!two_nodes_up(lease))
         return;
-    struct h_proc server = h_exec("echo_server", ns_b);
-    pid_t spid = (pid_t)h_get(server.rd, 5000);
-    int schid = (int)h_get(server.rd, 5000);
-    REQUIRE(schid > 0);
+    pid_t spid;
+    int schid;
+    struct h_proc server = start_server("echo_server", ns_b, &spid, &schid);
     REQUIRE_OK(enter(ns_a));
     int death = ChannelCreate(_NTO_CHF_COID_DISCONNECT);
     REQUIRE(death > 0);
@@ -979,9 +996,7 @@ TEST(link_cut)
 
     h_kill(server.pid);
     h_close_proc(&server);
-    h_kill(gw_a);
-    h_kill(gw_b);
-    remove_namespaces();
+    nodes_down();
 }
 
 /* A server on beta reads a client's message and writes its reply at any offset, in pieces,
@@ -992,10 +1007,9 @@ TEST(remote_read_write)
 {
     if (!two_nodes_up(""))
         return;
-    struct h_proc server = h_exec("rw_server", ns_b);
-    pid_t spid = (pid_t)h_get(server.rd, 5000);
-    int schid = (int)h_get(server.rd, 5000);
-    REQUIRE(schid > 0);
+    pid_t spid;
+    int schid;
+    struct h_proc server = start_server("rw_server", ns_b, &spid, &schid);
     REQUIRE_OK(enter(ns_a));
     int nd = find_beta();
     int coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
@@ -1029,9 +1043,7 @@ TEST(remote_read_write)
     CHECK_OK(ConnectDetach(coid));
     h_kill(server.pid);
     h_close_proc(&server);
-    h_kill(gw_a);
-    h_kill(gw_b);
-    remove_namespaces();
+    nodes_down();
 }
 
 /* The next pulse on `chid` within `ms` into `p`; false if none comes. */
@@ -1075,10 +1087,9 @@ TEST(remote_events)
 {
     if (!two_nodes_up(""))
         return;
-    struct h_proc server = h_exec("event_server", ns_b);
-    pid_t spid = (pid_t)h_get(server.rd, 5000);
-    int schid = (int)h_get(server.rd, 5000);
-    REQUIRE(schid > 0);
+    pid_t spid;
+    int schid;
+    struct h_proc server = start_server("event_server", ns_b, &spid, &schid);
     REQUIRE_OK(enter(ns_a));
     int nd = find_beta();
     int coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
@@ -1135,9 +1146,7 @@ TEST(remote_events)
     CHECK_OK(ConnectDetach(coid));
     h_kill(server.pid);
     h_close_proc(&server);
-    h_kill(gw_a);
-    h_kill(gw_b);
-    remove_namespaces();
+    nodes_down();
 }
 
 /* A remote client as the server sees it (QNX's Qnet): its node, pid and thread, and its
@@ -1147,10 +1156,9 @@ TEST(remote_identity)
 {
     if (!two_nodes_up("--maproot 4500:4600"))
         return;
-    struct h_proc server = h_exec("ident_server", ns_b);
-    pid_t spid = (pid_t)h_get(server.rd, 5000);
-    int schid = (int)h_get(server.rd, 5000);
-    REQUIRE(schid > 0);
+    pid_t spid;
+    int schid;
+    struct h_proc server = start_server("ident_server", ns_b, &spid, &schid);
     pid_t pid, tid;
     int nd;
     struct ident id;
@@ -1176,9 +1184,7 @@ TEST(remote_identity)
 
     h_kill(server.pid);
     h_close_proc(&server);
-    h_kill(gw_a);
-    h_kill(gw_b);
-    remove_namespaces();
+    nodes_down();
 }
 
 /* `cmd` as a shell command's exit status, within 10 s. */
@@ -1207,10 +1213,9 @@ TEST(remote_identity_unprivileged)
         return;
     char arg[64];
     snprintf(arg, sizeof arg, "%s 65534", ns_b);
-    struct h_proc server = h_exec("ident_server", arg);
-    pid_t spid = (pid_t)h_get(server.rd, 5000);
-    int schid = (int)h_get(server.rd, 5000);
-    REQUIRE(schid > 0);
+    pid_t spid;
+    int schid;
+    struct h_proc server = start_server("ident_server", arg, &spid, &schid);
     pid_t pid, tid;
     int nd;
     struct ident id;
@@ -1226,9 +1231,7 @@ TEST(remote_identity_unprivileged)
 
     h_kill(server.pid);
     h_close_proc(&server);
-    h_kill(gw_a);
-    h_kill(gw_b);
-    remove_namespaces();
+    nodes_down();
 }
 
 /* netprobe (NETPROBE) in namespace `ns` as `uid`: a local process that is not the gateway
@@ -1281,17 +1284,13 @@ static bool forged_ident(const char *ns, uid_t uid, pid_t spid, int schid, pid_t
  * 0, its own credentials). */
 TEST(hostile_identity)
 {
-    const char *probe = getenv("NETPROBE");
-    if (!probe || access(probe, X_OK) != 0) {
-        h_note("skipped: NETPROBE does not name netprobe (make net builds it; make c-tests sets it)");
+    if (!have_netprobe())
         return;
-    }
     if (!two_nodes_up(""))
         return;
-    struct h_proc server = h_exec("ident_server", ns_b);
-    pid_t spid = (pid_t)h_get(server.rd, 5000);
-    int schid = (int)h_get(server.rd, 5000);
-    REQUIRE(schid > 0);
+    pid_t spid;
+    int schid;
+    struct h_proc server = start_server("ident_server", ns_b, &spid, &schid);
     /* The server's node has its gateway, which the forger could claim to be. */
     REQUIRE_OK(enter(ns_b));
     for (long long until = h_now_ms() + 10000; netmgr_strtond("beta", NULL) != 0 && h_now_ms() < until;)
@@ -1320,9 +1319,7 @@ TEST(hostile_identity)
 
     h_kill(server.pid);
     h_close_proc(&server);
-    h_kill(gw_a);
-    h_kill(gw_b);
-    remove_namespaces();
+    nodes_down();
 }
 
 /* Echo servers s1 and s2 of node beta, and this process in node alpha: their pids, chids and
@@ -1335,13 +1332,8 @@ struct two_servers {
 
 static void two_servers_up(struct two_servers *t)
 {
-    t->s1 = h_exec("echo_server", ns_b);
-    t->p1 = (pid_t)h_get(t->s1.rd, 5000);
-    t->c1 = (int)h_get(t->s1.rd, 5000);
-    t->s2 = h_exec("echo_server", ns_b);
-    t->p2 = (pid_t)h_get(t->s2.rd, 5000);
-    t->c2 = (int)h_get(t->s2.rd, 5000);
-    REQUIRE(t->c1 > 0 && t->c2 > 0);
+    t->s1 = start_server("echo_server", ns_b, &t->p1, &t->c1);
+    t->s2 = start_server("echo_server", ns_b, &t->p2, &t->c2);
     REQUIRE_OK(enter(ns_a));
     t->nd = find_beta();
 }
@@ -1386,9 +1378,7 @@ TEST(handles_not_reused)
     h_kill(t.s2.pid);
     h_close_proc(&t.s1);
     h_close_proc(&t.s2);
-    h_kill(gw_a);
-    h_kill(gw_b);
-    remove_namespaces();
+    nodes_down();
 }
 
 /* A server that replies and at once destroys its channel, or exits: its remote client
@@ -1433,9 +1423,7 @@ TEST(reply_then_destroy)
     }
     h_kill(server.pid);
     h_close_proc(&server);
-    h_kill(gw_a);
-    h_kill(gw_b);
-    remove_namespaces();
+    nodes_down();
 }
 
 static void interrupt_only(int sig)
@@ -1481,13 +1469,10 @@ TEST(unblock_remote)
 {
     if (!two_nodes_up(""))
         return;
-    struct h_proc held = h_exec("unblock_server", ns_b);
-    pid_t hpid = (pid_t)h_get(held.rd, 5000);
-    int hchid = (int)h_get(held.rd, 5000);
-    struct h_proc plain = h_exec("echo_server", ns_b);
-    pid_t ppid = (pid_t)h_get(plain.rd, 5000);
-    int pchid = (int)h_get(plain.rd, 5000);
-    REQUIRE(hchid > 0 && pchid > 0);
+    pid_t hpid, ppid;
+    int hchid, pchid;
+    struct h_proc held = start_server("unblock_server", ns_b, &hpid, &hchid);
+    struct h_proc plain = start_server("echo_server", ns_b, &ppid, &pchid);
     REQUIRE_OK(enter(ns_a));
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -1532,9 +1517,7 @@ TEST(unblock_remote)
     h_kill(plain.pid);
     h_close_proc(&held);
     h_close_proc(&plain);
-    h_kill(gw_a);
-    h_kill(gw_b);
-    remove_namespaces();
+    nodes_down();
 }
 
 HARNESS_MAIN
