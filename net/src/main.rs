@@ -230,9 +230,9 @@ struct Gateway {
     /// Remote side: the connections we hold for remote nodes, by handle (see
     /// [`Gateway::hold`]).
     incoming: Mutex<HashMap<u64, Incoming>>,
-    /// Remote side: how to unblock each call in progress for a remote client, by its node
-    /// and id.
-    calls: Mutex<HashMap<(String, u64), Unblocker>>,
+    /// Remote side: how to unblock each call in progress for a remote client, by its
+    /// connection's handle (which only its node knows) and the call's id.
+    calls: Mutex<HashMap<(u64, u64), Unblocker>>,
     /// Local side: the last message received on each remote connection (by scoid), whose
     /// rcvid stays good after the reply for the events its server delivers.
     rcvids: Mutex<HashMap<i32, i64>>,
@@ -500,12 +500,12 @@ impl Gateway {
         }
     }
 
-    /// Node `origin` asks to unblock its call `id` (its client wants to be let go): the
-    /// thread carrying it here is unblocked as `SIGEV_UNBLOCK` would; one that came
-    /// before its call is kept for it a while.
-    fn unblock_call(&self, origin: &str, id: u64) {
+    /// The node of connection `handle` asks to unblock its call `id` on it (its client
+    /// wants to be let go): the thread carrying it here is unblocked as `SIGEV_UNBLOCK`
+    /// would; one that came before its call is kept for it a while.
+    fn unblock_call(&self, handle: u64, id: u64) {
         let mut calls = self.calls.lock().unwrap();
-        let key = (origin.to_owned(), id);
+        let key = (handle, id);
         if let Some(u) = calls.get(&key) {
             u.waker.unblock();
             return;
@@ -971,12 +971,12 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
             };
             let msg = r.rest();
             let mut reply = vec![0u8; (rlen as usize).min(MAX_REPLY)];
-            let key = (origin.to_owned(), id);
+            let key = (handle, id);
             let waker = gw
                 .calls
                 .lock()
                 .unwrap()
-                .entry(key.clone())
+                .entry(key)
                 .or_insert_with(|| Unblocker { waker: Waker::new(), early: None })
                 .waker
                 .clone();
@@ -998,7 +998,7 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
         }
         "unblock" => {
             let Some(id) = r.u64() else { return Status::Error(libc::EINVAL) };
-            gw.unblock_call(origin, id);
+            gw.unblock_call(handle, id);
             Status::Reply(0, Vec::new())
         }
         "pulse" => {
