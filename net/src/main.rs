@@ -72,7 +72,7 @@ use neutrino::kernel::net::{self as knet, Behalf, NetReq, BEHALF_GROUPS};
 use neutrino::kernel::server as kserver;
 use neutrino::kernel::thread::Waker;
 use neutrino::transport::copy::Seg;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -96,6 +96,8 @@ const MAX_REPLY: usize = 64 << 20;
 /// together: what a peer announces beyond them is ignored.
 const MAX_NAMES_PER_NODE: usize = 256;
 const MAX_NAMES: usize = 16384;
+/// How many "gone"s for connections not held (yet) a gateway remembers.
+const MAX_EARLY_GONE: usize = 1024;
 /// How long an unblock that came before its call (or after it ended) is kept for it, and
 /// how many such are kept at most.
 const EARLY_UNBLOCK_KEPT: Duration = Duration::from_secs(60);
@@ -233,6 +235,10 @@ struct Gateway {
     /// Remote side: how to unblock each call in progress for a remote client, by its
     /// connection's handle (which only its node knows) and the call's id.
     calls: Mutex<HashMap<(u64, u64), Unblocker>>,
+    /// Local side: the connections whose serving node said they died before their attach's
+    /// answer came here, by node and handle (the latest [`MAX_EARLY_GONE`]; under the
+    /// outgoing table's lock).
+    early_gone: Mutex<VecDeque<(String, u64)>>,
     /// Local side: the last message received on each remote connection (by scoid), whose
     /// rcvid stays good after the reply for the events its server delivers.
     rcvids: Mutex<HashMap<i32, i64>>,
@@ -364,6 +370,14 @@ impl Gateway {
         }
     }
 
+    /// Whether node `node` said its connection `handle` died before we held it (taken
+    /// out: it is asked once). Under the outgoing table's lock.
+    fn gone_early(&self, node: &str, handle: u64) -> bool {
+        let mut early = self.early_gone.lock().unwrap();
+        let at = early.iter().position(|(n, h)| n == node && *h == handle);
+        at.and_then(|i| early.remove(i)).is_some()
+    }
+
     /// Ends local connection `scoid` as a connection to a destroyed channel ends; the
     /// scoid is free at once (no disconnect pulse follows), and its last rcvid with it.
     fn cut(&self, scoid: i32) {
@@ -382,7 +396,7 @@ impl Gateway {
         };
         self.departures.send_modify(|n| *n += 1);
         self.announced.lock().unwrap().remove(name);
-        sever(self, |r| r.node == name && r.life == life, true);
+        sever(self, |r| r.node == name && r.life == life, true, |_| ());
         node_gone(self, name);
     }
 
@@ -672,8 +686,8 @@ async fn local_request(gw: &Gateway, info: &_msg_info, msg: &[u8]) -> Status {
     let extra = &msg[std::mem::size_of::<NetReq>()..];
     match req.op {
         knet::NET_ATTACH => {
-            // A remote server sees this gateway as its client (credentials do not travel
-            // yet): a gateway not run as root speaks for its own user only.
+            // A gateway not run as root presents its remote clients as its own user: it
+            // speaks for that user (and root) only.
             // SAFETY: plain syscall.
             if unsafe { libc::geteuid() } != 0 && !acts_as_me(scoid) {
                 return Status::Error(libc::EPERM);
@@ -697,14 +711,13 @@ async fn local_request(gw: &Gateway, info: &_msg_info, msg: &[u8]) -> Status {
             match gw.call(&node, life, "attach", p.done()).await.map(|b| Status::parse(&b.to_bytes())) {
                 Ok(Status::Reply(handle, _)) => {
                     let remote = Remote { node: node.clone(), life, handle: handle as u64 };
-                    gw.outgoing.lock().unwrap().insert(scoid, Outgoing { remote, calls: 0, gone: false });
-                    // The node went before the connection was there to be severed with
-                    // the others: the attach fails.
-                    if gw.life_now(&node) != Some(life)
-                        && gw.outgoing.lock().unwrap().remove(&scoid).is_some()
-                    {
+                    let mut outgoing = gw.outgoing.lock().unwrap();
+                    // The node, or the server, went before the connection was there to be
+                    // severed: the attach fails, as one that came after the channel's end.
+                    if gw.life_now(&node) != Some(life) || gw.gone_early(&node, handle as u64) {
                         return Status::Error(libc::ESRCH);
                     }
+                    outgoing.insert(scoid, Outgoing { remote, calls: 0, gone: false });
                     Status::Reply(0, Vec::new())
                 }
                 Ok(s) => s,
@@ -867,13 +880,16 @@ fn coid_died(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, coid: i32) {
 /// Ends our clients' connections that `dead` picks, as connections to a destroyed channel
 /// end: at once, or (`at_once` false: their server went, the news may overtake the answers
 /// to their calls) once the calls on them have their answers.
-fn sever(gw: &Gateway, dead: impl Fn(&Remote) -> bool, at_once: bool) {
+/// Returns how many it picked; `then` runs with the outgoing table still locked.
+fn sever(gw: &Gateway, dead: impl Fn(&Remote) -> bool, at_once: bool, then: impl FnOnce(usize)) {
     let mut severed = Vec::new();
+    let mut picked = 0;
     let mut outgoing = gw.outgoing.lock().unwrap();
     outgoing.retain(|scoid, o| {
         if !dead(&o.remote) {
             return true;
         }
+        picked += 1;
         if at_once || o.calls == 0 {
             severed.push(*scoid);
             return false;
@@ -886,6 +902,7 @@ fn sever(gw: &Gateway, dead: impl Fn(&Remote) -> bool, at_once: bool) {
     for scoid in severed {
         gw.cut(scoid);
     }
+    then(picked);
 }
 
 /// The remote side: a query from another node's gateway.
@@ -931,9 +948,19 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
     }
     if op == "gone" {
         // Node `origin`'s connection `handle` died with its server: so do ours to it, once
-        // the calls on them have their answers.
+        // the calls on them have their answers. None yet: its attach's answer is still on
+        // its way here, and the attach will fail (see `Gateway::gone_early`).
         let life = gw.life_now(origin);
-        sever(gw, |r| r.node == origin && Some(r.life) == life && r.handle == handle, false);
+        let dead = |r: &Remote| r.node == origin && Some(r.life) == life && r.handle == handle;
+        sever(gw, dead, false, |picked| {
+            if picked == 0 {
+                let mut early = gw.early_gone.lock().unwrap();
+                if early.len() >= MAX_EARLY_GONE {
+                    early.pop_front();
+                }
+                early.push_back((origin.to_owned(), handle));
+            }
+        });
         return Status::Reply(0, Vec::new());
     }
     if op == "name" {
@@ -1211,6 +1238,7 @@ async fn main() {
         next_call: AtomicU64::new(1),
         incoming: Mutex::new(HashMap::new()),
         rcvids: Mutex::new(HashMap::new()),
+        early_gone: Mutex::new(VecDeque::new()),
         calls: Mutex::new(HashMap::new()),
         lives: Mutex::new(Lives::default()),
         departures: watch::Sender::new(0),
