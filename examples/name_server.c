@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/dispatch.h>
+#include <sys/netmgr.h>
 
 #include "name_msg.h"
 
@@ -30,6 +31,8 @@ int main(int argc, char *argv[])
     const char    *name = argc > 1 + global ? argv[1 + global] : ATTACH_POINT;
     name_attach_t *attach;
     my_data_t      msg;
+    struct _msg_info info;
+    char           node[64];
     rcvid_t        rcvid;
     int            answer, quit = 0;
 
@@ -42,7 +45,7 @@ int main(int argc, char *argv[])
     fflush(stdout);
 
     while (!quit) {
-        rcvid = MsgReceive(attach->chid, &msg, sizeof msg, NULL);
+        rcvid = MsgReceive(attach->chid, &msg, sizeof msg, &info);
         if (rcvid == -1) {
             fprintf(stderr, "name_server: MsgReceive failed: %s\n", strerror(errno));
             break;
@@ -87,7 +90,11 @@ int main(int argc, char *argv[])
         switch (msg.hdr.subtype) {
         case SUBTYPE_DATA:
             answer = msg.data * 2;
-            printf("name_server: received %d, answering %d\n", msg.data, answer);
+            /* Where the client runs: this node, or another one through the network. */
+            if (netmgr_ndtostr(ND2S_LOCAL_STR, info.nd, node, sizeof node) == -1)
+                strcpy(node, "?");
+            printf("name_server: received %d from pid %d on node %s, answering %d\n", msg.data,
+                   (int)info.pid, node, answer);
             MsgReply(rcvid, EOK, &answer, sizeof answer);
             break;
         case SUBTYPE_QUIT:
