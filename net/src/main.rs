@@ -17,8 +17,9 @@
 //! a query to the remote node's gateway, which `MsgSend`s it to the real server on a
 //! connection of its own for that remote connection, and returns the server's reply (or
 //! error) as the query's reply; this gateway then replies to the local client with it.
-//! The serving gateway knows each remote connection by a handle it hands out at attach and
-//! never reuses, and each call by an id its client's gateway gives it.
+//! The serving gateway knows each remote connection by a random handle it hands out at
+//! attach and never reuses (only the client's node knows it), and each call by an id its
+//! client's gateway gives it.
 //!
 //! Our channel has `_NTO_CHF_UNBLOCK`: a local client hit by a signal or a timeout while
 //! its call is forwarded stays blocked, and the serving gateway is asked to unblock the
