@@ -881,10 +881,10 @@ TEST(global_names)
     nodes_down();
 }
 
-/* Runs netprobe (NETPROBE in the environment) in namespace `ns` as a bare Zenoh peer of
- * gateway alpha holding the liveliness tokens `keys` (see net/src/bin/netprobe.rs); its pid
- * once it says they are declared, -1 if it does not within 10 s. */
-static pid_t hostile_peer(const char *ns, const char *keys)
+/* Runs netprobe (NETPROBE in the environment) with `args` in namespace `ns` (see
+ * net/src/bin/netprobe.rs): its pid once its output holds `word`, with the output from there
+ * in `out` (of `size` bytes); -1 if it does not within `ms`. */
+static pid_t probe(const char *ns, const char *args, const char *word, char *out, size_t size, int ms)
 {
     int p[2];
     REQUIRE_OK(pipe(p));
@@ -892,19 +892,40 @@ static pid_t hostile_peer(const char *ns, const char *keys)
     if (pid == 0) {
         dup2(p[1], 1);
         char cmd[1024];
-        snprintf(cmd, sizeof cmd, "exec ip netns exec %s \"$NETPROBE\" announce tcp/10.77.0.1:7447 %s", ns, keys);
+        snprintf(cmd, sizeof cmd, "exec ip netns exec %s \"$NETPROBE\" %s", ns, args);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
     close(p[1]);
-    char line[16] = "";
-    struct pollfd pf = {p[0], POLLIN, 0};
-    if (poll(&pf, 1, 10000) != 1 || read(p[0], line, sizeof line - 1) <= 0 || strncmp(line, "ready", 5) != 0) {
-        h_kill(pid);
-        pid = -1;
+    char got[256] = "";
+    size_t n = 0;
+    char *at = NULL;
+    for (long long until = h_now_ms() + ms; !at && n < sizeof got - 1;) {
+        struct pollfd pf = {p[0], POLLIN, 0};
+        ssize_t r;
+        if (poll(&pf, 1, (int)(until - h_now_ms() > 0 ? until - h_now_ms() : 0)) != 1 ||
+            (r = read(p[0], got + n, sizeof got - 1 - n)) <= 0)
+            break;
+        n += (size_t)r;
+        got[n] = 0;
+        at = strstr(got, word);
     }
     close(p[0]);
+    if (!at) {
+        h_kill(pid);
+        return -1;
+    }
+    snprintf(out, size, "%s", at);
     return pid;
+}
+
+/* A bare Zenoh peer of gateway alpha in namespace `ns` holding the liveliness tokens `keys`:
+ * its pid once it says they are declared, -1 if it does not within 10 s. */
+static pid_t hostile_peer(const char *ns, const char *keys)
+{
+    char args[1024], out[16];
+    snprintf(args, sizeof args, "announce tcp/10.77.0.1:7447 %s", keys);
+    return probe(ns, args, "ready", out, sizeof out, 10000);
 }
 
 /* What another node announces is its word only: a peer's forged or malformed announcements
@@ -1517,6 +1538,108 @@ TEST(unblock_remote)
     h_kill(plain.pid);
     h_close_proc(&held);
     h_close_proc(&plain);
+    nodes_down();
+}
+
+/* A remote client thread's call that its server never answers, on coid `*(int *)arg`: the
+ * call's errno when it ends (its server is killed). */
+static void *hang_on(void *arg)
+{
+    int hang = ASK_HANG;
+    long r = MsgSend(*(int *)arg, &hang, sizeof hang, NULL, 0);
+    return (void *)(intptr_t)(r == -1 ? errno : 0);
+}
+
+/* Calls on connections of their own, and on one shared connection: more than it carries at
+ * once (32), so that some wait SEND-blocked for their turn. */
+#define OWN_HUNG 160
+#define SHARED_HUNG 40
+
+/* Many calls blocked on one node's server hold up nothing else there: another call from
+ * the same node still gets through, and an unblock of a blocked one. When their server
+ * dies, every one of them fails with ESRCH, as on QNX, REPLY- or SEND-blocked. */
+TEST(many_blocked_calls)
+{
+    if (!two_nodes_up(""))
+        return;
+    pid_t spid, epid;
+    int schid, echid;
+    struct h_proc server = start_server("echo_server", ns_b, &spid, &schid);
+    struct h_proc echo = start_server("echo_server", ns_b, &epid, &echid);
+    REQUIRE_OK(enter(ns_a));
+    int nd = find_beta();
+    static int coids[OWN_HUNG + 1];
+    pthread_t t[OWN_HUNG + SHARED_HUNG];
+    for (int i = 0; i <= OWN_HUNG; i++) {
+        coids[i] = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+        REQUIRE(coids[i] != -1);
+    }
+    for (int i = 0; i < OWN_HUNG + SHARED_HUNG; i++)
+        t[i] = h_thread(hang_on, &coids[i < OWN_HUNG ? i : OWN_HUNG]);
+    h_sleep_ms(1500);
+    int ecoid = ConnectAttach((uint32_t)nd, epid, echid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(ecoid != -1);
+    char msg[] = "still served", reply[sizeof msg] = "";
+    uint64_t ns = 5000000000ull;
+    TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY, NULL, &ns, NULL);
+    CHECK_EQ(MsgSend(ecoid, msg, sizeof msg, reply, sizeof reply), (long)sizeof msg);
+    CHECK(strcmp(reply, msg) == 0);
+    /* One more hung call on the busy server still unblocks at once. */
+    ns = 300000000;
+    TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY, NULL, &ns, NULL);
+    long long t0 = h_now_ms();
+    int hang = ASK_HANG;
+    CHECK_ERR(MsgSend(ecoid, &hang, sizeof hang, NULL, 0), ETIMEDOUT);
+    CHECK(h_now_ms() - t0 < 3000);
+    h_kill(server.pid);
+    int esrch = 0;
+    for (int i = 0; i < OWN_HUNG + SHARED_HUNG; i++) {
+        void *e = NULL;
+        CHECK_EQ(h_join(t[i], 10000, &e), 0);
+        esrch += (int)(intptr_t)e == ESRCH;
+    }
+    CHECK_EQ(esrch, OWN_HUNG + SHARED_HUNG);
+    h_kill(echo.pid);
+    h_close_proc(&server);
+    h_close_proc(&echo);
+    nodes_down();
+}
+
+/* A node's calls that wait for their servers hold threads and memory on the serving node:
+ * each node gets a share (256 calls in progress), past which its calls wait (1024), past
+ * which they are refused with EAGAIN. A hostile node that floods a server with calls it
+ * never needs answered gets exactly that; the other nodes' calls, to the same server, go
+ * on. */
+#define SHARE_CALLS 256
+#define SHARE_WAITING 1024
+#define REFUSED 40
+TEST(hostile_flood)
+{
+    if (!have_netprobe())
+        return;
+    if (!two_nodes_up(""))
+        return;
+    pid_t spid;
+    int schid;
+    struct h_proc server = start_server("echo_server", ns_b, &spid, &schid);
+    REQUIRE_OK(enter(ns_a));
+    int nd = find_beta();
+    char args[256], out[64] = "";
+    snprintf(args, sizeof args, "flood tcp/10.77.0.2:7447 evil beta %d %d %d %d 64", (int)spid, schid, ASK_HANG,
+             SHARE_CALLS + SHARE_WAITING + REFUSED);
+    pid_t evil = probe(ns_a, args, "eagain", out, sizeof out, 30000);
+    REQUIRE(evil > 0);
+    CHECK_EQ(atoi(out + strlen("eagain ")), REFUSED);
+    int coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(coid != -1);
+    char msg[] = "still served", reply[sizeof msg] = "";
+    uint64_t ns = 5000000000ull;
+    TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY, NULL, &ns, NULL);
+    CHECK_EQ(MsgSend(coid, msg, sizeof msg, reply, sizeof reply), (long)sizeof msg);
+    CHECK(strcmp(reply, msg) == 0);
+    h_kill(evil);
+    h_kill(server.pid);
+    h_close_proc(&server);
     nodes_down();
 }
 

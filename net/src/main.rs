@@ -59,9 +59,15 @@
 //! sends `EBADF`, `_PULSE_CODE_COIDDEATH` to a client with `_NTO_CHF_COID_DISCONNECT`) and
 //! stay dead if it comes back, and the connections it made here end (their servers get
 //! `_PULSE_CODE_DISCONNECT`).
+//!
+//! Another node decides how much it asks of this one: each node gets a share of the
+//! threads and memory its calls hold here (see [`budget`]), at most [`MAX_CONNECTIONS_PER_NODE`]
+//! connections, and no message or reply larger than [`MAX_MESSAGE`] is taken from a peer.
 
+mod budget;
 mod wire;
 
+use budget::{Admitted, Budget};
 use neutrino::capi::neutrino as nto;
 use neutrino::kernel::abi::{
     _client_info, _msg_info, _pulse, _NTO_CHF_COID_DISCONNECT, _NTO_CHF_DISCONNECT, _NTO_CHF_UNBLOCK,
@@ -93,10 +99,16 @@ const PULSE_CODE_UNBLOCK: i8 = -32;
 const CALL_PATIENCE: Duration = Duration::from_secs(365 * 24 * 3600);
 /// The largest reply buffer a remote client may ask this node to allocate for it.
 const MAX_REPLY: usize = 64 << 20;
+/// The largest message sent to another node (`EOVERFLOW` past it): Zenoh is told to drop
+/// anything larger from a peer, so that no peer makes us hold more.
+const MAX_MESSAGE: usize = 64 << 20;
 /// The most global names this node believes one other node announces, and all others
 /// together: what a peer announces beyond them is ignored.
 const MAX_NAMES_PER_NODE: usize = 256;
 const MAX_NAMES: usize = 16384;
+/// Connections one node may hold here, and all nodes.
+const MAX_CONNECTIONS_PER_NODE: usize = 4096;
+const MAX_CONNECTIONS: usize = 16384;
 /// How many "gone"s for connections not held (yet) a gateway remembers.
 const MAX_EARLY_GONE: usize = 1024;
 /// How long an unblock that came before its call (or after it ended) is kept for it, and
@@ -148,6 +160,12 @@ struct Unblocker {
 struct Incoming {
     origin: String,
     coid: i32,
+    /// Calls in progress on it.
+    calls: usize,
+    /// Its server died: it takes nothing more, and is detached once its calls have ended,
+    /// so that they fail as their server's death fails them (`ESRCH`), not as a detach of
+    /// their coid would (`EBADF`).
+    dead: bool,
 }
 
 /// The nodes alive as the liveliness subscriber reports them, each with the number of its
@@ -223,6 +241,9 @@ struct Gateway {
     me: String,
     users: Users,
     session: zenoh::Session,
+    /// Our runtime, whose blocking threads carry what remote nodes ask.
+    rt: tokio::runtime::Handle,
+    budget: Arc<Budget>,
     /// Node names by nd - 1: an nd stays bound to its name for the gateway's life.
     nodes: Mutex<Vec<String>>,
     /// Local side: the remote connection each scoid of our channel stands for.
@@ -319,14 +340,19 @@ impl Gateway {
         }
     }
 
-    /// A message on local connection `scoid` (rcvid `rcvid`) to forward: where to, and the
-    /// call's id; `None` for a connection that is not a remote one; `EBADF` when its server
-    /// went and it waits only for its other calls' answers to be severed.
     /// Holds our connection `coid` for node `origin`: its handle, random and never one in
     /// use, so a request still on its way for a connection that ended never reaches a later
     /// one, and no node guesses another's.
+    /// `EAGAIN` when the node holds [`MAX_CONNECTIONS_PER_NODE`], or all hold
+    /// [`MAX_CONNECTIONS`] (a process's connections are bounded: the others' and our own
+    /// local clients' need room).
     fn hold(&self, origin: &str, coid: i32) -> Result<u64, i32> {
         let mut incoming = self.incoming.lock().unwrap();
+        if incoming.len() >= MAX_CONNECTIONS
+            || incoming.values().filter(|c| c.origin == origin).count() >= MAX_CONNECTIONS_PER_NODE
+        {
+            return Err(libc::EAGAIN);
+        }
         loop {
             let mut h = [0u8; 8];
             // SAFETY: h is writable for its length.
@@ -338,17 +364,34 @@ impl Gateway {
             }
             let handle = u64::from_ne_bytes(h);
             if handle != 0 && !incoming.contains_key(&handle) {
-                incoming.insert(handle, Incoming { origin: origin.to_owned(), coid });
+                incoming.insert(handle, Incoming { origin: origin.to_owned(), coid, calls: 0, dead: false });
                 return Ok(handle);
             }
         }
     }
 
+    /// A call on connection `handle` has ended: a connection whose server died goes with
+    /// its last call.
+    fn end_serving(&self, handle: u64) {
+        let mut incoming = self.incoming.lock().unwrap();
+        let Some(c) = incoming.get_mut(&handle) else { return };
+        c.calls -= 1;
+        if c.dead && c.calls == 0 {
+            let _ = nto::ConnectDetach(c.coid);
+            incoming.remove(&handle);
+        }
+    }
+
+    /// A message on local connection `scoid` (rcvid `rcvid`) to forward: where to, and the
+    /// call's id; `None` for a connection that is not a remote one; `ESRCH` when its server
+    /// went and it waits only for its other calls' answers to be severed (the message was
+    /// sent before the client could know: it waited, SEND-blocked, for the connection to
+    /// carry it, and its server is gone).
     fn begin_call(&self, scoid: i32, rcvid: i64) -> Option<Result<(Remote, u64), i32>> {
         let mut outgoing = self.outgoing.lock().unwrap();
         let o = outgoing.get_mut(&scoid)?;
         if o.gone {
-            return Some(Err(libc::EBADF));
+            return Some(Err(libc::ESRCH));
         }
         o.calls += 1;
         let id = self.next_call.fetch_add(1, Ordering::Relaxed);
@@ -642,8 +685,12 @@ fn receive(pool: Arc<Receivers>) {
     }
 }
 
-/// Appends the part of message `rcvid` past offset `got` (of `total` bytes) to `out`.
+/// Appends the part of message `rcvid` past offset `got` (of `total` bytes) to `out`;
+/// `EOVERFLOW` for one larger than [`MAX_MESSAGE`].
 fn read_rest(rcvid: i64, out: &mut Vec<u8>, got: usize, total: usize) -> Result<(), i32> {
+    if total > MAX_MESSAGE {
+        return Err(libc::EOVERFLOW);
+    }
     if total <= got {
         return Ok(());
     }
@@ -865,11 +912,17 @@ fn unblock(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, scoid: i32, rcvid: i6
 fn coid_died(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, coid: i32) {
     let held = {
         let mut incoming = gw.incoming.lock().unwrap();
-        let handle = incoming.iter().find(|(_, c)| c.coid == coid).map(|(h, _)| *h);
-        handle.and_then(|h| incoming.remove(&h).map(|c| (h, c.origin)))
+        let held = incoming.iter_mut().find(|(_, c)| c.coid == coid && !c.dead);
+        let Some((&handle, c)) = held else { return };
+        c.dead = true;
+        let origin = c.origin.clone();
+        if c.calls == 0 {
+            incoming.remove(&handle);
+            let _ = nto::ConnectDetach(coid);
+        }
+        (handle, origin)
     };
-    let Some((handle, origin)) = held else { return };
-    let _ = nto::ConnectDetach(coid);
+    let (handle, origin) = held;
     let Some(life) = gw.life_now(&origin) else { return };
     let gw = gw.clone();
     rt.spawn(async move {
@@ -906,17 +959,52 @@ fn sever(gw: &Gateway, dead: impl Fn(&Remote) -> bool, at_once: bool, then: impl
     then(picked);
 }
 
-/// The remote side: a query from another node's gateway.
+/// The remote side: a query from another node's gateway. Each gets a thread of its own
+/// (calls into local servers block); a call waits for its node's share (see [`budget`]).
 fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
     let op = query.key_expr().as_str().rsplit('/').next().unwrap_or("").to_owned();
     let payload = query.payload().cloned().unwrap_or_default();
     let gw = gw.clone();
-    // Calls into local servers block: they get threads of their own.
-    tokio::task::spawn_blocking(move || {
-        let status = remote_request(&gw, &op, &payload.to_bytes());
-        let key = query.key_expr().clone();
-        let _ = query.reply(key, status.encode()).wait();
-    });
+    let mut place = None;
+    if op == "send" {
+        let (node, reply) = sender(&payload);
+        let msg = payload.len();
+        place = gw.budget.admit_now(&node, msg, reply);
+        if place.is_none() {
+            gw.rt.clone().spawn(async move {
+                match gw.budget.admit(&node, msg, reply).await {
+                    Ok(place) => drop(
+                        gw.rt.clone().spawn_blocking(move || answer(&gw, &op, &payload, query, Some(place))),
+                    ),
+                    Err(e) => drop(query.reply(query.key_expr().clone(), Status::Error(e).encode()).await),
+                }
+            });
+            return;
+        }
+    }
+    gw.rt.clone().spawn_blocking(move || answer(&gw, &op, &payload, query, place));
+}
+
+/// Answers `query`, a request `op` (holding `_place` while it runs, if it is a call).
+fn answer(
+    gw: &Arc<Gateway>,
+    op: &str,
+    payload: &ZBytes,
+    query: zenoh::query::Query,
+    _place: Option<Admitted>,
+) {
+    let status = remote_request(gw, op, &payload.to_bytes());
+    let _ = query.reply(query.key_expr().clone(), status.encode()).wait();
+}
+
+/// Who sends call `payload`, and the size of the reply buffer it needs here. The header is
+/// read from the payload's first slice, where its sender put it.
+fn sender(payload: &ZBytes) -> (String, usize) {
+    let mut r = Reader::new(payload.slices().next().unwrap_or_default());
+    let node = r.str().unwrap_or_default().to_owned();
+    // Past the connection's handle and the call's id.
+    let rlen = r.u64().and(r.u64()).and(r.u32()).unwrap_or(0);
+    (node, (rlen as usize).min(MAX_REPLY))
 }
 
 fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
@@ -987,42 +1075,22 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
             Err(e) => Status::Error(e),
         };
     }
-    // Only the node that made a connection may use it.
-    let coid = match gw.incoming.lock().unwrap().get(&handle) {
-        Some(c) if c.origin == origin => c.coid,
-        _ => return Status::Error(libc::EBADF),
+    // Only the node that made a connection may use it. One that ended here ended with its
+    // server (its node did not know yet: a message that waited for its turn on the client's
+    // node, as a SEND-blocked one does) or for its node, which no longer waits for answers.
+    let coid = match gw.incoming.lock().unwrap().get_mut(&handle) {
+        Some(c) if c.origin == origin && !c.dead => {
+            c.calls += usize::from(op == "send");
+            c.coid
+        }
+        Some(c) if c.origin != origin => return Status::Error(libc::EBADF),
+        _ => return Status::Error(libc::ESRCH),
     };
     match op {
         "send" => {
-            let (Some(id), Some(rlen), Some(tid)) = (r.u64(), r.u32(), r.u32()) else {
-                return Status::Error(libc::EINVAL);
-            };
-            let msg = r.rest();
-            let mut reply = vec![0u8; (rlen as usize).min(MAX_REPLY)];
-            let key = (handle, id);
-            let waker = gw
-                .calls
-                .lock()
-                .unwrap()
-                .entry(key)
-                .or_insert_with(|| Unblocker { waker: Waker::new(), early: None })
-                .waker
-                .clone();
-            let smsg = [Seg { base: msg.as_ptr() as usize, len: msg.len() }];
-            let rmsg = [Seg { base: reply.as_mut_ptr() as usize, len: reply.len() }];
-            // The waker unblocks the call as SIGEV_UNBLOCK would (ETIMEDOUT, or an
-            // _NTO_CHF_UNBLOCK server's _PULSE_CODE_UNBLOCK), even before it began; the
-            // server sees the remote client's thread as the sender.
-            let status = kclient::as_thread(tid as i32, || kclient::send_with(coid, &smsg, &rmsg, waker));
-            gw.calls.lock().unwrap().remove(&key);
-            match status {
-                Ok(status) => {
-                    // Only what the server wrote: the client keeps the rest of its buffer.
-                    reply.truncate((knet::reply_extent() as usize).min(reply.len()));
-                    Status::Reply(status, reply)
-                }
-                Err(e) => Status::Error(e.0),
-            }
+            let status = forward_send(gw, handle, coid, &mut r);
+            gw.end_serving(handle);
+            status
         }
         "unblock" => {
             let Some(id) = r.u64() else { return Status::Error(libc::EINVAL) };
@@ -1047,6 +1115,42 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
     }
 }
 
+/// Call `handle`'s next `send` (in `r`) on our connection `coid` for it.
+fn forward_send(gw: &Gateway, handle: u64, coid: i32, r: &mut Reader) -> Status {
+    let (Some(id), Some(rlen), Some(tid)) = (r.u64(), r.u32(), r.u32()) else {
+        return Status::Error(libc::EINVAL);
+    };
+    let msg = r.rest();
+    let mut reply = vec![0u8; (rlen as usize).min(MAX_REPLY)];
+    let key = (handle, id);
+    let waker = gw
+        .calls
+        .lock()
+        .unwrap()
+        .entry(key)
+        .or_insert_with(|| Unblocker { waker: Waker::new(), early: None })
+        .waker
+        .clone();
+    let smsg = [Seg { base: msg.as_ptr() as usize, len: msg.len() }];
+    let rmsg = [Seg { base: reply.as_mut_ptr() as usize, len: reply.len() }];
+    // The waker unblocks the call as SIGEV_UNBLOCK would (ETIMEDOUT, or an
+    // _NTO_CHF_UNBLOCK server's _PULSE_CODE_UNBLOCK), even before it began; the
+    // server sees the remote client's thread as the sender.
+    let status = kclient::as_thread(tid as i32, || kclient::send_with(coid, &smsg, &rmsg, waker));
+    gw.calls.lock().unwrap().remove(&key);
+    match status {
+        Ok(status) => {
+            // Only what the server wrote: the client keeps the rest of its buffer.
+            reply.truncate((knet::reply_extent() as usize).min(reply.len()));
+            Status::Reply(status, reply)
+        }
+        // The coid is held while calls are on it: it is dead, its server gone before the
+        // news reached us (a message that waited for its turn on the client's node).
+        Err(Errno::EBADF) => Status::Error(libc::ESRCH),
+        Err(e) => Status::Error(e.0),
+    }
+}
+
 /// The gateway and runtime [`on_event`] works with (the library's hook is a plain fn).
 static HOOKED: OnceLock<(Arc<Gateway>, tokio::runtime::Handle)> = OnceLock::new();
 
@@ -1060,7 +1164,7 @@ fn on_event(coid: i32, ev: &RawEvent, _tid: Option<i32>, verify: bool) -> Option
     let (handle, origin) = {
         let incoming = gw.incoming.lock().unwrap();
         let mut held = incoming.iter();
-        held.find(|(_, c)| c.coid == coid).map(|(h, c)| (*h, c.origin.clone()))?
+        held.find(|(_, c)| c.coid == coid && !c.dead).map(|(h, c)| (*h, c.origin.clone()))?
     };
     match ev.kind() {
         Err(e) => return Some(Err(e)),
@@ -1213,14 +1317,27 @@ fn config(o: &Options) -> zenoh::Config {
     if !o.scout {
         set(&mut c, "scouting/multicast/enabled", "false".into());
     }
+    // A request or reply is at most a message and a header.
+    set(&mut c, "transport/link/rx/max_message_size", (MAX_MESSAGE.max(MAX_REPLY) + (64 << 10)).to_string());
     if let Some(ms) = o.lease_ms {
         set(&mut c, "transport/link/tx/lease", ms.to_string());
     }
     c
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(budget::CALLS + budget::SPARE_THREADS)
+        .build()
+        .unwrap_or_else(|e| {
+            eprintln!("neutrino-netd: cannot start: {e}");
+            std::process::exit(1)
+        });
+    rt.block_on(run());
+}
+
+async fn run() {
     // Zenoh's own diagnostics, as RUST_LOG asks.
     zenoh::init_log_from_env_or("error");
     let mut o = options();
@@ -1233,6 +1350,8 @@ async fn main() {
         me: o.name.clone(),
         users,
         session,
+        rt: tokio::runtime::Handle::current(),
+        budget: Budget::new(),
         nodes: Mutex::new(Vec::new()),
         outgoing: Mutex::new(HashMap::new()),
         inflight: Mutex::new(HashMap::new()),

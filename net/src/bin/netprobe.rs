@@ -18,8 +18,22 @@
 //! `me PID TID` (its own) and `got` with the reply's first N 32-bit words:
 //!
 //!   netprobe claim PID CHID WORD N
+//!
+//! And a hostile node: a bare Zenoh peer that calls itself NODE and, as gateways do, asks
+//! node TARGET's gateway for a connection to channel CHID of its process PID, then sends
+//! N calls of the 4-byte message WORD at once on it, each asking for a reply buffer of
+//! RLEN bytes. It prints `attached`, then `eagain K` with the number of calls refused with
+//! EAGAIN within two seconds of the last refusal, and waits to be killed:
+//!
+//!   netprobe flood ENDPOINT NODE TARGET PID CHID WORD N RLEN
 
 use std::time::{Duration, Instant};
+use zenoh::Wait;
+
+// What gateways say to each other, as the hostile node says it; it needs only part.
+#[allow(dead_code)]
+#[path = "../wire.rs"]
+mod wire;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ROWS: [(usize, usize, usize); 3] = [(16, 16, 20000), (65536, 65536, 3000), (1 << 20, 16, 300)];
@@ -205,6 +219,63 @@ async fn announce(endpoint: &str, mut keys: &[String]) {
     std::future::pending::<()>().await;
 }
 
+fn flood(a: &[String]) {
+    let arg = |i: usize| a[i].parse::<u64>().unwrap();
+    let (node, target) = (&a[1], &a[2]);
+    let s = zenoh::open(zconfig(&a[0], false, false)).wait().unwrap();
+    let _alive = s.liveliness().declare_token(format!("nto/alive/{node}")).wait().unwrap();
+    let ask = |op: &str, p: Vec<u8>| s.get(format!("nto/{target}/{op}")).payload(p).wait().unwrap();
+    let mut p = wire::Writer::request(node, 0);
+    p.u32(arg(3) as u32);
+    p.u32(arg(4) as u32);
+    wire::put_behalf(&mut p, &neutrino::kernel::net::Behalf { pid: 1, ..Default::default() });
+    let p = p.done();
+    // Until the target's gateway is reached.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let reply = loop {
+        let reply = ask("attach", p.clone()).recv();
+        match reply.as_ref().map(|r| r.result().map(|s| s.payload().to_bytes().into_owned())) {
+            Ok(Ok(reply)) => break reply,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+            _ => panic!("node {target} does not answer"),
+        }
+    };
+    let handle = match wire::Status::parse(&reply) {
+        wire::Status::Reply(h, _) => h as u64,
+        wire::Status::Error(e) => panic!("attach: {}", std::io::Error::from_raw_os_error(e)),
+    };
+    println!("attached");
+    let (word, n, rlen) = (arg(5) as u32, arg(6), arg(7) as u32);
+    let calls: Vec<_> = (0..n)
+        .map(|id| {
+            let mut p = wire::Writer::request(node, handle);
+            p.u64(id + 1);
+            p.u32(rlen);
+            p.u32(1);
+            p.bytes(&word.to_ne_bytes());
+            ask("send", p.done())
+        })
+        .collect();
+    let mut refused = 0;
+    let mut quiet = Instant::now();
+    while quiet.elapsed() < Duration::from_secs(2) {
+        for c in &calls {
+            if let Ok(Some(r)) = c.try_recv() {
+                let bytes = r.result().map(|s| s.payload().to_bytes().into_owned()).unwrap_or_default();
+                if matches!(wire::Status::parse(&bytes), wire::Status::Error(libc::EAGAIN)) {
+                    refused += 1;
+                    quiet = Instant::now();
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!("eagain {refused}");
+    loop {
+        std::thread::park();
+    }
+}
+
 fn claim(pid: i32, chid: i32, word: u32, n: usize) {
     use neutrino::kernel::{client, net::Behalf};
     let forged = Behalf { nd: 1, srcnd: 1, pid: 4242, ngroups: 1, ..Default::default() };
@@ -243,6 +314,7 @@ async fn main() {
         "claim" => {
             claim(a[2].parse().unwrap(), a[3].parse().unwrap(), a[4].parse().unwrap(), a[5].parse().unwrap())
         }
+        "flood" => tokio::task::spawn_blocking(move || flood(&a[2..])).await.unwrap(),
         "zenoh-sync" => {
             let e = a[2].clone();
             tokio::task::spawn_blocking(move || zenoh_client_sync(&e, lowlat)).await.unwrap()
