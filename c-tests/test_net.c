@@ -1643,4 +1643,57 @@ TEST(hostile_flood)
     nodes_down();
 }
 
+/* A node that answers nothing (alive, announcing a name, taking every query) stops
+ * nobody: a lookup of its name gives up on it after the gateways' patience with each other
+ * (5 s), and a client hit by a signal while its gateway asks it is let go at once (the
+ * gateway's channel has _NTO_CHF_UNBLOCK), whether it looks a name up or attaches. */
+TEST(hostile_mute)
+{
+    if (!have_netprobe())
+        return;
+    if (!two_nodes_up(""))
+        return;
+    pid_t spid;
+    int schid;
+    struct h_proc server = start_server("echo_server", ns_b, &spid, &schid);
+    REQUIRE_OK(enter(ns_a));
+    int nd = find_beta();
+    pid_t peer = hostile_peer(ns_b, "nto/alive/mute nto/name/lnt~2fmuted/mute mute:nto/mute/*");
+    REQUIRE(peer > 0);
+    int mute = -1;
+    for (long long until = h_now_ms() + 10000; mute == -1 && h_now_ms() < until; h_sleep_ms(100))
+        mute = netmgr_strtond("mute", NULL);
+    REQUIRE(mute > 0);
+    long long t0 = h_now_ms();
+    CHECK_ERR(name_open("lnt/muted", NAME_FLAG_ATTACH_GLOBAL), ENOENT);
+    long long ms = h_now_ms() - t0;
+    CHECK(ms >= 4000 && ms < 9000);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = interrupt_only;
+    REQUIRE_OK(sigaction(SIGUSR1, &sa, NULL));
+    pthread_t me = pthread_self();
+    for (int attach = 0; attach <= 1; attach++) {
+        pthread_t t = h_thread(signal_later, &me);
+        t0 = h_now_ms();
+        if (attach)
+            CHECK_ERR(ConnectAttach((uint32_t)mute, 1, 1, _NTO_SIDE_CHANNEL, 0), EINTR);
+        else
+            CHECK_ERR(name_open("lnt/muted", NAME_FLAG_ATTACH_GLOBAL), EINTR);
+        ms = h_now_ms() - t0;
+        CHECK(ms >= 290 && ms < 2000);
+        CHECK_EQ(h_join(t, 5000, NULL), 0);
+    }
+    /* The gateways serve on. */
+    int coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(coid != -1);
+    char msg[] = "still served", reply[sizeof msg] = "";
+    CHECK_EQ(MsgSend(coid, msg, sizeof msg, reply, sizeof reply), (long)sizeof msg);
+    h_kill(peer);
+    h_kill(server.pid);
+    h_close_proc(&server);
+    nodes_down();
+}
+
 HARNESS_MAIN

@@ -64,9 +64,11 @@
 //! threads and memory its calls hold here (see [`budget`]), at most [`MAX_CONNECTIONS_PER_NODE`]
 //! connections, and no message or reply larger than [`MAX_MESSAGE`] is taken from a peer.
 
+mod asking;
 mod budget;
 mod wire;
 
+use asking::Asking;
 use budget::{Admitted, Budget};
 use neutrino::capi::neutrino as nto;
 use neutrino::kernel::abi::{
@@ -97,6 +99,10 @@ const PULSE_CODE_UNBLOCK: i8 = -32;
 /// A remote call may block as long as its server takes; only its node's death ends it early
 /// (see [`Gateway::call`]).
 const CALL_PATIENCE: Duration = Duration::from_secs(365 * 24 * 3600);
+/// How long another gateway may take over anything else (an attach, a name, news): it
+/// answers such requests at once, so one that does not is stuck or hostile, and the request
+/// fails as for a node that went (`ESRCH`; a name is then sought on other nodes).
+const REQUEST_PATIENCE: Duration = Duration::from_secs(5);
 /// The largest reply buffer a remote client may ask this node to allocate for it.
 const MAX_REPLY: usize = 64 << 20;
 /// The largest message sent to another node (`EOVERFLOW` past it): Zenoh is told to drop
@@ -248,6 +254,8 @@ struct Gateway {
     nodes: Mutex<Vec<String>>,
     /// Local side: the remote connection each scoid of our channel stands for.
     outgoing: Mutex<HashMap<i32, Outgoing>>,
+    /// Local side: the local clients' requests to us in progress, by rcvid.
+    asking: Mutex<HashMap<i64, Arc<Asking>>>,
     /// Local side: the forwarded calls not yet answered, by rcvid.
     inflight: Mutex<HashMap<i64, Call>>,
     next_call: AtomicU64,
@@ -537,7 +545,7 @@ impl Gateway {
             .get(format!("nto/{node}/{op}"))
             .payload(payload)
             .consolidation(zenoh::query::ConsolidationMode::None)
-            .timeout(CALL_PATIENCE)
+            .timeout(if op == "send" { CALL_PATIENCE } else { REQUEST_PATIENCE })
             .await
             .map_err(|_| libc::EIO)?;
         loop {
@@ -675,9 +683,34 @@ fn receive(pool: Arc<Receivers>) {
             Some(Err(e)) => Status::Error(e),
             None => {
                 let mut msg = buf[..got].to_vec();
-                match read_rest(rcvid, &mut msg, got, info.srcmsglen as usize) {
-                    Ok(()) => pool.rt.block_on(local_request(gw, &info, &msg)),
-                    Err(e) => Status::Error(e),
+                if let Err(e) = read_rest(rcvid, &mut msg, got, info.srcmsglen as usize) {
+                    Status::Error(e).deliver(rcvid);
+                    continue;
+                }
+                let asking = Arc::new(Asking::new(info.scoid, rcvid));
+                gw.asking.lock().unwrap().insert(rcvid, asking.clone());
+                let answer = pool.rt.block_on(async {
+                    let request = local_request(gw, &info, &msg, &asking);
+                    tokio::pin!(request);
+                    let done = tokio::select! {
+                        s = &mut request => Some(s),
+                        _ = asking.stopped() => None,
+                    };
+                    if !asking.is_let_go() {
+                        return done;
+                    }
+                    // Let go: the client has its own cause (EINTR, ETIMEDOUT) now, and the
+                    // request goes on to its end here, leaving nothing behind.
+                    nto::MsgError(rcvid, -1);
+                    if done.is_none() {
+                        request.await;
+                    }
+                    None
+                });
+                gw.asking.lock().unwrap().remove(&rcvid);
+                match answer {
+                    Some(answer) => answer,
+                    None => continue,
                 }
             }
         };
@@ -726,7 +759,7 @@ fn local_client(info: &_msg_info, nd: u32) -> Option<Behalf> {
 
 /// A request on a connection that is not (yet) a remote one: attach, netmgr or a global
 /// name.
-async fn local_request(gw: &Gateway, info: &_msg_info, msg: &[u8]) -> Status {
+async fn local_request(gw: &Gateway, info: &_msg_info, msg: &[u8], asking: &Asking) -> Status {
     let scoid = info.scoid;
     let Some(req) = NetReq::parse(msg) else {
         return Status::Error(libc::ENOSYS);
@@ -759,13 +792,24 @@ async fn local_request(gw: &Gateway, info: &_msg_info, msg: &[u8]) -> Status {
             match gw.call(&node, life, "attach", p.done()).await.map(|b| Status::parse(&b.to_bytes())) {
                 Ok(Status::Reply(handle, _)) => {
                     let remote = Remote { node: node.clone(), life, handle: handle as u64 };
-                    let mut outgoing = gw.outgoing.lock().unwrap();
-                    // The node, or the server, went before the connection was there to be
-                    // severed: the attach fails, as one that came after the channel's end.
-                    if gw.life_now(&node) != Some(life) || gw.gone_early(&node, handle as u64) {
+                    let held = {
+                        let mut outgoing = gw.outgoing.lock().unwrap();
+                        // The node, or the server, went before the connection was there to
+                        // be severed: the attach fails, as one that came after the channel's
+                        // end.
+                        if gw.life_now(&node) != Some(life) || gw.gone_early(&node, handle as u64) {
+                            return Status::Error(libc::ESRCH);
+                        }
+                        asking.commit(|| {
+                            drop(outgoing.insert(scoid, Outgoing { remote, calls: 0, gone: false }))
+                        })
+                    };
+                    if !held {
+                        // Its client was let go or is gone: so is the connection made there.
+                        let detach = wire::Writer::request(&gw.me, handle as u64).done();
+                        let _ = gw.call(&node, life, "detach", detach).await;
                         return Status::Error(libc::ESRCH);
                     }
-                    outgoing.insert(scoid, Outgoing { remote, calls: 0, gone: false });
                     Status::Reply(0, Vec::new())
                 }
                 Ok(s) => s,
@@ -827,12 +871,25 @@ async fn local_request(gw: &Gateway, info: &_msg_info, msg: &[u8]) -> Status {
                 gw.globals.lock().unwrap().remove(&scoid);
                 return Status::Error(libc::EIO);
             };
-            match gw.globals.lock().unwrap().get_mut(&scoid) {
-                Some(g) => g.token = Some(token),
-                // The server went meanwhile: the token goes (dropped here) with it.
-                None => return Status::Error(libc::ESRCH),
+            let mut globals = gw.globals.lock().unwrap();
+            let mut token = Some(token);
+            let committed = asking.commit(|| {
+                if let Some(g) = globals.get_mut(&scoid) {
+                    g.token = token.take();
+                }
+            });
+            if !committed {
+                // Its client was let go or is gone: so is its claim, if still there.
+                let ours = |g: &Global| g.token.is_none() && g.name == extra && g.pid == info.pid;
+                if globals.get(&scoid).is_some_and(ours) {
+                    globals.remove(&scoid);
+                }
             }
-            Status::Reply(0, Vec::new())
+            // Not committed, or the server went meanwhile: the token goes (dropped here).
+            match token {
+                None => Status::Reply(0, Vec::new()),
+                Some(_) => Status::Error(libc::ESRCH),
+            }
         }
         knet::NET_NAME_OPEN => gw.find_name(extra).await,
         _ => Status::Error(libc::ENOSYS),
@@ -890,12 +947,19 @@ fn on_pulse(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, pulse: _pulse) {
 /// A local client asks to be let go from its call `rcvid` on connection `scoid` (a signal,
 /// a timeout, a detach of its coid): if the call was forwarded and is not answered yet,
 /// its serving node is asked (once) to unblock it there, and its answer, whatever it is,
-/// answers the client.
+/// answers the client; a request to us lets it go (see [`Asking`]).
 fn unblock(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, scoid: i32, rcvid: i64) {
     let (r, id) = {
         let mut inflight = gw.inflight.lock().unwrap();
         // A client's own pulse with that code names only its own calls.
-        let Some(c) = inflight.get_mut(&rcvid).filter(|c| c.scoid == scoid && !c.unblocked) else { return };
+        let Some(c) = inflight.get_mut(&rcvid).filter(|c| c.scoid == scoid && !c.unblocked) else {
+            drop(inflight);
+            // A request to us is let go at once.
+            if let Some(a) = gw.asking.lock().unwrap().get(&rcvid).filter(|a| a.scoid == scoid) {
+                a.let_go();
+            }
+            return;
+        };
         c.unblocked = true;
         (c.remote.clone(), c.id)
     };
@@ -1354,6 +1418,7 @@ async fn run() {
         budget: Budget::new(),
         nodes: Mutex::new(Vec::new()),
         outgoing: Mutex::new(HashMap::new()),
+        asking: Mutex::new(HashMap::new()),
         inflight: Mutex::new(HashMap::new()),
         next_call: AtomicU64::new(1),
         incoming: Mutex::new(HashMap::new()),

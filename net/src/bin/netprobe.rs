@@ -7,8 +7,9 @@
 //!   netprobe zenoh ENDPOINT [lowlat]        (client; prints one line per row)
 //!
 //! And a hostile peer for c-tests/test_net.c: a bare Zenoh peer (no gateway) that holds a
-//! liveliness token for each KEY (`#` in a KEY stands for 0..N-1, N tokens), prints
-//! `ready` once they are declared, and waits to be killed:
+//! liveliness token for each KEY (`#` in a KEY stands for 0..N-1, N tokens), and for each
+//! `mute:KEY` a queryable that takes every query and never answers, prints `ready` once
+//! they are declared, and waits to be killed:
 //!
 //!   netprobe announce ENDPOINT [-n N] KEY...
 //!
@@ -205,7 +206,15 @@ async fn announce(endpoint: &str, mut keys: &[String]) {
     }
     let s = zenoh::open(zconfig(endpoint, false, false)).await.unwrap();
     let mut tokens = Vec::new();
+    let mut mute = Vec::new();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     for key in keys {
+        if let Some(k) = key.strip_prefix("mute:") {
+            let held = held.clone();
+            let q = s.declare_queryable(k).callback(move |q| held.lock().unwrap().push(q)).await.unwrap();
+            mute.push(q);
+            continue;
+        }
         let count = if key.contains('#') { n } else { 1 };
         for i in 0..count {
             let k = key.replace('#', &i.to_string());
