@@ -1290,6 +1290,7 @@ fn config(o: &Options) -> zenoh::Config {
 async fn main() {
     // Zenoh's own diagnostics, as RUST_LOG asks.
     zenoh::init_log_from_env_or("error");
+    tuning::runtimes();
     let mut o = options();
     let session = zenoh::open(config(&o)).await.unwrap_or_else(|e| {
         eprintln!("neutrino-netd: cannot start Zenoh: {e}");

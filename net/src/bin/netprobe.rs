@@ -261,6 +261,9 @@ async fn main() {
         Some("plain") => Mode::Plain,
         _ => Mode::Tuned,
     };
+    if mode == Mode::Tuned {
+        tuning::runtimes();
+    }
     match a[1].as_str() {
         "tcp-serve" => tcp_serve(&a[2]).await,
         "zenoh-serve" => zenoh_serve(&a[2], mode).await,
