@@ -1,7 +1,8 @@
 #!/bin/bash
 # net/bench/run.sh STAGE_DIR NETPROBE [JSON]: remote round trips through both gateways next to
-# a TCP ping-pong and bare Zenoh query/reply over the same veth link between two network
-# namespaces, in one run, alternating ROUNDS times (3 by default). Prints every row, then the
+# a TCP ping-pong and bare Zenoh query/reply (with the gateway's Zenoh settings,
+# net/src/tuning.rs) over the same veth link between two network namespaces, in one run,
+# alternating ROUNDS times (3 by default). Prints every row, then the
 # medians over the rounds and the remote rows' ratios to TCP's against issue 15's targets
 # (round trip within 1.5x TCP's, 1 MiB throughput at least 80% of TCP's); writes them to JSON
 # if given. Needs root (network namespaces); removes what it made whatever happens.

@@ -66,6 +66,7 @@
 
 mod asking;
 mod budget;
+mod tuning;
 mod wire;
 
 use asking::Asking;
@@ -97,7 +98,7 @@ const PULSE_CODE_COIDDEATH: i8 = -35;
 /// QNX's pulse code for a client REPLY-blocked on us that asks to be let go.
 const PULSE_CODE_UNBLOCK: i8 = -32;
 /// A remote call may block as long as its server takes; only its node's death ends it early
-/// (see [`Gateway::call`]).
+/// (see [`forward`]).
 const CALL_PATIENCE: Duration = Duration::from_secs(365 * 24 * 3600);
 /// How long another gateway may take over anything else (an attach, a name, news): it
 /// answers such requests at once, so one that does not is stuck or hostile, and the request
@@ -422,6 +423,29 @@ impl Gateway {
         }
     }
 
+    /// Answers forwarded call `rcvid` (its id `id`) with `answer`, unless it has its answer
+    /// already: the reply, the query's end without one and the node's departure race, and
+    /// the first wins. The id tells a later call that reuses the rcvid from this one.
+    fn finish(&self, rcvid: i64, id: u64, answer: Status) {
+        let call = {
+            let mut inflight = self.inflight.lock().unwrap();
+            if inflight.get(&rcvid).is_none_or(|c| c.id != id) {
+                return;
+            }
+            inflight.remove(&rcvid).unwrap()
+        };
+        match answer {
+            // The remote call ended for the unblock we asked (the serving node's
+            // libneutrino gives its thread ETIMEDOUT): the client gets the cause of its own
+            // unblock (EINTR, ETIMEDOUT, EBADF), as QNX's kernel gives it.
+            Status::Error(libc::ETIMEDOUT) if call.unblocked => {
+                nto::MsgError(rcvid, -1);
+            }
+            answer => answer.deliver(rcvid),
+        }
+        self.end_call(call.scoid, &call.remote);
+    }
+
     /// Whether node `node` said its connection `handle` died before we held it (taken
     /// out: it is asked once). Under the outgoing table's lock.
     fn gone_early(&self, node: &str, handle: u64) -> bool {
@@ -448,6 +472,15 @@ impl Gateway {
         };
         self.departures.send_modify(|n| *n += 1);
         self.announced.lock().unwrap().remove(name);
+        // Forwarded calls wait on no thread (see `forward`): those to that life fail here.
+        let lost: Vec<(i64, u64)> = {
+            let inflight = self.inflight.lock().unwrap();
+            let to = inflight.iter().filter(|(_, c)| c.remote.node == name && c.remote.life == life);
+            to.map(|(rcvid, c)| (*rcvid, c.id)).collect()
+        };
+        for (rcvid, id) in lost {
+            self.finish(rcvid, id, Status::Error(libc::ESRCH));
+        }
         sever(self, |r| r.node == name && r.life == life, true, |_| ());
         node_gone(self, name);
     }
@@ -524,8 +557,9 @@ impl Gateway {
         replies.recv_async().await.is_ok_and(|r| r.result().is_ok())
     }
 
-    /// A query to operation `op` of node `node` in its life `life`: its reply payload, or
-    /// the errno of why not (`ESRCH`: that life of the node is over).
+    /// A request `op` (anything but a call: see [`forward`]) to node `node` in its life
+    /// `life`: its reply payload, or the errno of why not (`ESRCH`: that life of the node
+    /// is over, or it did not answer within [`REQUEST_PATIENCE`]).
     ///
     /// Zenoh ends a query without reply when the transport to its node closes, but not
     /// always: a query routed while that transport is being closed is added to it after
@@ -545,7 +579,8 @@ impl Gateway {
             .get(format!("nto/{node}/{op}"))
             .payload(payload)
             .consolidation(zenoh::query::ConsolidationMode::None)
-            .timeout(if op == "send" { CALL_PATIENCE } else { REQUEST_PATIENCE })
+            .timeout(REQUEST_PATIENCE)
+            .express(true)
             .await
             .map_err(|_| libc::EIO)?;
         loop {
@@ -604,10 +639,10 @@ fn serve_local(gw: Arc<Gateway>, rt: tokio::runtime::Handle) {
     receive(pool);
 }
 
-/// The threads that receive from local clients. Each carries a call through to its answer
-/// itself (a hand-off to another thread costs a wake-up, the dearest thing here), and one
-/// more is started whenever none is left waiting, so a call blocked on a slow remote server
-/// never holds up the others.
+/// The threads that receive from local clients. A remote call is sent on at once and
+/// answered from Zenoh's thread (see [`forward`]); requests to the gateway itself may wait
+/// on other nodes, so one more thread is started whenever none is left waiting, and a
+/// request waiting on a slow node never holds up the others.
 struct Receivers {
     gw: Arc<Gateway>,
     rt: tokio::runtime::Handle,
@@ -658,26 +693,10 @@ fn receive(pool: Arc<Receivers>) {
                 p.u32(info.tid as u32);
                 p.bytes(&buf[..got]);
                 let mut payload = p.done();
-                let answer = match read_rest(rcvid, &mut payload, got, info.srcmsglen as usize) {
-                    Ok(()) => pool.rt.block_on(async {
-                        match gw.call(&r.node, r.life, "send", payload).await {
-                            Ok(b) => Status::parse(&b.to_bytes()),
-                            Err(e) => Status::Error(e),
-                        }
-                    }),
-                    Err(e) => Status::Error(e),
-                };
-                let unblocked = gw.inflight.lock().unwrap().remove(&rcvid).is_some_and(|c| c.unblocked);
-                match answer {
-                    // The remote call ended for the unblock we asked (the serving node's
-                    // libneutrino gives its thread ETIMEDOUT): the client gets the cause
-                    // of its own unblock (EINTR, ETIMEDOUT, EBADF), as QNX's kernel gives it.
-                    Status::Error(libc::ETIMEDOUT) if unblocked => {
-                        nto::MsgError(rcvid, -1);
-                    }
-                    answer => answer.deliver(rcvid),
+                match read_rest(rcvid, &mut payload, got, info.srcmsglen as usize) {
+                    Ok(()) => forward(gw, rcvid, id, &r, payload),
+                    Err(e) => gw.finish(rcvid, id, Status::Error(e)),
                 }
-                gw.end_call(info.scoid, &r);
                 continue;
             }
             Some(Err(e)) => Status::Error(e),
@@ -715,6 +734,52 @@ fn receive(pool: Arc<Receivers>) {
             }
         };
         answer.deliver(rcvid);
+    }
+}
+
+/// Sends call `id` (local message `rcvid`) to node `r.node` as a query, and returns: its
+/// answer comes from Zenoh's own thread, which replies to the client as the query's reply
+/// arrives (a hand-off to a waiting thread would cost a wake-up). A query that ends without
+/// a reply (its node went, or it could not be sent) drops its callback, which answers
+/// `ESRCH`; and as Zenoh does not always end a query to a node that goes (see
+/// [`Gateway::call`]), the node's departure answers its calls too (see
+/// [`Gateway::on_liveliness`]): the call was in `inflight` before its node's life is
+/// checked here, so a departure either fails the check or finds it.
+fn forward(gw: &Arc<Gateway>, rcvid: i64, id: u64, r: &Remote, payload: Vec<u8>) {
+    if gw.life_now(&r.node) != Some(r.life) {
+        gw.finish(rcvid, id, Status::Error(libc::ESRCH));
+        return;
+    }
+    let pending = Pending { gw: gw.clone(), rcvid, id };
+    let _ = gw
+        .session
+        .get(format!("nto/{}/send", r.node))
+        .payload(payload)
+        .consolidation(zenoh::query::ConsolidationMode::None)
+        .timeout(CALL_PATIENCE)
+        // Sent at once, never held back to be batched with later messages.
+        .express(true)
+        .callback(move |reply| {
+            let answer = match reply.result() {
+                Ok(sample) => Status::parse(&sample.payload().to_bytes()),
+                Err(_) => Status::Error(libc::ESRCH),
+            };
+            pending.gw.finish(pending.rcvid, pending.id, answer);
+        })
+        .wait();
+}
+
+/// A forwarded call as its query's callback holds it: dropped with the callback when the
+/// query ends, it answers `ESRCH` if no reply did.
+struct Pending {
+    gw: Arc<Gateway>,
+    rcvid: i64,
+    id: u64,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.gw.finish(self.rcvid, self.id, Status::Error(libc::ESRCH));
     }
 }
 
@@ -1040,7 +1105,9 @@ fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
                     Ok(place) => drop(
                         gw.rt.clone().spawn_blocking(move || answer(&gw, &op, &payload, query, Some(place))),
                     ),
-                    Err(e) => drop(query.reply(query.key_expr().clone(), Status::Error(e).encode()).await),
+                    Err(e) => drop(
+                        query.reply(query.key_expr().clone(), Status::Error(e).encode()).express(true).await,
+                    ),
                 }
             });
             return;
@@ -1058,7 +1125,7 @@ fn answer(
     _place: Option<Admitted>,
 ) {
     let status = remote_request(gw, op, &payload.to_bytes());
-    let _ = query.reply(query.key_expr().clone(), status.encode()).wait();
+    let _ = query.reply(query.key_expr().clone(), status.encode()).express(true).wait();
 }
 
 /// Who sends call `payload`, and the size of the reply buffer it needs here. The header is
@@ -1386,10 +1453,16 @@ fn config(o: &Options) -> zenoh::Config {
     if let Some(ms) = o.lease_ms {
         set(&mut c, "transport/link/tx/lease", ms.to_string());
     }
+    if let Err(e) = tuning::apply(&mut c) {
+        eprintln!("neutrino-netd: {e}");
+        std::process::exit(2)
+    }
     c
 }
 
 fn main() {
+    // Before any thread starts.
+    tuning::runtimes();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(budget::CALLS + budget::SPARE_THREADS)

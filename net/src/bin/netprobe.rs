@@ -2,9 +2,15 @@
 //! the measurements that decide the gateway's engine and configuration.
 //!
 //!   netprobe tcp-serve ADDR:PORT
-//!   netprobe zenoh-serve ENDPOINT [lowlat]
+//!   netprobe zenoh-serve ENDPOINT [lowlat|plain]
+//!   netprobe zenoh-serve-cb ENDPOINT [lowlat|plain]
 //!   netprobe tcp ADDR:PORT
-//!   netprobe zenoh ENDPOINT [lowlat]        (client; prints one line per row)
+//!   netprobe zenoh ENDPOINT [lowlat|plain]      (client; prints one line per row)
+//!   netprobe zenoh-sync ENDPOINT [lowlat|plain]
+//!
+//! The Zenoh rows use the gateway's settings (`tuning.rs`) and express messages, as the
+//! gateway does; `plain` takes Zenoh's defaults instead, `lowlat` its low-latency transport
+//! (no fragmentation: the rows past 64 KiB fail).
 //!
 //! And a hostile peer for c-tests/test_net.c: a bare Zenoh peer (no gateway) that holds a
 //! liveliness token for each KEY (`#` in a KEY stands for 0..N-1, N tokens), and for each
@@ -36,6 +42,17 @@ use zenoh::Wait;
 #[path = "../wire.rs"]
 mod wire;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[path = "../tuning.rs"]
+mod tuning;
+
+/// How the Zenoh rows are set up.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Tuned,
+    Plain,
+    LowLatency,
+}
 
 const ROWS: [(usize, usize, usize); 3] = [(16, 16, 20000), (65536, 65536, 3000), (1 << 20, 16, 300)];
 
@@ -99,13 +116,16 @@ async fn tcp_client(addr: &str) {
     }
 }
 
-fn zconfig(endpoint: &str, listen: bool, lowlat: bool) -> zenoh::Config {
+fn zconfig(endpoint: &str, listen: bool, mode: Mode) -> zenoh::Config {
     let mut c = zenoh::Config::default();
     c.insert_json5("mode", r#""peer""#).unwrap();
     c.insert_json5("scouting/multicast/enabled", "false").unwrap();
     let key = if listen { "listen/endpoints" } else { "connect/endpoints" };
     c.insert_json5(key, &format!(r#"["{endpoint}"]"#)).unwrap();
-    if lowlat {
+    if mode == Mode::Tuned {
+        tuning::apply(&mut c).unwrap();
+    }
+    if mode == Mode::LowLatency {
         c.insert_json5("transport/unicast/lowlatency", "true").unwrap();
         c.insert_json5("transport/unicast/qos/enabled", "false").unwrap();
     }
@@ -113,17 +133,17 @@ fn zconfig(endpoint: &str, listen: bool, lowlat: bool) -> zenoh::Config {
 }
 
 /// Answers from Zenoh's receiving thread itself: no hop to an application task.
-async fn zenoh_serve_cb(endpoint: &str, lowlat: bool) {
+async fn zenoh_serve_cb(endpoint: &str, mode: Mode) {
     use zenoh::Wait;
-    let s = zenoh::open(zconfig(endpoint, true, lowlat)).await.unwrap();
+    let s = zenoh::open(zconfig(endpoint, true, mode)).await.unwrap();
     let _q = s
         .declare_queryable("probe/echo")
-        .callback(|query| {
+        .callback(move |query| {
             let want = query
                 .attachment()
                 .map(|a| u32::from_le_bytes(a.to_bytes()[..4].try_into().unwrap()) as usize)
                 .unwrap_or(0);
-            query.reply("probe/echo", vec![7u8; want]).wait().unwrap();
+            query.reply("probe/echo", vec![7u8; want]).express(mode != Mode::Plain).wait().unwrap();
         })
         .await
         .unwrap();
@@ -131,12 +151,16 @@ async fn zenoh_serve_cb(endpoint: &str, lowlat: bool) {
 }
 
 /// The caller's own thread waits: zenoh's synchronous API, as a gateway thread would use it.
-fn zenoh_client_sync(endpoint: &str, lowlat: bool) {
+fn zenoh_client_sync(endpoint: &str, mode: Mode) {
     use zenoh::Wait;
-    let s = zenoh::open(zconfig(endpoint, false, lowlat)).wait().unwrap();
+    let s = zenoh::open(zconfig(endpoint, false, mode)).wait().unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    let querier =
-        s.declare_querier("probe/echo").consolidation(zenoh::query::ConsolidationMode::None).wait().unwrap();
+    let querier = s
+        .declare_querier("probe/echo")
+        .consolidation(zenoh::query::ConsolidationMode::None)
+        .express(mode != Mode::Plain)
+        .wait()
+        .unwrap();
     for (req, rep, n) in ROWS {
         let msg = vec![7u8; req];
         let mut t = Vec::with_capacity(n);
@@ -158,8 +182,8 @@ fn zenoh_client_sync(endpoint: &str, lowlat: bool) {
     }
 }
 
-async fn zenoh_serve(endpoint: &str, lowlat: bool) {
-    let s = zenoh::open(zconfig(endpoint, true, lowlat)).await.unwrap();
+async fn zenoh_serve(endpoint: &str, mode: Mode) {
+    let s = zenoh::open(zconfig(endpoint, true, mode)).await.unwrap();
     let q = s.declare_queryable("probe/echo").await.unwrap();
     while let Ok(query) = q.recv_async().await {
         let req = query.payload().map(|p| p.len()).unwrap_or(0);
@@ -171,8 +195,8 @@ async fn zenoh_serve(endpoint: &str, lowlat: bool) {
     }
 }
 
-async fn zenoh_client(endpoint: &str, lowlat: bool) {
-    let s = zenoh::open(zconfig(endpoint, false, lowlat)).await.unwrap();
+async fn zenoh_client(endpoint: &str, mode: Mode) {
+    let s = zenoh::open(zconfig(endpoint, false, mode)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let querier =
         s.declare_querier("probe/echo").consolidation(zenoh::query::ConsolidationMode::None).await.unwrap();
@@ -204,7 +228,7 @@ async fn announce(endpoint: &str, mut keys: &[String]) {
         n = keys[1].parse().unwrap();
         keys = &keys[2..];
     }
-    let s = zenoh::open(zconfig(endpoint, false, false)).await.unwrap();
+    let s = zenoh::open(zconfig(endpoint, false, Mode::Plain)).await.unwrap();
     let mut tokens = Vec::new();
     let mut mute = Vec::new();
     let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -231,7 +255,7 @@ async fn announce(endpoint: &str, mut keys: &[String]) {
 fn flood(a: &[String]) {
     let arg = |i: usize| a[i].parse::<u64>().unwrap();
     let (node, target) = (&a[1], &a[2]);
-    let s = zenoh::open(zconfig(&a[0], false, false)).wait().unwrap();
+    let s = zenoh::open(zconfig(&a[0], false, Mode::Plain)).wait().unwrap();
     let _alive = s.liveliness().declare_token(format!("nto/alive/{node}")).wait().unwrap();
     let ask = |op: &str, p: Vec<u8>| s.get(format!("nto/{target}/{op}")).payload(p).wait().unwrap();
     let mut p = wire::Writer::request(node, 0);
@@ -312,13 +336,20 @@ fn claim(pid: i32, chid: i32, word: u32, n: usize) {
 #[tokio::main]
 async fn main() {
     let a: Vec<String> = std::env::args().collect();
-    let lowlat = a.get(3).map(|s| s == "lowlat").unwrap_or(false);
+    let mode = match a.get(3).map(String::as_str) {
+        Some("lowlat") => Mode::LowLatency,
+        Some("plain") => Mode::Plain,
+        _ => Mode::Tuned,
+    };
+    if mode == Mode::Tuned {
+        tuning::runtimes();
+    }
     match a[1].as_str() {
         "tcp-serve" => tcp_serve(&a[2]).await,
-        "zenoh-serve" => zenoh_serve(&a[2], lowlat).await,
+        "zenoh-serve" => zenoh_serve(&a[2], mode).await,
         "tcp" => tcp_client(&a[2]).await,
-        "zenoh" => zenoh_client(&a[2], lowlat).await,
-        "zenoh-serve-cb" => zenoh_serve_cb(&a[2], lowlat).await,
+        "zenoh" => zenoh_client(&a[2], mode).await,
+        "zenoh-serve-cb" => zenoh_serve_cb(&a[2], mode).await,
         "announce" => announce(&a[2], &a[3..]).await,
         "claim" => {
             claim(a[2].parse().unwrap(), a[3].parse().unwrap(), a[4].parse().unwrap(), a[5].parse().unwrap())
@@ -326,7 +357,7 @@ async fn main() {
         "flood" => tokio::task::spawn_blocking(move || flood(&a[2..])).await.unwrap(),
         "zenoh-sync" => {
             let e = a[2].clone();
-            tokio::task::spawn_blocking(move || zenoh_client_sync(&e, lowlat)).await.unwrap()
+            tokio::task::spawn_blocking(move || zenoh_client_sync(&e, mode)).await.unwrap()
         }
         _ => eprintln!("usage: see the file's comment"),
     }
