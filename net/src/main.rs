@@ -75,11 +75,13 @@ use neutrino::kernel::thread::Waker;
 use neutrino::transport::copy::Seg;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use wire::{Reader, Status};
 use zenoh::bytes::ZBytes;
+use zenoh::handlers::FifoChannelHandler;
+use zenoh::query::Reply;
 use zenoh::Wait;
 
 /// QNX's pulse code for a client connection that ended.
@@ -116,6 +118,81 @@ struct Remote {
     life: u64,
     /// What `node` calls it: handed out at attach, never reused in that gateway's life.
     handle: u64,
+}
+
+/// A query on its way (see [`Gateway::ask`]), and what tells of its node's departure.
+struct Asked {
+    replies: FifoChannelHandler<Reply>,
+    departures: watch::Receiver<u64>,
+}
+
+/// Hands things over in the order of their numbers: the holder of a number goes once every
+/// smaller one went.
+struct Turnstile {
+    next: Mutex<u64>,
+    moved: Condvar,
+}
+
+/// A number's turn at a [`Turnstile`]: the next one goes when it is dropped.
+struct Turn(Arc<Turnstile>);
+
+impl Turnstile {
+    fn new(first: u64) -> Arc<Turnstile> {
+        Arc::new(Turnstile { next: Mutex::new(first), moved: Condvar::new() })
+    }
+
+    /// Waits for the turn of number `n`.
+    fn wait(self: &Arc<Self>, n: u64) -> Turn {
+        let next = self.next.lock().unwrap();
+        drop(self.moved.wait_while(next, |next| *next != n).unwrap());
+        Turn(self.clone())
+    }
+
+    /// Whether every number below `n` went.
+    fn passed(&self, n: u64) -> bool {
+        *self.next.lock().unwrap() == n
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        *self.0.next.lock().unwrap() += 1;
+        self.0.moved.notify_all();
+    }
+}
+
+/// What one remote connection carries that must keep its order on this node: its sends,
+/// pulses and detach (the connections remote clients made here), or the events for one of
+/// our clients' connections. Zenoh gives us a node's queries in the order they were sent.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct LineKey {
+    origin: String,
+    handle: u64,
+    events: bool,
+}
+
+/// A turnstile per [`LineKey`] with work on its way, and the numbers it gave out.
+#[derive(Default)]
+struct Lines {
+    lines: Mutex<HashMap<LineKey, (Arc<Turnstile>, u64)>>,
+    /// How many lines there were after the last sweep of idle ones.
+    swept: AtomicUsize,
+}
+
+impl Lines {
+    /// The next number of line `key` (in the order queries come).
+    fn ticket(&self, key: LineKey) -> (Arc<Turnstile>, u64) {
+        let mut lines = self.lines.lock().unwrap();
+        // Lines with nothing on its way are dropped from time to time: a later query of
+        // one starts a new line.
+        if lines.len() > 2 * self.swept.load(Ordering::Relaxed).max(64) {
+            lines.retain(|_, (t, issued)| !t.passed(*issued));
+            self.swept.store(lines.len(), Ordering::Relaxed);
+        }
+        let (t, issued) = lines.entry(key).or_insert_with(|| (Turnstile::new(0), 0));
+        *issued += 1;
+        (t.clone(), *issued - 1)
+    }
 }
 
 /// A local client's remote connection, and its calls still waiting for their answers.
@@ -251,6 +328,8 @@ struct Gateway {
     globals: Mutex<HashMap<i32, Global>>,
     /// The global names other nodes announce, by node, as their tokens tell.
     announced: Mutex<HashMap<String, HashSet<Vec<u8>>>>,
+    /// What remote connections carry, taken in order (see [`LineKey`]).
+    lines: Lines,
 }
 
 impl Lives {
@@ -485,7 +564,15 @@ impl Gateway {
     /// the node's life is checked, so one before the check fails the check and one after it
     /// wakes the wait.
     async fn call(&self, node: &str, life: u64, op: &str, payload: Vec<u8>) -> Result<ZBytes, i32> {
-        let mut departures = self.departures.subscribe();
+        let asked = self.ask(node, life, op, payload)?;
+        self.answer(node, life, asked).await
+    }
+
+    /// The first half of [`Gateway::call`]: the query is on its way when it returns (Zenoh
+    /// keeps the order of one session's queries to one node, of one priority, as reliable
+    /// traffic), its answer is [`Gateway::answer`]'s.
+    fn ask(&self, node: &str, life: u64, op: &str, payload: Vec<u8>) -> Result<Asked, i32> {
+        let departures = self.departures.subscribe();
         if self.life_now(node) != Some(life) {
             return Err(libc::ESRCH);
         }
@@ -495,8 +582,14 @@ impl Gateway {
             .payload(payload)
             .consolidation(zenoh::query::ConsolidationMode::None)
             .timeout(CALL_PATIENCE)
-            .await
+            .wait()
             .map_err(|_| libc::EIO)?;
+        Ok(Asked { replies, departures })
+    }
+
+    /// The second half of [`Gateway::call`].
+    async fn answer(&self, node: &str, life: u64, asked: Asked) -> Result<ZBytes, i32> {
+        let Asked { replies, mut departures } = asked;
         loop {
             tokio::select! {
                 reply = replies.recv_async() => {
@@ -549,7 +642,14 @@ fn serve_local(gw: Arc<Gateway>, rt: tokio::runtime::Handle) {
         eprintln!("neutrino-netd: cannot hold the name neutrino/netmgr: {}", std::io::Error::last_os_error());
         std::process::exit(1);
     }
-    let pool = Arc::new(Receivers { gw, rt, chid, idle: AtomicUsize::new(0), threads: AtomicUsize::new(1) });
+    let pool = Arc::new(Receivers {
+        gw,
+        rt,
+        chid,
+        idle: AtomicUsize::new(0),
+        threads: AtomicUsize::new(1),
+        order: Turnstile::new(1),
+    });
     receive(pool);
 }
 
@@ -557,12 +657,18 @@ fn serve_local(gw: Arc<Gateway>, rt: tokio::runtime::Handle) {
 /// itself (a hand-off to another thread costs a wake-up, the dearest thing here), and one
 /// more is started whenever none is left waiting, so a call blocked on a slow remote server
 /// never holds up the others.
+///
+/// They hand what they received to the network in the order they took it off the channel
+/// (the library numbers it, see `knet::track_dequeues`), as QNX's kernel and Qnet keep a
+/// channel's order: a pulse a client sent before its message, or before its
+/// `ConnectDetach`, reaches the remote server first.
 struct Receivers {
     gw: Arc<Gateway>,
     rt: tokio::runtime::Handle,
     chid: i32,
     idle: AtomicUsize,
     threads: AtomicUsize,
+    order: Arc<Turnstile>,
 }
 
 /// Past this many receiving threads, new calls wait for one to come free.
@@ -571,11 +677,17 @@ const MAX_RECEIVERS: usize = 256;
 fn receive(pool: Arc<Receivers>) {
     let gw = &pool.gw;
     let mut buf = vec![0u8; 64 << 10];
+    let mut taken = Vec::new();
     loop {
         let mut info = _msg_info::default();
         pool.idle.fetch_add(1, Ordering::SeqCst);
         // SAFETY: buf is writable for its length; info is a writable _msg_info.
         let rcvid = unsafe { nto::MsgReceive(pool.chid, buf.as_mut_ptr().cast(), buf.len(), &mut info) };
+        knet::take_dequeued(&mut taken);
+        // What the call took and gave up goes at once; what it returned when handed on.
+        let mine = if rcvid == -1 { None } else { taken.pop() };
+        taken.iter().for_each(|n| drop(pool.order.wait(*n)));
+        let turn = mine.map(|n| pool.order.wait(n));
         if pool.idle.fetch_sub(1, Ordering::SeqCst) == 1
             && pool.threads.fetch_add(1, Ordering::SeqCst) < MAX_RECEIVERS
         {
@@ -592,7 +704,7 @@ fn receive(pool: Arc<Receivers>) {
         if rcvid == 0 {
             // SAFETY: a pulse was received into buf, which is larger and aligned enough.
             let pulse = unsafe { std::ptr::read_unaligned(buf.as_ptr() as *const _pulse) };
-            on_pulse(gw, &pool.rt, pulse);
+            on_pulse(gw, pulse);
             continue;
         }
         let got = (info.msglen as usize).min(buf.len());
@@ -607,13 +719,14 @@ fn receive(pool: Arc<Receivers>) {
                 p.u32(info.tid as u32);
                 p.bytes(&buf[..got]);
                 let mut payload = p.done();
-                let answer = match read_rest(rcvid, &mut payload, got, info.srcmsglen as usize) {
-                    Ok(()) => pool.rt.block_on(async {
-                        match gw.call(&r.node, r.life, "send", payload).await {
-                            Ok(b) => Status::parse(&b.to_bytes()),
-                            Err(e) => Status::Error(e),
-                        }
-                    }),
+                let asked = read_rest(rcvid, &mut payload, got, info.srcmsglen as usize)
+                    .and_then(|()| gw.ask(&r.node, r.life, "send", payload));
+                drop(turn);
+                let answer = match asked {
+                    Ok(asked) => match pool.rt.block_on(gw.answer(&r.node, r.life, asked)) {
+                        Ok(b) => Status::parse(&b.to_bytes()),
+                        Err(e) => Status::Error(e),
+                    },
                     Err(e) => Status::Error(e),
                 };
                 let unblocked = gw.inflight.lock().unwrap().remove(&rcvid).is_some_and(|c| c.unblocked);
@@ -630,7 +743,10 @@ fn receive(pool: Arc<Receivers>) {
                 continue;
             }
             Some(Err(e)) => Status::Error(e),
+            // A request to us (attach, netmgr, names): its client waits for our answer
+            // before it sends anything else on the connection.
             None => {
+                drop(turn);
                 let mut msg = buf[..got].to_vec();
                 match read_rest(rcvid, &mut msg, got, info.srcmsglen as usize) {
                     Ok(()) => pool.rt.block_on(local_request(gw, &info, &msg)),
@@ -801,14 +917,15 @@ fn acts_as_me(scoid: i32) -> bool {
     kserver::client_info(scoid, &mut info, &mut []).is_ok_and(|_| info.cred.euid == 0 || info.cred.euid == me)
 }
 
-fn on_pulse(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, pulse: _pulse) {
+/// A pulse for us, handed on before it returns (see [`Receivers`]); no answer is awaited.
+fn on_pulse(gw: &Gateway, pulse: _pulse) {
     // The kernel's (scoid -1), not a client's.
     if pulse.code == PULSE_CODE_COIDDEATH && pulse.scoid == -1 {
-        coid_died(gw, rt, pulse.value.sival_ptr as usize as u32 as i32);
+        coid_died(gw, pulse.value.sival_ptr as usize as u32 as i32);
         return;
     }
     if pulse.code == PULSE_CODE_UNBLOCK {
-        unblock(gw, rt, pulse.scoid, pulse.value.sival_ptr as usize as i64);
+        unblock(gw, pulse.scoid, pulse.value.sival_ptr as usize as i64);
         return;
     }
     let remote = if pulse.code == PULSE_CODE_DISCONNECT {
@@ -824,27 +941,24 @@ fn on_pulse(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, pulse: _pulse) {
         gw.outgoing.lock().unwrap().get(&pulse.scoid).map(|o| o.remote.clone())
     };
     let Some(r) = remote else { return };
-    let gw = gw.clone();
     // The pulse's value as the int MsgSendPulse gave.
     let value = pulse.value.sival_ptr as usize as u32;
-    rt.spawn(async move {
-        let mut p = wire::Writer::request(&gw.me, r.handle);
-        let op = if pulse.code == PULSE_CODE_DISCONNECT {
-            "detach"
-        } else {
-            p.u32(pulse.code as u8 as u32);
-            p.u32(value);
-            "pulse"
-        };
-        let _ = gw.call(&r.node, r.life, op, p.done()).await;
-    });
+    let mut p = wire::Writer::request(&gw.me, r.handle);
+    let op = if pulse.code == PULSE_CODE_DISCONNECT {
+        "detach"
+    } else {
+        p.u32(pulse.code as u8 as u32);
+        p.u32(value);
+        "pulse"
+    };
+    let _ = gw.ask(&r.node, r.life, op, p.done());
 }
 
 /// A local client asks to be let go from its call `rcvid` on connection `scoid` (a signal,
 /// a timeout, a detach of its coid): if the call was forwarded and is not answered yet,
 /// its serving node is asked (once) to unblock it there, and its answer, whatever it is,
 /// answers the client.
-fn unblock(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, scoid: i32, rcvid: i64) {
+fn unblock(gw: &Gateway, scoid: i32, rcvid: i64) {
     let (r, id) = {
         let mut inflight = gw.inflight.lock().unwrap();
         // A client's own pulse with that code names only its own calls.
@@ -852,17 +966,14 @@ fn unblock(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, scoid: i32, rcvid: i6
         c.unblocked = true;
         (c.remote.clone(), c.id)
     };
-    let gw = gw.clone();
-    rt.spawn(async move {
-        let mut p = wire::Writer::request(&gw.me, r.handle);
-        p.u64(id);
-        let _ = gw.call(&r.node, r.life, "unblock", p.done()).await;
-    });
+    let mut p = wire::Writer::request(&gw.me, r.handle);
+    p.u64(id);
+    let _ = gw.ask(&r.node, r.life, "unblock", p.done());
 }
 
 /// Our connection `coid` to a local server died with the server: if we held it for a remote
 /// node, that node's connection dies too.
-fn coid_died(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, coid: i32) {
+fn coid_died(gw: &Gateway, coid: i32) {
     let held = {
         let mut incoming = gw.incoming.lock().unwrap();
         let handle = incoming.iter().find(|(_, c)| c.coid == coid).map(|(h, _)| *h);
@@ -871,11 +982,8 @@ fn coid_died(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, coid: i32) {
     let Some((handle, origin)) = held else { return };
     let _ = nto::ConnectDetach(coid);
     let Some(life) = gw.life_now(&origin) else { return };
-    let gw = gw.clone();
-    rt.spawn(async move {
-        let p = wire::Writer::request(&gw.me, handle);
-        let _ = gw.call(&origin, life, "gone", p.done()).await;
-    });
+    let p = wire::Writer::request(&gw.me, handle);
+    let _ = gw.ask(&origin, life, "gone", p.done());
 }
 
 /// Ends our clients' connections that `dead` picks, as connections to a destroyed channel
@@ -910,16 +1018,47 @@ fn sever(gw: &Gateway, dead: impl Fn(&Remote) -> bool, at_once: bool, then: impl
 fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
     let op = query.key_expr().as_str().rsplit('/').next().unwrap_or("").to_owned();
     let payload = query.payload().cloned().unwrap_or_default();
+    // Zenoh gives us a node's queries in the order it sent them: a connection's line
+    // number is taken here, in that order.
+    let line = {
+        let b = payload.to_bytes();
+        let mut r = Reader::new(&b);
+        let events = match op.as_str() {
+            "send" | "pulse" | "detach" => false,
+            "event" => true,
+            _ => return spawn_request(gw, op, payload, query, None),
+        };
+        match (r.str(), r.u64()) {
+            (Some(origin), Some(handle)) => Some(gw.lines.ticket(LineKey { origin: origin.to_owned(), handle, events })),
+            _ => None,
+        }
+    };
+    spawn_request(gw, op, payload, query, line)
+}
+
+/// Carries out query `query` (operation `op`) on a thread of its own (calls into local
+/// servers block), in its turn on its line if it has one.
+fn spawn_request(
+    gw: &Arc<Gateway>,
+    op: String,
+    payload: ZBytes,
+    query: zenoh::query::Query,
+    line: Option<(Arc<Turnstile>, u64)>,
+) {
     let gw = gw.clone();
-    // Calls into local servers block: they get threads of their own.
     tokio::task::spawn_blocking(move || {
-        let status = remote_request(&gw, &op, &payload.to_bytes());
+        let turn = line.map(|(t, n)| t.wait(n));
+        let status = remote_request(&gw, &op, &payload.to_bytes(), turn);
         let key = query.key_expr().clone();
         let _ = query.reply(key, status.encode()).wait();
     });
 }
 
-fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
+/// A query of node `origin` about its connection `handle`; `turn` (sends, pulses,
+/// detaches and events, see [`LineKey`]) is held until what the query asks is in line at
+/// the local server or client: a send's message queued at its server, a pulse sent, an
+/// event delivered.
+fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8], turn: Option<Turn>) -> Status {
     let mut r = Reader::new(payload);
     let (Some(origin), Some(handle)) = (r.str(), r.u64()) else {
         return Status::Error(libc::EINVAL);
@@ -1012,8 +1151,10 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
             let rmsg = [Seg { base: reply.as_mut_ptr() as usize, len: reply.len() }];
             // The waker unblocks the call as SIGEV_UNBLOCK would (ETIMEDOUT, or an
             // _NTO_CHF_UNBLOCK server's _PULSE_CODE_UNBLOCK), even before it began; the
-            // server sees the remote client's thread as the sender.
-            let status = kclient::as_thread(tid as i32, || kclient::send_with(coid, &smsg, &rmsg, waker));
+            // server sees the remote client's thread as the sender. What came after the
+            // message goes once it is queued at the server.
+            let send = || kclient::as_thread(tid as i32, || kclient::send_with(coid, &smsg, &rmsg, waker));
+            let status = kclient::when_posted(move || drop(turn), send);
             gw.calls.lock().unwrap().remove(&key);
             match status {
                 Ok(status) => {
@@ -1047,8 +1188,8 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
     }
 }
 
-/// The gateway and runtime [`on_event`] works with (the library's hook is a plain fn).
-static HOOKED: OnceLock<(Arc<Gateway>, tokio::runtime::Handle)> = OnceLock::new();
+/// The gateway [`on_event`] works with (the library's hook is a plain fn).
+static HOOKED: OnceLock<Arc<Gateway>> = OnceLock::new();
 
 /// The library's event hook (see `knet::set_event_hook`): an event a local server delivers
 /// on a connection we hold for a remote node goes to that node. It runs on the library's
@@ -1056,7 +1197,7 @@ static HOOKED: OnceLock<(Arc<Gateway>, tokio::runtime::Handle)> = OnceLock::new(
 /// QNX's kernel hands a remote client's event to Qnet, the server is not told what the
 /// client's node made of it.
 fn on_event(coid: i32, ev: &RawEvent, _tid: Option<i32>, verify: bool) -> Option<KResult<()>> {
-    let (gw, rt) = HOOKED.get()?;
+    let gw = HOOKED.get()?;
     let (handle, origin) = {
         let incoming = gw.incoming.lock().unwrap();
         let mut held = incoming.iter();
@@ -1071,12 +1212,10 @@ fn on_event(coid: i32, ev: &RawEvent, _tid: Option<i32>, verify: bool) -> Option
     if verify {
         return Some(Ok(()));
     }
+    // On its way before the server's next event, which goes after it (see `LineKey`).
     let mut p = wire::Writer::request(&gw.me, handle);
     p.event(ev.to_words());
-    let gw = gw.clone();
-    rt.spawn(async move {
-        let _ = gw.call(&origin, life, "event", p.done()).await;
-    });
+    let _ = gw.ask(&origin, life, "event", p.done());
     Some(Ok(()))
 }
 
@@ -1245,6 +1384,7 @@ async fn main() {
         departures: watch::Sender::new(0),
         globals: Mutex::new(HashMap::new()),
         announced: Mutex::new(HashMap::new()),
+        lines: Lines::default(),
     });
     let _token = gw.session.liveliness().declare_token(format!("nto/alive/{}", gw.me)).await.unwrap();
     let q = gw.clone();
@@ -1277,9 +1417,10 @@ async fn main() {
         .await
         .unwrap();
     let rt = tokio::runtime::Handle::current();
-    let _ = HOOKED.set((gw.clone(), rt.clone()));
+    let _ = HOOKED.set(gw.clone());
     knet::set_event_hook(on_event);
     knet::track_replies();
+    knet::track_dequeues();
     let local = gw.clone();
     let _ = tokio::task::spawn_blocking(move || serve_local(local, rt)).await;
 }
