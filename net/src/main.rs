@@ -1029,7 +1029,9 @@ fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
             _ => return spawn_request(gw, op, payload, query, None),
         };
         match (r.str(), r.u64()) {
-            (Some(origin), Some(handle)) => Some(gw.lines.ticket(LineKey { origin: origin.to_owned(), handle, events })),
+            (Some(origin), Some(handle)) => {
+                Some(gw.lines.ticket(LineKey { origin: origin.to_owned(), handle, events }))
+            }
             _ => None,
         }
     };
