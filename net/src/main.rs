@@ -161,14 +161,23 @@ impl Drop for Turn {
     }
 }
 
-/// What one remote connection carries that must keep its order on this node: its sends,
-/// pulses and detach (the connections remote clients made here), or the events for one of
-/// our clients' connections. Zenoh gives us a node's queries in the order they were sent.
+/// What must keep its order: the queries of this node toward node `node` in its life `id`
+/// (see [`Receivers`]); or on this node what one remote connection carries, by the node
+/// that made it and its handle: its sends, pulses and detach (the connections remote
+/// clients made here), or the events for one of our clients' connections. Zenoh gives us a
+/// node's queries in the order they were sent.
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct LineKey {
-    origin: String,
-    handle: u64,
-    events: bool,
+    node: String,
+    id: u64,
+    kind: LineKind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum LineKind {
+    Toward,
+    Served,
+    Events,
 }
 
 /// A turnstile per [`LineKey`] with work on its way, and the numbers it gave out.
@@ -179,9 +188,18 @@ struct Lines {
     swept: AtomicUsize,
 }
 
+/// A place on a line: its turn is [`Ticket::wait`]'s.
+struct Ticket(Arc<Turnstile>, u64);
+
+impl Ticket {
+    fn wait(self) -> Turn {
+        self.0.wait(self.1)
+    }
+}
+
 impl Lines {
-    /// The next number of line `key` (in the order queries come).
-    fn ticket(&self, key: LineKey) -> (Arc<Turnstile>, u64) {
+    /// The next place on line `key`.
+    fn ticket(&self, key: LineKey) -> Ticket {
         let mut lines = self.lines.lock().unwrap();
         // Lines with nothing on its way are dropped from time to time: a later query of
         // one starts a new line.
@@ -191,7 +209,12 @@ impl Lines {
         }
         let (t, issued) = lines.entry(key).or_insert_with(|| (Turnstile::new(0), 0));
         *issued += 1;
-        (t.clone(), *issued - 1)
+        Ticket(t.clone(), *issued - 1)
+    }
+
+    /// The next place on the line of queries toward node `node` in its life `life`.
+    fn toward(&self, node: &str, life: u64) -> Ticket {
+        self.ticket(LineKey { node: node.to_owned(), id: life, kind: LineKind::Toward })
     }
 }
 
@@ -587,6 +610,15 @@ impl Gateway {
         Ok(Asked { replies, departures })
     }
 
+    /// [`Gateway::ask`] whose answer does not matter, in its place on the line toward
+    /// `node`, taken in receiver turn `turn` (see [`Receivers`]).
+    fn ask_in_line(&self, turn: Option<Turn>, node: &str, life: u64, op: &str, payload: Vec<u8>) {
+        let line = self.lines.toward(node, life);
+        drop(turn);
+        let _in_line = line.wait();
+        let _ = self.ask(node, life, op, payload);
+    }
+
     /// The second half of [`Gateway::call`].
     async fn answer(&self, node: &str, life: u64, asked: Asked) -> Result<ZBytes, i32> {
         let Asked { replies, mut departures } = asked;
@@ -658,10 +690,12 @@ fn serve_local(gw: Arc<Gateway>, rt: tokio::runtime::Handle) {
 /// more is started whenever none is left waiting, so a call blocked on a slow remote server
 /// never holds up the others.
 ///
-/// They hand what they received to the network in the order they took it off the channel
-/// (the library numbers it, see `knet::track_dequeues`), as QNX's kernel and Qnet keep a
+/// What they received goes to each node in the order they took it off the channel (the
+/// library numbers it, see `knet::track_dequeues`), as QNX's kernel and Qnet keep a
 /// channel's order: a pulse a client sent before its message, or before its
-/// `ConnectDetach`, reaches the remote server first.
+/// `ConnectDetach`, reaches the remote server first. In that order each takes a place on
+/// the line toward its node ([`Lines::toward`]), and hands its query to Zenoh in its turn
+/// there: a node that is slow to take what is sent to it holds up nothing sent elsewhere.
 struct Receivers {
     gw: Arc<Gateway>,
     rt: tokio::runtime::Handle,
@@ -704,7 +738,7 @@ fn receive(pool: Arc<Receivers>) {
         if rcvid == 0 {
             // SAFETY: a pulse was received into buf, which is larger and aligned enough.
             let pulse = unsafe { std::ptr::read_unaligned(buf.as_ptr() as *const _pulse) };
-            on_pulse(gw, pulse);
+            on_pulse(gw, pulse, turn);
             continue;
         }
         let got = (info.msglen as usize).min(buf.len());
@@ -719,9 +753,12 @@ fn receive(pool: Arc<Receivers>) {
                 p.u32(info.tid as u32);
                 p.bytes(&buf[..got]);
                 let mut payload = p.done();
-                let asked = read_rest(rcvid, &mut payload, got, info.srcmsglen as usize)
-                    .and_then(|()| gw.ask(&r.node, r.life, "send", payload));
+                let line = gw.lines.toward(&r.node, r.life);
                 drop(turn);
+                let asked = read_rest(rcvid, &mut payload, got, info.srcmsglen as usize).and_then(|()| {
+                    let _in_line = line.wait();
+                    gw.ask(&r.node, r.life, "send", payload)
+                });
                 let answer = match asked {
                     Ok(asked) => match pool.rt.block_on(gw.answer(&r.node, r.life, asked)) {
                         Ok(b) => Status::parse(&b.to_bytes()),
@@ -917,14 +954,16 @@ fn acts_as_me(scoid: i32) -> bool {
     kserver::client_info(scoid, &mut info, &mut []).is_ok_and(|_| info.cred.euid == 0 || info.cred.euid == me)
 }
 
-/// A pulse for us, handed on before it returns (see [`Receivers`]); no answer is awaited.
-fn on_pulse(gw: &Gateway, pulse: _pulse) {
+/// A pulse for us, received in turn `turn` (see [`Receivers`]); no answer is awaited.
+fn on_pulse(gw: &Gateway, pulse: _pulse, turn: Option<Turn>) {
     // The kernel's (scoid -1), not a client's.
     if pulse.code == PULSE_CODE_COIDDEATH && pulse.scoid == -1 {
-        coid_died(gw, pulse.value.sival_ptr as usize as u32 as i32);
+        coid_died(gw, pulse.value.sival_ptr as usize as u32 as i32, turn);
         return;
     }
     if pulse.code == PULSE_CODE_UNBLOCK {
+        // It names a call already on its way: it keeps no order.
+        drop(turn);
         unblock(gw, pulse.scoid, pulse.value.sival_ptr as usize as i64);
         return;
     }
@@ -951,7 +990,7 @@ fn on_pulse(gw: &Gateway, pulse: _pulse) {
         p.u32(value);
         "pulse"
     };
-    let _ = gw.ask(&r.node, r.life, op, p.done());
+    gw.ask_in_line(turn, &r.node, r.life, op, p.done());
 }
 
 /// A local client asks to be let go from its call `rcvid` on connection `scoid` (a signal,
@@ -973,7 +1012,7 @@ fn unblock(gw: &Gateway, scoid: i32, rcvid: i64) {
 
 /// Our connection `coid` to a local server died with the server: if we held it for a remote
 /// node, that node's connection dies too.
-fn coid_died(gw: &Gateway, coid: i32) {
+fn coid_died(gw: &Gateway, coid: i32, turn: Option<Turn>) {
     let held = {
         let mut incoming = gw.incoming.lock().unwrap();
         let handle = incoming.iter().find(|(_, c)| c.coid == coid).map(|(h, _)| *h);
@@ -983,7 +1022,7 @@ fn coid_died(gw: &Gateway, coid: i32) {
     let _ = nto::ConnectDetach(coid);
     let Some(life) = gw.life_now(&origin) else { return };
     let p = wire::Writer::request(&gw.me, handle);
-    let _ = gw.ask(&origin, life, "gone", p.done());
+    gw.ask_in_line(turn, &origin, life, "gone", p.done());
 }
 
 /// Ends our clients' connections that `dead` picks, as connections to a destroyed channel
@@ -1023,15 +1062,13 @@ fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
     let line = {
         let b = payload.to_bytes();
         let mut r = Reader::new(&b);
-        let events = match op.as_str() {
-            "send" | "pulse" | "detach" => false,
-            "event" => true,
+        let kind = match op.as_str() {
+            "send" | "pulse" | "detach" => LineKind::Served,
+            "event" => LineKind::Events,
             _ => return spawn_request(gw, op, payload, query, None),
         };
         match (r.str(), r.u64()) {
-            (Some(origin), Some(handle)) => {
-                Some(gw.lines.ticket(LineKey { origin: origin.to_owned(), handle, events }))
-            }
+            (Some(node), Some(id)) => Some(gw.lines.ticket(LineKey { node: node.to_owned(), id, kind })),
             _ => None,
         }
     };
@@ -1045,11 +1082,11 @@ fn spawn_request(
     op: String,
     payload: ZBytes,
     query: zenoh::query::Query,
-    line: Option<(Arc<Turnstile>, u64)>,
+    line: Option<Ticket>,
 ) {
     let gw = gw.clone();
     tokio::task::spawn_blocking(move || {
-        let turn = line.map(|(t, n)| t.wait(n));
+        let turn = line.map(Ticket::wait);
         let status = remote_request(&gw, &op, &payload.to_bytes(), turn);
         let key = query.key_expr().clone();
         let _ = query.reply(key, status.encode()).wait();
