@@ -1220,6 +1220,66 @@ TEST(remote_events)
     nodes_down();
 }
 
+static atomic_int usr2_count, usr2_tid;
+
+static void on_usr2(int signo, siginfo_t *si, void *uc)
+{
+    (void)signo;
+    (void)si;
+    (void)uc;
+    atomic_store(&usr2_tid, (int)h_gettid());
+    atomic_fetch_add(&usr2_count, 1);
+}
+
+/* Sends a message the event server refuses on coid `*(int *)arg`. */
+static void *send_refused(void *arg)
+{
+    int junk[2] = {0, 0};
+    CHECK_ERR(MsgSend(*(int *)arg, junk, sizeof junk, NULL, 0), EINVAL);
+    return NULL;
+}
+
+/* A thread-directed event a remote server delivers on an rcvid reaches the thread that sent
+ * that message, not the one that sent last on the connection. */
+TEST(remote_thread_events)
+{
+    if (!two_nodes_up(""))
+        return;
+    pid_t spid;
+    int schid;
+    struct h_proc server = start_server("event_server", ns_b, &spid, &schid);
+    REQUIRE_OK(enter(ns_a));
+    int nd = find_beta();
+    int coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(coid != -1);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_usr2;
+    sa.sa_flags = SA_SIGINFO;
+    REQUIRE_OK(sigaction(SIGUSR2, &sa, NULL));
+    struct {
+        int ask;
+        struct sigevent ev;
+    } m;
+    memset(&m, 0, sizeof m);
+    m.ask = ASK_EVENT;
+    SIGEV_SIGNAL_THREAD_INIT(&m.ev, SIGUSR2, 0x55, SI_USER);
+    CHECK_EQ(MsgSend(coid, &m, sizeof m, NULL, 0), 0);
+    /* The server delivers 50 ms after its reply; another thread sends meanwhile. */
+    pthread_t other = h_thread(send_refused, &coid);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ(h_get(server.rd, 5000), 0);
+    for (long long until = h_now_ms() + 5000; atomic_load(&usr2_count) < 2 && h_now_ms() < until;)
+        h_sleep_ms(10);
+    CHECK_EQ(atomic_load(&usr2_count), 2);
+    CHECK_EQ(atomic_load(&usr2_tid), (int)h_gettid());
+    CHECK_EQ(h_join(other, 5000, NULL), 0);
+    CHECK_OK(ConnectDetach(coid));
+    h_kill(server.pid);
+    h_close_proc(&server);
+    nodes_down();
+}
+
 /* A remote client as the server sees it (QNX's Qnet): its node, pid and thread, and its
  * credentials, which a gateway running as root passes through (its ids, real, effective
  * and saved, and its groups), but for what --maproot maps (here on the server's node). */

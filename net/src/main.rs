@@ -188,7 +188,9 @@ struct Lines {
     swept: AtomicUsize,
 }
 
-/// A place on a line: its turn is [`Ticket::wait`]'s.
+/// A place on a line: its turn is [`Ticket::wait`]'s, which every ticket must take (the
+/// line waits for it).
+#[must_use]
 struct Ticket(Arc<Turnstile>, u64);
 
 impl Ticket {
@@ -755,10 +757,10 @@ fn receive(pool: Arc<Receivers>) {
                 let mut payload = p.done();
                 let line = gw.lines.toward(&r.node, r.life);
                 drop(turn);
-                let asked = read_rest(rcvid, &mut payload, got, info.srcmsglen as usize).and_then(|()| {
-                    let _in_line = line.wait();
-                    gw.ask(&r.node, r.life, "send", payload)
-                });
+                let in_line = line.wait();
+                let asked = read_rest(rcvid, &mut payload, got, info.srcmsglen as usize)
+                    .and_then(|()| gw.ask(&r.node, r.life, "send", payload));
+                drop(in_line);
                 let answer = match asked {
                     Ok(asked) => match pool.rt.block_on(gw.answer(&r.node, r.life, asked)) {
                         Ok(b) => Status::parse(&b.to_bytes()),
@@ -1151,8 +1153,8 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8], turn: Option<Turn
     }
     if op == "event" {
         // An event for the client of our connection to node `origin` it knows as `handle`.
-        let Some(words) = r.event() else { return Status::Error(libc::EINVAL) };
-        return match deliver_event(gw, origin, handle, &RawEvent::from_words(words)) {
+        let (Some(tid), Some(words)) = (r.u32(), r.event()) else { return Status::Error(libc::EINVAL) };
+        return match deliver_event(gw, origin, handle, tid as i32, &RawEvent::from_words(words)) {
             Ok(()) => Status::Reply(0, Vec::new()),
             Err(e) => Status::Error(e.0),
         };
@@ -1235,7 +1237,7 @@ static HOOKED: OnceLock<Arc<Gateway>> = OnceLock::new();
 /// service thread, so it only checks what can be checked here and sends the event on: as
 /// QNX's kernel hands a remote client's event to Qnet, the server is not told what the
 /// client's node made of it.
-fn on_event(coid: i32, ev: &RawEvent, _tid: Option<i32>, verify: bool) -> Option<KResult<()>> {
+fn on_event(coid: i32, ev: &RawEvent, tid: Option<i32>, verify: bool) -> Option<KResult<()>> {
     let gw = HOOKED.get()?;
     let (handle, origin) = {
         let incoming = gw.incoming.lock().unwrap();
@@ -1252,17 +1254,21 @@ fn on_event(coid: i32, ev: &RawEvent, _tid: Option<i32>, verify: bool) -> Option
         return Some(Ok(()));
     }
     // On its way before the server's next event, which goes after it (see `LineKey`).
+    // The client's thread the rcvid names (as the client's node gave it with the message;
+    // 0: none, the slot was used again): thread-directed events are for it.
     let mut p = wire::Writer::request(&gw.me, handle);
+    p.u32(tid.unwrap_or(0) as u32);
     p.event(ev.to_words());
     let _ = gw.ask(&origin, life, "event", p.done());
     Some(Ok(()))
 }
 
 /// Node `origin` delivers `ev` on its connection `handle` that our scoid stands for: to our
-/// local client, as that connection's server, by the rcvid of the client's last message.
-/// Only the node a connection was made to reaches it, and the library checks the event as
-/// for any server.
-fn deliver_event(gw: &Gateway, origin: &str, handle: u64, ev: &RawEvent) -> Result<(), Errno> {
+/// local client, as that connection's server, by the rcvid of the client's last message;
+/// for its thread `tid`, which the server's rcvid named (0: the last message's). Only the
+/// node a connection was made to reaches it, and the library checks the event as for any
+/// server (a thread that never sent on the connection is `ESRCH`).
+fn deliver_event(gw: &Gateway, origin: &str, handle: u64, tid: i32, ev: &RawEvent) -> Result<(), Errno> {
     let life = gw.life_now(origin);
     let scoid = {
         let outgoing = gw.outgoing.lock().unwrap();
@@ -1271,7 +1277,10 @@ fn deliver_event(gw: &Gateway, origin: &str, handle: u64, ev: &RawEvent) -> Resu
         ours.find(|(_, o)| mine(&o.remote)).map(|(s, _)| *s)
     };
     let rcvid = scoid.and_then(|s| gw.rcvids.lock().unwrap().get(&s).copied()).ok_or(Errno::ESRCH)?;
-    neutrino::kernel::notify::deliver(rcvid, ev, false)
+    match tid {
+        0 => neutrino::kernel::notify::deliver(rcvid, ev, false),
+        tid => neutrino::kernel::notify::deliver_to(rcvid, tid, ev),
+    }
 }
 
 /// A node that left: the connections it made here end (their servers get
