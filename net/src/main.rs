@@ -48,8 +48,14 @@
 //! message we sent it for that client) reaches us as the server's client: the library hands
 //! it to [`on_event`], which sends it to the client's node (op `event`, naming the
 //! connection); that node's gateway delivers it to the client as the server of the client's
-//! connection, on the rcvid of the last message the client sent on it, so the library's
-//! own rules (the client's coids, registrations, `_NTO_COF_*` flags) decide there.
+//! connection, on the rcvid of the last message the client sent on it (for the thread the
+//! server's rcvid named), so the library's own rules (the client's coids, registrations,
+//! `_NTO_COF_*` flags) decide there.
+//!
+//! Order is kept as QNX's kernel and Qnet keep it: what local clients send goes to each node
+//! in the order our channel gave it to our threads (see [`Receivers`]), Zenoh keeps it on
+//! the way, and the serving node takes each connection's sends, pulses and detach in that
+//! order, and each connection's events (see [`LineKey`]).
 //!
 //! A node is gone when Zenoh closes the transport to it: at once when its gateway dies (its
 //! socket closes), and when its link is cut once nothing came from it for its lease: the
