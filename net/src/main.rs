@@ -80,6 +80,7 @@ use neutrino::kernel::server as kserver;
 use neutrino::kernel::thread::Waker;
 use neutrino::transport::copy::Seg;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::io::Read;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -1068,8 +1069,10 @@ fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
     // Zenoh gives us a node's queries in the order it sent them: a connection's line
     // number is taken here, in that order.
     let line = {
-        let b = payload.to_bytes();
-        let mut r = Reader::new(&b);
+        // The header only (a node name and a handle): a long message is not copied here.
+        let mut head = Vec::with_capacity(1 + 255 + 8);
+        let _ = payload.reader().take(head.capacity() as u64).read_to_end(&mut head);
+        let mut r = Reader::new(&head);
         let kind = match op.as_str() {
             "send" | "pulse" | "detach" => LineKind::Served,
             "event" => LineKind::Events,
