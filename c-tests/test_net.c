@@ -26,6 +26,9 @@
 #define ASK_RW 0x57524d52    /* "RMRW": the server reads the message and writes the reply in pieces */
 #define ASK_EVENT 0x54564545 /* "EEVT": the server replies, then delivers the event that follows */
 #define ASK_IDENT 0x544e4449   /* "IDNT": the server answers with a struct ident */
+#define ASK_ORDER 0x4452524f   /* "ORRD": a numbered message the order server logs */
+#define ASK_LOG 0x474f4c4f     /* "OLOG": the order server answers with its log, and clears it */
+#define ASK_BURST 0x54535242   /* "BRST": the order server replies, then delivers N events */
 #define GLOBAL_NAME "lnt/echo"
 /* The lease the gateways of the link case announce: a node whose link is cut is seen gone
  * once nothing came from it for a lease (keep-alives go four times a lease); the checks
@@ -314,6 +317,74 @@ HELPER(event_server)
             h_sleep_ms(50);
             h_put(wr, MsgDeliverEvent(rcvid, &m.ev) == -1 ? -errno : 0);
         }
+    }
+}
+
+/* One thing the order server received, in its order. */
+struct seen {
+    int kind; /* SEEN_PULSE, SEEN_MSG, SEEN_DISC */
+    int scoid;
+    int value; /* the pulse's value, the message's number */
+};
+enum { SEEN_PULSE = 1, SEEN_MSG, SEEN_DISC };
+#define LOG_MAX 2048
+
+/* A server in namespace `arg` that logs what it receives, in the order it receives it:
+ * pulses, ASK_ORDER messages (then replied to), disconnect pulses. ASK_LOG answers with the
+ * log (a count, then the entries) and clears it; ASK_BURST (an event and a count N) is
+ * replied to, then the event is delivered N times at once, with values 1 to N. */
+HELPER(order_server)
+{
+    (void)rd;
+    if (enter(arg) != 0)
+        return 10;
+    int chid = ChannelCreate(_NTO_CHF_DISCONNECT);
+    h_put(wr, getpid());
+    h_put(wr, chid);
+    static struct {
+        int n;
+        struct seen e[LOG_MAX];
+    } log;
+    for (;;) {
+        union {
+            struct _pulse p;
+            struct {
+                int ask, n;
+            } m;
+            struct {
+                int ask, n;
+                struct sigevent ev;
+            } burst;
+        } u;
+        struct _msg_info info;
+        rcvid_t rcvid = MsgReceive(chid, &u, sizeof u, &info);
+        if (rcvid == -1)
+            return 11;
+        struct seen s = {0, rcvid == 0 ? u.p.scoid : info.scoid, 0};
+        if (rcvid == 0) {
+            s.kind = u.p.code == _PULSE_CODE_DISCONNECT ? SEEN_DISC : SEEN_PULSE;
+            s.value = u.p.value.sival_int;
+            if (s.kind == SEEN_DISC)
+                ConnectDetach(u.p.scoid);
+        } else if (u.m.ask == ASK_LOG) {
+            MsgReply(rcvid, 0, &log, sizeof log.n + (size_t)log.n * sizeof log.e[0]);
+            log.n = 0;
+            continue;
+        } else if (u.m.ask == ASK_BURST && info.msglen == sizeof u.burst) {
+            MsgReply(rcvid, 0, NULL, 0);
+            for (int i = 1; i <= u.burst.n; i++) {
+                u.burst.ev.sigev_value.sival_int = i;
+                if (MsgDeliverEvent(rcvid, &u.burst.ev) == -1)
+                    return 12;
+            }
+            continue;
+        } else {
+            s.kind = SEEN_MSG;
+            s.value = u.m.n;
+            MsgReply(rcvid, 0, NULL, 0);
+        }
+        if (log.n < LOG_MAX)
+            log.e[log.n++] = s;
     }
 }
 
@@ -1170,6 +1241,66 @@ TEST(remote_events)
     nodes_down();
 }
 
+static atomic_int usr2_count, usr2_tid;
+
+static void on_usr2(int signo, siginfo_t *si, void *uc)
+{
+    (void)signo;
+    (void)si;
+    (void)uc;
+    atomic_store(&usr2_tid, (int)h_gettid());
+    atomic_fetch_add(&usr2_count, 1);
+}
+
+/* Sends a message the event server refuses on coid `*(int *)arg`. */
+static void *send_refused(void *arg)
+{
+    int junk[2] = {0, 0};
+    CHECK_ERR(MsgSend(*(int *)arg, junk, sizeof junk, NULL, 0), EINVAL);
+    return NULL;
+}
+
+/* A thread-directed event a remote server delivers on an rcvid reaches the thread that sent
+ * that message, not the one that sent last on the connection. */
+TEST(remote_thread_events)
+{
+    if (!two_nodes_up(""))
+        return;
+    pid_t spid;
+    int schid;
+    struct h_proc server = start_server("event_server", ns_b, &spid, &schid);
+    REQUIRE_OK(enter(ns_a));
+    int nd = find_beta();
+    int coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(coid != -1);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_usr2;
+    sa.sa_flags = SA_SIGINFO;
+    REQUIRE_OK(sigaction(SIGUSR2, &sa, NULL));
+    struct {
+        int ask;
+        struct sigevent ev;
+    } m;
+    memset(&m, 0, sizeof m);
+    m.ask = ASK_EVENT;
+    SIGEV_SIGNAL_THREAD_INIT(&m.ev, SIGUSR2, 0x55, SI_USER);
+    CHECK_EQ(MsgSend(coid, &m, sizeof m, NULL, 0), 0);
+    /* The server delivers 50 ms after its reply; another thread sends meanwhile. */
+    pthread_t other = h_thread(send_refused, &coid);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ(h_get(server.rd, 5000), 0);
+    for (long long until = h_now_ms() + 5000; atomic_load(&usr2_count) < 2 && h_now_ms() < until;)
+        h_sleep_ms(10);
+    CHECK_EQ(atomic_load(&usr2_count), 2);
+    CHECK_EQ(atomic_load(&usr2_tid), (int)h_gettid());
+    CHECK_EQ(h_join(other, 5000, NULL), 0);
+    CHECK_OK(ConnectDetach(coid));
+    h_kill(server.pid);
+    h_close_proc(&server);
+    nodes_down();
+}
+
 /* A remote client as the server sees it (QNX's Qnet): its node, pid and thread, and its
  * credentials, which a gateway running as root passes through (its ids, real, effective
  * and saved, and its groups), but for what --maproot maps (here on the server's node). */
@@ -1442,6 +1573,137 @@ TEST(reply_then_destroy)
             h_close_proc(&once);
         }
     }
+    h_kill(server.pid);
+    h_close_proc(&server);
+    nodes_down();
+}
+
+/* The order server's log, through `coid`: how many entries, in `e`. */
+static int order_log(int coid, struct seen *e)
+{
+    static struct {
+        int n;
+        struct seen e[LOG_MAX];
+    } log;
+    int ask[2] = {ASK_LOG, 0};
+    log.n = -1;
+    REQUIRE_EQ(MsgSend(coid, ask, sizeof ask, &log, sizeof log), 0);
+    REQUIRE(log.n >= 0 && log.n <= LOG_MAX);
+    memcpy(e, log.e, (size_t)log.n * sizeof *e);
+    return log.n;
+}
+
+/* A remote connection keeps QNX's order, as Qnet does: what a client sends on one coid
+ * (pulses, messages) its server receives in that order, a pulse sent just before
+ * ConnectDetach arrives before the disconnect, and events a server delivers in quick
+ * succession arrive in order. */
+TEST(remote_order)
+{
+    if (!two_nodes_up(""))
+        return;
+    pid_t spid;
+    int schid;
+    struct h_proc server = start_server("order_server", ns_b, &spid, &schid);
+    REQUIRE_OK(enter(ns_a));
+    int nd = find_beta();
+    int coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(coid != -1);
+    static struct seen e[LOG_MAX];
+    /* Pulse k, then message k; then bursts of ten pulses, each followed by one message. */
+    for (int k = 0; k < 300; k++) {
+        int m[2] = {ASK_ORDER, k};
+        CHECK_OK(MsgSendPulse(coid, -1, 5, k));
+        CHECK_EQ(MsgSend(coid, m, sizeof m, NULL, 0), 0);
+    }
+    for (int b = 0; b < 40; b++) {
+        for (int i = 0; i < 10; i++)
+            CHECK_OK(MsgSendPulse(coid, -1, 5, 1000 + b * 10 + i));
+        int m[2] = {ASK_ORDER, 1000 + b};
+        CHECK_EQ(MsgSend(coid, m, sizeof m, NULL, 0), 0);
+    }
+    int n = order_log(coid, e), wrong = 0;
+    CHECK_EQ(n, 300 * 2 + 40 * 11);
+    for (int i = 0; i < n; i++) {
+        int kind, value;
+        if (i < 600) {
+            kind = i % 2 ? SEEN_MSG : SEEN_PULSE;
+            value = i / 2;
+        } else {
+            int b = (i - 600) / 11, j = (i - 600) % 11;
+            kind = j == 10 ? SEEN_MSG : SEEN_PULSE;
+            value = j == 10 ? 1000 + b : 1000 + b * 10 + j;
+        }
+        if ((e[i].kind != kind || e[i].value != value) && wrong++ < 3)
+            h_note("entry %d: kind %d value %d, want kind %d value %d", i, e[i].kind, e[i].value, kind, value);
+    }
+    CHECK_EQ(wrong, 0);
+
+    /* A pulse just before ConnectDetach: the server gets it, then the disconnect. */
+    for (int k = 0; k < 100; k++) {
+        int c = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
+        REQUIRE(c != -1);
+        CHECK_OK(MsgSendPulse(c, -1, 5, 2000 + k));
+        CHECK_OK(ConnectDetach(c));
+    }
+    /* The disconnects of other connections may come after this connection's log. */
+    int pulses = 0, discs = 0, early = 0;
+    /* The scoids with a pulse not yet followed by their disconnect. */
+    int pulsed[100], npulsed = 0;
+    for (long long until = h_now_ms() + 5000; discs < 100 && h_now_ms() < until;) {
+        n = order_log(coid, e);
+        for (int i = 0; i < n; i++) {
+            int at = 0;
+            while (at < npulsed && pulsed[at] != e[i].scoid)
+                at++;
+            if (e[i].kind == SEEN_PULSE) {
+                pulses++;
+                if (at == npulsed && npulsed < 100)
+                    pulsed[npulsed++] = e[i].scoid;
+            } else if (e[i].kind == SEEN_DISC) {
+                discs++;
+                /* The scoid is free for a later connection once it is detached. */
+                if (at < npulsed)
+                    pulsed[at] = pulsed[--npulsed];
+                else if (early++ < 3)
+                    h_note("disconnect of scoid %d before its pulse", e[i].scoid);
+            }
+        }
+        if (discs < 100)
+            h_sleep_ms(20);
+    }
+    CHECK_EQ(pulses, 100);
+    CHECK_EQ(discs, 100);
+    CHECK_EQ(early, 0);
+
+    /* Events in quick succession: pulses of values 1 to N, in that order. */
+    int chid = ChannelCreate(0);
+    REQUIRE(chid > 0);
+    int self = ConnectAttach(0, 0, chid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(self != -1);
+    struct {
+        int ask, n;
+        struct sigevent ev;
+    } burst;
+    memset(&burst, 0, sizeof burst);
+    burst.ask = ASK_BURST;
+    burst.n = 500;
+    SIGEV_PULSE_INIT(&burst.ev, self, SIGEV_PULSE_PRIO_INHERIT, 6, 0);
+    for (int round = 0; round < 2; round++) {
+        CHECK_EQ(MsgSend(coid, &burst, sizeof burst, NULL, 0), 0);
+        int got = 0;
+        wrong = 0;
+        struct _pulse p;
+        while (got < burst.n && pulse_within(chid, 5000, &p)) {
+            got++;
+            if (p.value.sival_int != got && wrong++ < 3)
+                h_note("event %d has value %d", got, p.value.sival_int);
+        }
+        CHECK_EQ(got, burst.n);
+        CHECK_EQ(wrong, 0);
+    }
+    CHECK_OK(ConnectDetach(self));
+    CHECK_OK(ChannelDestroy(chid));
+    CHECK_OK(ConnectDetach(coid));
     h_kill(server.pid);
     h_close_proc(&server);
     nodes_down();

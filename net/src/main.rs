@@ -48,8 +48,14 @@
 //! message we sent it for that client) reaches us as the server's client: the library hands
 //! it to [`on_event`], which sends it to the client's node (op `event`, naming the
 //! connection); that node's gateway delivers it to the client as the server of the client's
-//! connection, on the rcvid of the last message the client sent on it, so the library's
-//! own rules (the client's coids, registrations, `_NTO_COF_*` flags) decide there.
+//! connection, on the rcvid of the last message the client sent on it (for the thread the
+//! server's rcvid named), so the library's own rules (the client's coids, registrations,
+//! `_NTO_COF_*` flags) decide there.
+//!
+//! Order is kept as QNX's kernel and Qnet keep it: what local clients send goes to each node
+//! in the order our channel gave it to our threads (see [`Receivers`]), Zenoh keeps it on
+//! the way, and the serving node takes each connection's sends, pulses and detach in that
+//! order, and each connection's events (see [`LineKey`]).
 //!
 //! A node is gone when Zenoh closes the transport to it: at once when its gateway dies (its
 //! socket closes), and when its link is cut once nothing came from it for its lease: the
@@ -82,13 +88,16 @@ use neutrino::kernel::net::{self as knet, Behalf, NetReq, BEHALF_GROUPS};
 use neutrino::kernel::server as kserver;
 use neutrino::kernel::thread::Waker;
 use neutrino::transport::copy::Seg;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::io::Read;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use wire::{Reader, Status};
 use zenoh::bytes::ZBytes;
+use zenoh::handlers::FifoChannelHandler;
+use zenoh::query::Reply;
 use zenoh::Wait;
 
 /// QNX's pulse code for a client connection that ended.
@@ -135,6 +144,141 @@ struct Remote {
     life: u64,
     /// What `node` calls it: handed out at attach, never reused in that gateway's life.
     handle: u64,
+}
+
+/// A query on its way (see [`Gateway::ask`]), and what tells of its node's departure.
+struct Asked {
+    replies: FifoChannelHandler<Reply>,
+    departures: watch::Receiver<u64>,
+}
+
+/// Hands things over in the order of their numbers: the holder of a number goes once every
+/// smaller one went (or was forfeited).
+struct Turnstile {
+    next: Mutex<Next>,
+    moved: Condvar,
+}
+
+struct Next {
+    n: u64,
+    /// Numbers past `n` that will not take their turn.
+    forfeited: BTreeSet<u64>,
+}
+
+impl Next {
+    /// The turn of `n` is over: the next number's comes.
+    fn advance(&mut self) {
+        self.n += 1;
+        while self.forfeited.remove(&self.n) {
+            self.n += 1;
+        }
+    }
+}
+
+/// A number's turn at a [`Turnstile`]: the next one goes when it is dropped.
+struct Turn(Arc<Turnstile>);
+
+impl Turnstile {
+    fn new(first: u64) -> Arc<Turnstile> {
+        Arc::new(Turnstile {
+            next: Mutex::new(Next { n: first, forfeited: BTreeSet::new() }),
+            moved: Condvar::new(),
+        })
+    }
+
+    /// Waits for the turn of number `n`.
+    fn wait(self: &Arc<Self>, n: u64) -> Turn {
+        let next = self.next.lock().unwrap();
+        drop(self.moved.wait_while(next, |next| next.n != n).unwrap());
+        Turn(self.clone())
+    }
+
+    /// Number `n` will not take its turn.
+    fn forfeit(&self, n: u64) {
+        let mut next = self.next.lock().unwrap();
+        if next.n == n {
+            next.advance();
+            self.moved.notify_all();
+        } else {
+            next.forfeited.insert(n);
+        }
+    }
+
+    /// Whether every number below `n` went.
+    fn passed(&self, n: u64) -> bool {
+        self.next.lock().unwrap().n == n
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        self.0.next.lock().unwrap().advance();
+        self.0.moved.notify_all();
+    }
+}
+
+/// What must keep its order: the queries of this node toward node `node` in its life `id`
+/// (see [`Receivers`]); or on this node what one remote connection carries, by the node
+/// that made it and its handle: its sends, pulses and detach (the connections remote
+/// clients made here), or the events for one of our clients' connections. Zenoh gives us a
+/// node's queries in the order they were sent.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct LineKey {
+    node: String,
+    id: u64,
+    kind: LineKind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum LineKind {
+    Toward,
+    Served,
+    Events,
+}
+
+/// A turnstile per [`LineKey`] with work on its way, and the numbers it gave out.
+#[derive(Default)]
+struct Lines {
+    lines: Mutex<HashMap<LineKey, (Arc<Turnstile>, u64)>>,
+    /// How many lines there were after the last sweep of idle ones.
+    swept: AtomicUsize,
+}
+
+/// A place on a line: its turn is [`Ticket::wait`]'s, which every ticket must take (the
+/// line waits for it).
+#[must_use]
+struct Ticket(Arc<Turnstile>, u64);
+
+impl Ticket {
+    fn wait(self) -> Turn {
+        self.0.wait(self.1)
+    }
+
+    /// Gives the place up without waiting (a request refused before its turn).
+    fn forfeit(self) {
+        self.0.forfeit(self.1)
+    }
+}
+
+impl Lines {
+    /// The next place on line `key`.
+    fn ticket(&self, key: LineKey) -> Ticket {
+        let mut lines = self.lines.lock().unwrap();
+        // Lines with nothing on its way are dropped from time to time: a later query of
+        // one starts a new line.
+        if lines.len() > 2 * self.swept.load(Ordering::Relaxed).max(64) {
+            lines.retain(|_, (t, issued)| !t.passed(*issued));
+            self.swept.store(lines.len(), Ordering::Relaxed);
+        }
+        let (t, issued) = lines.entry(key).or_insert_with(|| (Turnstile::new(0), 0));
+        *issued += 1;
+        Ticket(t.clone(), *issued - 1)
+    }
+
+    /// The next place on the line of queries toward node `node` in its life `life`.
+    fn toward(&self, node: &str, life: u64) -> Ticket {
+        self.ticket(LineKey { node: node.to_owned(), id: life, kind: LineKind::Toward })
+    }
 }
 
 /// A local client's remote connection, and its calls still waiting for their answers.
@@ -281,6 +425,8 @@ struct Gateway {
     globals: Mutex<HashMap<i32, Global>>,
     /// The global names other nodes announce, by node, as their tokens tell.
     announced: Mutex<HashMap<String, HashSet<Vec<u8>>>>,
+    /// What remote connections carry, taken in order (see [`LineKey`]).
+    lines: Lines,
 }
 
 impl Lives {
@@ -570,7 +716,15 @@ impl Gateway {
     /// the node's life is checked, so one before the check fails the check and one after it
     /// wakes the wait.
     async fn call(&self, node: &str, life: u64, op: &str, payload: Vec<u8>) -> Result<ZBytes, i32> {
-        let mut departures = self.departures.subscribe();
+        let asked = self.ask(node, life, op, payload)?;
+        self.answer(node, life, asked).await
+    }
+
+    /// The first half of [`Gateway::call`]: the query is on its way when it returns (Zenoh
+    /// keeps the order of one session's queries to one node, of one priority, as reliable
+    /// traffic), its answer is [`Gateway::answer`]'s.
+    fn ask(&self, node: &str, life: u64, op: &str, payload: Vec<u8>) -> Result<Asked, i32> {
+        let departures = self.departures.subscribe();
         if self.life_now(node) != Some(life) {
             return Err(libc::ESRCH);
         }
@@ -581,8 +735,23 @@ impl Gateway {
             .consolidation(zenoh::query::ConsolidationMode::None)
             .timeout(REQUEST_PATIENCE)
             .express(true)
-            .await
+            .wait()
             .map_err(|_| libc::EIO)?;
+        Ok(Asked { replies, departures })
+    }
+
+    /// [`Gateway::ask`] whose answer does not matter, in its place on the line toward
+    /// `node`, taken in receiver turn `turn` (see [`Receivers`]).
+    fn ask_in_line(&self, turn: Option<Turn>, node: &str, life: u64, op: &str, payload: Vec<u8>) {
+        let line = self.lines.toward(node, life);
+        drop(turn);
+        let _in_line = line.wait();
+        let _ = self.ask(node, life, op, payload);
+    }
+
+    /// The second half of [`Gateway::call`].
+    async fn answer(&self, node: &str, life: u64, asked: Asked) -> Result<ZBytes, i32> {
+        let Asked { replies, mut departures } = asked;
         loop {
             tokio::select! {
                 reply = replies.recv_async() => {
@@ -635,7 +804,14 @@ fn serve_local(gw: Arc<Gateway>, rt: tokio::runtime::Handle) {
         eprintln!("neutrino-netd: cannot hold the name neutrino/netmgr: {}", std::io::Error::last_os_error());
         std::process::exit(1);
     }
-    let pool = Arc::new(Receivers { gw, rt, chid, idle: AtomicUsize::new(0), threads: AtomicUsize::new(1) });
+    let pool = Arc::new(Receivers {
+        gw,
+        rt,
+        chid,
+        idle: AtomicUsize::new(0),
+        threads: AtomicUsize::new(1),
+        order: Turnstile::new(1),
+    });
     receive(pool);
 }
 
@@ -643,12 +819,20 @@ fn serve_local(gw: Arc<Gateway>, rt: tokio::runtime::Handle) {
 /// answered from Zenoh's thread (see [`forward`]); requests to the gateway itself may wait
 /// on other nodes, so one more thread is started whenever none is left waiting, and a
 /// request waiting on a slow node never holds up the others.
+///
+/// What they received goes to each node in the order they took it off the channel (the
+/// library numbers it, see `knet::track_dequeues`), as QNX's kernel and Qnet keep a
+/// channel's order: a pulse a client sent before its message, or before its
+/// `ConnectDetach`, reaches the remote server first. In that order each takes a place on
+/// the line toward its node ([`Lines::toward`]), and hands its query to Zenoh in its turn
+/// there: a node that is slow to take what is sent to it holds up nothing sent elsewhere.
 struct Receivers {
     gw: Arc<Gateway>,
     rt: tokio::runtime::Handle,
     chid: i32,
     idle: AtomicUsize,
     threads: AtomicUsize,
+    order: Arc<Turnstile>,
 }
 
 /// Past this many receiving threads, new calls wait for one to come free.
@@ -657,11 +841,17 @@ const MAX_RECEIVERS: usize = 256;
 fn receive(pool: Arc<Receivers>) {
     let gw = &pool.gw;
     let mut buf = vec![0u8; 64 << 10];
+    let mut taken = Vec::new();
     loop {
         let mut info = _msg_info::default();
         pool.idle.fetch_add(1, Ordering::SeqCst);
         // SAFETY: buf is writable for its length; info is a writable _msg_info.
         let rcvid = unsafe { nto::MsgReceive(pool.chid, buf.as_mut_ptr().cast(), buf.len(), &mut info) };
+        knet::take_dequeued(&mut taken);
+        // What the call took and gave up goes at once; what it returned when handed on.
+        let mine = if rcvid == -1 { None } else { taken.pop() };
+        taken.iter().for_each(|n| drop(pool.order.wait(*n)));
+        let turn = mine.map(|n| pool.order.wait(n));
         if pool.idle.fetch_sub(1, Ordering::SeqCst) == 1
             && pool.threads.fetch_add(1, Ordering::SeqCst) < MAX_RECEIVERS
         {
@@ -678,7 +868,7 @@ fn receive(pool: Arc<Receivers>) {
         if rcvid == 0 {
             // SAFETY: a pulse was received into buf, which is larger and aligned enough.
             let pulse = unsafe { std::ptr::read_unaligned(buf.as_ptr() as *const _pulse) };
-            on_pulse(gw, &pool.rt, pulse);
+            on_pulse(gw, pulse, turn);
             continue;
         }
         let got = (info.msglen as usize).min(buf.len());
@@ -693,21 +883,30 @@ fn receive(pool: Arc<Receivers>) {
                 p.u32(info.tid as u32);
                 p.bytes(&buf[..got]);
                 let mut payload = p.done();
+                let line = gw.lines.toward(&r.node, r.life);
+                drop(turn);
+                let in_line = line.wait();
                 match read_rest(rcvid, &mut payload, got, info.srcmsglen as usize) {
                     Ok(()) => forward(gw, rcvid, id, &r, payload),
                     Err(e) => gw.finish(rcvid, id, Status::Error(e)),
                 }
+                drop(in_line);
                 continue;
             }
             Some(Err(e)) => Status::Error(e),
+            // A request to us (attach, netmgr, names): its client waits for our answer
+            // before it sends anything else on the connection.
             None => {
+                // Known before the turn goes: an unblock pulse that came after it finds it.
+                let asking = Arc::new(Asking::new(info.scoid, rcvid));
+                gw.asking.lock().unwrap().insert(rcvid, asking.clone());
+                drop(turn);
                 let mut msg = buf[..got].to_vec();
                 if let Err(e) = read_rest(rcvid, &mut msg, got, info.srcmsglen as usize) {
+                    gw.asking.lock().unwrap().remove(&rcvid);
                     Status::Error(e).deliver(rcvid);
                     continue;
                 }
-                let asking = Arc::new(Asking::new(info.scoid, rcvid));
-                gw.asking.lock().unwrap().insert(rcvid, asking.clone());
                 let answer = pool.rt.block_on(async {
                     let request = local_request(gw, &info, &msg, &asking);
                     tokio::pin!(request);
@@ -970,14 +1169,17 @@ fn acts_as_me(scoid: i32) -> bool {
     kserver::client_info(scoid, &mut info, &mut []).is_ok_and(|_| info.cred.euid == 0 || info.cred.euid == me)
 }
 
-fn on_pulse(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, pulse: _pulse) {
+/// A pulse for us, received in turn `turn` (see [`Receivers`]); no answer is awaited.
+fn on_pulse(gw: &Gateway, pulse: _pulse, turn: Option<Turn>) {
     // The kernel's (scoid -1), not a client's.
     if pulse.code == PULSE_CODE_COIDDEATH && pulse.scoid == -1 {
-        coid_died(gw, rt, pulse.value.sival_ptr as usize as u32 as i32);
+        coid_died(gw, pulse.value.sival_ptr as usize as u32 as i32, turn);
         return;
     }
     if pulse.code == PULSE_CODE_UNBLOCK {
-        unblock(gw, rt, pulse.scoid, pulse.value.sival_ptr as usize as i64);
+        // It names a call already on its way: it keeps no order.
+        drop(turn);
+        unblock(gw, pulse.scoid, pulse.value.sival_ptr as usize as i64);
         return;
     }
     let remote = if pulse.code == PULSE_CODE_DISCONNECT {
@@ -993,27 +1195,24 @@ fn on_pulse(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, pulse: _pulse) {
         gw.outgoing.lock().unwrap().get(&pulse.scoid).map(|o| o.remote.clone())
     };
     let Some(r) = remote else { return };
-    let gw = gw.clone();
     // The pulse's value as the int MsgSendPulse gave.
     let value = pulse.value.sival_ptr as usize as u32;
-    rt.spawn(async move {
-        let mut p = wire::Writer::request(&gw.me, r.handle);
-        let op = if pulse.code == PULSE_CODE_DISCONNECT {
-            "detach"
-        } else {
-            p.u32(pulse.code as u8 as u32);
-            p.u32(value);
-            "pulse"
-        };
-        let _ = gw.call(&r.node, r.life, op, p.done()).await;
-    });
+    let mut p = wire::Writer::request(&gw.me, r.handle);
+    let op = if pulse.code == PULSE_CODE_DISCONNECT {
+        "detach"
+    } else {
+        p.u32(pulse.code as u8 as u32);
+        p.u32(value);
+        "pulse"
+    };
+    gw.ask_in_line(turn, &r.node, r.life, op, p.done());
 }
 
 /// A local client asks to be let go from its call `rcvid` on connection `scoid` (a signal,
 /// a timeout, a detach of its coid): if the call was forwarded and is not answered yet,
 /// its serving node is asked (once) to unblock it there, and its answer, whatever it is,
 /// answers the client; a request to us lets it go (see [`Asking`]).
-fn unblock(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, scoid: i32, rcvid: i64) {
+fn unblock(gw: &Gateway, scoid: i32, rcvid: i64) {
     let (r, id) = {
         let mut inflight = gw.inflight.lock().unwrap();
         // A client's own pulse with that code names only its own calls.
@@ -1028,17 +1227,14 @@ fn unblock(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, scoid: i32, rcvid: i6
         c.unblocked = true;
         (c.remote.clone(), c.id)
     };
-    let gw = gw.clone();
-    rt.spawn(async move {
-        let mut p = wire::Writer::request(&gw.me, r.handle);
-        p.u64(id);
-        let _ = gw.call(&r.node, r.life, "unblock", p.done()).await;
-    });
+    let mut p = wire::Writer::request(&gw.me, r.handle);
+    p.u64(id);
+    let _ = gw.ask(&r.node, r.life, "unblock", p.done());
 }
 
 /// Our connection `coid` to a local server died with the server: if we held it for a remote
 /// node, that node's connection dies too.
-fn coid_died(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, coid: i32) {
+fn coid_died(gw: &Gateway, coid: i32, turn: Option<Turn>) {
     let held = {
         let mut incoming = gw.incoming.lock().unwrap();
         let held = incoming.iter_mut().find(|(_, c)| c.coid == coid && !c.dead);
@@ -1053,11 +1249,8 @@ fn coid_died(gw: &Arc<Gateway>, rt: &tokio::runtime::Handle, coid: i32) {
     };
     let (handle, origin) = held;
     let Some(life) = gw.life_now(&origin) else { return };
-    let gw = gw.clone();
-    rt.spawn(async move {
-        let p = wire::Writer::request(&gw.me, handle);
-        let _ = gw.call(&origin, life, "gone", p.done()).await;
-    });
+    let p = wire::Writer::request(&gw.me, handle);
+    gw.ask_in_line(turn, &origin, life, "gone", p.done());
 }
 
 /// Ends our clients' connections that `dead` picks, as connections to a destroyed channel
@@ -1089,56 +1282,72 @@ fn sever(gw: &Gateway, dead: impl Fn(&Remote) -> bool, at_once: bool, then: impl
 }
 
 /// The remote side: a query from another node's gateway. Each gets a thread of its own
-/// (calls into local servers block); a call waits for its node's share (see [`budget`]).
+/// (calls into local servers block). What keeps its order (see [`LineKey`]) also waits for
+/// its node's share (see [`budget`]): the node decides how much of it comes.
 fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
     let op = query.key_expr().as_str().rsplit('/').next().unwrap_or("").to_owned();
     let payload = query.payload().cloned().unwrap_or_default();
-    let gw = gw.clone();
-    let mut place = None;
-    if op == "send" {
-        let (node, reply) = sender(&payload);
-        let msg = payload.len();
-        place = gw.budget.admit_now(&node, msg, reply);
-        if place.is_none() {
-            gw.rt.clone().spawn(async move {
-                match gw.budget.admit(&node, msg, reply).await {
-                    Ok(place) => drop(
-                        gw.rt.clone().spawn_blocking(move || answer(&gw, &op, &payload, query, Some(place))),
-                    ),
-                    Err(e) => drop(
-                        query.reply(query.key_expr().clone(), Status::Error(e).encode()).express(true).await,
-                    ),
-                }
-            });
-            return;
-        }
+    let kind = match op.as_str() {
+        "send" | "pulse" | "detach" => LineKind::Served,
+        "event" => LineKind::Events,
+        _ => return spawn_request(gw, op, payload, query, None, None),
+    };
+    // The header only (a node name, a handle, and a call's id and reply size): a long
+    // message is not copied here.
+    let mut head = Vec::with_capacity(1 + 255 + 8 + 8 + 4);
+    let _ = payload.reader().take(head.capacity() as u64).read_to_end(&mut head);
+    let mut r = Reader::new(&head);
+    let (node, handle) = (r.str().unwrap_or_default().to_owned(), r.u64());
+    // Zenoh gives us a node's queries in the order it sent them: a connection's line
+    // number is taken here, in that order.
+    let line = handle.map(|id| gw.lines.ticket(LineKey { node: node.clone(), id, kind }));
+    let reply = match op.as_str() {
+        "send" => (r.u64().and(r.u32()).unwrap_or(0) as usize).min(MAX_REPLY),
+        _ => 0,
+    };
+    let msg = payload.len();
+    if let Some(place) = gw.budget.admit_now(&node, msg, reply) {
+        return spawn_request(gw, op, payload, query, line, Some(place));
     }
-    gw.rt.clone().spawn_blocking(move || answer(&gw, &op, &payload, query, place));
+    let gw = gw.clone();
+    gw.rt.clone().spawn(async move {
+        match gw.budget.admit(&node, msg, reply).await {
+            Ok(place) => spawn_request(&gw, op, payload, query, line, Some(place)),
+            Err(e) => {
+                // Refused: it takes no turn on its line.
+                if let Some(line) = line {
+                    line.forfeit();
+                }
+                let _ = query.reply(query.key_expr().clone(), Status::Error(e).encode()).express(true).await;
+            }
+        }
+    });
 }
 
-/// Answers `query`, a request `op` (holding `_place` while it runs, if it is a call).
-fn answer(
+/// Carries out query `query` (operation `op`) on a thread of its own (calls into local
+/// servers block), in its turn on its line if it has one, holding its node's `place`.
+fn spawn_request(
     gw: &Arc<Gateway>,
-    op: &str,
-    payload: &ZBytes,
+    op: String,
+    payload: ZBytes,
     query: zenoh::query::Query,
-    _place: Option<Admitted>,
+    line: Option<Ticket>,
+    place: Option<Admitted>,
 ) {
-    let status = remote_request(gw, op, &payload.to_bytes());
-    let _ = query.reply(query.key_expr().clone(), status.encode()).express(true).wait();
+    let gw = gw.clone();
+    gw.rt.clone().spawn_blocking(move || {
+        let turn = line.map(Ticket::wait);
+        let status = remote_request(&gw, &op, &payload.to_bytes(), turn);
+        let _ = query.reply(query.key_expr().clone(), status.encode()).express(true).wait();
+        drop(place);
+    });
 }
 
-/// Who sends call `payload`, and the size of the reply buffer it needs here. The header is
-/// read from the payload's first slice, where its sender put it.
-fn sender(payload: &ZBytes) -> (String, usize) {
-    let mut r = Reader::new(payload.slices().next().unwrap_or_default());
-    let node = r.str().unwrap_or_default().to_owned();
-    // Past the connection's handle and the call's id.
-    let rlen = r.u64().and(r.u64()).and(r.u32()).unwrap_or(0);
-    (node, (rlen as usize).min(MAX_REPLY))
-}
-
-fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
+/// A query of node `origin` about its connection `handle`; `turn` (sends, pulses,
+/// detaches and events, see [`LineKey`]) is held until what the query asks is in line at
+/// the local server or client: a send's message queued at its server, a pulse sent, an
+/// event delivered.
+fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8], turn: Option<Turn>) -> Status {
     let mut r = Reader::new(payload);
     let (Some(origin), Some(handle)) = (r.str(), r.u64()) else {
         return Status::Error(libc::EINVAL);
@@ -1192,8 +1401,8 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
     }
     if op == "event" {
         // An event for the client of our connection to node `origin` it knows as `handle`.
-        let Some(words) = r.event() else { return Status::Error(libc::EINVAL) };
-        return match deliver_event(gw, origin, handle, &RawEvent::from_words(words)) {
+        let (Some(tid), Some(words)) = (r.u32(), r.event()) else { return Status::Error(libc::EINVAL) };
+        return match deliver_event(gw, origin, handle, tid as i32, &RawEvent::from_words(words)) {
             Ok(()) => Status::Reply(0, Vec::new()),
             Err(e) => Status::Error(e.0),
         };
@@ -1219,7 +1428,7 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
     };
     match op {
         "send" => {
-            let status = forward_send(gw, handle, coid, &mut r);
+            let status = forward_send(gw, handle, coid, &mut r, turn);
             gw.end_serving(handle);
             status
         }
@@ -1246,8 +1455,9 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8]) -> Status {
     }
 }
 
-/// Call `handle`'s next `send` (in `r`) on our connection `coid` for it.
-fn forward_send(gw: &Gateway, handle: u64, coid: i32, r: &mut Reader) -> Status {
+/// Call `handle`'s next `send` (in `r`) on our connection `coid` for it, in `turn` on the
+/// connection's line, which goes once the message is queued at the server.
+fn forward_send(gw: &Gateway, handle: u64, coid: i32, r: &mut Reader, turn: Option<Turn>) -> Status {
     let (Some(id), Some(rlen), Some(tid)) = (r.u64(), r.u32(), r.u32()) else {
         return Status::Error(libc::EINVAL);
     };
@@ -1266,8 +1476,10 @@ fn forward_send(gw: &Gateway, handle: u64, coid: i32, r: &mut Reader) -> Status 
     let rmsg = [Seg { base: reply.as_mut_ptr() as usize, len: reply.len() }];
     // The waker unblocks the call as SIGEV_UNBLOCK would (ETIMEDOUT, or an
     // _NTO_CHF_UNBLOCK server's _PULSE_CODE_UNBLOCK), even before it began; the
-    // server sees the remote client's thread as the sender.
-    let status = kclient::as_thread(tid as i32, || kclient::send_with(coid, &smsg, &rmsg, waker));
+    // server sees the remote client's thread as the sender. What came after the
+    // message goes once it is queued at the server.
+    let send = || kclient::as_thread(tid as i32, || kclient::send_with(coid, &smsg, &rmsg, waker));
+    let status = kclient::when_posted(move || drop(turn), send);
     gw.calls.lock().unwrap().remove(&key);
     match status {
         Ok(status) => {
@@ -1282,16 +1494,16 @@ fn forward_send(gw: &Gateway, handle: u64, coid: i32, r: &mut Reader) -> Status 
     }
 }
 
-/// The gateway and runtime [`on_event`] works with (the library's hook is a plain fn).
-static HOOKED: OnceLock<(Arc<Gateway>, tokio::runtime::Handle)> = OnceLock::new();
+/// The gateway [`on_event`] works with (the library's hook is a plain fn).
+static HOOKED: OnceLock<Arc<Gateway>> = OnceLock::new();
 
 /// The library's event hook (see `knet::set_event_hook`): an event a local server delivers
 /// on a connection we hold for a remote node goes to that node. It runs on the library's
 /// service thread, so it only checks what can be checked here and sends the event on: as
 /// QNX's kernel hands a remote client's event to Qnet, the server is not told what the
 /// client's node made of it.
-fn on_event(coid: i32, ev: &RawEvent, _tid: Option<i32>, verify: bool) -> Option<KResult<()>> {
-    let (gw, rt) = HOOKED.get()?;
+fn on_event(coid: i32, ev: &RawEvent, tid: Option<i32>, verify: bool) -> Option<KResult<()>> {
+    let gw = HOOKED.get()?;
     let (handle, origin) = {
         let incoming = gw.incoming.lock().unwrap();
         let mut held = incoming.iter();
@@ -1306,20 +1518,22 @@ fn on_event(coid: i32, ev: &RawEvent, _tid: Option<i32>, verify: bool) -> Option
     if verify {
         return Some(Ok(()));
     }
+    // On its way before the server's next event, which goes after it (see `LineKey`).
+    // The client's thread the rcvid names (as the client's node gave it with the message;
+    // 0: none, the slot was used again): thread-directed events are for it.
     let mut p = wire::Writer::request(&gw.me, handle);
+    p.u32(tid.unwrap_or(0) as u32);
     p.event(ev.to_words());
-    let gw = gw.clone();
-    rt.spawn(async move {
-        let _ = gw.call(&origin, life, "event", p.done()).await;
-    });
+    let _ = gw.ask(&origin, life, "event", p.done());
     Some(Ok(()))
 }
 
 /// Node `origin` delivers `ev` on its connection `handle` that our scoid stands for: to our
-/// local client, as that connection's server, by the rcvid of the client's last message.
-/// Only the node a connection was made to reaches it, and the library checks the event as
-/// for any server.
-fn deliver_event(gw: &Gateway, origin: &str, handle: u64, ev: &RawEvent) -> Result<(), Errno> {
+/// local client, as that connection's server, by the rcvid of the client's last message;
+/// for its thread `tid`, which the server's rcvid named (0: the last message's). Only the
+/// node a connection was made to reaches it, and the library checks the event as for any
+/// server (a thread that never sent on the connection is `ESRCH`).
+fn deliver_event(gw: &Gateway, origin: &str, handle: u64, tid: i32, ev: &RawEvent) -> Result<(), Errno> {
     let life = gw.life_now(origin);
     let scoid = {
         let outgoing = gw.outgoing.lock().unwrap();
@@ -1328,7 +1542,10 @@ fn deliver_event(gw: &Gateway, origin: &str, handle: u64, ev: &RawEvent) -> Resu
         ours.find(|(_, o)| mine(&o.remote)).map(|(s, _)| *s)
     };
     let rcvid = scoid.and_then(|s| gw.rcvids.lock().unwrap().get(&s).copied()).ok_or(Errno::ESRCH)?;
-    neutrino::kernel::notify::deliver(rcvid, ev, false)
+    match tid {
+        0 => neutrino::kernel::notify::deliver(rcvid, ev, false),
+        tid => neutrino::kernel::notify::deliver_to(rcvid, tid, ev),
+    }
 }
 
 /// A node that left: the connections it made here end (their servers get
@@ -1502,6 +1719,7 @@ async fn run() {
         departures: watch::Sender::new(0),
         globals: Mutex::new(HashMap::new()),
         announced: Mutex::new(HashMap::new()),
+        lines: Lines::default(),
     });
     let _token = gw.session.liveliness().declare_token(format!("nto/alive/{}", gw.me)).await.unwrap();
     let q = gw.clone();
@@ -1534,9 +1752,10 @@ async fn run() {
         .await
         .unwrap();
     let rt = tokio::runtime::Handle::current();
-    let _ = HOOKED.set((gw.clone(), rt.clone()));
+    let _ = HOOKED.set(gw.clone());
     knet::set_event_hook(on_event);
     knet::track_replies();
+    knet::track_dequeues();
     let local = gw.clone();
     let _ = tokio::task::spawn_blocking(move || serve_local(local, rt)).await;
 }

@@ -91,6 +91,9 @@ pub struct ChannelState {
     pending: HashMap<u64, u32>,
     /// Connections whose ring holds pulses that found no room, retried at each pass.
     backlog: Vec<Arc<ServerConn>>,
+    /// How many items receivers took off the queue, counted for the gateway only (see
+    /// `net::track_dequeues`).
+    dequeued: u64,
 }
 
 /// What a receiver takes off the queue: a message, or a pulse and its priority.
@@ -249,6 +252,7 @@ pub fn create(flags: u32, pool: Option<PoolPolicy>) -> KResult<i32> {
                 destroyed: false,
                 last_scan: Instant::now(),
                 seq: 0,
+                dequeued: 0,
                 pending: HashMap::new(),
                 backlog: Vec::new(),
             }),
@@ -524,6 +528,9 @@ impl Channel {
         pulses_only: bool,
     ) -> KResult<i64> {
         let mut timeout = thread::take_timeout();
+        if super::net::tracking_dequeues() {
+            super::net::dequeued_clear();
+        }
         let recv_len = copy::total(segs)?;
         let _shown = status::receiving(self.chid);
         let seq = &self.bell.clients().seq;
@@ -541,6 +548,10 @@ impl Channel {
                 }
                 self.drain(&mut st);
                 let taken = st.take(pulses_only);
+                if taken.is_some() && super::net::tracking_dequeues() {
+                    st.dequeued += 1;
+                    super::net::dequeued(st.dequeued);
+                }
                 self.show_pulses(&st);
                 if let Some(Taken::Pulse(pl, _)) = &taken {
                     self.pulse_taken(pl);

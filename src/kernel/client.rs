@@ -317,6 +317,8 @@ pub fn attach_for(pid: libc::pid_t, chid: i32, flags: i32, claim: &Behalf) -> KR
 thread_local! {
     /// The remote thread this thread sends for (see [`as_thread`]); 0: none.
     static SHOWN_TID: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+    /// What [`when_posted`] runs.
+    static POSTED: std::cell::RefCell<Option<Box<dyn FnOnce()>>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Runs `f`, in which this thread's messages on connections that stand for a remote client
@@ -327,6 +329,24 @@ pub fn as_thread<R>(tid: i32, f: impl FnOnce() -> R) -> R {
     let r = f();
     SHOWN_TID.with(|t| t.set(before));
     r
+}
+
+/// Runs `f`, in which this thread's first message on a connection that stands for a remote
+/// client runs `posted` once it is queued at its server (behind what was queued before it,
+/// ahead of what is sent on the connection after), while the call waits for its reply; if
+/// no message got that far, `posted` runs when `f` returns. How the gateway starts the
+/// next thing a remote client sent on the connection only once this message is in line.
+pub fn when_posted<R>(posted: impl FnOnce() + 'static, f: impl FnOnce() -> R) -> R {
+    POSTED.with(|p| *p.borrow_mut() = Some(Box::new(posted)));
+    let r = f();
+    run_posted();
+    r
+}
+
+fn run_posted() {
+    if let Some(posted) = POSTED.with(|p| p.borrow_mut().take()) {
+        posted();
+    }
 }
 
 /// A local `ConnectAttach` whose wait for the server ends at `deadline`.
@@ -868,6 +888,9 @@ impl Conn {
         // A channel destroyed or a server lost while we posted will never look at the slot.
         if self.is_dead() && self.abort(s, state::SENT) {
             return Err(Errno::ESRCH);
+        }
+        if self.stands_for_remote {
+            run_posted();
         }
         self.wait_reply(s, smsg, rmsg, b)
     }

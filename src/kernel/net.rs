@@ -29,7 +29,7 @@ use crate::transport::link::PeerCred;
 use crate::transport::names as sockets;
 use crate::transport::region::Slot;
 use crate::transport::rendezvous;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
@@ -103,6 +103,43 @@ pub(crate) fn replied(slot: &Slot) {
 /// past it were not written. The caller bounds it by its buffers.
 pub fn reply_extent() -> u64 {
     EXTENT.get()
+}
+
+static DEQUEUES: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static DEQUEUED: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// From now on each channel of this process numbers what its receivers take off its queue,
+/// 1, 2, ... in the order they take it, and [`take_dequeued`] tells a receiver its numbers:
+/// the gateway hands what its threads received to the network in that order. Other
+/// processes never call it and pay one test per receive.
+pub fn track_dequeues() {
+    DEQUEUES.store(true, Ordering::Relaxed);
+}
+
+pub(crate) fn tracking_dequeues() -> bool {
+    DEQUEUES.load(Ordering::Relaxed)
+}
+
+pub(crate) fn dequeued_clear() {
+    DEQUEUED.with(|d| d.borrow_mut().clear());
+}
+
+/// The calling thread's receive took the item numbered `n` off its channel's queue.
+pub(crate) fn dequeued(n: u64) {
+    DEQUEUED.with(|d| d.borrow_mut().push(n));
+}
+
+/// After [`track_dequeues`]: the numbers of what the calling thread's last `MsgReceive*`
+/// took off its channel's queue, in `out` (cleared first). The last is what it returned,
+/// if it returned something; the others (a message whose client died or faulted before it
+/// was copied, one our buffer could not take) were given up. Usually one number, never
+/// fewer than the items returned.
+pub fn take_dequeued(out: &mut Vec<u64>) {
+    out.clear();
+    DEQUEUED.with(|d| out.extend(d.borrow_mut().drain(..)));
 }
 
 /// Supplementary groups a remote client's credentials carry (QNX's `NGROUPS_MAX` is 8;

@@ -60,11 +60,23 @@ pub fn unregister(ev: &RawEvent) -> KResult<()> {
 /// `MsgDeliverEvent` (or, with `verify`, `MsgVerifyEvent`) to the client thread `rcvid`
 /// names, replied to or not; rcvid 0 is the calling thread.
 pub fn deliver(rcvid: i64, ev: &RawEvent, verify: bool) -> KResult<()> {
+    deliver_for(rcvid, None, ev, verify)
+}
+
+/// [`deliver`] on connection `rcvid` for its client's thread `tid` (which the client checks
+/// to be one that sent on the connection) rather than the thread `rcvid` names: how the
+/// network gateway delivers a remote server's event to the thread of its client it names.
+pub fn deliver_to(rcvid: i64, tid: i32, ev: &RawEvent) -> KResult<()> {
+    deliver_for(rcvid, Some(tid), ev, false)
+}
+
+fn deliver_for(rcvid: i64, thread: Option<i32>, ev: &RawEvent, verify: bool) -> KResult<()> {
     let p = current();
     if rcvid == 0 {
         return receive(p, None, ev, Some(thread::tid()), verify);
     }
-    let (conn, tid) = server::client_of(p, rcvid)?;
+    let (conn, named) = server::client_of(p, rcvid)?;
+    let tid = thread.or(named);
     if conn.link.is_none() {
         return receive(p, Some((me(p), conn.scoid)), ev, tid, verify);
     }
