@@ -76,7 +76,7 @@ mod tuning;
 mod wire;
 
 use asking::Asking;
-use budget::{Admitted, Budget};
+use budget::Budget;
 use neutrino::capi::neutrino as nto;
 use neutrino::kernel::abi::{
     _client_info, _msg_info, _pulse, _NTO_CHF_COID_DISCONNECT, _NTO_CHF_DISCONNECT, _NTO_CHF_UNBLOCK,
@@ -88,7 +88,7 @@ use neutrino::kernel::net::{self as knet, Behalf, NetReq, BEHALF_GROUPS};
 use neutrino::kernel::server as kserver;
 use neutrino::kernel::thread::Waker;
 use neutrino::transport::copy::Seg;
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
@@ -115,6 +115,8 @@ const CALL_PATIENCE: Duration = Duration::from_secs(365 * 24 * 3600);
 const REQUEST_PATIENCE: Duration = Duration::from_secs(5);
 /// The largest reply buffer a remote client may ask this node to allocate for it.
 const MAX_REPLY: usize = 64 << 20;
+/// The largest request other than a call (a send) or an event another node may make.
+const MAX_REQUEST: usize = 4096;
 /// The largest message sent to another node (`EOVERFLOW` past it): Zenoh is told to drop
 /// anything larger from a peer, so that no peer makes us hold more.
 const MAX_MESSAGE: usize = 64 << 20;
@@ -153,26 +155,11 @@ struct Asked {
 }
 
 /// Hands things over in the order of their numbers: the holder of a number goes once every
-/// smaller one went (or was forfeited).
+/// smaller one went. Threads wait for their turn, and so do tasks (which hold no thread).
 struct Turnstile {
-    next: Mutex<Next>,
+    next: Mutex<u64>,
     moved: Condvar,
-}
-
-struct Next {
-    n: u64,
-    /// Numbers past `n` that will not take their turn.
-    forfeited: BTreeSet<u64>,
-}
-
-impl Next {
-    /// The turn of `n` is over: the next number's comes.
-    fn advance(&mut self) {
-        self.n += 1;
-        while self.forfeited.remove(&self.n) {
-            self.n += 1;
-        }
-    }
+    moved_async: tokio::sync::Notify,
 }
 
 /// A number's turn at a [`Turnstile`]: the next one goes when it is dropped.
@@ -180,40 +167,40 @@ struct Turn(Arc<Turnstile>);
 
 impl Turnstile {
     fn new(first: u64) -> Arc<Turnstile> {
-        Arc::new(Turnstile {
-            next: Mutex::new(Next { n: first, forfeited: BTreeSet::new() }),
-            moved: Condvar::new(),
-        })
+        let moved_async = tokio::sync::Notify::new();
+        Arc::new(Turnstile { next: Mutex::new(first), moved: Condvar::new(), moved_async })
     }
 
     /// Waits for the turn of number `n`.
     fn wait(self: &Arc<Self>, n: u64) -> Turn {
         let next = self.next.lock().unwrap();
-        drop(self.moved.wait_while(next, |next| next.n != n).unwrap());
+        drop(self.moved.wait_while(next, |next| *next != n).unwrap());
         Turn(self.clone())
     }
 
-    /// Number `n` will not take its turn.
-    fn forfeit(&self, n: u64) {
-        let mut next = self.next.lock().unwrap();
-        if next.n == n {
-            next.advance();
-            self.moved.notify_all();
-        } else {
-            next.forfeited.insert(n);
+    /// Waits for the turn of number `n` without a thread.
+    async fn wait_async(self: &Arc<Self>, n: u64) -> Turn {
+        loop {
+            // Woken by any move made after it is made, even before it is polled.
+            let moved = self.moved_async.notified();
+            if self.passed(n) {
+                return Turn(self.clone());
+            }
+            moved.await;
         }
     }
 
     /// Whether every number below `n` went.
     fn passed(&self, n: u64) -> bool {
-        self.next.lock().unwrap().n == n
+        *self.next.lock().unwrap() == n
     }
 }
 
 impl Drop for Turn {
     fn drop(&mut self) {
-        self.0.next.lock().unwrap().advance();
+        *self.0.next.lock().unwrap() += 1;
         self.0.moved.notify_all();
+        self.0.moved_async.notify_waiters();
     }
 }
 
@@ -254,9 +241,16 @@ impl Ticket {
         self.0.wait(self.1)
     }
 
-    /// Gives the place up without waiting (a request refused before its turn).
-    fn forfeit(self) {
-        self.0.forfeit(self.1)
+    async fn wait_async(self) -> Turn {
+        self.0.wait_async(self.1).await
+    }
+
+    /// Its turn, if it is now.
+    fn now(self) -> Result<Turn, Ticket> {
+        match self.0.passed(self.1) {
+            true => Ok(Turn(self.0.clone())),
+            false => Err(self),
+        }
     }
 }
 
@@ -311,7 +305,7 @@ struct Unblocker {
 struct Incoming {
     origin: String,
     coid: i32,
-    /// Calls in progress on it.
+    /// Sends and pulses in progress on it: its coid stays ours until they are done.
     calls: usize,
     /// Its server died: it takes nothing more, and is detached once its calls have ended,
     /// so that they fail as their server's death fails them (`ESRCH`), not as a detach of
@@ -525,8 +519,8 @@ impl Gateway {
         }
     }
 
-    /// A call on connection `handle` has ended: a connection whose server died goes with
-    /// its last call.
+    /// A send or pulse on connection `handle` has ended: a connection whose server died goes
+    /// with the last.
     fn end_serving(&self, handle: u64) {
         let mut incoming = self.incoming.lock().unwrap();
         let Some(c) = incoming.get_mut(&handle) else { return };
@@ -1064,9 +1058,12 @@ async fn local_request(gw: &Gateway, info: &_msg_info, msg: &[u8], asking: &Aski
                         if gw.life_now(&node) != Some(life) || gw.gone_early(&node, handle as u64) {
                             return Status::Error(libc::ESRCH);
                         }
-                        asking.commit(|| {
-                            drop(outgoing.insert(scoid, Outgoing { remote, calls: 0, gone: false }))
-                        })
+                        // One connection stands for one remote connection: a second attach
+                        // on it (sent at once with the first) is refused.
+                        !outgoing.contains_key(&scoid)
+                            && asking.commit(|| {
+                                drop(outgoing.insert(scoid, Outgoing { remote, calls: 0, gone: false }))
+                            })
                     };
                     if !held {
                         // Its client was let go or is gone: so is the connection made there.
@@ -1182,10 +1179,11 @@ fn on_pulse(gw: &Gateway, pulse: _pulse, turn: Option<Turn>) {
         unblock(gw, pulse.scoid, pulse.value.sival_ptr as usize as i64);
         return;
     }
+    // A global name's server let it go (or died): it is withdrawn, once the turn is over
+    // (withdrawing its token may wait on the network).
+    let mut withdrawn = None;
     let remote = if pulse.code == PULSE_CODE_DISCONNECT {
-        // A global name's server let it go (or died): it is withdrawn.
-        let withdrawn = gw.globals.lock().unwrap().remove(&pulse.scoid);
-        drop(withdrawn);
+        withdrawn = gw.globals.lock().unwrap().remove(&pulse.scoid);
         gw.rcvids.lock().unwrap().remove(&pulse.scoid);
         let gone = gw.outgoing.lock().unwrap().remove(&pulse.scoid);
         // The scoid is free for a new connection.
@@ -1194,7 +1192,11 @@ fn on_pulse(gw: &Gateway, pulse: _pulse, turn: Option<Turn>) {
     } else {
         gw.outgoing.lock().unwrap().get(&pulse.scoid).map(|o| o.remote.clone())
     };
-    let Some(r) = remote else { return };
+    let Some(r) = remote else {
+        drop(turn);
+        drop(withdrawn);
+        return;
+    };
     // The pulse's value as the int MsgSendPulse gave.
     let value = pulse.value.sival_ptr as usize as u32;
     let mut p = wire::Writer::request(&gw.me, r.handle);
@@ -1206,6 +1208,7 @@ fn on_pulse(gw: &Gateway, pulse: _pulse, turn: Option<Turn>) {
         "pulse"
     };
     gw.ask_in_line(turn, &r.node, r.life, op, p.done());
+    drop(withdrawn);
 }
 
 /// A local client asks to be let go from its call `rcvid` on connection `scoid` (a signal,
@@ -1235,6 +1238,10 @@ fn unblock(gw: &Gateway, scoid: i32, rcvid: i64) {
 /// Our connection `coid` to a local server died with the server: if we held it for a remote
 /// node, that node's connection dies too.
 fn coid_died(gw: &Gateway, coid: i32, turn: Option<Turn>) {
+    // The news may be older than the coid: detached since, and now another connection's.
+    if !kclient::is_dead(coid) {
+        return;
+    }
     let held = {
         let mut incoming = gw.incoming.lock().unwrap();
         let held = incoming.iter_mut().find(|(_, c)| c.coid == coid && !c.dead);
@@ -1287,10 +1294,30 @@ fn sever(gw: &Gateway, dead: impl Fn(&Remote) -> bool, at_once: bool, then: impl
 fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
     let op = query.key_expr().as_str().rsplit('/').next().unwrap_or("").to_owned();
     let payload = query.payload().cloned().unwrap_or_default();
+    let refuse =
+        |e: i32| drop(query.reply(query.key_expr().clone(), Status::Error(e).encode()).express(true).wait());
     let kind = match op.as_str() {
         "send" | "pulse" | "detach" => LineKind::Served,
         "event" => LineKind::Events,
-        _ => return spawn_request(gw, op, payload, query, None, None),
+        // None of these is long: one that is holds nothing here.
+        _ if payload.len() > MAX_REQUEST => return refuse(libc::EINVAL),
+        "unblock" | "gone" => return spawn_request::<()>(gw, op, payload, query, None, None),
+        // These may wait (an attach, for its server's process): at most so many at once.
+        "attach" | "name" | "strtond" => {
+            if let Some(place) = gw.budget.request_now() {
+                return spawn_request(gw, op, payload, query, None, Some(place));
+            }
+            let gw = gw.clone();
+            return drop(gw.rt.clone().spawn(async move {
+                match gw.budget.request().await {
+                    Ok(place) => spawn_request(&gw, op, payload, query, None, Some(place)),
+                    Err(e) => drop(
+                        query.reply(query.key_expr().clone(), Status::Error(e).encode()).express(true).await,
+                    ),
+                }
+            }));
+        }
+        _ => return refuse(libc::ENOSYS),
     };
     // The header only (a node name, a handle, and a call's id and reply size): a long
     // message is not copied here.
@@ -1298,45 +1325,53 @@ fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
     let _ = payload.reader().take(head.capacity() as u64).read_to_end(&mut head);
     let mut r = Reader::new(&head);
     let (node, handle) = (r.str().unwrap_or_default().to_owned(), r.u64());
-    // Zenoh gives us a node's queries in the order it sent them: a connection's line
-    // number is taken here, in that order.
-    let line = handle.map(|id| gw.lines.ticket(LineKey { node: node.clone(), id, kind }));
     let reply = match op.as_str() {
         "send" => (r.u64().and(r.u32()).unwrap_or(0) as usize).min(MAX_REPLY),
         _ => 0,
     };
-    let msg = payload.len();
-    if let Some(place) = gw.budget.admit_now(&node, msg, reply) {
-        return spawn_request(gw, op, payload, query, line, Some(place));
-    }
+    // A detach is never refused: the connection would stay (bounded by the connections a
+    // node may hold).
+    let queued = match gw.budget.queue(&node, payload.len(), op != "detach") {
+        Ok(queued) => queued,
+        // Refused as it came: it takes no place on its line.
+        Err(e) => return refuse(e),
+    };
+    // Zenoh gives us a node's queries in the order it sent them: a connection's line
+    // number is taken here, in that order.
+    let line = handle.map(|id| gw.lines.ticket(LineKey { node, id, kind }));
+    // In its turn, and only then, a request takes its place in its node's share: requests
+    // waiting for their turn hold no place another needs.
+    let (line, queued) = match line.map(Ticket::now).transpose() {
+        Ok(turn) => match queued.admit_now(reply) {
+            Ok(place) => return spawn_request(gw, op, payload, query, turn, Some(place)),
+            Err(queued) => (Ok(turn), queued),
+        },
+        Err(later) => (Err(later), queued),
+    };
     let gw = gw.clone();
     gw.rt.clone().spawn(async move {
-        match gw.budget.admit(&node, msg, reply).await {
-            Ok(place) => spawn_request(&gw, op, payload, query, line, Some(place)),
-            Err(e) => {
-                // Refused: it takes no turn on its line.
-                if let Some(line) = line {
-                    line.forfeit();
-                }
-                let _ = query.reply(query.key_expr().clone(), Status::Error(e).encode()).express(true).await;
-            }
-        }
+        let turn = match line {
+            Ok(turn) => turn,
+            Err(later) => Some(later.wait_async().await),
+        };
+        let place = queued.admit(reply).await;
+        spawn_request(&gw, op, payload, query, turn, Some(place));
     });
 }
 
 /// Carries out query `query` (operation `op`) on a thread of its own (calls into local
-/// servers block), in its turn on its line if it has one, holding its node's `place`.
-fn spawn_request(
+/// servers block), in its `turn` on its line if it has one, holding its `place` in the
+/// budget.
+fn spawn_request<P: Send + 'static>(
     gw: &Arc<Gateway>,
     op: String,
     payload: ZBytes,
     query: zenoh::query::Query,
-    line: Option<Ticket>,
-    place: Option<Admitted>,
+    turn: Option<Turn>,
+    place: Option<P>,
 ) {
     let gw = gw.clone();
     gw.rt.clone().spawn_blocking(move || {
-        let turn = line.map(Ticket::wait);
         let status = remote_request(&gw, &op, &payload.to_bytes(), turn);
         let _ = query.reply(query.key_expr().clone(), status.encode()).express(true).wait();
         drop(place);
@@ -1420,7 +1455,8 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8], turn: Option<Turn
     // node, as a SEND-blocked one does) or for its node, which no longer waits for answers.
     let coid = match gw.incoming.lock().unwrap().get_mut(&handle) {
         Some(c) if c.origin == origin && !c.dead => {
-            c.calls += usize::from(op == "send");
+            // Until it is done with the coid, which stays ours (see `end_serving`).
+            c.calls += usize::from(op == "send" || op == "pulse");
             c.coid
         }
         Some(c) if c.origin != origin => return Status::Error(libc::EBADF),
@@ -1438,13 +1474,17 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8], turn: Option<Turn
             Status::Reply(0, Vec::new())
         }
         "pulse" => {
-            let (Some(code), Some(value)) = (r.u32(), r.u32()) else {
-                return Status::Error(libc::EINVAL);
+            let status = match (r.u32(), r.u32()) {
+                (Some(code), Some(value)) => {
+                    match nto::MsgSendPulse(coid, -1, code as u8 as i8 as i32, value as i32) {
+                        -1 => Status::Error(errno()),
+                        _ => Status::Reply(0, Vec::new()),
+                    }
+                }
+                _ => Status::Error(libc::EINVAL),
             };
-            match nto::MsgSendPulse(coid, -1, code as u8 as i8 as i32, value as i32) {
-                -1 => Status::Error(errno()),
-                _ => Status::Reply(0, Vec::new()),
-            }
+            gw.end_serving(handle);
+            status
         }
         "detach" => {
             gw.incoming.lock().unwrap().remove(&handle);
@@ -1507,7 +1547,14 @@ fn on_event(coid: i32, ev: &RawEvent, tid: Option<i32>, verify: bool) -> Option<
     let (handle, origin) = {
         let incoming = gw.incoming.lock().unwrap();
         let mut held = incoming.iter();
-        held.find(|(_, c)| c.coid == coid && !c.dead).map(|(h, c)| (*h, c.origin.clone()))?
+        // The gateway holds server connections only for remote clients: one no longer held
+        // (ending as the event came) is never taken for its own, whose events it would
+        // carry out on itself (a signal's default action ends it).
+        let held = held.find(|(_, c)| c.coid == coid && !c.dead).map(|(h, c)| (*h, c.origin.clone()));
+        match held {
+            Some(held) => held,
+            None => return Some(Err(Errno::ESRCH)),
+        }
     };
     match ev.kind() {
         Err(e) => return Some(Err(e)),

@@ -259,6 +259,13 @@ pub fn attach_as(chid: i32, pid: libc::pid_t, creds: server::Creds) -> KResult<i
     Ok(coid)
 }
 
+/// Whether connection `coid` is dead (its server or channel gone), or no connection: how
+/// the gateway tells a `_PULSE_CODE_COIDDEATH` from one for a coid detached and reused
+/// since.
+pub fn is_dead(coid: i32) -> bool {
+    lookup(current(), coid).map_or(true, |c| c.is_dead())
+}
+
 /// The scoid the server sees for the connection `coid` names.
 pub fn scoid_of(coid: i32) -> KResult<i32> {
     lookup(current(), coid).map(|c| c.scoid)
@@ -331,8 +338,8 @@ pub fn as_thread<R>(tid: i32, f: impl FnOnce() -> R) -> R {
     r
 }
 
-/// Runs `f`, in which this thread's first message on a connection that stands for a remote
-/// client runs `posted` once it is queued at its server (behind what was queued before it,
+/// Runs `f`, in which this thread's first message (in the gateway, which tracks replies)
+/// runs `posted` once it is queued at its server (behind what was queued before it,
 /// ahead of what is sent on the connection after), while the call waits for its reply; if
 /// no message got that far, `posted` runs when `f` returns. How the gateway starts the
 /// next thing a remote client sent on the connection only once this message is in line.
@@ -871,7 +878,9 @@ impl Conn {
                 t[1].store(seg.len as u64, Ordering::Relaxed);
             }
         }
-        if super::net::tracking() {
+        // The gateway's own sends (only the gateway tracks replies).
+        let gateway = super::net::tracking();
+        if gateway {
             slot.reply_extent.store(0, Ordering::Relaxed);
             slot.reply_flags.store(REPLY_TRACK, Ordering::Relaxed);
         } else {
@@ -889,7 +898,8 @@ impl Conn {
         if self.is_dead() && self.abort(s, state::SENT) {
             return Err(Errno::ESRCH);
         }
-        if self.stands_for_remote {
+        // Whether or not the server believes the connection stands for a remote client.
+        if gateway {
             run_posted();
         }
         self.wait_reply(s, smsg, rmsg, b)

@@ -27,10 +27,10 @@
 //!   netprobe claim PID CHID WORD N
 //!
 //! And a hostile node: a bare Zenoh peer that calls itself NODE and, as gateways do, asks
-//! node TARGET's gateway for a connection to channel CHID of its process PID, then sends
-//! N calls of the 4-byte message WORD at once on it, each asking for a reply buffer of
-//! RLEN bytes. It prints `attached`, then `eagain K` with the number of calls refused with
-//! EAGAIN within two seconds of the last refusal, and waits to be killed:
+//! node TARGET's gateway for 16 connections to channel CHID of its process PID, then sends
+//! N calls of the 4-byte message WORD at once on them in turn, each asking for a reply
+//! buffer of RLEN bytes. It prints `attached`, then `eagain K` with the number of calls
+//! refused with EAGAIN within two seconds of the last refusal, and waits to be killed:
 //!
 //!   netprobe flood ENDPOINT NODE TARGET PID CHID WORD N RLEN
 
@@ -252,6 +252,9 @@ async fn announce(endpoint: &str, mut keys: &[String]) {
     std::future::pending::<()>().await;
 }
 
+/// The connections a flood's calls go round (one carries at most 32 calls at once).
+const FLOOD_CONNECTIONS: usize = 16;
+
 fn flood(a: &[String]) {
     let arg = |i: usize| a[i].parse::<u64>().unwrap();
     let (node, target) = (&a[1], &a[2]);
@@ -273,15 +276,20 @@ fn flood(a: &[String]) {
             _ => panic!("node {target} does not answer"),
         }
     };
-    let handle = match wire::Status::parse(&reply) {
+    let attach = |reply: &[u8]| match wire::Status::parse(reply) {
         wire::Status::Reply(h, _) => h as u64,
         wire::Status::Error(e) => panic!("attach: {}", std::io::Error::from_raw_os_error(e)),
     };
+    let mut handles = vec![attach(&reply)];
+    while handles.len() < FLOOD_CONNECTIONS {
+        let reply = ask("attach", p.clone()).recv().unwrap();
+        handles.push(attach(&reply.result().unwrap().payload().to_bytes()));
+    }
     println!("attached");
     let (word, n, rlen) = (arg(5) as u32, arg(6), arg(7) as u32);
     let calls: Vec<_> = (0..n)
         .map(|id| {
-            let mut p = wire::Writer::request(node, handle);
+            let mut p = wire::Writer::request(node, handles[id as usize % FLOOD_CONNECTIONS]);
             p.u64(id + 1);
             p.u32(rlen);
             p.u32(1);
