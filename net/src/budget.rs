@@ -3,8 +3,10 @@
 //! the client asked for, and another node's gateway decides how many calls it sends and
 //! how large: so each node gets a share. Past its share a node's calls wait their turn, as
 //! they would for a busy server, and past a bound on waiting they fail with `EAGAIN`;
-//! whatever one node does, the others' calls, and every node's requests that do not block
-//! (unblocks, pulses, news of connections), still get threads.
+//! whatever one node does, the others' calls, and every node's unblocks and news of
+//! connections, still get threads. What keeps its order with a connection's calls (its
+//! pulses, its detach, events) counts as calls do; attaches and name look-ups have places
+//! of their own.
 //!
 //! Shares are by node name, which a node gives itself: one that takes a new name for each
 //! call gets a share for each, up to the bounds on all nodes together. Keeping unknown
