@@ -1869,9 +1869,11 @@ TEST(many_blocked_calls)
 
 /* A node's calls that wait for their servers hold threads and memory on the serving node:
  * each node gets a share (256 calls in progress), past which its calls wait (1024), past
- * which they are refused with EAGAIN. A hostile node that floods a server with calls it
- * never needs answered gets exactly that; the other nodes' calls, to the same server, go
- * on. */
+ * which they are refused with EAGAIN as they come. A hostile node that floods a server with
+ * calls it never needs answered gets no more: at least the calls past both are refused,
+ * and at most all but the waiting ones (how many are in progress when the last arrive
+ * depends on how fast the serving node places them); the other nodes' calls, to the same
+ * server, go on. */
 #define SHARE_CALLS 256
 #define SHARE_WAITING 1024
 #define REFUSED 40
@@ -1891,7 +1893,8 @@ TEST(hostile_flood)
              SHARE_CALLS + SHARE_WAITING + REFUSED);
     pid_t evil = probe(ns_a, args, "eagain", out, sizeof out, 30000);
     REQUIRE(evil > 0);
-    CHECK_EQ(atoi(out + strlen("eagain ")), REFUSED);
+    int refused = atoi(out + strlen("eagain "));
+    CHECK(refused >= REFUSED && refused <= REFUSED + SHARE_CALLS);
     int coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
     REQUIRE(coid != -1);
     char msg[] = "still served", reply[sizeof msg] = "";
