@@ -1812,6 +1812,20 @@ static void *hang_on(void *arg)
     return (void *)(intptr_t)(r == -1 ? errno : 0);
 }
 
+/* A new remote connection to echo server `pid`/`chid` on node `nd` is answered within 5 s,
+ * whatever else waits on that node: the coid. */
+static int still_served(int nd, pid_t pid, int chid)
+{
+    int coid = ConnectAttach((uint32_t)nd, pid, chid, _NTO_SIDE_CHANNEL, 0);
+    REQUIRE(coid != -1);
+    char msg[] = "still served", reply[sizeof msg] = "";
+    uint64_t ns = 5000000000ull;
+    TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY, NULL, &ns, NULL);
+    CHECK_EQ(MsgSend(coid, msg, sizeof msg, reply, sizeof reply), (long)sizeof msg);
+    CHECK(strcmp(reply, msg) == 0);
+    return coid;
+}
+
 /* Calls on connections of their own, and on one shared connection: more than it carries at
  * once (32), so that some wait SEND-blocked for their turn. */
 #define OWN_HUNG 160
@@ -1839,15 +1853,9 @@ TEST(many_blocked_calls)
     for (int i = 0; i < OWN_HUNG + SHARED_HUNG; i++)
         t[i] = h_thread(hang_on, &coids[i < OWN_HUNG ? i : OWN_HUNG]);
     h_sleep_ms(1500);
-    int ecoid = ConnectAttach((uint32_t)nd, epid, echid, _NTO_SIDE_CHANNEL, 0);
-    REQUIRE(ecoid != -1);
-    char msg[] = "still served", reply[sizeof msg] = "";
-    uint64_t ns = 5000000000ull;
-    TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY, NULL, &ns, NULL);
-    CHECK_EQ(MsgSend(ecoid, msg, sizeof msg, reply, sizeof reply), (long)sizeof msg);
-    CHECK(strcmp(reply, msg) == 0);
+    int ecoid = still_served(nd, epid, echid);
     /* One more hung call on the busy server still unblocks at once. */
-    ns = 300000000;
+    uint64_t ns = 300000000;
     TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY, NULL, &ns, NULL);
     long long t0 = h_now_ms();
     int hang = ASK_HANG;
@@ -1895,13 +1903,7 @@ TEST(hostile_flood)
     REQUIRE(evil > 0);
     int refused = atoi(out + strlen("eagain "));
     CHECK(refused >= REFUSED && refused <= REFUSED + SHARE_CALLS);
-    int coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
-    REQUIRE(coid != -1);
-    char msg[] = "still served", reply[sizeof msg] = "";
-    uint64_t ns = 5000000000ull;
-    TimerTimeout(CLOCK_MONOTONIC, _NTO_TIMEOUT_SEND | _NTO_TIMEOUT_REPLY, NULL, &ns, NULL);
-    CHECK_EQ(MsgSend(coid, msg, sizeof msg, reply, sizeof reply), (long)sizeof msg);
-    CHECK(strcmp(reply, msg) == 0);
+    still_served(nd, spid, schid);
     h_kill(evil);
     h_kill(server.pid);
     h_close_proc(&server);
@@ -1951,10 +1953,7 @@ TEST(hostile_mute)
         CHECK_EQ(h_join(t, 5000, NULL), 0);
     }
     /* The gateways serve on. */
-    int coid = ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0);
-    REQUIRE(coid != -1);
-    char msg[] = "still served", reply[sizeof msg] = "";
-    CHECK_EQ(MsgSend(coid, msg, sizeof msg, reply, sizeof reply), (long)sizeof msg);
+    still_served(nd, spid, schid);
     h_kill(peer);
     h_kill(server.pid);
     h_close_proc(&server);
