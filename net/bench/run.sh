@@ -1,7 +1,7 @@
 #!/bin/bash
 # net/bench/run.sh STAGE_DIR NETPROBE [JSON]: remote round trips through both gateways next to
-# a TCP ping-pong and bare Zenoh query/reply (with the gateway's Zenoh settings,
-# net/src/tuning.rs) over the same veth link between two network namespaces, in one run,
+# a TCP ping-pong and a bare Zenoh put ping-pong (what the gateway's calls use, with its Zenoh
+# settings, net/src/tuning.rs) over the same veth link between two network namespaces, in one run,
 # alternating ROUNDS times (3 by default). Prints every row, then the
 # medians over the rounds and the remote rows' ratios to TCP's against issue 15's targets
 # (round trip within 1.5x TCP's, 1 MiB throughput at least 80% of TCP's); writes them to JSON
@@ -32,11 +32,11 @@ ip netns exec $A "$STAGE/bin/neutrino-netd" --as-root -n alpha --no-scout -l tcp
 ip netns exec $B "$STAGE/bin/neutrino-netd" --as-root -n beta --no-scout -l tcp/10.77.0.2:7447 -c tcp/10.77.0.1:7447 & pids+=($!)
 ip netns exec $B "$OUT/remote_rtt" serve > "$OUT/server" & pids+=($!)
 ip netns exec $B "$PROBE" tcp-serve 10.77.0.2:9000 & pids+=($!)
-ip netns exec $B "$PROBE" zenoh-serve-cb tcp/10.77.0.2:7448 & pids+=($!)
+ip netns exec $B "$PROBE" zenoh-pp-serve tcp/10.77.0.2:7448 & pids+=($!)
 sleep 1.5
 read -r spid schid < "$OUT/server" || { echo "net/bench: the echo server did not start"; exit 1; }
 for round in $(seq "$ROUNDS"); do
-    for probe in "$PROBE tcp 10.77.0.2:9000" "$PROBE zenoh-sync tcp/10.77.0.2:7448" \
+    for probe in "$PROBE tcp 10.77.0.2:9000" "$PROBE zenoh-pp tcp/10.77.0.2:7448" \
                  "$OUT/remote_rtt beta $spid $schid"; do
         ip netns exec $A timeout 120 $probe | sed "s/^/$round /" | tee -a "$OUT/rows" || exit 1
     done
@@ -59,10 +59,10 @@ END {
     for (k = 1; k <= 3; k++) {
         s = order[k]
         if (s == "1048576") {
-            r = median(rate["remote " s]); t = median(rate["tcp " s]); z = median(rate["zsync " s])
+            r = median(rate["remote " s]); t = median(rate["tcp " s]); z = median(rate["zpp " s])
             ratio = t > 0 ? r / t : 0; target = ">= 0.80"; ok = ratio >= 0.8
         } else {
-            r = median(med["remote " s]); t = median(med["tcp " s]); z = median(med["zsync " s])
+            r = median(med["remote " s]); t = median(med["tcp " s]); z = median(med["zpp " s])
             ratio = t > 0 ? r / t : 0; target = "<= 1.50"; ok = ratio > 0 && ratio <= 1.5
         }
         printf "%-18s %10.1f %10.1f %10.1f %12.2f  %s %s\n", sizes[s], r, t, z, ratio, target, ok ? "met" : "missed"

@@ -4,8 +4,11 @@
 //! `neutrino/netmgr` (see `neutrino::kernel::net`): every remote connection of a process is
 //! a connection of its own to this gateway, announced once by an attach request. Between
 //! nodes the gateway speaks Eclipse Zenoh: each gateway serves queries on
-//! `nto/<node>/<op>` and holds the liveliness token `nto/alive/<node>`, by which the others
-//! learn that it is there and when it is gone.
+//! `nto/<node>/<op>` (what waits for an answer: an attach, a global name's holder, a node's
+//! nd), takes puts on `nto/<node>/post/<op>` (calls, pulses, detaches, events, unblocks and
+//! news, which nobody awaits but a call's answer) and the answers to its calls on
+//! `nto/<node>/answer`, and holds the liveliness token `nto/alive/<node>`, by which the
+//! others learn that it is there and when it is gone.
 //!
 //! A global name a local server attaches is announced by the liveliness token
 //! `nto/name/<name>/<node>` (the name written as one key chunk, see `wire::name_chunk`) for
@@ -13,10 +16,10 @@
 //! `name_open` asks that node's gateway (op `name`) for the holder's pid and chid, and
 //! connects as `ConnectAttach` does; a name held on this node is always found here first.
 //!
-//! A message sent on a remote coid is received here, read whole, and sent as the payload of
-//! a query to the remote node's gateway, which `MsgSend`s it to the real server on a
-//! connection of its own for that remote connection, and returns the server's reply (or
-//! error) as the query's reply; this gateway then replies to the local client with it.
+//! A message sent on a remote coid is received here, read whole, and put to the remote
+//! node's gateway, which `MsgSend`s it to the real server on a connection of its own for
+//! that remote connection, and puts the server's reply (or error) back as the call's answer;
+//! this gateway then replies to the local client with it.
 //! The serving gateway knows each remote connection by a random handle it hands out at
 //! attach and never reuses (only the client's node knows it), and each call by an id its
 //! client's gateway gives it.
@@ -88,6 +91,7 @@ use neutrino::kernel::net::{self as knet, Behalf, NetReq, BEHALF_GROUPS};
 use neutrino::kernel::server as kserver;
 use neutrino::kernel::thread::Waker;
 use neutrino::transport::copy::Seg;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -97,6 +101,7 @@ use tokio::sync::watch;
 use wire::{Reader, Status};
 use zenoh::bytes::ZBytes;
 use zenoh::handlers::FifoChannelHandler;
+use zenoh::qos::CongestionControl;
 use zenoh::query::Reply;
 use zenoh::Wait;
 
@@ -106,10 +111,7 @@ const PULSE_CODE_DISCONNECT: i8 = -33;
 const PULSE_CODE_COIDDEATH: i8 = -35;
 /// QNX's pulse code for a client REPLY-blocked on us that asks to be let go.
 const PULSE_CODE_UNBLOCK: i8 = -32;
-/// A remote call may block as long as its server takes; only its node's death ends it early
-/// (see [`forward`]).
-const CALL_PATIENCE: Duration = Duration::from_secs(365 * 24 * 3600);
-/// How long another gateway may take over anything else (an attach, a name, news): it
+/// How long another gateway may take over a request (an attach, a name, a node's nd): it
 /// answers such requests at once, so one that does not is stuck or hostile, and the request
 /// fails as for a node that went (`ESRCH`; a name is then sought on other nodes).
 const REQUEST_PATIENCE: Duration = Duration::from_secs(5);
@@ -204,11 +206,11 @@ impl Drop for Turn {
     }
 }
 
-/// What must keep its order: the queries of this node toward node `node` in its life `id`
+/// What must keep its order: the posts of this node toward node `node` in its life `id`
 /// (see [`Receivers`]); or on this node what one remote connection carries, by the node
 /// that made it and its handle: its sends, pulses and detach (the connections remote
 /// clients made here), or the events for one of our clients' connections. Zenoh gives us a
-/// node's queries in the order they were sent.
+/// node's posts in the order they were sent.
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct LineKey {
     node: String,
@@ -258,7 +260,7 @@ impl Lines {
     /// The next place on line `key`.
     fn ticket(&self, key: LineKey) -> Ticket {
         let mut lines = self.lines.lock().unwrap();
-        // Lines with nothing on its way are dropped from time to time: a later query of
+        // Lines with nothing on its way are dropped from time to time: a later post of
         // one starts a new line.
         if lines.len() > 2 * self.swept.load(Ordering::Relaxed).max(64) {
             lines.retain(|_, (t, issued)| !t.passed(*issued));
@@ -269,7 +271,7 @@ impl Lines {
         Ticket(t.clone(), *issued - 1)
     }
 
-    /// The next place on the line of queries toward node `node` in its life `life`.
+    /// The next place on the line of posts toward node `node` in its life `life`.
     fn toward(&self, node: &str, life: u64) -> Ticket {
         self.ticket(LineKey { node: node.to_owned(), id: life, kind: LineKind::Toward })
     }
@@ -286,10 +288,9 @@ struct Outgoing {
 
 /// A local client's call forwarded to a remote node and not yet answered.
 struct Call {
+    rcvid: i64,
     scoid: i32,
     remote: Remote,
-    /// Its id in this gateway's life, by which the serving node knows it.
-    id: u64,
     /// The client asked to be let go, and the serving node was asked to unblock the call.
     unblocked: bool,
 }
@@ -395,8 +396,9 @@ struct Gateway {
     outgoing: Mutex<HashMap<i32, Outgoing>>,
     /// Local side: the local clients' requests to us in progress, by rcvid.
     asking: Mutex<HashMap<i64, Arc<Asking>>>,
-    /// Local side: the forwarded calls not yet answered, by rcvid.
-    inflight: Mutex<HashMap<i64, Call>>,
+    /// Local side: the forwarded calls not yet answered, by their ids (never reused in
+    /// our life), by which their serving nodes know them.
+    inflight: Mutex<HashMap<u64, Call>>,
     next_call: AtomicU64,
     /// Remote side: the connections we hold for remote nodes, by handle (see
     /// [`Gateway::hold`]).
@@ -544,8 +546,8 @@ impl Gateway {
         }
         o.calls += 1;
         let id = self.next_call.fetch_add(1, Ordering::Relaxed);
-        let call = Call { scoid, remote: o.remote.clone(), id, unblocked: false };
-        self.inflight.lock().unwrap().insert(rcvid, call);
+        let call = Call { rcvid, scoid, remote: o.remote.clone(), unblocked: false };
+        self.inflight.lock().unwrap().insert(id, call);
         Some(Ok((o.remote.clone(), id)))
     }
 
@@ -563,17 +565,32 @@ impl Gateway {
         }
     }
 
-    /// Answers forwarded call `rcvid` (its id `id`) with `answer`, unless it has its answer
-    /// already: the reply, the query's end without one and the node's departure race, and
-    /// the first wins. The id tells a later call that reuses the rcvid from this one.
-    fn finish(&self, rcvid: i64, id: u64, answer: Status) {
-        let call = {
-            let mut inflight = self.inflight.lock().unwrap();
-            if inflight.get(&rcvid).is_none_or(|c| c.id != id) {
-                return;
-            }
-            inflight.remove(&rcvid).unwrap()
-        };
+    /// Node `node`'s answer (see [`Answer::Call`]) to call `id` on its connection `handle`:
+    /// taken only from where the call went (ids are ours, and guessable; a handle only the
+    /// two nodes know).
+    fn on_answer(&self, b: &[u8]) {
+        let mut r = Reader::new(b);
+        let (Some(node), Some(handle), Some(id)) = (r.str(), r.u64(), r.u64()) else { return };
+        let mut inflight = self.inflight.lock().unwrap();
+        if inflight.get(&id).is_some_and(|c| c.remote.node == node && c.remote.handle == handle) {
+            let call = inflight.remove(&id).unwrap();
+            drop(inflight);
+            self.complete(call, Status::parse(r.rest()));
+        }
+    }
+
+    /// Answers forwarded call `id` with `answer`, unless it has its answer already: the
+    /// serving node's answer, a failure to send the call and the node's departure race, and
+    /// the first wins.
+    fn finish(&self, id: u64, answer: Status) {
+        let call = self.inflight.lock().unwrap().remove(&id);
+        if let Some(call) = call {
+            self.complete(call, answer);
+        }
+    }
+
+    fn complete(&self, call: Call, answer: Status) {
+        let rcvid = call.rcvid;
         match answer {
             // The remote call ended for the unblock we asked (the serving node's
             // libneutrino gives its thread ETIMEDOUT): the client gets the cause of its own
@@ -613,13 +630,13 @@ impl Gateway {
         self.departures.send_modify(|n| *n += 1);
         self.announced.lock().unwrap().remove(name);
         // Forwarded calls wait on no thread (see `forward`): those to that life fail here.
-        let lost: Vec<(i64, u64)> = {
+        let lost: Vec<u64> = {
             let inflight = self.inflight.lock().unwrap();
             let to = inflight.iter().filter(|(_, c)| c.remote.node == name && c.remote.life == life);
-            to.map(|(rcvid, c)| (*rcvid, c.id)).collect()
+            to.map(|(id, _)| *id).collect()
         };
-        for (rcvid, id) in lost {
-            self.finish(rcvid, id, Status::Error(libc::ESRCH));
+        for id in lost {
+            self.finish(id, Status::Error(libc::ESRCH));
         }
         sever(self, |r| r.node == name && r.life == life, true, |_| ());
         node_gone(self, name);
@@ -697,8 +714,8 @@ impl Gateway {
         replies.recv_async().await.is_ok_and(|r| r.result().is_ok())
     }
 
-    /// A request `op` (anything but a call: see [`forward`]) to node `node` in its life
-    /// `life`: its reply payload, or the errno of why not (`ESRCH`: that life of the node
+    /// A request `op` (what another node answers: an attach, a name, a node's nd) to node
+    /// `node` in its life `life`: its reply payload, or the errno of why not (`ESRCH`: that life of the node
     /// is over, or it did not answer within [`REQUEST_PATIENCE`]).
     ///
     /// Zenoh ends a query without reply when the transport to its node closes, but not
@@ -714,9 +731,8 @@ impl Gateway {
         self.answer(node, life, asked).await
     }
 
-    /// The first half of [`Gateway::call`]: the query is on its way when it returns (Zenoh
-    /// keeps the order of one session's queries to one node, of one priority, as reliable
-    /// traffic), its answer is [`Gateway::answer`]'s.
+    /// The first half of [`Gateway::call`]: the query is on its way when it returns, its
+    /// answer is [`Gateway::answer`]'s.
     fn ask(&self, node: &str, life: u64, op: &str, payload: Vec<u8>) -> Result<Asked, i32> {
         let departures = self.departures.subscribe();
         if self.life_now(node) != Some(life) {
@@ -734,13 +750,27 @@ impl Gateway {
         Ok(Asked { replies, departures })
     }
 
-    /// [`Gateway::ask`] whose answer does not matter, in its place on the line toward
-    /// `node`, taken in receiver turn `turn` (see [`Receivers`]).
-    fn ask_in_line(&self, turn: Option<Turn>, node: &str, life: u64, op: &str, payload: Vec<u8>) {
+    /// Posts `op` (what another node does not answer: a call's answer comes back as a post
+    /// of its own, see [`forward`]) to node `node` in its life `life`: on its way when it
+    /// returns (Zenoh keeps the order of one session's puts to one node, of one priority,
+    /// as reliable traffic; `Block`: a full link waits, it never drops one). A put is one
+    /// message each way where a query and its reply take more (about 100 µs less a round
+    /// trip, measured).
+    fn post(&self, node: &str, life: u64, op: &str, payload: Vec<u8>) -> Result<(), i32> {
+        if self.life_now(node) != Some(life) {
+            return Err(libc::ESRCH);
+        }
+        let put = self.session.put(format!("nto/{node}/post/{op}"), payload);
+        put.congestion_control(CongestionControl::Block).express(true).wait().map_err(|_| libc::EIO)
+    }
+
+    /// [`Gateway::post`] in its place on the line toward `node`, taken in receiver turn
+    /// `turn` (see [`Receivers`]).
+    fn post_in_line(&self, turn: Option<Turn>, node: &str, life: u64, op: &str, payload: Vec<u8>) {
         let line = self.lines.toward(node, life);
         drop(turn);
         let _in_line = line.wait();
-        let _ = self.ask(node, life, op, payload);
+        let _ = self.post(node, life, op, payload);
     }
 
     /// The second half of [`Gateway::call`].
@@ -818,7 +848,7 @@ fn serve_local(gw: Arc<Gateway>, rt: tokio::runtime::Handle) {
 /// library numbers it, see `knet::track_dequeues`), as QNX's kernel and Qnet keep a
 /// channel's order: a pulse a client sent before its message, or before its
 /// `ConnectDetach`, reaches the remote server first. In that order each takes a place on
-/// the line toward its node ([`Lines::toward`]), and hands its query to Zenoh in its turn
+/// the line toward its node ([`Lines::toward`]), and hands its post to Zenoh in its turn
 /// there: a node that is slow to take what is sent to it holds up nothing sent elsewhere.
 struct Receivers {
     gw: Arc<Gateway>,
@@ -869,7 +899,7 @@ fn receive(pool: Arc<Receivers>) {
         let answer = match gw.begin_call(info.scoid, rcvid) {
             Some(Ok((r, id))) => {
                 gw.rcvids.lock().unwrap().insert(info.scoid, rcvid);
-                // The query's payload is built in place: header, then the message read
+                // The post's payload is built in place: header, then the message read
                 // straight after it.
                 let mut p = wire::Writer::request(&gw.me, r.handle);
                 p.u64(id);
@@ -881,8 +911,8 @@ fn receive(pool: Arc<Receivers>) {
                 drop(turn);
                 let in_line = line.wait();
                 match read_rest(rcvid, &mut payload, got, info.srcmsglen as usize) {
-                    Ok(()) => forward(gw, rcvid, id, &r, payload),
-                    Err(e) => gw.finish(rcvid, id, Status::Error(e)),
+                    Ok(()) => forward(gw, id, &r, payload),
+                    Err(e) => gw.finish(id, Status::Error(e)),
                 }
                 drop(in_line);
                 continue;
@@ -930,49 +960,15 @@ fn receive(pool: Arc<Receivers>) {
     }
 }
 
-/// Sends call `id` (local message `rcvid`) to node `r.node` as a query, and returns: its
-/// answer comes from Zenoh's own thread, which replies to the client as the query's reply
-/// arrives (a hand-off to a waiting thread would cost a wake-up). A query that ends without
-/// a reply (its node went, or it could not be sent) drops its callback, which answers
-/// `ESRCH`; and as Zenoh does not always end a query to a node that goes (see
-/// [`Gateway::call`]), the node's departure answers its calls too (see
-/// [`Gateway::on_liveliness`]): the call was in `inflight` before its node's life is
-/// checked here, so a departure either fails the check or finds it.
-fn forward(gw: &Arc<Gateway>, rcvid: i64, id: u64, r: &Remote, payload: Vec<u8>) {
-    if gw.life_now(&r.node) != Some(r.life) {
-        gw.finish(rcvid, id, Status::Error(libc::ESRCH));
-        return;
-    }
-    let pending = Pending { gw: gw.clone(), rcvid, id };
-    let _ = gw
-        .session
-        .get(format!("nto/{}/send", r.node))
-        .payload(payload)
-        .consolidation(zenoh::query::ConsolidationMode::None)
-        .timeout(CALL_PATIENCE)
-        // Sent at once, never held back to be batched with later messages.
-        .express(true)
-        .callback(move |reply| {
-            let answer = match reply.result() {
-                Ok(sample) => Status::parse(&sample.payload().to_bytes()),
-                Err(_) => Status::Error(libc::ESRCH),
-            };
-            pending.gw.finish(pending.rcvid, pending.id, answer);
-        })
-        .wait();
-}
-
-/// A forwarded call as its query's callback holds it: dropped with the callback when the
-/// query ends, it answers `ESRCH` if no reply did.
-struct Pending {
-    gw: Arc<Gateway>,
-    rcvid: i64,
-    id: u64,
-}
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        self.gw.finish(self.rcvid, self.id, Status::Error(libc::ESRCH));
+/// Sends call `id` to node `r.node`, and returns: the serving node posts its answer back
+/// (`nto/<node>/answer`), and Zenoh's own thread replies to the client as it arrives (a
+/// hand-off to a waiting thread would cost a wake-up; see [`Gateway::on_answer`]). A call
+/// that could not be sent fails here, and its node's departure answers it (see
+/// [`Gateway::on_liveliness`]): the call was in `inflight` before its node's life is checked
+/// here, so a departure either fails the check or finds it.
+fn forward(gw: &Gateway, id: u64, r: &Remote, payload: Vec<u8>) {
+    if let Err(e) = gw.post(&r.node, r.life, "send", payload) {
+        gw.finish(id, Status::Error(e));
     }
 }
 
@@ -985,14 +981,16 @@ fn read_rest(rcvid: i64, out: &mut Vec<u8>, got: usize, total: usize) -> Result<
     if total <= got {
         return Ok(());
     }
-    let at = out.len();
-    out.resize(at + (total - got), 0);
-    // SAFETY: out is writable from `at` for the rest.
-    let n = unsafe { nto::MsgRead(rcvid, out[at..].as_mut_ptr().cast(), total - got, got) };
+    let (at, want) = (out.len(), total - got);
+    // Read into spare capacity: a long message is not zeroed first.
+    out.reserve(want);
+    // SAFETY: out has `want` bytes of capacity past `at`.
+    let n = unsafe { nto::MsgRead(rcvid, out.as_mut_ptr().add(at).cast(), want, got) };
     if n < 0 {
         return Err(errno());
     }
-    out.truncate(at + n as usize);
+    // SAFETY: MsgRead wrote n bytes (at most `want`) from `at`.
+    unsafe { out.set_len(at + (n as usize).min(want)) };
     Ok(())
 }
 
@@ -1207,7 +1205,7 @@ fn on_pulse(gw: &Gateway, pulse: _pulse, turn: Option<Turn>) {
         p.u32(value);
         "pulse"
     };
-    gw.ask_in_line(turn, &r.node, r.life, op, p.done());
+    gw.post_in_line(turn, &r.node, r.life, op, p.done());
     drop(withdrawn);
 }
 
@@ -1219,7 +1217,8 @@ fn unblock(gw: &Gateway, scoid: i32, rcvid: i64) {
     let (r, id) = {
         let mut inflight = gw.inflight.lock().unwrap();
         // A client's own pulse with that code names only its own calls.
-        let Some(c) = inflight.get_mut(&rcvid).filter(|c| c.scoid == scoid && !c.unblocked) else {
+        let mine = |c: &&mut Call| c.rcvid == rcvid && c.scoid == scoid && !c.unblocked;
+        let Some((&id, c)) = inflight.iter_mut().find(|(_, c)| mine(c)) else {
             drop(inflight);
             // A request to us is let go at once.
             if let Some(a) = gw.asking.lock().unwrap().get(&rcvid).filter(|a| a.scoid == scoid) {
@@ -1228,11 +1227,11 @@ fn unblock(gw: &Gateway, scoid: i32, rcvid: i64) {
             return;
         };
         c.unblocked = true;
-        (c.remote.clone(), c.id)
+        (c.remote.clone(), id)
     };
     let mut p = wire::Writer::request(&gw.me, r.handle);
     p.u64(id);
-    let _ = gw.ask(&r.node, r.life, "unblock", p.done());
+    let _ = gw.post(&r.node, r.life, "unblock", p.done());
 }
 
 /// Our connection `coid` to a local server died with the server: if we held it for a remote
@@ -1257,7 +1256,7 @@ fn coid_died(gw: &Gateway, coid: i32, turn: Option<Turn>) {
     let (handle, origin) = held;
     let Some(life) = gw.life_now(&origin) else { return };
     let p = wire::Writer::request(&gw.me, handle);
-    gw.ask_in_line(turn, &origin, life, "gone", p.done());
+    gw.post_in_line(turn, &origin, life, "gone", p.done());
 }
 
 /// Ends our clients' connections that `dead` picks, as connections to a destroyed channel
@@ -1288,62 +1287,72 @@ fn sever(gw: &Gateway, dead: impl Fn(&Remote) -> bool, at_once: bool, then: impl
     then(picked);
 }
 
-/// The remote side: a query from another node's gateway. Each gets a thread of its own
-/// (calls into local servers block). What keeps its order (see [`LineKey`]) also waits for
-/// its node's share (see [`budget`]): the node decides how much of it comes.
+/// The remote side: a query from another node's gateway, which waits for its answer (an
+/// attach, a global name's holder, a node's nd). Each gets a thread of its own (an attach
+/// may wait for its server's process), at most so many at once.
 fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
     let op = query.key_expr().as_str().rsplit('/').next().unwrap_or("").to_owned();
     let payload = query.payload().cloned().unwrap_or_default();
-    let refuse =
-        |e: i32| drop(query.reply(query.key_expr().clone(), Status::Error(e).encode()).express(true).wait());
-    let kind = match op.as_str() {
+    let answer = Answer::Query(query);
+    if !matches!(op.as_str(), "attach" | "name" | "strtond") {
+        return answer.give(gw, Status::Error(libc::ENOSYS));
+    }
+    // None of these is long: one that is holds nothing here.
+    if payload.len() > MAX_REQUEST {
+        return answer.give(gw, Status::Error(libc::EINVAL));
+    }
+    if let Some(place) = gw.budget.request_now() {
+        return spawn_request(gw, op, payload, answer, None, Some(place));
+    }
+    let gw = gw.clone();
+    gw.rt.clone().spawn(async move {
+        match gw.budget.request().await {
+            Ok(place) => spawn_request(&gw, op, payload, answer, None, Some(place)),
+            Err(e) => answer.give(&gw, Status::Error(e)),
+        }
+    });
+}
+
+/// The remote side: what another node's gateway posts (see [`Gateway::post`]), which
+/// awaits no answer but a call's. Each gets a thread of its own (calls into local servers
+/// block). What keeps its order (see [`LineKey`]) also waits for its node's share (see
+/// [`budget`]): the node decides how much of it comes.
+fn on_post(gw: &Arc<Gateway>, op: &str, payload: ZBytes) {
+    let kind = match op {
         "send" | "pulse" | "detach" => LineKind::Served,
         "event" => LineKind::Events,
         // None of these is long: one that is holds nothing here.
-        _ if payload.len() > MAX_REQUEST => return refuse(libc::EINVAL),
-        "unblock" | "gone" => return spawn_request::<()>(gw, op, payload, query, None, None),
-        // These may wait (an attach, for its server's process): at most so many at once.
-        "attach" | "name" | "strtond" => {
-            if let Some(place) = gw.budget.request_now() {
-                return spawn_request(gw, op, payload, query, None, Some(place));
-            }
-            let gw = gw.clone();
-            return drop(gw.rt.clone().spawn(async move {
-                match gw.budget.request().await {
-                    Ok(place) => spawn_request(&gw, op, payload, query, None, Some(place)),
-                    Err(e) => drop(
-                        query.reply(query.key_expr().clone(), Status::Error(e).encode()).express(true).await,
-                    ),
-                }
-            }));
+        _ if payload.len() > MAX_REQUEST => return,
+        "unblock" | "gone" => {
+            return spawn_request::<()>(gw, op.to_owned(), payload, Answer::None, None, None)
         }
-        _ => return refuse(libc::ENOSYS),
+        _ => return,
     };
-    // The header only (a node name, a handle, and a call's id and reply size): a long
-    // message is not copied here.
-    let mut head = Vec::with_capacity(1 + 255 + 8 + 8 + 4);
-    let _ = payload.reader().take(head.capacity() as u64).read_to_end(&mut head);
+    let head = head_of(&payload);
     let mut r = Reader::new(&head);
     let (node, handle) = (r.str().unwrap_or_default().to_owned(), r.u64());
-    let reply = match op.as_str() {
-        "send" => (r.u64().and(r.u32()).unwrap_or(0) as usize).min(MAX_REPLY),
-        _ => 0,
+    let (answer, reply) = match (op, handle, r.u64(), r.u32()) {
+        ("send", Some(handle), Some(id), Some(reply)) => {
+            (Answer::call(&node, handle, id), (reply as usize).min(MAX_REPLY))
+        }
+        _ => (Answer::None, 0),
     };
     // A detach is never refused: the connection would stay (bounded by the connections a
     // node may hold).
     let queued = match gw.budget.queue(&node, payload.len(), op != "detach") {
         Ok(queued) => queued,
         // Refused as it came: it takes no place on its line.
-        Err(e) => return refuse(e),
+        Err(e) => return answer.give(gw, Status::Error(e)),
     };
-    // Zenoh gives us a node's queries in the order it sent them: a connection's line
-    // number is taken here, in that order.
+    // Zenoh gives us a node's posts in the order it sent them: a connection's line number
+    // is taken here, in that order.
     let line = handle.map(|id| gw.lines.ticket(LineKey { node, id, kind }));
+    let op = op.to_owned();
     // In its turn, and only then, a request takes its place in its node's share: requests
     // waiting for their turn hold no place another needs.
     let (line, queued) = match line.map(Ticket::now).transpose() {
         Ok(turn) => match queued.admit_now(reply) {
-            Ok(place) => return spawn_request(gw, op, payload, query, turn, Some(place)),
+            Ok(place) => return spawn_request(gw, op, payload, answer, turn, Some(place)),
             Err(queued) => (Ok(turn), queued),
         },
         Err(later) => (Err(later), queued),
@@ -1355,35 +1364,82 @@ fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
             Err(later) => Some(later.wait_async().await),
         };
         let place = queued.admit(reply).await;
-        spawn_request(&gw, op, payload, query, turn, Some(place));
+        spawn_request(&gw, op, payload, answer, turn, Some(place));
     });
 }
 
-/// Carries out query `query` (operation `op`) on a thread of its own (calls into local
-/// servers block), in its `turn` on its line if it has one, holding its `place` in the
-/// budget.
+/// The header of a post (a node name, a handle, and a call's id, reply size and thread):
+/// a long message is not copied.
+fn head_of(payload: &ZBytes) -> Vec<u8> {
+    let mut head = Vec::with_capacity(1 + 255 + 8 + 8 + 4 + 4);
+    let _ = payload.reader().take(head.capacity() as u64).read_to_end(&mut head);
+    head
+}
+
+/// Where the outcome of another node's request goes.
+enum Answer {
+    /// The reply to its query.
+    Query(zenoh::query::Query),
+    /// A call's answer, posted to the node that made it (`nto/<node>/answer`), naming the
+    /// connection's handle and the call's id as that node gave them.
+    Call { node: String, handle: u64, id: u64 },
+    /// Nobody: the node awaits no answer (or named itself so that none can reach it).
+    None,
+}
+
+impl Answer {
+    fn call(node: &str, handle: u64, id: u64) -> Answer {
+        match wire::valid_node(node) {
+            true => Answer::Call { node: node.to_owned(), handle, id },
+            false => Answer::None,
+        }
+    }
+
+    fn give(self, gw: &Gateway, status: Status) {
+        match self {
+            Answer::Query(q) => drop(q.reply(q.key_expr().clone(), status.encode()).express(true).wait()),
+            Answer::Call { node, handle, id } => {
+                let mut p = wire::Writer::request(&gw.me, handle);
+                p.u64(id);
+                let put = gw.session.put(format!("nto/{node}/answer"), status.encode_after(p.done()));
+                drop(put.congestion_control(CongestionControl::Block).express(true).wait());
+            }
+            Answer::None => {}
+        }
+    }
+}
+
+/// Carries out request `op` on a thread of its own (calls into local servers block), in
+/// its `turn` on its line if it has one, holding its `place` in the budget, and gives its
+/// outcome to `answer`.
 fn spawn_request<P: Send + 'static>(
     gw: &Arc<Gateway>,
     op: String,
     payload: ZBytes,
-    query: zenoh::query::Query,
+    answer: Answer,
     turn: Option<Turn>,
     place: Option<P>,
 ) {
     let gw = gw.clone();
     gw.rt.clone().spawn_blocking(move || {
-        let status = remote_request(&gw, &op, &payload.to_bytes(), turn);
-        let _ = query.reply(query.key_expr().clone(), status.encode()).express(true).wait();
+        let status = remote_request(&gw, &op, &payload, turn);
+        answer.give(&gw, status);
         drop(place);
     });
 }
 
-/// A query of node `origin` about its connection `handle`; `turn` (sends, pulses,
-/// detaches and events, see [`LineKey`]) is held until what the query asks is in line at
+/// A request of node `origin` about its connection `handle`; `turn` (sends, pulses,
+/// detaches and events, see [`LineKey`]) is held until what it asks is in line at
 /// the local server or client: a send's message queued at its server, a pulse sent, an
 /// event delivered.
-fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8], turn: Option<Turn>) -> Status {
-    let mut r = Reader::new(payload);
+fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &ZBytes, turn: Option<Turn>) -> Status {
+    // A call's message is sent from where Zenoh holds it (see `forward_send`); anything
+    // else is short, and read whole.
+    let bytes = match op {
+        "send" => Cow::Owned(head_of(payload)),
+        _ => payload.to_bytes(),
+    };
+    let mut r = Reader::new(&bytes);
     let (Some(origin), Some(handle)) = (r.str(), r.u64()) else {
         return Status::Error(libc::EINVAL);
     };
@@ -1464,7 +1520,7 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8], turn: Option<Turn
     };
     match op {
         "send" => {
-            let status = forward_send(gw, handle, coid, &mut r, turn);
+            let status = forward_send(gw, handle, coid, &mut r, payload, bytes.len(), turn);
             gw.end_serving(handle);
             status
         }
@@ -1495,13 +1551,31 @@ fn remote_request(gw: &Arc<Gateway>, op: &str, payload: &[u8], turn: Option<Turn
     }
 }
 
-/// Call `handle`'s next `send` (in `r`) on our connection `coid` for it, in `turn` on the
-/// connection's line, which goes once the message is queued at the server.
-fn forward_send(gw: &Gateway, handle: u64, coid: i32, r: &mut Reader, turn: Option<Turn>) -> Status {
+/// Call `handle`'s next `send` on our connection `coid` for it, in `turn` on the
+/// connection's line, which goes once the message is queued at the server: `r` reads the
+/// first `head` bytes of `payload`, the message is what follows its fields.
+fn forward_send(
+    gw: &Gateway,
+    handle: u64,
+    coid: i32,
+    r: &mut Reader,
+    payload: &ZBytes,
+    head: usize,
+    turn: Option<Turn>,
+) -> Status {
     let (Some(id), Some(rlen), Some(tid)) = (r.u64(), r.u32(), r.u32()) else {
         return Status::Error(libc::EINVAL);
     };
-    let msg = r.rest();
+    // Straight from Zenoh's buffers (a long message comes in fragments): no copy here.
+    let mut skip = head - r.rest().len();
+    let smsg: Vec<Seg> = payload
+        .slices()
+        .filter_map(|s| {
+            let part = s.get(skip..).unwrap_or_default();
+            skip = skip.saturating_sub(s.len());
+            (!part.is_empty()).then_some(Seg { base: part.as_ptr() as usize, len: part.len() })
+        })
+        .collect();
     let mut reply = vec![0u8; (rlen as usize).min(MAX_REPLY)];
     let key = (handle, id);
     let waker = gw
@@ -1512,7 +1586,6 @@ fn forward_send(gw: &Gateway, handle: u64, coid: i32, r: &mut Reader, turn: Opti
         .or_insert_with(|| Unblocker { waker: Waker::new(), early: None })
         .waker
         .clone();
-    let smsg = [Seg { base: msg.as_ptr() as usize, len: msg.len() }];
     let rmsg = [Seg { base: reply.as_mut_ptr() as usize, len: reply.len() }];
     // The waker unblocks the call as SIGEV_UNBLOCK would (ETIMEDOUT, or an
     // _NTO_CHF_UNBLOCK server's _PULSE_CODE_UNBLOCK), even before it began; the
@@ -1571,7 +1644,7 @@ fn on_event(coid: i32, ev: &RawEvent, tid: Option<i32>, verify: bool) -> Option<
     let mut p = wire::Writer::request(&gw.me, handle);
     p.u32(tid.unwrap_or(0) as u32);
     p.event(ev.to_words());
-    let _ = gw.ask(&origin, life, "event", p.done());
+    let _ = gw.post(&origin, life, "event", p.done());
     Some(Ok(()))
 }
 
@@ -1768,7 +1841,6 @@ async fn run() {
         announced: Mutex::new(HashMap::new()),
         lines: Lines::default(),
     });
-    let _token = gw.session.liveliness().declare_token(format!("nto/alive/{}", gw.me)).await.unwrap();
     let q = gw.clone();
     let _queryable = gw
         .session
@@ -1776,6 +1848,24 @@ async fn run() {
         .callback(move |query| on_query(&q, query))
         .await
         .unwrap();
+    let p = gw.clone();
+    let _posts = gw
+        .session
+        .declare_subscriber(format!("nto/{}/post/*", gw.me))
+        .callback(move |s| {
+            on_post(&p, s.key_expr().as_str().rsplit('/').next().unwrap_or(""), s.payload().clone())
+        })
+        .await
+        .unwrap();
+    let a = gw.clone();
+    let _answers = gw
+        .session
+        .declare_subscriber(format!("nto/{}/answer", gw.me))
+        .callback(move |s| a.on_answer(&s.payload().to_bytes()))
+        .await
+        .unwrap();
+    // Alive once it serves: a node that sees the token can reach it.
+    let _token = gw.session.liveliness().declare_token(format!("nto/alive/{}", gw.me)).await.unwrap();
     let w = gw.clone();
     let _watch = gw
         .session

@@ -116,20 +116,20 @@ pub enum Status {
 
 impl Status {
     pub fn encode(self) -> Vec<u8> {
-        match self {
-            Status::Reply(v, data) => {
-                let mut b = Vec::with_capacity(9 + data.len());
-                b.push(0);
-                b.extend_from_slice(&v.to_le_bytes());
-                b.extend_from_slice(&data);
-                b
-            }
-            Status::Error(e) => {
-                let mut b = vec![1];
-                b.extend_from_slice(&(e as i64).to_le_bytes());
-                b
-            }
-        }
+        self.encode_after(Vec::new())
+    }
+
+    /// `head`, then the status.
+    pub fn encode_after(self, mut b: Vec<u8>) -> Vec<u8> {
+        let (kind, v, data) = match self {
+            Status::Reply(v, data) => (0, v, data),
+            Status::Error(e) => (1, e as i64, Vec::new()),
+        };
+        b.reserve(9 + data.len());
+        b.push(kind);
+        b.extend_from_slice(&v.to_le_bytes());
+        b.extend_from_slice(&data);
+        b
     }
 
     /// A peer's answer; one that makes no sense is `EIO`.

@@ -1,4 +1,5 @@
-//! Round trip and throughput of Zenoh query/reply against a TCP ping-pong over the same link:
+//! Round trip and throughput of Zenoh query/reply and put ping-pong against a TCP ping-pong
+//! over the same link:
 //! the measurements that decide the gateway's engine and configuration.
 //!
 //!   netprobe tcp-serve ADDR:PORT
@@ -7,6 +8,8 @@
 //!   netprobe tcp ADDR:PORT
 //!   netprobe zenoh ENDPOINT [lowlat|plain]      (client; prints one line per row)
 //!   netprobe zenoh-sync ENDPOINT [lowlat|plain]
+//!   netprobe zenoh-pp-serve ENDPOINT [lowlat|plain]   (put ping-pong, as gateways' calls go)
+//!   netprobe zenoh-pp ENDPOINT [lowlat|plain]
 //!
 //! The Zenoh rows use the gateway's settings (`tuning.rs`) and express messages, as the
 //! gateway does; `plain` takes Zenoh's defaults instead, `lowlat` its low-latency transport
@@ -30,7 +33,7 @@
 //! node TARGET's gateway for 16 connections to channel CHID of its process PID, then sends
 //! N calls of the 4-byte message WORD at once on them in turn, each asking for a reply
 //! buffer of RLEN bytes. It prints `attached`, then `eagain K` with the number of calls
-//! refused with EAGAIN within two seconds of the last refusal, and waits to be killed:
+//! refused with EAGAIN until no answer came for two seconds, and waits to be killed:
 //!
 //!   netprobe flood ENDPOINT NODE TARGET PID CHID WORD N RLEN
 
@@ -182,6 +185,55 @@ fn zenoh_client_sync(endpoint: &str, mode: Mode) {
     }
 }
 
+/// Pub/sub ping-pong: echoes each sample on probe/ping to probe/pong from Zenoh's thread.
+async fn zenoh_pp_serve(endpoint: &str, mode: Mode) {
+    let s = zenoh::open(zconfig(endpoint, true, mode)).await.unwrap();
+    let publ = s
+        .declare_publisher("probe/pong")
+        .express(mode != Mode::Plain)
+        .congestion_control(zenoh::qos::CongestionControl::Block)
+        .await
+        .unwrap();
+    let _sub = s
+        .declare_subscriber("probe/ping")
+        .callback(move |sample| {
+            let want = sample
+                .attachment()
+                .map(|a| u32::from_le_bytes(a.to_bytes()[..4].try_into().unwrap()) as usize)
+                .unwrap_or(0);
+            publ.put(vec![7u8; want]).wait().unwrap();
+        })
+        .await
+        .unwrap();
+    std::future::pending::<()>().await;
+}
+
+fn zenoh_pp_client(endpoint: &str, mode: Mode) {
+    let s = zenoh::open(zconfig(endpoint, false, mode)).wait().unwrap();
+    let sub = s.declare_subscriber("probe/pong").wait().unwrap();
+    let publ = s
+        .declare_publisher("probe/ping")
+        .express(mode != Mode::Plain)
+        .congestion_control(zenoh::qos::CongestionControl::Block)
+        .wait()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    for (req, rep, n) in ROWS {
+        let msg = vec![7u8; req];
+        let mut t = Vec::with_capacity(n);
+        for i in 0..n + n / 10 {
+            let t0 = Instant::now();
+            publ.put(msg.clone()).attachment((rep as u32).to_le_bytes().to_vec()).wait().unwrap();
+            let r = sub.recv().unwrap();
+            assert_eq!(r.payload().len(), rep);
+            if i >= n / 10 {
+                t.push(t0.elapsed());
+            }
+        }
+        report("zpp", req, rep, t);
+    }
+}
+
 async fn zenoh_serve(endpoint: &str, mode: Mode) {
     let s = zenoh::open(zconfig(endpoint, true, mode)).await.unwrap();
     let q = s.declare_queryable("probe/echo").await.unwrap();
@@ -286,30 +338,27 @@ fn flood(a: &[String]) {
         handles.push(attach(&reply.result().unwrap().payload().to_bytes()));
     }
     println!("attached");
+    // Calls are posted; their answers come back as posts of their own.
+    let answers = s.declare_subscriber(format!("nto/{node}/answer")).wait().unwrap();
     let (word, n, rlen) = (arg(5) as u32, arg(6), arg(7) as u32);
-    let calls: Vec<_> = (0..n)
-        .map(|id| {
-            let mut p = wire::Writer::request(node, handles[id as usize % FLOOD_CONNECTIONS]);
-            p.u64(id + 1);
-            p.u32(rlen);
-            p.u32(1);
-            p.bytes(&word.to_ne_bytes());
-            ask("send", p.done())
-        })
-        .collect();
+    for id in 0..n {
+        let mut p = wire::Writer::request(node, handles[id as usize % FLOOD_CONNECTIONS]);
+        p.u64(id + 1);
+        p.u32(rlen);
+        p.u32(1);
+        p.bytes(&word.to_ne_bytes());
+        let put = s.put(format!("nto/{target}/post/send"), p.done());
+        put.congestion_control(zenoh::qos::CongestionControl::Block).wait().unwrap();
+    }
     let mut refused = 0;
-    let mut quiet = Instant::now();
-    while quiet.elapsed() < Duration::from_secs(2) {
-        for c in &calls {
-            if let Ok(Some(r)) = c.try_recv() {
-                let bytes = r.result().map(|s| s.payload().to_bytes().into_owned()).unwrap_or_default();
-                if matches!(wire::Status::parse(&bytes), wire::Status::Error(libc::EAGAIN)) {
-                    refused += 1;
-                    quiet = Instant::now();
-                }
-            }
+    while let Ok(a) = answers.recv_timeout(Duration::from_secs(2)) {
+        let Some(a) = a else { break };
+        let bytes = a.payload().to_bytes();
+        let mut r = wire::Reader::new(&bytes);
+        let _ = (r.str(), r.u64(), r.u64());
+        if matches!(wire::Status::parse(r.rest()), wire::Status::Error(libc::EAGAIN)) {
+            refused += 1;
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
     println!("eagain {refused}");
     loop {
@@ -363,6 +412,11 @@ async fn main() {
             claim(a[2].parse().unwrap(), a[3].parse().unwrap(), a[4].parse().unwrap(), a[5].parse().unwrap())
         }
         "flood" => tokio::task::spawn_blocking(move || flood(&a[2..])).await.unwrap(),
+        "zenoh-pp-serve" => zenoh_pp_serve(&a[2], mode).await,
+        "zenoh-pp" => {
+            let e = a[2].clone();
+            tokio::task::spawn_blocking(move || zenoh_pp_client(&e, mode)).await.unwrap()
+        }
         "zenoh-sync" => {
             let e = a[2].clone();
             tokio::task::spawn_blocking(move || zenoh_client_sync(&e, mode)).await.unwrap()
