@@ -1960,4 +1960,64 @@ TEST(hostile_mute)
     nodes_down();
 }
 
+/* The resident memory of process `pid`, in MiB; -1 if it cannot be read. */
+static long rss_mib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib < 0 ? -1 : kib / 1024;
+}
+
+/* A message longer than 64 KiB travels in parts, which the serving node holds until the
+ * last comes: at most 256 MiB of them for all nodes. A hostile node that sends 1 GiB of
+ * parts it never finishes, under 16 names, makes the gateway hold no more than that (its
+ * memory stays far below 1 GiB); meanwhile a long call that would go past the bound is
+ * refused with EAGAIN, a short one goes through, and once the hostile parts have waited
+ * 10 s they are dropped to make room for the long call. */
+#define PARTS_NAMES 16
+#define HUGE (16 << 20)
+TEST(hostile_parts)
+{
+    if (!have_netprobe())
+        return;
+    if (!two_nodes_up(""))
+        return;
+    pid_t spid;
+    int schid;
+    struct h_proc server = start_server("echo_server", ns_b, &spid, &schid);
+    REQUIRE_OK(enter(ns_a));
+    int nd = find_beta();
+    int coid = still_served(nd, spid, schid);
+    char args[256], out[16] = "";
+    snprintf(args, sizeof args, "parts tcp/10.77.0.2:7447 beta %d 64", PARTS_NAMES);
+    pid_t evil = probe(ns_a, args, "sent", out, sizeof out, 60000);
+    REQUIRE(evil > 0);
+    long long sent = h_now_ms();
+    long rss = rss_mib(gw_b);
+    h_note("gateway beta holds %ld MiB after 1 GiB of unfinished parts", rss);
+    CHECK(rss > 0 && rss < 640);
+    char *huge = malloc(HUGE), *back = malloc(HUGE);
+    REQUIRE(huge && back);
+    memset(huge, 7, HUGE);
+    CHECK_ERR(MsgSend(coid, huge, HUGE, back, HUGE), EAGAIN);
+    still_served(nd, spid, schid);
+    h_sleep_ms((int)(sent + 10500 - h_now_ms() > 0 ? sent + 10500 - h_now_ms() : 0));
+    /* The echo server takes the first BIG + 64 bytes, and echoes them. */
+    CHECK_EQ(MsgSend(coid, huge, HUGE, back, HUGE), BIG + 64);
+    CHECK_MEM(huge, back, BIG + 64);
+    free(huge);
+    free(back);
+    h_kill(evil);
+    h_kill(server.pid);
+    h_close_proc(&server);
+    nodes_down();
+}
+
 HARNESS_MAIN

@@ -75,6 +75,7 @@
 
 mod asking;
 mod budget;
+mod parts;
 mod tuning;
 mod wire;
 
@@ -423,6 +424,10 @@ struct Gateway {
     announced: Mutex<HashMap<String, HashSet<Vec<u8>>>>,
     /// What remote connections carry, taken in order (see [`LineKey`]).
     lines: Lines,
+    /// One post at a time to each node with posts on their way (see [`Gateway::put_post`]).
+    posting: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// The parts of long posts other nodes sent so far.
+    parts: Mutex<parts::Parts>,
 }
 
 impl Lives {
@@ -565,17 +570,15 @@ impl Gateway {
         }
     }
 
-    /// Node `node`'s answer (see [`Answer::Call`]) to call `id` on its connection `handle`:
-    /// taken only from where the call went (ids are ours, and guessable; a handle only the
-    /// two nodes know).
-    fn on_answer(&self, b: &[u8]) {
-        let mut r = Reader::new(b);
-        let (Some(node), Some(handle), Some(id)) = (r.str(), r.u64(), r.u64()) else { return };
+    /// Node `node`'s answer (see [`Answer::Call`]) to call `id` on its connection `handle`
+    /// (`None`: one too long to hold, see [`parts`]): taken only from where the call went
+    /// (ids are ours, and guessable; a handle only the two nodes know).
+    fn on_answer(&self, node: &str, handle: u64, id: u64, answer: Option<&[u8]>) {
         let mut inflight = self.inflight.lock().unwrap();
         if inflight.get(&id).is_some_and(|c| c.remote.node == node && c.remote.handle == handle) {
             let call = inflight.remove(&id).unwrap();
             drop(inflight);
-            self.complete(call, Status::parse(r.rest()));
+            self.complete(call, answer.map_or(Status::Error(libc::EAGAIN), Status::parse));
         }
     }
 
@@ -629,6 +632,7 @@ impl Gateway {
         };
         self.departures.send_modify(|n| *n += 1);
         self.announced.lock().unwrap().remove(name);
+        self.parts.lock().unwrap().forget(name);
         // Forwarded calls wait on no thread (see `forward`): those to that life fail here.
         let lost: Vec<u64> = {
             let inflight = self.inflight.lock().unwrap();
@@ -760,8 +764,39 @@ impl Gateway {
         if self.life_now(node) != Some(life) {
             return Err(libc::ESRCH);
         }
-        let put = self.session.put(format!("nto/{node}/post/{op}"), payload);
-        put.congestion_control(CongestionControl::Block).express(true).wait().map_err(|_| libc::EIO)
+        self.put_post(node, op, payload)
+    }
+
+    /// Puts post `op` to node `node` as `nto/<node>/post/<op>/<us>` (the key names who
+    /// sends it, which Zenoh's access control can check), in parts if it is long (see
+    /// [`parts`]). One at a time to each node, so that no post comes between the parts of
+    /// another, and a node slow to take them holds up nothing sent elsewhere.
+    fn put_post(&self, node: &str, op: &str, payload: Vec<u8>) -> Result<(), i32> {
+        let one = self.posting.lock().unwrap().entry(node.to_owned()).or_default().clone();
+        let sent = {
+            let _one = one.lock().unwrap();
+            let put = |op: &str, b: ZBytes| {
+                let put = self.session.put(format!("nto/{node}/post/{op}/{}", self.me), b);
+                put.congestion_control(CongestionControl::Block).express(true).wait().map_err(|_| libc::EIO)
+            };
+            // Its pieces are slices of it, not copies.
+            let payload = bytes::Bytes::from(payload);
+            let whole = payload.len() <= parts::PART;
+            parts::split(payload.len()).try_for_each(|(piece, last)| {
+                let op = match (last, whole) {
+                    (true, true) => op.to_owned(),
+                    (true, false) => format!("{op}{}", parts::LAST),
+                    (false, _) => "part".to_owned(),
+                };
+                put(&op, payload.slice(piece).into())
+            })
+        };
+        let mut posting = self.posting.lock().unwrap();
+        // Nobody else posts to that node now (only holders of the lock above clone it).
+        if Arc::strong_count(&one) == 2 {
+            posting.remove(node);
+        }
+        sent
     }
 
     /// [`Gateway::post`] in its place on the line toward `node`, taken in receiver turn
@@ -1317,26 +1352,60 @@ fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
 /// awaits no answer but a call's. Each gets a thread of its own (calls into local servers
 /// block). What keeps its order (see [`LineKey`]) also waits for its node's share (see
 /// [`budget`]): the node decides how much of it comes.
-fn on_post(gw: &Arc<Gateway>, op: &str, payload: ZBytes) {
+fn on_post(gw: &Arc<Gateway>, op: &str, origin: &str, payload: &ZBytes) {
+    if !wire::valid_node(origin) {
+        return;
+    }
+    if op == "part" {
+        return gw.parts.lock().unwrap().add(origin, &payload.to_bytes());
+    }
+    let (op, payload, whole) = match op.strip_suffix(parts::LAST) {
+        None => (op, payload.clone(), true),
+        Some(op) => match gw.parts.lock().unwrap().finish(origin) {
+            // Its parts were dropped to make room (see `parts`).
+            None => return,
+            Some(Ok(before)) => {
+                let mut w = ZBytes::writer();
+                before.into_iter().for_each(|b| w.append(b.into()));
+                w.append(payload.clone());
+                (op, w.finish(), true)
+            }
+            // Too long to hold: only its head is left, to say so.
+            Some(Err(head)) => (op, head.into(), false),
+        },
+    };
+    let head = head_of(&payload);
+    let mut r = Reader::new(&head);
+    // The key names who sent it: the payload must agree.
+    let (Some(node), handle) = (r.str().filter(|n| *n == origin).map(str::to_owned), r.u64()) else {
+        return;
+    };
+    if op == "answer" {
+        if let (Some(handle), Some(id)) = (handle, r.u64()) {
+            let (at, bytes) = (head.len() - r.rest().len(), payload.to_bytes());
+            gw.on_answer(&node, handle, id, whole.then(|| &bytes[at..]));
+        }
+        return;
+    }
     let kind = match op {
         "send" | "pulse" | "detach" => LineKind::Served,
         "event" => LineKind::Events,
         // None of these is long: one that is holds nothing here.
         _ if payload.len() > MAX_REQUEST => return,
-        "unblock" | "gone" => {
+        "unblock" | "gone" if whole => {
             return spawn_request::<()>(gw, op.to_owned(), payload, Answer::None, None, None)
         }
         _ => return,
     };
-    let head = head_of(&payload);
-    let mut r = Reader::new(&head);
-    let (node, handle) = (r.str().unwrap_or_default().to_owned(), r.u64());
     let (answer, reply) = match (op, handle, r.u64(), r.u32()) {
         ("send", Some(handle), Some(id), Some(reply)) => {
             (Answer::call(&node, handle, id), (reply as usize).min(MAX_REPLY))
         }
         _ => (Answer::None, 0),
     };
+    if !whole {
+        return answer.give(gw, Status::Error(libc::EAGAIN));
+    }
     // A detach is never refused: the connection would stay (bounded by the connections a
     // node may hold).
     let queued = match gw.budget.queue(&node, payload.len(), op != "detach") {
@@ -1380,7 +1449,7 @@ fn head_of(payload: &ZBytes) -> Vec<u8> {
 enum Answer {
     /// The reply to its query.
     Query(zenoh::query::Query),
-    /// A call's answer, posted to the node that made it (`nto/<node>/answer`), naming the
+    /// A call's answer, posted to the node that made it (op `answer`), naming the
     /// connection's handle and the call's id as that node gave them.
     Call { node: String, handle: u64, id: u64 },
     /// Nobody: the node awaits no answer (or named itself so that none can reach it).
@@ -1401,8 +1470,7 @@ impl Answer {
             Answer::Call { node, handle, id } => {
                 let mut p = wire::Writer::request(&gw.me, handle);
                 p.u64(id);
-                let put = gw.session.put(format!("nto/{node}/answer"), status.encode_after(p.done()));
-                drop(put.congestion_control(CongestionControl::Block).express(true).wait());
+                let _ = gw.put_post(&node, "answer", status.encode_after(p.done()));
             }
             Answer::None => {}
         }
@@ -1790,7 +1858,9 @@ fn config(o: &Options) -> zenoh::Config {
     if let Some(ms) = o.lease_ms {
         set(&mut c, "transport/link/tx/lease", ms.to_string());
     }
-    if let Err(e) = tuning::apply(&mut c) {
+    let tuned =
+        tuning::apply(&mut c, &tuning::SETTINGS).and_then(|_| tuning::apply(&mut c, &tuning::LOW_LATENCY));
+    if let Err(e) = tuned {
         eprintln!("neutrino-netd: {e}");
         std::process::exit(2)
     }
@@ -1840,6 +1910,8 @@ async fn run() {
         globals: Mutex::new(HashMap::new()),
         announced: Mutex::new(HashMap::new()),
         lines: Lines::default(),
+        posting: Mutex::new(HashMap::new()),
+        parts: Mutex::new(parts::Parts::default()),
     });
     let q = gw.clone();
     let _queryable = gw
@@ -1849,19 +1921,16 @@ async fn run() {
         .await
         .unwrap();
     let p = gw.clone();
+    let posts = format!("nto/{}/post/", gw.me);
     let _posts = gw
         .session
-        .declare_subscriber(format!("nto/{}/post/*", gw.me))
+        .declare_subscriber(format!("{posts}*/*"))
         .callback(move |s| {
-            on_post(&p, s.key_expr().as_str().rsplit('/').next().unwrap_or(""), s.payload().clone())
+            let key = s.key_expr().as_str().strip_prefix(&posts).and_then(|k| k.split_once('/'));
+            if let Some((op, origin)) = key {
+                on_post(&p, op, origin, s.payload());
+            }
         })
-        .await
-        .unwrap();
-    let a = gw.clone();
-    let _answers = gw
-        .session
-        .declare_subscriber(format!("nto/{}/answer", gw.me))
-        .callback(move |s| a.on_answer(&s.payload().to_bytes()))
         .await
         .unwrap();
     // Alive once it serves: a node that sees the token can reach it.
