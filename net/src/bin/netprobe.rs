@@ -1,6 +1,5 @@
 //! Round trip and throughput of Zenoh query/reply and put ping-pong against a TCP ping-pong
-//! over the same link:
-//! the measurements that decide the gateway's engine and configuration.
+//! over the same link: the measurements that decide the gateway's engine and configuration.
 //!
 //!   netprobe tcp-serve ADDR:PORT
 //!   netprobe zenoh-serve ENDPOINT [lowlat|plain]
