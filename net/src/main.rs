@@ -5,10 +5,10 @@
 //! a connection of its own to this gateway, announced once by an attach request. Between
 //! nodes the gateway speaks Eclipse Zenoh: each gateway serves queries on
 //! `nto/<node>/<op>` (what waits for an answer: an attach, a global name's holder, a node's
-//! nd), takes puts on `nto/<node>/post/<op>` (calls, pulses, detaches, events, unblocks and
-//! news, which nobody awaits but a call's answer) and the answers to its calls on
-//! `nto/<node>/answer`, and holds the liveliness token `nto/alive/<node>`, by which the
-//! others learn that it is there and when it is gone.
+//! nd), takes puts on `nto/<node>/post/<op>/<sender>` (calls, pulses, detaches, events,
+//! unblocks and news, which nobody awaits, and the answers to its calls, op `answer`), and
+//! holds the liveliness token `nto/alive/<node>`, by which the others learn that it is there
+//! and when it is gone.
 //!
 //! A global name a local server attaches is announced by the liveliness token
 //! `nto/name/<name>/<node>` (the name written as one key chunk, see `wire::name_chunk`) for
@@ -75,7 +75,6 @@
 
 mod asking;
 mod budget;
-mod parts;
 mod tuning;
 mod wire;
 
@@ -296,6 +295,36 @@ struct Call {
     unblocked: bool,
 }
 
+/// The forwarded calls not yet answered: by their ids (never reused in our life), by which
+/// their serving nodes know them, and by rcvid, by which their clients ask to be let go.
+#[derive(Default)]
+struct Inflight {
+    calls: HashMap<u64, Call>,
+    ids: HashMap<i64, u64>,
+}
+
+impl Inflight {
+    fn insert(&mut self, id: u64, call: Call) {
+        self.ids.insert(call.rcvid, id);
+        self.calls.insert(id, call);
+    }
+
+    fn remove(&mut self, id: u64) -> Option<Call> {
+        let call = self.calls.remove(&id)?;
+        // Unless a later call has the rcvid now (its client went, and another came).
+        if self.ids.get(&call.rcvid) == Some(&id) {
+            self.ids.remove(&call.rcvid);
+        }
+        Some(call)
+    }
+
+    /// The call of message `rcvid`, and its id.
+    fn of_rcvid(&mut self, rcvid: i64) -> Option<(u64, &mut Call)> {
+        let id = *self.ids.get(&rcvid)?;
+        self.calls.get_mut(&id).map(|c| (id, c))
+    }
+}
+
 /// How to unblock a call in progress here for a remote client (as `SIGEV_UNBLOCK` would);
 /// `early`: when an unblock came before its call, for which it is kept a while.
 struct Unblocker {
@@ -397,9 +426,8 @@ struct Gateway {
     outgoing: Mutex<HashMap<i32, Outgoing>>,
     /// Local side: the local clients' requests to us in progress, by rcvid.
     asking: Mutex<HashMap<i64, Arc<Asking>>>,
-    /// Local side: the forwarded calls not yet answered, by their ids (never reused in
-    /// our life), by which their serving nodes know them.
-    inflight: Mutex<HashMap<u64, Call>>,
+    /// Local side: the forwarded calls not yet answered.
+    inflight: Mutex<Inflight>,
     next_call: AtomicU64,
     /// Remote side: the connections we hold for remote nodes, by handle (see
     /// [`Gateway::hold`]).
@@ -424,10 +452,6 @@ struct Gateway {
     announced: Mutex<HashMap<String, HashSet<Vec<u8>>>>,
     /// What remote connections carry, taken in order (see [`LineKey`]).
     lines: Lines,
-    /// One post at a time to each node with posts on their way (see [`Gateway::put_post`]).
-    posting: Mutex<HashMap<String, Arc<Mutex<()>>>>,
-    /// The parts of long posts other nodes sent so far.
-    parts: Mutex<parts::Parts>,
 }
 
 impl Lives {
@@ -570,15 +594,15 @@ impl Gateway {
         }
     }
 
-    /// Node `node`'s answer (see [`Answer::Call`]) to call `id` on its connection `handle`
-    /// (`None`: one too long to hold, see [`parts`]): taken only from where the call went
-    /// (ids are ours, and guessable; a handle only the two nodes know).
-    fn on_answer(&self, node: &str, handle: u64, id: u64, answer: Option<&[u8]>) {
+    /// Node `node`'s answer (see [`Answer::Call`]) to call `id` on its connection `handle`:
+    /// taken only from where the call went (ids are ours, and guessable; a handle only the
+    /// two nodes know).
+    fn on_answer(&self, node: &str, handle: u64, id: u64, answer: &[u8]) {
         let mut inflight = self.inflight.lock().unwrap();
-        if inflight.get(&id).is_some_and(|c| c.remote.node == node && c.remote.handle == handle) {
-            let call = inflight.remove(&id).unwrap();
+        if inflight.calls.get(&id).is_some_and(|c| c.remote.node == node && c.remote.handle == handle) {
+            let call = inflight.remove(id).unwrap();
             drop(inflight);
-            self.complete(call, answer.map_or(Status::Error(libc::EAGAIN), Status::parse));
+            self.complete(call, Status::parse(answer));
         }
     }
 
@@ -586,7 +610,7 @@ impl Gateway {
     /// serving node's answer, a failure to send the call and the node's departure race, and
     /// the first wins.
     fn finish(&self, id: u64, answer: Status) {
-        let call = self.inflight.lock().unwrap().remove(&id);
+        let call = self.inflight.lock().unwrap().remove(id);
         if let Some(call) = call {
             self.complete(call, answer);
         }
@@ -632,11 +656,10 @@ impl Gateway {
         };
         self.departures.send_modify(|n| *n += 1);
         self.announced.lock().unwrap().remove(name);
-        self.parts.lock().unwrap().forget(name);
         // Forwarded calls wait on no thread (see `forward`): those to that life fail here.
         let lost: Vec<u64> = {
             let inflight = self.inflight.lock().unwrap();
-            let to = inflight.iter().filter(|(_, c)| c.remote.node == name && c.remote.life == life);
+            let to = inflight.calls.iter().filter(|(_, c)| c.remote.node == name && c.remote.life == life);
             to.map(|(id, _)| *id).collect()
         };
         for id in lost {
@@ -757,9 +780,8 @@ impl Gateway {
     /// Posts `op` (what another node does not answer: a call's answer comes back as a post
     /// of its own, see [`forward`]) to node `node` in its life `life`: on its way when it
     /// returns (Zenoh keeps the order of one session's puts to one node, of one priority,
-    /// as reliable traffic; `Block`: a full link waits, it never drops one). A put is one
-    /// message each way where a query and its reply take more (about 100 µs less a round
-    /// trip, measured).
+    /// as reliable traffic). A put is one message each way where a query and its reply take
+    /// more (about 100 µs less a round trip, measured).
     fn post(&self, node: &str, life: u64, op: &str, payload: Vec<u8>) -> Result<(), i32> {
         if self.life_now(node) != Some(life) {
             return Err(libc::ESRCH);
@@ -767,36 +789,13 @@ impl Gateway {
         self.put_post(node, op, payload)
     }
 
-    /// Puts post `op` to node `node` as `nto/<node>/post/<op>/<us>` (the key names who
-    /// sends it, which Zenoh's access control can check), in parts if it is long (see
-    /// [`parts`]). One at a time to each node, so that no post comes between the parts of
-    /// another, and a node slow to take them holds up nothing sent elsewhere.
+    /// Puts post `op` to node `node` as `nto/<node>/post/<op>/<us>`: the key names who sends
+    /// it, which Zenoh's access control can check. `Block`: a full link waits, it never drops
+    /// a post; Zenoh closes a link that stays full for 5 s (`wait_before_close`), so a peer
+    /// that stops reading holds up no thread longer.
     fn put_post(&self, node: &str, op: &str, payload: Vec<u8>) -> Result<(), i32> {
-        let one = self.posting.lock().unwrap().entry(node.to_owned()).or_default().clone();
-        let sent = {
-            let _one = one.lock().unwrap();
-            let put = |op: &str, b: ZBytes| {
-                let put = self.session.put(format!("nto/{node}/post/{op}/{}", self.me), b);
-                put.congestion_control(CongestionControl::Block).express(true).wait().map_err(|_| libc::EIO)
-            };
-            // Its pieces are slices of it, not copies.
-            let payload = bytes::Bytes::from(payload);
-            let whole = payload.len() <= parts::PART;
-            parts::split(payload.len()).try_for_each(|(piece, last)| {
-                let op = match (last, whole) {
-                    (true, true) => op.to_owned(),
-                    (true, false) => format!("{op}{}", parts::LAST),
-                    (false, _) => "part".to_owned(),
-                };
-                put(&op, payload.slice(piece).into())
-            })
-        };
-        let mut posting = self.posting.lock().unwrap();
-        // Nobody else posts to that node now (only holders of the lock above clone it).
-        if Arc::strong_count(&one) == 2 {
-            posting.remove(node);
-        }
-        sent
+        let put = self.session.put(format!("nto/{node}/post/{op}/{}", self.me), payload);
+        put.congestion_control(CongestionControl::Block).express(true).wait().map_err(|_| libc::EIO)
     }
 
     /// [`Gateway::post`] in its place on the line toward `node`, taken in receiver turn
@@ -996,7 +995,7 @@ fn receive(pool: Arc<Receivers>) {
 }
 
 /// Sends call `id` to node `r.node`, and returns: the serving node posts its answer back
-/// (`nto/<node>/answer`), and Zenoh's own thread replies to the client as it arrives (a
+/// (op `answer`), and Zenoh's own thread replies to the client as it arrives (a
 /// hand-off to a waiting thread would cost a wake-up; see [`Gateway::on_answer`]). A call
 /// that could not be sent fails here, and its node's departure answers it (see
 /// [`Gateway::on_liveliness`]): the call was in `inflight` before its node's life is checked
@@ -1252,8 +1251,7 @@ fn unblock(gw: &Gateway, scoid: i32, rcvid: i64) {
     let (r, id) = {
         let mut inflight = gw.inflight.lock().unwrap();
         // A client's own pulse with that code names only its own calls.
-        let mine = |c: &&mut Call| c.rcvid == rcvid && c.scoid == scoid && !c.unblocked;
-        let Some((&id, c)) = inflight.iter_mut().find(|(_, c)| mine(c)) else {
+        let Some((id, c)) = inflight.of_rcvid(rcvid).filter(|(_, c)| c.scoid == scoid && !c.unblocked) else {
             drop(inflight);
             // A request to us is let go at once.
             if let Some(a) = gw.asking.lock().unwrap().get(&rcvid).filter(|a| a.scoid == scoid) {
@@ -1352,28 +1350,10 @@ fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
 /// awaits no answer but a call's. Each gets a thread of its own (calls into local servers
 /// block). What keeps its order (see [`LineKey`]) also waits for its node's share (see
 /// [`budget`]): the node decides how much of it comes.
-fn on_post(gw: &Arc<Gateway>, op: &str, origin: &str, payload: &ZBytes) {
+fn on_post(gw: &Arc<Gateway>, op: &str, origin: &str, payload: ZBytes) {
     if !wire::valid_node(origin) {
         return;
     }
-    if op == "part" {
-        return gw.parts.lock().unwrap().add(origin, &payload.to_bytes());
-    }
-    let (op, payload, whole) = match op.strip_suffix(parts::LAST) {
-        None => (op, payload.clone(), true),
-        Some(op) => match gw.parts.lock().unwrap().finish(origin) {
-            // Its parts were dropped to make room (see `parts`).
-            None => return,
-            Some(Ok(before)) => {
-                let mut w = ZBytes::writer();
-                before.into_iter().for_each(|b| w.append(b.into()));
-                w.append(payload.clone());
-                (op, w.finish(), true)
-            }
-            // Too long to hold: only its head is left, to say so.
-            Some(Err(head)) => (op, head.into(), false),
-        },
-    };
     let head = head_of(&payload);
     let mut r = Reader::new(&head);
     // The key names who sent it: the payload must agree.
@@ -1383,7 +1363,7 @@ fn on_post(gw: &Arc<Gateway>, op: &str, origin: &str, payload: &ZBytes) {
     if op == "answer" {
         if let (Some(handle), Some(id)) = (handle, r.u64()) {
             let (at, bytes) = (head.len() - r.rest().len(), payload.to_bytes());
-            gw.on_answer(&node, handle, id, whole.then(|| &bytes[at..]));
+            gw.on_answer(&node, handle, id, &bytes[at..]);
         }
         return;
     }
@@ -1392,7 +1372,7 @@ fn on_post(gw: &Arc<Gateway>, op: &str, origin: &str, payload: &ZBytes) {
         "event" => LineKind::Events,
         // None of these is long: one that is holds nothing here.
         _ if payload.len() > MAX_REQUEST => return,
-        "unblock" | "gone" if whole => {
+        "unblock" | "gone" => {
             return spawn_request::<()>(gw, op.to_owned(), payload, Answer::None, None, None)
         }
         _ => return,
@@ -1403,9 +1383,6 @@ fn on_post(gw: &Arc<Gateway>, op: &str, origin: &str, payload: &ZBytes) {
         }
         _ => (Answer::None, 0),
     };
-    if !whole {
-        return answer.give(gw, Status::Error(libc::EAGAIN));
-    }
     // A detach is never refused: the connection would stay (bounded by the connections a
     // node may hold).
     let queued = match gw.budget.queue(&node, payload.len(), op != "detach") {
@@ -1858,9 +1835,7 @@ fn config(o: &Options) -> zenoh::Config {
     if let Some(ms) = o.lease_ms {
         set(&mut c, "transport/link/tx/lease", ms.to_string());
     }
-    let tuned =
-        tuning::apply(&mut c, &tuning::SETTINGS).and_then(|_| tuning::apply(&mut c, &tuning::LOW_LATENCY));
-    if let Err(e) = tuned {
+    if let Err(e) = tuning::apply(&mut c) {
         eprintln!("neutrino-netd: {e}");
         std::process::exit(2)
     }
@@ -1899,7 +1874,7 @@ async fn run() {
         nodes: Mutex::new(Vec::new()),
         outgoing: Mutex::new(HashMap::new()),
         asking: Mutex::new(HashMap::new()),
-        inflight: Mutex::new(HashMap::new()),
+        inflight: Mutex::new(Inflight::default()),
         next_call: AtomicU64::new(1),
         incoming: Mutex::new(HashMap::new()),
         rcvids: Mutex::new(HashMap::new()),
@@ -1910,8 +1885,6 @@ async fn run() {
         globals: Mutex::new(HashMap::new()),
         announced: Mutex::new(HashMap::new()),
         lines: Lines::default(),
-        posting: Mutex::new(HashMap::new()),
-        parts: Mutex::new(parts::Parts::default()),
     });
     let q = gw.clone();
     let _queryable = gw
@@ -1928,7 +1901,7 @@ async fn run() {
         .callback(move |s| {
             let key = s.key_expr().as_str().strip_prefix(&posts).and_then(|k| k.split_once('/'));
             if let Some((op, origin)) = key {
-                on_post(&p, op, origin, s.payload());
+                on_post(&p, op, origin, s.payload().clone());
             }
         })
         .await

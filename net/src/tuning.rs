@@ -9,19 +9,10 @@
 pub const SETTINGS: [(&str, &str); 2] =
     [("transport/link/tx/queue/size/data", "16"), ("transport/link/rx/buffer_size", "4194304")];
 
-/// Zenoh's low-latency transport writes each message to the socket from the thread that
-/// sends it, where the default one hands it to a sending thread: two wake-ups fewer a remote
-/// call, a round trip about 30% shorter (measured). It needs QoS off (priorities, express)
-/// and sends no message over 64 KiB, so gateways send long posts in parts (see `parts`).
-/// Peers agree on it as they connect; with a peer that does not use it, the default
-/// transport serves.
-pub const LOW_LATENCY: [(&str, &str); 2] =
-    [("transport/unicast/lowlatency", "true"), ("transport/unicast/qos/enabled", "false")];
-
-/// Applies `settings` to `c` where it keeps Zenoh's defaults (what a `-C` file sets wins).
-pub fn apply(c: &mut zenoh::Config, settings: &[(&str, &str)]) -> Result<(), String> {
+/// Applies [`SETTINGS`] to `c` where it keeps Zenoh's defaults (what a `-C` file sets wins).
+pub fn apply(c: &mut zenoh::Config) -> Result<(), String> {
     let defaults = zenoh::Config::default();
-    for &(key, value) in settings {
+    for (key, value) in SETTINGS {
         if c.get_json(key).ok() == defaults.get_json(key).ok() {
             c.insert_json5(key, value).map_err(|e| format!("{key}: {e}"))?;
         }

@@ -35,12 +35,6 @@
 //! refused with EAGAIN until no answer came for two seconds, and waits to be killed:
 //!
 //!   netprobe flood ENDPOINT NODE TARGET PID CHID WORD N RLEN
-//!
-//! And a hostile node that sends node TARGET's gateway parts of long posts it never
-//! finishes (see `parts.rs`): MIB MiB under each of N node names (evil0, evil1...). It
-//! prints `sent` once they are on their way, and waits to be killed:
-//!
-//!   netprobe parts ENDPOINT TARGET N MIB
 
 use std::time::{Duration, Instant};
 use zenoh::Wait;
@@ -53,11 +47,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[path = "../tuning.rs"]
 mod tuning;
-
-// The size of a part, as gateways send them.
-#[allow(dead_code)]
-#[path = "../parts.rs"]
-mod parts;
 
 /// How the Zenoh rows are set up.
 #[derive(Clone, Copy, PartialEq)]
@@ -136,10 +125,11 @@ fn zconfig(endpoint: &str, listen: bool, mode: Mode) -> zenoh::Config {
     let key = if listen { "listen/endpoints" } else { "connect/endpoints" };
     c.insert_json5(key, &format!(r#"["{endpoint}"]"#)).unwrap();
     if mode == Mode::Tuned {
-        tuning::apply(&mut c, &tuning::SETTINGS).unwrap();
+        tuning::apply(&mut c).unwrap();
     }
     if mode == Mode::LowLatency {
-        tuning::apply(&mut c, &tuning::LOW_LATENCY).unwrap();
+        c.insert_json5("transport/unicast/lowlatency", "true").unwrap();
+        c.insert_json5("transport/unicast/qos/enabled", "false").unwrap();
     }
     c
 }
@@ -375,35 +365,6 @@ fn flood(a: &[String]) {
     }
 }
 
-fn unfinished_parts(a: &[String]) {
-    let (target, n, mib) = (&a[1], a[2].parse::<usize>().unwrap(), a[3].parse::<usize>().unwrap());
-    let s = zenoh::open(zconfig(&a[0], false, Mode::Plain)).wait().unwrap();
-    // Until the target's gateway is there (its token comes after its subscribers).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !s
-        .liveliness()
-        .get(format!("nto/alive/{target}"))
-        .wait()
-        .unwrap()
-        .iter()
-        .any(|r| r.result().is_ok())
-    {
-        assert!(Instant::now() < deadline, "node {target} is not there");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let piece = zenoh::bytes::ZBytes::from(vec![7u8; parts::PART]);
-    for i in 0..n {
-        for _ in 0..(mib << 20) / parts::PART {
-            let put = s.put(format!("nto/{target}/post/part/evil{i}"), piece.clone());
-            put.congestion_control(zenoh::qos::CongestionControl::Block).wait().unwrap();
-        }
-    }
-    println!("sent");
-    loop {
-        std::thread::park();
-    }
-}
-
 fn claim(pid: i32, chid: i32, word: u32, n: usize) {
     use neutrino::kernel::{client, net::Behalf};
     let forged = Behalf { nd: 1, srcnd: 1, pid: 4242, ngroups: 1, ..Default::default() };
@@ -450,7 +411,6 @@ async fn main() {
             claim(a[2].parse().unwrap(), a[3].parse().unwrap(), a[4].parse().unwrap(), a[5].parse().unwrap())
         }
         "flood" => tokio::task::spawn_blocking(move || flood(&a[2..])).await.unwrap(),
-        "parts" => tokio::task::spawn_blocking(move || unfinished_parts(&a[2..])).await.unwrap(),
         "zenoh-pp-serve" => zenoh_pp_serve(&a[2], mode).await,
         "zenoh-pp" => {
             let e = a[2].clone();
