@@ -1960,4 +1960,50 @@ TEST(hostile_mute)
     nodes_down();
 }
 
+/* A peer that stops reading its link (here one that takes everything sent under nto/, and
+ * never returns from the first) holds up what is sent its way: Zenoh waits 5 s for room on
+ * its link (Block congestion control's wait_before_close), then closes it; the peer, which
+ * connects again, can do so again, and meanwhile the gateway's Zenoh threads wait too. So
+ * calls are held up, by seconds, but not for good, and are served at once when it is gone. */
+#define STALL_CALLS 6
+#define STALL_MSG (4 << 20)
+TEST(hostile_stall)
+{
+    if (!have_netprobe())
+        return;
+    if (!two_nodes_up(""))
+        return;
+    pid_t spid;
+    int schid;
+    struct h_proc server = start_server("echo_server", ns_b, &spid, &schid);
+    REQUIRE_OK(enter(ns_a));
+    int nd = find_beta();
+    int coid = still_served(nd, spid, schid);
+    char out[16] = "";
+    pid_t peer = probe(ns_a, "stall tcp/10.77.0.1:7447 nto/**", "ready", out, sizeof out, 10000);
+    REQUIRE(peer > 0);
+    char *msg = malloc(STALL_MSG), *back = malloc(STALL_MSG);
+    REQUIRE(msg && back);
+    memset(msg, 5, STALL_MSG);
+    long long t0 = h_now_ms(), longest = 0;
+    for (int i = 0; i < STALL_CALLS; i++) {
+        long long c0 = h_now_ms();
+        /* The echo server takes the first BIG + 64 bytes, and echoes them. */
+        CHECK_EQ(MsgSend(coid, msg, STALL_MSG, back, STALL_MSG), BIG + 64);
+        longest = h_now_ms() - c0 > longest ? h_now_ms() - c0 : longest;
+    }
+    h_note("%d calls of 4 MiB past a stalled peer: %lld ms, the longest %lld ms", STALL_CALLS, h_now_ms() - t0,
+           longest);
+    /* It stalled, and no call waited for good. */
+    CHECK(longest >= 4000 && longest < 20000);
+    CHECK_MEM(msg, back, BIG + 64);
+    h_kill(peer);
+    still_served(nd, spid, schid);
+    free(msg);
+    free(back);
+    h_kill(server.pid);
+    h_close_proc(&server);
+    nodes_down();
+}
+
 HARNESS_MAIN

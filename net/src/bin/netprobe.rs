@@ -21,6 +21,11 @@
 //!
 //!   netprobe announce ENDPOINT [-n N] KEY...
 //!
+//! And a peer that stops reading its link: it subscribes to KEY, prints `ready`, and never
+//! returns from the first sample it gets (which stops Zenoh reading its link):
+//!
+//!   netprobe stall ENDPOINT KEY
+//!
 //! And a hostile local process that is not the node's gateway: it attaches to channel CHID
 //! of local process PID claiming, as only the gateway may, to stand for a remote client
 //! (nd 1, pid 4242, root) whose thread 4343 sends the 4-byte message WORD; it prints
@@ -303,6 +308,21 @@ async fn announce(endpoint: &str, mut keys: &[String]) {
     std::future::pending::<()>().await;
 }
 
+/// A peer that stops reading: its subscription to KEY takes the first sample and never
+/// returns, which stops Zenoh reading its link.
+async fn stall(endpoint: &str, key: &str) {
+    let s = zenoh::open(zconfig(endpoint, false, Mode::Plain)).await.unwrap();
+    let _sub = s
+        .declare_subscriber(key)
+        .callback(|_| loop {
+            std::thread::park();
+        })
+        .await
+        .unwrap();
+    println!("ready");
+    std::future::pending::<()>().await;
+}
+
 /// The connections a flood's calls go round (one carries at most 32 calls at once).
 const FLOOD_CONNECTIONS: usize = 16;
 
@@ -407,6 +427,7 @@ async fn main() {
         "zenoh" => zenoh_client(&a[2], mode).await,
         "zenoh-serve-cb" => zenoh_serve_cb(&a[2], mode).await,
         "announce" => announce(&a[2], &a[3..]).await,
+        "stall" => stall(&a[2], &a[3]).await,
         "claim" => {
             claim(a[2].parse().unwrap(), a[3].parse().unwrap(), a[4].parse().unwrap(), a[5].parse().unwrap())
         }
