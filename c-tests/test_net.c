@@ -1875,6 +1875,26 @@ TEST(many_blocked_calls)
     nodes_down();
 }
 
+/* The stage of the hostile cases: gateways alpha and beta up (and netprobe there, which
+ * plays the hostile peers), an echo server on beta in `server` (its pid and chid), and this
+ * thread in alpha's namespace: beta's nd; -1 (the case skipped, with the reason) where this
+ * cannot be done. */
+static int hostile_stage(struct h_proc *server, pid_t *spid, int *schid)
+{
+    if (!have_netprobe() || !two_nodes_up(""))
+        return -1;
+    *server = start_server("echo_server", ns_b, spid, schid);
+    REQUIRE_OK(enter(ns_a));
+    return find_beta();
+}
+
+static void stage_down(struct h_proc *server)
+{
+    h_kill(server->pid);
+    h_close_proc(server);
+    nodes_down();
+}
+
 /* A node's calls that wait for their servers hold threads and memory on the serving node:
  * each node gets a share (256 calls in progress), past which its calls wait (1024), past
  * which they are refused with EAGAIN as they come. A hostile node that floods a server with
@@ -1887,15 +1907,12 @@ TEST(many_blocked_calls)
 #define REFUSED 40
 TEST(hostile_flood)
 {
-    if (!have_netprobe())
-        return;
-    if (!two_nodes_up(""))
-        return;
+    struct h_proc server;
     pid_t spid;
     int schid;
-    struct h_proc server = start_server("echo_server", ns_b, &spid, &schid);
-    REQUIRE_OK(enter(ns_a));
-    int nd = find_beta();
+    int nd = hostile_stage(&server, &spid, &schid);
+    if (nd == -1)
+        return;
     char args[256], out[64] = "";
     snprintf(args, sizeof args, "flood tcp/10.77.0.2:7447 evil beta %d %d %d %d 64", (int)spid, schid, ASK_HANG,
              SHARE_CALLS + SHARE_WAITING + REFUSED);
@@ -1905,9 +1922,7 @@ TEST(hostile_flood)
     CHECK(refused >= REFUSED && refused <= REFUSED + SHARE_CALLS);
     still_served(nd, spid, schid);
     h_kill(evil);
-    h_kill(server.pid);
-    h_close_proc(&server);
-    nodes_down();
+    stage_down(&server);
 }
 
 /* A node that answers nothing (alive, announcing a name, taking every query) stops
@@ -1916,15 +1931,12 @@ TEST(hostile_flood)
  * gateway's channel has _NTO_CHF_UNBLOCK), whether it looks a name up or attaches. */
 TEST(hostile_mute)
 {
-    if (!have_netprobe())
-        return;
-    if (!two_nodes_up(""))
-        return;
+    struct h_proc server;
     pid_t spid;
     int schid;
-    struct h_proc server = start_server("echo_server", ns_b, &spid, &schid);
-    REQUIRE_OK(enter(ns_a));
-    int nd = find_beta();
+    int nd = hostile_stage(&server, &spid, &schid);
+    if (nd == -1)
+        return;
     pid_t peer = hostile_peer(ns_b, "nto/alive/mute nto/name/lnt~2fmuted/mute mute:nto/mute/*");
     REQUIRE(peer > 0);
     int mute = -1;
@@ -1955,9 +1967,7 @@ TEST(hostile_mute)
     /* The gateways serve on. */
     still_served(nd, spid, schid);
     h_kill(peer);
-    h_kill(server.pid);
-    h_close_proc(&server);
-    nodes_down();
+    stage_down(&server);
 }
 
 /* A peer that stops reading its link (here one that takes everything sent under nto/, and
@@ -1969,15 +1979,12 @@ TEST(hostile_mute)
 #define STALL_MSG (4 << 20)
 TEST(hostile_stall)
 {
-    if (!have_netprobe())
-        return;
-    if (!two_nodes_up(""))
-        return;
+    struct h_proc server;
     pid_t spid;
     int schid;
-    struct h_proc server = start_server("echo_server", ns_b, &spid, &schid);
-    REQUIRE_OK(enter(ns_a));
-    int nd = find_beta();
+    int nd = hostile_stage(&server, &spid, &schid);
+    if (nd == -1)
+        return;
     int coid = still_served(nd, spid, schid);
     char out[16] = "";
     pid_t peer = probe(ns_a, "stall tcp/10.77.0.1:7447 nto/**", "ready", out, sizeof out, 10000);
@@ -2001,9 +2008,7 @@ TEST(hostile_stall)
     still_served(nd, spid, schid);
     free(msg);
     free(back);
-    h_kill(server.pid);
-    h_close_proc(&server);
-    nodes_down();
+    stage_down(&server);
 }
 
 HARNESS_MAIN
