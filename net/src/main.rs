@@ -742,8 +742,8 @@ impl Gateway {
     }
 
     /// A request `op` (what another node answers: an attach, a name, a node's nd) to node
-    /// `node` in its life `life`: its reply payload, or the errno of why not (`ESRCH`: that life of the node
-    /// is over, or it did not answer within [`REQUEST_PATIENCE`]).
+    /// `node` in its life `life`: its reply payload, or the errno of why not (`ESRCH`: that
+    /// life of the node is over, or it did not answer within [`REQUEST_PATIENCE`]).
     ///
     /// Zenoh ends a query without reply when the transport to its node closes, but not
     /// always: a query routed while that transport is being closed is added to it after
