@@ -1100,7 +1100,7 @@ async fn local_request(gw: &Gateway, info: &_msg_info, msg: &[u8], asking: &Aski
                     if !held {
                         // Its client was let go or is gone: so is the connection made there.
                         let detach = wire::Writer::request(&gw.me, handle as u64).done();
-                        let _ = gw.call(&node, life, "detach", detach).await;
+                        let _ = gw.post(&node, life, "detach", detach);
                         return Status::Error(libc::ESRCH);
                     }
                     Status::Reply(0, Vec::new())
