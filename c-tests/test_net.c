@@ -1722,6 +1722,35 @@ static void *signal_later(void *arg)
     return NULL;
 }
 
+/* A remote ConnectAttach whose client is let go (a signal) while the serving node attaches
+ * (here to a server that is stopped) leaves nothing behind: once the server runs again, the
+ * connection made there for the client is detached (the server gets
+ * _PULSE_CODE_DISCONNECT). */
+TEST(attach_let_go)
+{
+    if (!two_nodes_up(""))
+        return;
+    pid_t spid;
+    int schid;
+    struct h_proc server = start_server("echo_server", ns_b, &spid, &schid);
+    REQUIRE_OK(enter(ns_a));
+    int nd = find_beta();
+    REQUIRE_OK(kill(spid, SIGSTOP));
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = interrupt_only;
+    REQUIRE_OK(sigaction(SIGUSR1, &sa, NULL));
+    pthread_t me = pthread_self();
+    pthread_t t = h_thread(signal_later, &me);
+    CHECK_ERR(ConnectAttach((uint32_t)nd, spid, schid, _NTO_SIDE_CHANNEL, 0), EINTR);
+    CHECK_EQ(h_join(t, 5000, NULL), 0);
+    REQUIRE_OK(kill(spid, SIGCONT));
+    CHECK_EQ(h_get(server.rd, 5000), DISCONNECTED);
+    h_kill(server.pid);
+    h_close_proc(&server);
+    nodes_down();
+}
+
 /* MsgSend of `ask` on `coid`, cut short 300 ms later by a TimerTimeout (`timeout`) or a
  * SIGUSR1 with a handler: its result (errno in *e) and how long it took, in *ms. */
 static long send_cut_short(int coid, int ask, bool timeout, int *e, long long *ms)
