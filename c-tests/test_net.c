@@ -1930,7 +1930,8 @@ static void stage_down(struct h_proc *server)
  * calls it never needs answered gets no more: at least the calls past both are refused,
  * and at most all but the waiting ones (how many are in progress when the last arrive
  * depends on how fast the serving node places them); the other nodes' calls, to the same
- * server, go on. */
+ * server, go on. (The flooding peer first checks that an attach it asks under another
+ * node's name is refused.) */
 #define SHARE_CALLS 256
 #define SHARE_WAITING 1024
 #define REFUSED 40
@@ -1966,7 +1967,7 @@ TEST(hostile_mute)
     int nd = hostile_stage(&server, &spid, &schid);
     if (nd == -1)
         return;
-    pid_t peer = hostile_peer(ns_b, "nto/alive/mute nto/name/lnt~2fmuted/mute mute:nto/mute/*");
+    pid_t peer = hostile_peer(ns_b, "nto/alive/mute nto/name/lnt~2fmuted/mute mute:nto/mute/**");
     REQUIRE(peer > 0);
     int mute = -1;
     for (long long until = h_now_ms() + 10000; mute == -1 && h_now_ms() < until; h_sleep_ms(100))

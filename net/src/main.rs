@@ -596,13 +596,13 @@ impl Gateway {
 
     /// Node `node`'s answer (see [`Answer::Call`]) to call `id` on its connection `handle`:
     /// taken only from where the call went (ids are ours, and guessable; a handle only the
-    /// two nodes know).
-    fn on_answer(&self, node: &str, handle: u64, id: u64, answer: &[u8]) {
+    /// two nodes know), and only then read (a forged one costs no copy of what it carries).
+    fn on_answer(&self, node: &str, handle: u64, id: u64, answer: impl FnOnce() -> Status) {
         let mut inflight = self.inflight.lock().unwrap();
         if inflight.calls.get(&id).is_some_and(|c| c.remote.node == node && c.remote.handle == handle) {
             let call = inflight.remove(id).unwrap();
             drop(inflight);
-            self.complete(call, Status::parse(answer));
+            self.complete(call, answer());
         }
     }
 
@@ -767,7 +767,7 @@ impl Gateway {
         }
         let replies = self
             .session
-            .get(format!("nto/{node}/{op}"))
+            .get(format!("nto/{node}/{op}/{}", self.me))
             .payload(payload)
             .consolidation(zenoh::query::ConsolidationMode::None)
             .timeout(REQUEST_PATIENCE)
@@ -1324,14 +1324,20 @@ fn sever(gw: &Gateway, dead: impl Fn(&Remote) -> bool, at_once: bool, then: impl
 /// attach, a global name's holder, a node's nd). Each gets a thread of its own (an attach
 /// may wait for its server's process), at most so many at once.
 fn on_query(gw: &Arc<Gateway>, query: zenoh::query::Query) {
-    let op = query.key_expr().as_str().rsplit('/').next().unwrap_or("").to_owned();
+    // `nto/<us>/<op>/<sender>`: the key names who asks, which Zenoh's access control can
+    // check, and the payload must agree.
+    let mut chunks = query.key_expr().as_str().rsplit('/').map(str::to_owned);
+    let (origin, op) = (chunks.next().unwrap_or_default(), chunks.next().unwrap_or_default());
     let payload = query.payload().cloned().unwrap_or_default();
     let answer = Answer::Query(query);
     if !matches!(op.as_str(), "attach" | "name" | "strtond") {
         return answer.give(gw, Status::Error(libc::ENOSYS));
     }
     // None of these is long: one that is holds nothing here.
-    if payload.len() > MAX_REQUEST {
+    if !wire::valid_node(&origin)
+        || payload.len() > MAX_REQUEST
+        || Reader::new(&payload.to_bytes()).str() != Some(origin.as_str())
+    {
         return answer.give(gw, Status::Error(libc::EINVAL));
     }
     if let Some(place) = gw.budget.request_now() {
@@ -1362,8 +1368,8 @@ fn on_post(gw: &Arc<Gateway>, op: &str, origin: &str, payload: ZBytes) {
     };
     if op == "answer" {
         if let (Some(handle), Some(id)) = (handle, r.u64()) {
-            let (at, bytes) = (head.len() - r.rest().len(), payload.to_bytes());
-            gw.on_answer(&node, handle, id, &bytes[at..]);
+            let at = head.len() - r.rest().len();
+            gw.on_answer(&node, handle, id, || Status::parse(&payload.to_bytes()[at..]));
         }
         return;
     }
@@ -1889,7 +1895,7 @@ async fn run() {
     let q = gw.clone();
     let _queryable = gw
         .session
-        .declare_queryable(format!("nto/{}/*", gw.me))
+        .declare_queryable(format!("nto/{}/*/*", gw.me))
         .callback(move |query| on_query(&q, query))
         .await
         .unwrap();

@@ -36,7 +36,8 @@
 //! And a hostile node: a bare Zenoh peer that calls itself NODE and, as gateways do, asks
 //! node TARGET's gateway for 16 connections to channel CHID of its process PID, then sends
 //! N calls of the 4-byte message WORD at once on them in turn, each asking for a reply
-//! buffer of RLEN bytes. It prints `attached`, then `eagain K` with the number of calls
+//! buffer of RLEN bytes. It checks that an attach asked under another node's name is
+//! refused, prints `attached`, then `eagain K` with the number of calls
 //! refused with EAGAIN until no answer came for two seconds, and waits to be killed:
 //!
 //!   netprobe flood ENDPOINT NODE TARGET PID CHID WORD N RLEN
@@ -331,7 +332,7 @@ fn flood(a: &[String]) {
     let (node, target) = (&a[1], &a[2]);
     let s = zenoh::open(zconfig(&a[0], false, Mode::Plain)).wait().unwrap();
     let _alive = s.liveliness().declare_token(format!("nto/alive/{node}")).wait().unwrap();
-    let ask = |op: &str, p: Vec<u8>| s.get(format!("nto/{target}/{op}")).payload(p).wait().unwrap();
+    let ask = |op: &str, p: Vec<u8>| s.get(format!("nto/{target}/{op}/{node}")).payload(p).wait().unwrap();
     let mut p = wire::Writer::request(node, 0);
     p.u32(arg(3) as u32);
     p.u32(arg(4) as u32);
@@ -356,6 +357,11 @@ fn flood(a: &[String]) {
         let reply = ask("attach", p.clone()).recv().unwrap();
         handles.push(attach(&reply.result().unwrap().payload().to_bytes()));
     }
+    // An attach whose key names another sender than its payload is refused.
+    let forged =
+        s.get(format!("nto/{target}/attach/alpha")).payload(p.clone()).wait().unwrap().recv().unwrap();
+    let forged = wire::Status::parse(&forged.result().unwrap().payload().to_bytes());
+    assert!(matches!(forged, wire::Status::Error(libc::EINVAL)), "a forged attach was not refused");
     println!("attached");
     // Calls are posted; their answers come back as posts of their own.
     let answers = s.declare_subscriber(format!("nto/{node}/post/answer/{target}")).wait().unwrap();
