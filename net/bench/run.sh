@@ -1,7 +1,9 @@
 #!/bin/bash
 # net/bench/run.sh STAGE_DIR NETPROBE [JSON]: remote round trips through both gateways next to
-# a TCP ping-pong and a bare Zenoh put ping-pong (what the gateway's calls use, with its Zenoh
-# settings, net/src/tuning.rs) over the same veth link between two network namespaces, in one run,
+# a TCP ping-pong, a bare Zenoh put ping-pong (what the gateway's calls use, with its Zenoh
+# settings, net/src/tuning.rs) and the same calls through two relays that pass them over one TCP
+# connection (remote_rtt.c: the gateway's shape with no engine, its floor) over the same veth
+# link between two network namespaces, in one run,
 # alternating ROUNDS times (3 by default). Prints every row, then the
 # medians over the rounds and the remote rows' ratios to TCP's against issue 15's targets
 # (round trip within 1.5x TCP's, 1 MiB throughput at least 80% of TCP's); writes them to JSON
@@ -37,7 +39,11 @@ sleep 1.5
 read -r spid schid < "$OUT/server" || { echo "net/bench: the echo server did not start"; exit 1; }
 for round in $(seq "$ROUNDS"); do
     for probe in "$PROBE tcp 10.77.0.2:9000" "$PROBE zenoh-pp tcp/10.77.0.2:7448" \
-                 "$OUT/remote_rtt beta $spid $schid"; do
+                 "$OUT/remote_rtt beta $spid $schid" relay; do
+        if [ "$probe" = relay ]; then
+            ip netns exec $B timeout 120 "$OUT/remote_rtt" relay-serve 9001 "$spid" "$schid" & pids+=($!)
+            probe="$OUT/remote_rtt relay 10.77.0.2 9001"
+        fi
         ip netns exec $A timeout 120 $probe | sed "s/^/$round /" | tee -a "$OUT/rows" || exit 1
     done
 done
@@ -52,21 +58,22 @@ function median(list,   n, a, i, j, t) {
 END {
     sizes["16"] = "16 B round trip"; sizes["65536"] = "64 KiB round trip"; sizes["1048576"] = "1 MiB"
     printf "\nmedians of %s rounds (us; MB/s for 1 MiB):\n", ROUNDS
-    printf "%-18s %10s %10s %10s %12s  %s\n", "row", "remote", "tcp", "zenoh", "remote/tcp", "target"
+    printf "%-18s %10s %10s %10s %10s %12s %12s  %s\n", "row", "remote", "tcp", "zenoh", "relay", "relay/tcp", "remote/tcp", "target"
     out = "{\n  \"rounds\": " ROUNDS ",\n  \"rows\": ["
     bad = 0; sep = ""
     split("16 65536 1048576", order, " ")
     for (k = 1; k <= 3; k++) {
         s = order[k]
         if (s == "1048576") {
-            r = median(rate["remote " s]); t = median(rate["tcp " s]); z = median(rate["zpp " s])
+            r = median(rate["remote " s]); t = median(rate["tcp " s]); z = median(rate["zpp " s]); f = median(rate["relay " s])
             ratio = t > 0 ? r / t : 0; target = ">= 0.80"; ok = ratio >= 0.8
         } else {
-            r = median(med["remote " s]); t = median(med["tcp " s]); z = median(med["zpp " s])
+            r = median(med["remote " s]); t = median(med["tcp " s]); z = median(med["zpp " s]); f = median(med["relay " s])
             ratio = t > 0 ? r / t : 0; target = "<= 1.50"; ok = ratio > 0 && ratio <= 1.5
         }
-        printf "%-18s %10.1f %10.1f %10.1f %12.2f  %s %s\n", sizes[s], r, t, z, ratio, target, ok ? "met" : "missed"
-        out = out sep sprintf("\n    {\"row\": \"%s\", \"remote\": %.1f, \"tcp\": %.1f, \"zenoh\": %.1f, \"ratio\": %.3f, \"target\": \"%s\", \"met\": %s}", sizes[s], r, t, z, ratio, target, ok ? "true" : "false")
+        floor = t > 0 ? f / t : 0
+        printf "%-18s %10.1f %10.1f %10.1f %10.1f %12.2f %12.2f  %s %s\n", sizes[s], r, t, z, f, floor, ratio, target, ok ? "met" : "missed"
+        out = out sep sprintf("\n    {\"row\": \"%s\", \"remote\": %.1f, \"tcp\": %.1f, \"zenoh\": %.1f, \"relay\": %.1f, \"relay_ratio\": %.3f, \"ratio\": %.3f, \"target\": \"%s\", \"met\": %s}", sizes[s], r, t, z, f, floor, ratio, target, ok ? "true" : "false")
         sep = ","
     }
     out = out "\n  ]\n}\n"
