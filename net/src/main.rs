@@ -4,7 +4,7 @@
 //! `neutrino/netmgr` (see `neutrino::kernel::net`): every remote connection of a process is
 //! a connection of its own to this gateway, announced once by an attach request. Between
 //! nodes the gateway speaks Eclipse Zenoh: each gateway serves queries on
-//! `nto/<node>/<op>` (what waits for an answer: an attach, a global name's holder, a node's
+//! `nto/<node>/<op>/<sender>` (what waits for an answer: an attach, a global name's holder, a node's
 //! nd), takes puts on `nto/<node>/post/<op>/<sender>` (calls, pulses, detaches, events,
 //! unblocks and news, which nobody awaits, and the answers to its calls, op `answer`), and
 //! holds the liveliness token `nto/alive/<node>`, by which the others learn that it is there
@@ -75,6 +75,7 @@
 
 mod asking;
 mod budget;
+mod publishers;
 mod tuning;
 mod wire;
 
@@ -91,6 +92,7 @@ use neutrino::kernel::net::{self as knet, Behalf, NetReq, BEHALF_GROUPS};
 use neutrino::kernel::server as kserver;
 use neutrino::kernel::thread::Waker;
 use neutrino::transport::copy::Seg;
+use publishers::Publishers;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Read;
@@ -101,7 +103,6 @@ use tokio::sync::watch;
 use wire::{Reader, Status};
 use zenoh::bytes::ZBytes;
 use zenoh::handlers::FifoChannelHandler;
-use zenoh::qos::CongestionControl;
 use zenoh::query::Reply;
 use zenoh::Wait;
 
@@ -417,6 +418,7 @@ struct Gateway {
     me: String,
     users: Users,
     session: zenoh::Session,
+    posts: Publishers,
     /// Our runtime, whose blocking threads carry what remote nodes ask.
     rt: tokio::runtime::Handle,
     budget: Arc<Budget>,
@@ -656,6 +658,7 @@ impl Gateway {
         };
         self.departures.send_modify(|n| *n += 1);
         self.announced.lock().unwrap().remove(name);
+        self.posts.forget(name);
         // Forwarded calls wait on no thread (see `forward`): those to that life fail here.
         let lost: Vec<u64> = {
             let inflight = self.inflight.lock().unwrap();
@@ -790,12 +793,9 @@ impl Gateway {
     }
 
     /// Puts post `op` to node `node` as `nto/<node>/post/<op>/<us>`: the key names who sends
-    /// it, which Zenoh's access control can check. `Block`: a full link waits, it never drops
-    /// a post; Zenoh closes a link that stays full for 5 s (`wait_before_close`), so a peer
-    /// that stops reading holds up no thread longer.
+    /// it, which Zenoh's access control can check.
     fn put_post(&self, node: &str, op: &str, payload: Vec<u8>) -> Result<(), i32> {
-        let put = self.session.put(format!("nto/{node}/post/{op}/{}", self.me), payload);
-        put.congestion_control(CongestionControl::Block).express(true).wait().map_err(|_| libc::EIO)
+        self.posts.put(format!("nto/{node}/post/{op}/{}", self.me), payload).map_err(|_| libc::EIO)
     }
 
     /// [`Gateway::post`] in its place on the line toward `node`, taken in receiver turn
@@ -1874,6 +1874,7 @@ async fn run() {
     let gw = Arc::new(Gateway {
         me: o.name.clone(),
         users,
+        posts: Publishers::new(session.clone()),
         session,
         rt: tokio::runtime::Handle::current(),
         budget: Budget::new(),
