@@ -1,15 +1,20 @@
-/* Round trips through the gateways: `remote_rtt serve` prints "pid chid" and echoes;
- * `remote_rtt NODE PID CHID` times MsgSend of 16 B and 64 KiB (echoed) and of 1 MiB
- * (16 B reply) on a remote connection, in netprobe's format.
+/* Round trips through the gateways, and what they are measured against, in netprobe's row
+ * format ("LABEL req N B rep N B  n N  median US us ...").
  *
- * And the floor of that shape with no network engine at all: `remote_rtt relay-serve
- * PORT PID CHID` (on the server's node) takes one TCP connection and passes each message
- * on it to the echo server by MsgSend and the reply back; `remote_rtt relay ADDR PORT`
- * (on the client's node) is a local server that passes each message it receives over
- * TCP to it and replies with what comes back, and times the same rows against itself
- * from a child, as "relay". Each message then makes the hops a call through two
- * gateways makes (client, gateway, link, gateway, server and back) with one TCP round
- * trip between the gateways. */
+ *   remote_rtt serve                  a local echo server: prints "pid chid"
+ *   remote_rtt NODE PID CHID          MsgSend of 16 B and 64 KiB (echoed) and of 1 MiB
+ *                                     (16 B reply) to it from another node: "remote"
+ *   remote_rtt tcp-serve PORT [PID CHID]
+ *   remote_rtt tcp ADDR PORT          the same rows as a plain TCP ping-pong, blocking
+ *                                     sockets, one write a message each way: "tcp"
+ *   remote_rtt relay ADDR PORT        the gateways' shape with no network engine: a local
+ *                                     server that passes each message it receives over TCP
+ *                                     to a tcp-serve given the echo server's PID CHID, which
+ *                                     MsgSends it there, and replies with what comes back;
+ *                                     the rows are timed against it from a child: "relay"
+ *
+ * A relayed call makes the hops a call through two gateways makes (client, gateway, link,
+ * gateway, server and back) with one TCP round trip between the gateways: its floor. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -25,6 +30,8 @@
 #include <sys/neutrino.h>
 
 #define BIG (1 << 20)
+/* On TCP a message goes after its length and its reply's: room for them before it. */
+#define HEAD (2 * sizeof(uint32_t))
 
 static double now_us(void)
 {
@@ -39,37 +46,6 @@ static int cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void row(const char *label, int coid, int req, int rep, int n)
-{
-    char *s = calloc(1, BIG), *r = calloc(1, BIG);
-    double *t = calloc((size_t)n, sizeof *t), total = 0;
-    for (int i = 0; i < n + n / 10; i++) {
-        double t0 = now_us();
-        if (MsgSend(coid, s, (size_t)req, r, (size_t)rep) == -1) {
-            perror("MsgSend");
-            exit(1);
-        }
-        if (i >= n / 10)
-            t[i - n / 10] = now_us() - t0;
-    }
-    for (int i = 0; i < n; i++)
-        total += t[i];
-    qsort(t, (size_t)n, sizeof *t, cmp);
-    printf("%s req %8d B rep %6d B  n %6d  median %8.1f us  mean %8.1f us  p99 %8.1f us  %8.1f MB/s\n", label,
-           req, rep, n, t[n / 2], total / n, t[n * 99 / 100], (double)(req + rep) * n / total);
-    fflush(stdout);
-    free(s);
-    free(r);
-    free(t);
-}
-
-static void rows(const char *label, int coid)
-{
-    row(label, coid, 16, 16, 20000);
-    row(label, coid, 65536, 65536, 3000);
-    row(label, coid, BIG, 16, 300);
-}
-
 static void io(int fd, void *buf, size_t n, int out)
 {
     for (size_t done = 0; done < n;) {
@@ -78,6 +54,59 @@ static void io(int fd, void *buf, size_t n, int out)
             exit(k == 0 ? 0 : 1); /* the other side is done */
         done += (size_t)k;
     }
+}
+
+/* A call: `s` has HEAD bytes of room before it. Returns -1 on failure. */
+typedef int call_fn(int to, char *s, uint32_t req, char *r, uint32_t rep);
+
+static int msg_call(int coid, char *s, uint32_t req, char *r, uint32_t rep)
+{
+    return (int)MsgSend(coid, s, req, r, rep);
+}
+
+static int tcp_call(int fd, char *s, uint32_t req, char *r, uint32_t rep)
+{
+    uint32_t len[2] = {req, rep};
+    memcpy(s - HEAD, len, HEAD);
+    io(fd, s - HEAD, HEAD + req, 1);
+    io(fd, r, rep, 0);
+    return 0;
+}
+
+static void row(const char *label, call_fn *call, int to, uint32_t req, uint32_t rep, int n)
+{
+    char *s = calloc(1, HEAD + BIG), *r = calloc(1, BIG);
+    double *t = calloc((size_t)n, sizeof *t), total = 0;
+    for (int i = 0; i < n + n / 10; i++) {
+        memcpy(s + HEAD, &i, sizeof i);
+        double t0 = now_us();
+        if (call(to, s + HEAD, req, r, rep) == -1) {
+            perror(label);
+            exit(1);
+        }
+        if (i >= n / 10)
+            t[i - n / 10] = now_us() - t0;
+        if (memcmp(r, &i, sizeof i) != 0) { /* each call's own echo (the 1 MiB row's too) */
+            fprintf(stderr, "%s: call %d got another's reply\n", label, i);
+            exit(1);
+        }
+    }
+    for (int i = 0; i < n; i++)
+        total += t[i];
+    qsort(t, (size_t)n, sizeof *t, cmp);
+    printf("%-6s req %8u B rep %6u B  n %6d  median %8.1f us  mean %8.1f us  p99 %8.1f us  %8.1f MB/s\n", label,
+           req, rep, n, t[n / 2], total / n, t[n * 99 / 100], (double)(req + rep) * n / total);
+    fflush(stdout);
+    free(s);
+    free(r);
+    free(t);
+}
+
+static void rows(const char *label, call_fn *call, int to)
+{
+    row(label, call, to, 16, 16, 20000);
+    row(label, call, to, 65536, 65536, 3000);
+    row(label, call, to, BIG, 16, 300);
 }
 
 /* A TCP connection to addr, or the first one to come when addr is NULL. */
@@ -101,13 +130,14 @@ static int tcp(const char *addr, int port)
     return fd;
 }
 
-/* A message on the link: its length and its reply buffer's, then its bytes. */
-static int relay_serve(int port, int pid, int chid)
+/* Serves one TCP connection: each message is echoed, or MsgSent on coid (not -1) and its
+ * reply sent back; ends with the connection. */
+static int tcp_serve(int port, int coid)
 {
-    int fd = tcp(NULL, port), coid = ConnectAttach(0, pid, chid, _NTO_SIDE_CHANNEL, 0);
+    int fd = tcp(NULL, port);
     char *buf = malloc(BIG), *rep = malloc(BIG);
-    if (fd == -1 || coid == -1) {
-        perror("relay-serve");
+    if (fd == -1) {
+        perror("tcp-serve");
         return 1;
     }
     for (;;) {
@@ -116,9 +146,9 @@ static int relay_serve(int port, int pid, int chid)
         if (len[0] > BIG || len[1] > BIG)
             return 1;
         io(fd, buf, len[0], 0);
-        if (MsgSend(coid, buf, len[0], rep, len[1]) == -1)
+        if (coid != -1 && MsgSend(coid, buf, len[0], rep, len[1]) == -1)
             return 1;
-        io(fd, rep, len[1], 1);
+        io(fd, coid == -1 ? buf : rep, len[1], 1);
     }
 }
 
@@ -136,28 +166,26 @@ static int relay(const char *addr, int port)
         int coid = ConnectAttach(0, getppid(), chid, _NTO_SIDE_CHANNEL, 0);
         if (coid == -1)
             _exit(1);
-        rows("relay", coid);
+        rows("relay", msg_call, coid);
         _exit(0);
     }
     /* The child's connection's end comes as a pulse. */
     int fd = tcp(addr, port), chid = ChannelCreate(_NTO_CHF_DISCONNECT);
-    char *buf = malloc(BIG);
+    char *buf = malloc(HEAD + BIG);
     if (fd == -1 || chid == -1 || write(p[1], &chid, sizeof chid) != sizeof chid) {
         perror("relay");
         return 1;
     }
     for (;;) {
         struct _msg_info info;
-        rcvid_t id = MsgReceive(chid, buf, BIG, &info);
+        rcvid_t id = MsgReceive(chid, buf + HEAD, BIG, &info);
         if (id == 0) /* the disconnect pulse: the child is done */
             break;
         if (id < 0)
             continue;
-        uint32_t len[2] = {(uint32_t)info.msglen, (uint32_t)info.dstmsglen};
-        io(fd, len, sizeof len, 1);
-        io(fd, buf, len[0], 1);
-        io(fd, buf, len[1], 0);
-        MsgReply(id, 0, buf, len[1]);
+        uint32_t rep = (uint32_t)info.dstmsglen;
+        tcp_call(fd, buf + HEAD, (uint32_t)info.msglen, buf + HEAD, rep);
+        MsgReply(id, 0, buf + HEAD, rep);
     }
     int st;
     waitpid(child, &st, 0);
@@ -178,8 +206,19 @@ int main(int argc, char **argv)
                 MsgReply(id, 0, buf, (size_t)(info.dstmsglen < info.msglen ? info.dstmsglen : info.msglen));
         }
     }
-    if (argc == 5 && strcmp(argv[1], "relay-serve") == 0)
-        return relay_serve(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+    if (argc == 3 && strcmp(argv[1], "tcp-serve") == 0)
+        return tcp_serve(atoi(argv[2]), -1);
+    if (argc == 5 && strcmp(argv[1], "tcp-serve") == 0) {
+        int coid = ConnectAttach(0, atoi(argv[3]), atoi(argv[4]), _NTO_SIDE_CHANNEL, 0);
+        return coid == -1 ? 1 : tcp_serve(atoi(argv[2]), coid);
+    }
+    if (argc == 4 && strcmp(argv[1], "tcp") == 0) {
+        int fd = tcp(argv[2], atoi(argv[3]));
+        if (fd == -1)
+            return 1;
+        rows("tcp", tcp_call, fd);
+        return 0;
+    }
     if (argc == 4 && strcmp(argv[1], "relay") == 0)
         return relay(argv[2], atoi(argv[3]));
     if (argc != 4)
@@ -192,6 +231,6 @@ int main(int argc, char **argv)
         perror("ConnectAttach");
         return 1;
     }
-    rows("remote", coid);
+    rows("remote", msg_call, coid);
     return 0;
 }

@@ -1,9 +1,9 @@
 #!/bin/bash
 # net/bench/run.sh STAGE_DIR NETPROBE [JSON]: remote round trips through both gateways next to
-# a TCP ping-pong, a bare Zenoh put ping-pong (what the gateway's calls use, with its Zenoh
-# settings, net/src/tuning.rs) and the same calls through two relays that pass them over one TCP
-# connection (remote_rtt.c: the gateway's shape with no engine, its floor) over the same veth
-# link between two network namespaces, in one run,
+# a plain TCP ping-pong (blocking sockets), a bare Zenoh put ping-pong (what the gateway's calls
+# use, with its Zenoh settings, net/src/tuning.rs) and the same calls through two relays that
+# pass them over one TCP connection (the gateway's shape with no engine, its floor; see
+# remote_rtt.c) over the same veth link between two network namespaces, in one run,
 # alternating ROUNDS times (3 by default). Prints every row, then the
 # medians over the rounds and the remote rows' ratios to TCP's against issue 15's targets
 # (round trip within 1.5x TCP's, 1 MiB throughput at least 80% of TCP's); writes them to JSON
@@ -33,17 +33,15 @@ cc -O2 -Wall -Wextra -Werror -o "$OUT/remote_rtt" "$(dirname "$0")/remote_rtt.c"
 ip netns exec $A "$STAGE/bin/neutrino-netd" --as-root -n alpha --no-scout -l tcp/10.77.0.1:7447 & pids+=($!)
 ip netns exec $B "$STAGE/bin/neutrino-netd" --as-root -n beta --no-scout -l tcp/10.77.0.2:7447 -c tcp/10.77.0.1:7447 & pids+=($!)
 ip netns exec $B "$OUT/remote_rtt" serve > "$OUT/server" & pids+=($!)
-ip netns exec $B "$PROBE" tcp-serve 10.77.0.2:9000 & pids+=($!)
 ip netns exec $B "$PROBE" zenoh-pp-serve tcp/10.77.0.2:7448 & pids+=($!)
 sleep 1.5
 read -r spid schid < "$OUT/server" || { echo "net/bench: the echo server did not start"; exit 1; }
 for round in $(seq "$ROUNDS"); do
-    for probe in "$PROBE tcp 10.77.0.2:9000" "$PROBE zenoh-pp tcp/10.77.0.2:7448" \
-                 "$OUT/remote_rtt beta $spid $schid" relay; do
-        if [ "$probe" = relay ]; then
-            ip netns exec $B timeout 120 "$OUT/remote_rtt" relay-serve 9001 "$spid" "$schid" & pids+=($!)
-            probe="$OUT/remote_rtt relay 10.77.0.2 9001"
-        fi
+    # Each serves one connection, this round's.
+    ip netns exec $B timeout 120 "$OUT/remote_rtt" tcp-serve 9000 & pids+=($!)
+    ip netns exec $B timeout 120 "$OUT/remote_rtt" tcp-serve 9001 "$spid" "$schid" & pids+=($!)
+    for probe in "$OUT/remote_rtt tcp 10.77.0.2 9000" "$PROBE zenoh-pp tcp/10.77.0.2:7448" \
+                 "$OUT/remote_rtt beta $spid $schid" "$OUT/remote_rtt relay 10.77.0.2 9001"; do
         ip netns exec $A timeout 120 $probe | sed "s/^/$round /" | tee -a "$OUT/rows" || exit 1
     done
 done

@@ -1851,6 +1851,7 @@ fn config(o: &Options) -> zenoh::Config {
 fn main() {
     // Before any thread starts.
     tuning::runtimes();
+    tuning::no_spinning();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(budget::CALLS + budget::SPARE_THREADS)

@@ -36,3 +36,15 @@ pub fn runtimes() {
         std::env::set_var("ZENOH_RUNTIME", RUNTIME);
     }
 }
+
+/// Sets `NEUTRINO_SPIN_US` to 0 unless the user set it; before the library's first wait.
+/// A gateway's threads wait on local clients and servers while Zenoh's threads, the
+/// other gateway's and the applications need the CPUs: spinning there takes a CPU from
+/// the peer it waits for, and a long message goes through the slot in chunks instead of
+/// one copy. Measured over the bench's veth link (interleaved runs, medians of 8): 1 MiB
+/// calls 896 µs against 1108 with spinning, 64 KiB 406 against 452, 16 B the same.
+pub fn no_spinning() {
+    if std::env::var_os("NEUTRINO_SPIN_US").is_none() {
+        std::env::set_var("NEUTRINO_SPIN_US", "0");
+    }
+}

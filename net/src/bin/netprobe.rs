@@ -1,10 +1,9 @@
-//! Round trip and throughput of Zenoh query/reply and put ping-pong against a TCP ping-pong
-//! over the same link: the measurements that decide the gateway's engine and configuration.
+//! Round trip and throughput of Zenoh query/reply and put ping-pong, for net/bench/run.sh
+//! to set beside a TCP ping-pong over the same link (`remote_rtt tcp`): the measurements
+//! that decide the gateway's engine and configuration.
 //!
-//!   netprobe tcp-serve ADDR:PORT
 //!   netprobe zenoh-serve ENDPOINT [lowlat|plain]
 //!   netprobe zenoh-serve-cb ENDPOINT [lowlat|plain]
-//!   netprobe tcp ADDR:PORT
 //!   netprobe zenoh ENDPOINT [lowlat|plain]      (client; prints one line per row)
 //!   netprobe zenoh-sync ENDPOINT [lowlat|plain]
 //!   netprobe zenoh-pp-serve ENDPOINT [lowlat|plain]   (put ping-pong, as gateways' calls go)
@@ -49,8 +48,9 @@ use zenoh::Wait;
 #[allow(dead_code)]
 #[path = "../wire.rs"]
 mod wire;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+// The gateway's Zenoh settings (not its library's, which the rows here do not use).
+#[allow(dead_code)]
 #[path = "../tuning.rs"]
 mod tuning;
 
@@ -77,51 +77,6 @@ fn report(engine: &str, req: usize, rep: usize, mut t: Vec<Duration>) {
         mean.as_secs_f64() * 1e6,
         t[t.len() * 99 / 100].as_secs_f64() * 1e6
     );
-}
-
-async fn tcp_serve(addr: &str) {
-    let l = tokio::net::TcpListener::bind(addr).await.unwrap();
-    loop {
-        let (mut s, _) = l.accept().await.unwrap();
-        s.set_nodelay(true).unwrap();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 1 << 21];
-            loop {
-                let mut hdr = [0u8; 8];
-                if s.read_exact(&mut hdr).await.is_err() {
-                    return;
-                }
-                let req = u32::from_le_bytes(hdr[0..4].try_into().unwrap()) as usize;
-                let rep = u32::from_le_bytes(hdr[4..8].try_into().unwrap()) as usize;
-                s.read_exact(&mut buf[..req]).await.unwrap();
-                s.write_all(&(rep as u32).to_le_bytes()).await.unwrap();
-                s.write_all(&buf[..rep]).await.unwrap();
-            }
-        });
-    }
-}
-
-async fn tcp_client(addr: &str) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.set_nodelay(true).unwrap();
-    for (req, rep, n) in ROWS {
-        let mut msg = vec![7u8; 8 + req];
-        msg[0..4].copy_from_slice(&(req as u32).to_le_bytes());
-        msg[4..8].copy_from_slice(&(rep as u32).to_le_bytes());
-        let mut back = vec![0u8; rep];
-        let mut t = Vec::with_capacity(n);
-        for i in 0..n + n / 10 {
-            let t0 = Instant::now();
-            s.write_all(&msg).await.unwrap();
-            let mut h = [0u8; 4];
-            s.read_exact(&mut h).await.unwrap();
-            s.read_exact(&mut back).await.unwrap();
-            if i >= n / 10 {
-                t.push(t0.elapsed());
-            }
-        }
-        report("tcp", req, rep, t);
-    }
 }
 
 fn zconfig(endpoint: &str, listen: bool, mode: Mode) -> zenoh::Config {
@@ -427,9 +382,7 @@ async fn main() {
         tuning::runtimes();
     }
     match a[1].as_str() {
-        "tcp-serve" => tcp_serve(&a[2]).await,
         "zenoh-serve" => zenoh_serve(&a[2], mode).await,
-        "tcp" => tcp_client(&a[2]).await,
         "zenoh" => zenoh_client(&a[2], mode).await,
         "zenoh-serve-cb" => zenoh_serve_cb(&a[2], mode).await,
         "announce" => announce(&a[2], &a[3..]).await,
