@@ -4,11 +4,11 @@
 //! `neutrino/netmgr` (see `neutrino::kernel::net`): every remote connection of a process is
 //! a connection of its own to this gateway, announced once by an attach request. Between
 //! nodes the gateway speaks Eclipse Zenoh: each gateway serves queries on
-//! `nto/<node>/<op>/<sender>` (what waits for an answer: an attach, a global name's holder, a node's
-//! nd), takes puts on `nto/<node>/post/<op>/<sender>` (calls, pulses, detaches, events,
-//! unblocks and news, which nobody awaits, and the answers to its calls, op `answer`), and
-//! holds the liveliness token `nto/alive/<node>`, by which the others learn that it is there
-//! and when it is gone.
+//! `nto/<node>/<op>/<sender>` (what waits for an answer: an attach, a global name's
+//! holder, a node's nd), takes puts on `nto/<node>/post/<op>/<sender>` (calls, pulses,
+//! detaches, events, unblocks and news, which nobody awaits, and the answers to its calls,
+//! op `answer`), and holds the liveliness token `nto/alive/<node>`, by which the others
+//! learn that it is there and when it is gone.
 //!
 //! A global name a local server attaches is announced by the liveliness token
 //! `nto/name/<name>/<node>` (the name written as one key chunk, see `wire::name_chunk`) for
@@ -795,7 +795,8 @@ impl Gateway {
     /// Puts post `op` to node `node` as `nto/<node>/post/<op>/<us>`: the key names who sends
     /// it, which Zenoh's access control can check.
     fn put_post(&self, node: &str, op: &str, payload: Vec<u8>) -> Result<(), i32> {
-        self.posts.put(format!("nto/{node}/post/{op}/{}", self.me), payload).map_err(|_| libc::EIO)
+        let key = format!("nto/{node}/post/{op}/{}", self.me);
+        self.posts.put(key, self.life_now(node).is_some(), payload).map_err(|_| libc::EIO)
     }
 
     /// [`Gateway::post`] in its place on the line toward `node`, taken in receiver turn

@@ -5,8 +5,9 @@
 //! 315 to 257 µs (measured with timestamps in both gateways).
 //!
 //! Keys name their destination node, which another node may choose (a call's answer goes
-//! to the node that sent the call): at most [`MAX_PUBLISHERS`] are kept, past which a post
-//! is a plain put; a node's go when it leaves.
+//! to the node the call named as its sender): only posts to nodes that are alive keep a
+//! publisher, at most [`MAX_PUBLISHERS`] in all, and a node's go when it leaves; any other
+//! post is a plain put.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,14 +28,15 @@ impl Publishers {
         Publishers { session, held: Mutex::new(HashMap::new()) }
     }
 
-    /// Puts `payload` on `key` (of node `nto/<node>/…`), `express` and `Block`: a full link
-    /// waits, it never drops a post; Zenoh closes a link that stays full for 5 s
-    /// (`wait_before_close`), so a peer that stops reading holds up no thread longer.
-    pub fn put(&self, key: String, payload: Vec<u8>) -> zenoh::Result<()> {
+    /// Puts `payload` on `key` (of node `nto/<node>/…`, which `keep`s a publisher if it is
+    /// alive), `express` and `Block`: a full link waits, it never drops a post; Zenoh closes
+    /// a link that stays full for 5 s (`wait_before_close`), so a peer that stops reading
+    /// holds up no thread longer.
+    pub fn put(&self, key: String, keep: bool, payload: Vec<u8>) -> zenoh::Result<()> {
         let held = self.held.lock().unwrap().get(&key).cloned();
         let publisher = match held {
             Some(p) => p,
-            None if self.held.lock().unwrap().len() >= MAX_PUBLISHERS => {
+            None if !keep || self.held.lock().unwrap().len() >= MAX_PUBLISHERS => {
                 let put = self.session.put(key, payload);
                 return put.congestion_control(CongestionControl::Block).express(true).wait();
             }
