@@ -18,11 +18,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,14 +49,16 @@ static int cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void io(int fd, void *buf, size_t n, int out)
+/* All n bytes of buf to or from fd: false when the connection ended or failed first. */
+static bool io(int fd, void *buf, size_t n, bool out)
 {
     for (size_t done = 0; done < n;) {
         ssize_t k = out ? write(fd, (char *)buf + done, n - done) : read(fd, (char *)buf + done, n - done);
         if (k <= 0)
-            exit(k == 0 ? 0 : 1); /* the other side is done */
+            return false;
         done += (size_t)k;
     }
+    return true;
 }
 
 /* A call: `s` has HEAD bytes of room before it. Returns -1 on failure. */
@@ -68,9 +73,7 @@ static int tcp_call(int fd, char *s, uint32_t req, char *r, uint32_t rep)
 {
     uint32_t len[2] = {req, rep};
     memcpy(s - HEAD, len, HEAD);
-    io(fd, s - HEAD, HEAD + req, 1);
-    io(fd, r, rep, 0);
-    return 0;
+    return io(fd, s - HEAD, HEAD + req, true) && io(fd, r, rep, false) ? 0 : -1;
 }
 
 static void row(const char *label, call_fn *call, int to, uint32_t req, uint32_t rep, int n)
@@ -142,13 +145,14 @@ static int tcp_serve(int port, int coid)
     }
     for (;;) {
         uint32_t len[2];
-        io(fd, len, sizeof len, 0);
-        if (len[0] > BIG || len[1] > BIG)
+        if (!io(fd, len, sizeof len, false)) /* the client is done */
+            return 0;
+        if (len[0] > BIG || len[1] > BIG || !io(fd, buf, len[0], false))
             return 1;
-        io(fd, buf, len[0], 0);
         if (coid != -1 && MsgSend(coid, buf, len[0], rep, len[1]) == -1)
             return 1;
-        io(fd, coid == -1 ? buf : rep, len[1], 1);
+        if (!io(fd, coid == -1 ? buf : rep, len[1], true))
+            return 1;
     }
 }
 
@@ -169,6 +173,8 @@ static int relay(const char *addr, int port)
         rows("relay", msg_call, coid);
         _exit(0);
     }
+    /* As the gateways, which stand for this and tcp-serve, do not spin (net/src/tuning.rs). */
+    setenv("NEUTRINO_SPIN_US", "0", 0);
     /* The child's connection's end comes as a pulse. */
     int fd = tcp(addr, port), chid = ChannelCreate(_NTO_CHF_DISCONNECT);
     char *buf = malloc(HEAD + BIG);
@@ -181,15 +187,18 @@ static int relay(const char *addr, int port)
         rcvid_t id = MsgReceive(chid, buf + HEAD, BIG, &info);
         if (id == 0) /* the disconnect pulse: the child is done */
             break;
-        if (id < 0)
+        if (id < 0 && errno == EINTR)
             continue;
-        uint32_t rep = (uint32_t)info.dstmsglen;
-        tcp_call(fd, buf + HEAD, (uint32_t)info.msglen, buf + HEAD, rep);
+        uint32_t req = (uint32_t)(info.msglen < BIG ? info.msglen : BIG), rep = (uint32_t)info.dstmsglen;
+        if (id < 0 || rep > BIG || tcp_call(fd, buf + HEAD, req, buf + HEAD, rep) == -1) {
+            perror("relay");
+            kill(child, SIGKILL);
+            break;
+        }
         MsgReply(id, 0, buf + HEAD, rep);
     }
-    int st;
-    waitpid(child, &st, 0);
-    return !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+    int st = 0;
+    return waitpid(child, &st, 0) != child || !WIFEXITED(st) || WEXITSTATUS(st) != 0;
 }
 
 int main(int argc, char **argv)

@@ -8,7 +8,7 @@
 # medians over the rounds and the remote rows' ratios to TCP's against issue 15's targets
 # (round trip within 1.5x TCP's, 1 MiB throughput at least 80% of TCP's); writes them to JSON
 # if given. Needs root (network namespaces); removes what it made whatever happens.
-set -u
+set -u -o pipefail
 STAGE=$1 PROBE=$2 JSON=${3:-}
 ROUNDS=${ROUNDS:-3}
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
@@ -37,11 +37,15 @@ ip netns exec $B "$PROBE" zenoh-pp-serve tcp/10.77.0.2:7448 & pids+=($!)
 sleep 1.5
 read -r spid schid < "$OUT/server" || { echo "net/bench: the echo server did not start"; exit 1; }
 for round in $(seq "$ROUNDS"); do
-    # Each serves one connection, this round's.
-    ip netns exec $B timeout 120 "$OUT/remote_rtt" tcp-serve 9000 & pids+=($!)
-    ip netns exec $B timeout 120 "$OUT/remote_rtt" tcp-serve 9001 "$spid" "$schid" & pids+=($!)
     for probe in "$OUT/remote_rtt tcp 10.77.0.2 9000" "$PROBE zenoh-pp tcp/10.77.0.2:7448" \
                  "$OUT/remote_rtt beta $spid $schid" "$OUT/remote_rtt relay 10.77.0.2 9001"; do
+        # The TCP peers serve one connection each, this row's: the relay's stands for the
+        # serving gateway, and does not spin either.
+        case $probe in
+        *" tcp "*) ip netns exec $B timeout 120 "$OUT/remote_rtt" tcp-serve 9000 & pids+=($!) ;;
+        *" relay "*) ip netns exec $B env NEUTRINO_SPIN_US=0 timeout 120 "$OUT/remote_rtt" tcp-serve 9001 "$spid" "$schid" &
+                     pids+=($!) ;;
+        esac
         ip netns exec $A timeout 120 $probe | sed "s/^/$round /" | tee -a "$OUT/rows" || exit 1
     done
 done
@@ -52,14 +56,19 @@ function median(list,   n, a, i, j, t) {
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
-{ key = $2 " " $4; med[key] = med[key] " " $12; rate[key] = rate[key] " " $20 }
+{ key = $2 " " $4; med[key] = med[key] " " $12; rate[key] = rate[key] " " $20; count[key]++ }
 END {
+    # A row that did not come in every round is a failed run, not a zero.
+    split("remote tcp zpp relay", engines, " "); split("16 65536 1048576", order, " ")
+    for (e = 1; e <= 4; e++) for (k = 1; k <= 3; k++) if (count[engines[e] " " order[k]] != ROUNDS) {
+        printf "net/bench: %s %s B: %d of %s rounds\n", engines[e], order[k], count[engines[e] " " order[k]], ROUNDS > "/dev/stderr"
+        exit 1
+    }
     sizes["16"] = "16 B round trip"; sizes["65536"] = "64 KiB round trip"; sizes["1048576"] = "1 MiB"
     printf "\nmedians of %s rounds (us; MB/s for 1 MiB):\n", ROUNDS
     printf "%-18s %10s %10s %10s %10s %12s %12s  %s\n", "row", "remote", "tcp", "zenoh", "relay", "relay/tcp", "remote/tcp", "target"
     out = "{\n  \"rounds\": " ROUNDS ",\n  \"rows\": ["
-    bad = 0; sep = ""
-    split("16 65536 1048576", order, " ")
+    sep = ""
     for (k = 1; k <= 3; k++) {
         s = order[k]
         if (s == "1048576") {

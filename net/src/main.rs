@@ -796,7 +796,7 @@ impl Gateway {
     /// it, which Zenoh's access control can check.
     fn put_post(&self, node: &str, op: &str, payload: Vec<u8>) -> Result<(), i32> {
         let key = format!("nto/{node}/post/{op}/{}", self.me);
-        self.posts.put(key, self.life_now(node).is_some(), payload).map_err(|_| libc::EIO)
+        self.posts.put(key, || self.life_now(node).is_some(), payload).map_err(|_| libc::EIO)
     }
 
     /// [`Gateway::post`] in its place on the line toward `node`, taken in receiver turn

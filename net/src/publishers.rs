@@ -28,24 +28,28 @@ impl Publishers {
         Publishers { session, held: Mutex::new(HashMap::new()) }
     }
 
-    /// Puts `payload` on `key` (of node `nto/<node>/…`, which `keep`s a publisher if it is
-    /// alive), `express` and `Block`: a full link waits, it never drops a post; Zenoh closes
-    /// a link that stays full for 5 s (`wait_before_close`), so a peer that stops reading
-    /// holds up no thread longer.
-    pub fn put(&self, key: String, keep: bool, payload: Vec<u8>) -> zenoh::Result<()> {
+    /// Puts `payload` on `key` (of node `nto/<node>/…`, which keeps a publisher while
+    /// `alive` says it is alive), `express` and `Block`: a full link waits, it never drops a
+    /// post; Zenoh closes a link that stays full for 5 s (`wait_before_close`), so a peer
+    /// that stops reading holds up no thread longer.
+    pub fn put(&self, key: String, alive: impl Fn() -> bool, payload: Vec<u8>) -> zenoh::Result<()> {
         let held = self.held.lock().unwrap().get(&key).cloned();
         let publisher = match held {
             Some(p) => p,
-            None if !keep || self.held.lock().unwrap().len() >= MAX_PUBLISHERS => {
+            None if !alive() || self.held.lock().unwrap().len() >= MAX_PUBLISHERS => {
                 let put = self.session.put(key, payload);
                 return put.congestion_control(CongestionControl::Block).express(true).wait();
             }
             None => {
                 let declared = self.session.declare_publisher(key.clone());
                 let p = Arc::new(declared.congestion_control(CongestionControl::Block).express(true).wait()?);
-                // Another thread may have declared it meanwhile: one is kept, the other
-                // undeclared once this put is done, outside the lock.
-                let kept = self.held.lock().unwrap().entry(key).or_insert_with(|| p.clone()).clone();
+                // Another thread may have declared it meanwhile: one is kept, and the other
+                // undeclared when `p` drops, outside the lock.
+                let kept = self.held.lock().unwrap().entry(key.clone()).or_insert_with(|| p.clone()).clone();
+                // The node may have left since, its `forget` done before the insert.
+                if !alive() {
+                    self.held.lock().unwrap().remove(&key);
+                }
                 kept
             }
         };
