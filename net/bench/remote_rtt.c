@@ -189,7 +189,11 @@ static int relay(const char *addr, int port)
             break;
         if (id < 0 && errno == EINTR)
             continue;
-        uint32_t req = (uint32_t)(info.msglen < BIG ? info.msglen : BIG), rep = (uint32_t)info.dstmsglen;
+        uint32_t req = 0, rep = 0;
+        if (id > 0) {
+            req = (uint32_t)(info.msglen < BIG ? info.msglen : BIG);
+            rep = (uint32_t)info.dstmsglen;
+        }
         if (id < 0 || rep > BIG || tcp_call(fd, buf + HEAD, req, buf + HEAD, rep) == -1) {
             perror("relay");
             kill(child, SIGKILL);
