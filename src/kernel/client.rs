@@ -794,14 +794,15 @@ impl Conn {
                 b.waker.sleeping_on(None);
                 self.claimers.fetch_sub(1, Ordering::SeqCst);
             }
-            if r == Err(Errno::EINTR) {
+            // Hold again: a signal from here until the next sleep must still end the call,
+            // and so must one whose handler ran while they were let through (between the
+            // look and the sleep, or after the wake-up).
+            if r == Err(Errno::EINTR) || b.hold.hold() {
                 if b.cancel {
                     thread::test_cancel();
                 }
                 return Err(Errno::EINTR);
             }
-            // Hold again: a signal from here until the next sleep must still end the call.
-            b.hold = SignalHold::new();
         }
     }
 
